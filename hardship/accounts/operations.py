@@ -1,0 +1,165 @@
+"""Account operations: the only code that changes users and tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from hardship.accounts.models import ApiToken, User
+from hardship.accounts.passwords import hash_password, verify_password
+from hardship.core import audit
+from hardship.core.db import db, utcnow
+from hardship.core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, ValidationFailed
+from tenants.scoping import system_scope
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+MIN_PASSWORD = 8
+
+
+def require(actor, capability: str) -> None:
+    """Raise 403 unless ``actor`` (``None`` = the command line) holds ``capability``."""
+    if actor is not None and not actor.can(capability):
+        raise Forbidden()
+
+
+def _check_user_fields(tenant, username=None, password=None, display_name=None, roles=None,
+                       creating=False) -> dict:
+    errors: dict = {}
+    if creating or username is not None:
+        if not username or not USERNAME_RE.match(username):
+            errors["username"] = [_l("3 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.")]
+    if creating or password is not None:
+        if not password or len(password) < MIN_PASSWORD:
+            errors["password"] = [_l("At least %(n)d characters.", n=MIN_PASSWORD)]
+        elif len(password) > 200:
+            errors["password"] = [_l("At most %(n)d characters.", n=200)]
+    if display_name is not None and len(display_name) > 50:
+        errors["display_name"] = [_l("At most %(n)d characters.", n=50)]
+    if creating or roles is not None:
+        plugin = tenant.plugin
+        allowed = set(plugin.roles) if plugin else set()
+        roles = list(roles or [])
+        unknown = [r for r in roles if r not in allowed]
+        if not roles:
+            errors["roles"] = [_l("Choose at least one role.")]
+        elif unknown:
+            errors["roles"] = [_l("Not a role at this level: %(roles)s.", roles=", ".join(map(str, unknown)))]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return errors
+
+
+def create_user(tenant, username: str, password: str, roles, display_name: str = "", actor=None) -> User:
+    require(actor, "users.manage")
+    username = (username or "").strip().lower()
+    display_name = (display_name or "").strip()
+    _check_user_fields(tenant, username, password, display_name, roles, creating=True)
+    with system_scope():
+        taken = db.session.scalar(select(User.id).where(User.username == username))
+    if taken is not None:
+        raise Conflict(_l("The username %(u)s is taken.", u=username), fields={"username": [_l("Already taken.")]})
+    user = User(tenant_id=tenant.id, tenant=tenant, username=username, display_name=display_name,
+                password_hash=hash_password(password))
+    user.roles = roles
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", tenant, user, detail={"username": username, "roles": user.roles}, user=actor)
+    return user
+
+
+def update_user(user: User, *, roles=None, active=None, display_name=None, password=None, actor=None) -> User:
+    require(actor, "users.manage")
+    _check_user_fields(user.tenant, password=password, display_name=display_name, roles=roles)
+    before = {"roles": user.roles, "active": user.active, "display_name": user.display_name}
+    if actor is not None and actor.id == user.id and (active is False or (roles is not None and "admin" not in roles)):
+        raise Conflict(_l("You cannot disable yourself or remove your own admin role."))
+    if roles is not None:
+        user.roles = roles
+    if active is not None:
+        user.active = bool(active)
+        if active:
+            user.failed_logins, user.locked_until = 0, None
+    if display_name is not None:
+        user.display_name = display_name.strip()
+    if password is not None:
+        user.password_hash = hash_password(password)
+    after = {"roles": user.roles, "active": user.active, "display_name": user.display_name}
+    audit.record("user.update", user.tenant, user, user=actor,
+                 detail={"before": before, "after": after, "password_changed": password is not None})
+    if active is False:
+        revoke_tokens(user)
+    return user
+
+
+def authenticate(username: str, password: str) -> User:
+    """Check a login. Failures are counted and committed even though the caller's request fails;
+    after ``LOGIN_MAX_FAILURES`` the account is refused for ``LOGIN_LOCK_MINUTES``."""
+    cfg = current_app.config
+    username = (username or "").strip().lower()
+    wrong = Unauthorized(_l("Wrong username or password."))
+    with system_scope():
+        user = db.session.scalar(select(User).where(User.username == username)) if username else None
+        now = utcnow()
+        if user is not None and user.locked_until is not None and user.locked_until > now:
+            raise TooManyRequests(_l(
+                "Too many failed logins: this account is locked for %(m)d minutes, until %(t)s.",
+                m=cfg["LOGIN_LOCK_MINUTES"], t=format_datetime(user.locked_until, "HH:mm")))
+        ok = verify_password(user.password_hash if user else None, password or "")
+        if user is None:
+            raise wrong
+        if not ok or not user.active:
+            failures = user.failed_logins + 1
+            values = {"failed_logins": failures}
+            if failures >= cfg["LOGIN_MAX_FAILURES"]:
+                values = {"failed_logins": 0, "locked_until": now + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])}
+            db.session.execute(update(User).where(User.id == user.id).values(**values))
+            audit.record("user.login_failed", user.tenant, user, user=user)
+            db.session.commit()
+            if "locked_until" in values:
+                raise TooManyRequests(_l(
+                    "Too many failed logins: this account is locked for %(m)d minutes, until %(t)s.",
+                    m=cfg["LOGIN_LOCK_MINUTES"], t=format_datetime(values["locked_until"], "HH:mm")))
+            raise wrong
+        user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+        audit.record("user.login", user.tenant, user, user=user)
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User) -> tuple[str, ApiToken]:
+    token = "hs_" + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=_token_hash(token),
+                   expires_at=utcnow() + timedelta(hours=current_app.config["API_TOKEN_HOURS"]))
+    db.session.add(row)
+    audit.record("token.issue", user.tenant, user, user=user)
+    return token, row
+
+
+def resolve_token(token: str) -> tuple[User, ApiToken] | None:
+    """The active user and token row for a bearer token, or ``None`` (expired, revoked, unknown)."""
+    with system_scope():
+        row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+        if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
+            return None
+        return row.user, row
+
+
+def revoke_token(row: ApiToken) -> None:
+    row.revoked_at = utcnow()
+    audit.record("token.revoke", row.user.tenant, row.user)
+
+
+def revoke_tokens(user: User) -> None:
+    db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )

@@ -1,0 +1,112 @@
+"""Login, logout and user management pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from hardship.accounts import operations as ops
+from hardship.accounts.forms import LoginForm, UserEditForm, UserForm
+from hardship.accounts.models import User
+from hardship.core.db import db
+from hardship.core.errors import AppError
+from hardship.core.i18n import current_lang
+from hardship.web import submit, tenant_blueprint
+from tenants.levels import ROLES
+from tenants.models import Tenant
+from tenants.scoping import get_owned, get_tenant, subtree_filter
+
+bp = Blueprint("accounts_ui", __name__)
+tenant_bp = tenant_blueprint("accounts_tenant_ui", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = ops.authenticate(form.username.data, form.password.data)
+            db.session.commit()
+        except AppError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+            status = exc.status
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("tenants_ui.home",
+                                                                             tenant_code=user.tenant.code))
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash(str(_l("You have logged out.")), "info")
+    return redirect(url_for("accounts_ui.login"))
+
+
+def _tenant_choices(root: Tenant):
+    tenants = db.session.scalars(select(Tenant).where(Tenant.path.startswith(root.path), subtree_filter(Tenant))
+                                 .order_by(Tenant.path).limit(2000))
+    return [(t.code, f"{t.code} {t.name}") for t in tenants]
+
+
+def _role_choices(tenant: Tenant):
+    return [(r, str(ROLES[r])) for r in tenant.plugin.roles]
+
+
+@tenant_bp.route("/users", methods=["GET", "POST"])
+def users():
+    ops.require(current_user, "users.manage")
+    tenant = g.tenant
+    form = UserForm()
+    form.tenant.choices = _tenant_choices(tenant)
+    target = tenant
+    if request.method == "POST" and form.tenant.data:
+        target = get_tenant(form.tenant.data)
+    form.roles.choices = [(r, str(ROLES[r])) for r in ROLES]
+    if form.validate_on_submit():
+        if submit(form, lambda: ops.create_user(target, form.username.data, form.password.data, form.roles.data,
+                                                form.display_name.data or "", actor=current_user),
+                  _l("The user was created.")):
+            return redirect(url_for("accounts_tenant_ui.users"))
+    elif request.method == "GET":
+        form.tenant.data = tenant.code
+    listed = db.session.scalars(
+        select(User).join(Tenant, Tenant.id == User.tenant_id)
+        .where(subtree_filter(User, tenant.path), Tenant.depth <= tenant.depth + 1)
+        .order_by(Tenant.path, User.username).limit(500)
+    ).all()
+    return render_template("accounts/users.html", form=form, users=listed, tenant=tenant, roles=ROLES,
+                           lang=current_lang())
+
+
+@tenant_bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id):
+    ops.require(current_user, "users.manage")
+    user = get_owned(User, user_id, g.tenant)
+    form = UserEditForm(obj=None if request.method == "POST" else user)
+    form.roles.choices = _role_choices(user.tenant)
+    if request.method == "GET":
+        form.roles.data = user.roles
+        form.active.data = user.active
+    if form.validate_on_submit():
+        if submit(form, lambda: ops.update_user(user, roles=form.roles.data, active=form.active.data,
+                                                display_name=form.display_name.data or "",
+                                                password=form.password.data or None, actor=current_user),
+                  _l("The user was updated.")):
+            return redirect(url_for("accounts_tenant_ui.users"))
+    if user.tenant_id != g.tenant.id and not g.tenant.contains(user.tenant):
+        abort(404)
+    return render_template("accounts/edit_user.html", form=form, user=user, tenant=g.tenant)

@@ -1,0 +1,149 @@
+"""The JSON API under ``/api/v1``: one blueprint, one route decorator, one error format.
+
+Domain modules add their endpoints in their own ``api.py`` with :func:`route`. A handler
+runs the fixed sequence of STYLE.md: resolve the URL's objects inside the caller's subtree
+(404), check the caller's roles (403), parse the body with :func:`load_body` (400/422),
+call one operation, return. :func:`route` commits once at the end; any exception rolls back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import wraps
+
+from flask import Blueprint, Response, g, jsonify, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from marshmallow import RAISE, Schema, ValidationError
+
+from hardship.core.db import db
+from hardship.core.errors import BadRequest, Unauthorized, ValidationFailed
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@dataclass
+class EndpointDoc:
+    rule: str
+    methods: tuple[str, ...]
+    summary: str
+    tags: tuple[str, ...]
+    body: type[Schema] | None = None
+    query: type[Schema] | None = None
+    response: type[Schema] | None = None
+    status: int = 200
+    auth: bool = True
+    extra_responses: dict = field(default_factory=dict)
+
+
+ENDPOINTS: list[EndpointDoc] = []
+
+
+class BaseSchema(Schema):
+    """API schemas refuse unknown fields."""
+
+    class Meta:
+        unknown = RAISE
+
+
+#: marshmallow's own English messages, marked for translation so that they follow Accept-Language
+MARSHMALLOW_MESSAGES = {
+    "Missing data for required field.": _l("Missing data for required field."),
+    "Unknown field.": _l("Unknown field."),
+    "Field may not be null.": _l("Field may not be null."),
+    "Invalid input type.": _l("Invalid input type."),
+    "Not a valid string.": _l("Not a valid string."),
+    "Not a valid integer.": _l("Not a valid integer."),
+    "Not a valid number.": _l("Not a valid number."),
+    "Not a valid boolean.": _l("Not a valid boolean."),
+    "Not a valid list.": _l("Not a valid list."),
+    "Not a valid mapping type.": _l("Not a valid mapping type."),
+    "Not a valid date.": _l("Not a valid date."),
+    "Not a valid datetime.": _l("Not a valid datetime."),
+    "Invalid value.": _l("Invalid value."),
+    "Invalid input.": _l("Invalid input."),
+    "Invalid data.": _l("Invalid data."),
+    "Must be one of: {choices}.": _l("Must be one of: {choices}."),
+}
+
+
+def translate_messages(messages):
+    """Translate marshmallow's messages (nested dicts/lists of strings) for the current locale."""
+    if isinstance(messages, dict):
+        return {k: translate_messages(v) for k, v in messages.items()}
+    if isinstance(messages, list | tuple):
+        return [translate_messages(m) for m in messages]
+    text = str(messages)
+    return str(MARSHMALLOW_MESSAGES.get(text, text))
+
+
+def _load(schema_cls: type[Schema], data, partial=False) -> dict:
+    try:
+        return schema_cls().load(data, partial=partial)
+    except ValidationError as exc:
+        raise ValidationFailed(fields=translate_messages(exc.messages)) from None
+
+
+def json_object() -> dict:
+    """The request's JSON body as a dict (empty body: ``{}``); 400 when it is not a JSON object."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if request.mimetype != "application/json":
+        raise BadRequest(_l("The body must be JSON (Content-Type: application/json)."))
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest(_l("The body is not valid JSON."))
+    if not isinstance(data, dict):
+        raise BadRequest(_l("The body must be a JSON object."))
+    return data
+
+
+def load_body(schema_cls: type[Schema], partial=False) -> dict:
+    """Parse the JSON body with ``schema_cls``: 400 when it is not a JSON object, 422 when invalid."""
+    return _load(schema_cls, json_object(), partial=partial)
+
+
+def load_query(schema_cls: type[Schema]) -> dict:
+    return _load(schema_cls, request.args.to_dict())
+
+
+def route(rule: str, methods=("GET",), *, summary: str = "", tags=(), body=None, query=None,
+          response=None, status: int = 200, auth: bool = True, responses: dict | None = None):
+    """Register an API endpoint and its documentation."""
+
+    def decorator(fn):
+        @wraps(fn)
+        def wrapper(**kwargs):
+            if auth and not current_user.is_authenticated:
+                raise Unauthorized(g.get("auth_error"))
+            try:
+                result = fn(**kwargs)
+                db.session.commit()
+            except BaseException:
+                db.session.rollback()
+                raise
+            if isinstance(result, tuple):
+                result, code = result
+            else:
+                code = status
+            if hasattr(result, "status_code"):
+                return result
+            if code == 204:
+                return Response(status=204)
+            return jsonify(result), code
+
+        api.add_url_rule(rule, fn.__name__, wrapper, methods=list(methods))
+        ENDPOINTS.append(EndpointDoc(rule, tuple(methods), summary or (fn.__doc__ or "").strip().split("\n")[0],
+                                     tuple(tags), body, query, response, status, auth, responses or {}))
+        return wrapper
+
+    return decorator
+
+
+_ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def openapi_path(rule: str) -> str:
+    return _ARG.sub(r"{\1}", rule)

@@ -1,0 +1,119 @@
+"""The command line: ``flask --app wsgi hardship ...`` (SPEC 8.4)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import create_engine, select
+
+from hardship.core.db import db
+from hardship.core.errors import AppError
+
+cli = AppGroup("hardship", help="工会困难职工帮扶平台 commands.")
+
+
+def _fail(exc: AppError) -> None:
+    message = str(exc.message)
+    if exc.fields:
+        message += " " + "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                                   for k, v in exc.fields.items())
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def upgrade_database() -> None:
+    """Bring the database to the latest schema (idempotent) and set up the runtime role."""
+    import flask_migrate
+
+    from hardship.core.rls import setup_runtime_role
+
+    flask_migrate.upgrade()
+    engine = create_engine(current_app.config["DATABASE_OWNER_URL"])
+    try:
+        with engine.begin() as conn:
+            setup_runtime_role(conn, current_app.config["DATABASE_RUNTIME_ROLE"])
+    finally:
+        engine.dispose()
+
+
+@cli.command("init")
+@click.option("--root", "root_code", help="Code of the root tenant to create, e.g. P01.")
+@click.option("--root-name", help="Name of the root tenant, e.g. 河北省总工会.")
+@click.option("--root-level", default="province", show_default=True, help="Level key of the root tenant.")
+def init_command(root_code, root_name, root_level):
+    """Bring the database to the latest schema and optionally create the root tenant."""
+    from tenants.models import Tenant
+    from tenants.operations import create_tenant
+    from tenants.scoping import system_scope
+
+    upgrade_database()
+    click.echo("database is at the latest schema")
+    if not root_code:
+        return
+    with system_scope():
+        existing = db.session.scalar(select(Tenant).where(Tenant.code == root_code.upper()))
+        if existing is not None:
+            click.echo(f"root tenant {existing.code} ({existing.name}) already exists")
+            return
+        try:
+            tenant = create_tenant(None, root_code, root_name or root_code, root_level)
+            db.session.commit()
+        except AppError as exc:
+            db.session.rollback()
+            _fail(exc)
+        click.echo(f"created root tenant {tenant.code} ({tenant.name}, {tenant.level})")
+
+
+@cli.command("create-user")
+@click.option("--tenant", "tenant_code", required=True)
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--roles", required=True, help="Comma-separated, e.g. admin,clerk.")
+@click.option("--display-name", default="")
+def create_user_command(tenant_code, username, password, roles, display_name):
+    """Create a user in a tenant."""
+    from hardship.accounts.operations import create_user
+    from tenants.scoping import get_tenant, system_scope
+
+    with system_scope():
+        try:
+            tenant = get_tenant(tenant_code)
+            user = create_user(tenant, username, password, [r.strip() for r in roles.split(",") if r.strip()],
+                               display_name)
+            db.session.commit()
+        except AppError as exc:
+            db.session.rollback()
+            _fail(exc)
+        click.echo(f"created user {user.username} in {tenant.code} with roles {','.join(user.roles)}")
+
+
+@cli.command("demo")
+@click.option("--password", default=None, help="Password for every demo user (default: Demo@2026).")
+def demo_command(password):
+    """Load the demo province (idempotent) and print its logins."""
+    from hardship import demo
+
+    upgrade_database()
+    logins = demo.load(password or demo.DEMO_PASSWORD)
+    click.echo(demo.format_logins(logins, password or demo.DEMO_PASSWORD))
+
+
+@cli.command("worker")
+@click.option("--queues", default="default,imports,reports", show_default=True)
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+def worker_command(queues, burst):
+    """Run a background job worker (RQ) on the configured Redis."""
+    from hardship.core.jobs import QUEUES, run_worker
+
+    if not current_app.config.get("REDIS_URL"):
+        click.echo("error: REDIS_URL is not set; without it jobs run inline and no worker is needed", err=True)
+        sys.exit(2)
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = [q for q in names if q not in QUEUES]
+    if unknown:
+        click.echo(f"error: unknown queues {unknown}; known: {', '.join(QUEUES)}", err=True)
+        sys.exit(2)
+    run_worker(names, burst=burst)

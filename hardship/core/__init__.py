@@ -1,0 +1,1 @@
+"""Core services shared by every domain module: database, errors, audit, jobs, API plumbing."""

@@ -1,0 +1,97 @@
+"""Core API resources: the OpenAPI document, background jobs and the audit log."""
+
+from flask import Response, jsonify
+from flask_login import current_user
+from marshmallow import fields, validate
+from sqlalchemy import select
+
+from hardship.accounts.operations import require
+from hardship.api import BaseSchema, api, load_query, route
+from hardship.core.audit import AuditEvent
+from hardship.core.db import db
+from hardship.core.jobs import Job
+from tenants.scoping import get_owned, get_tenant, subtree_filter
+
+
+@api.route("/openapi.json")
+def openapi_json():
+    from hardship.api.openapi import build_spec
+
+    return jsonify(build_spec())
+
+
+class JobOut(BaseSchema):
+    id = fields.String()
+    status = fields.String()
+    progress = fields.Float()
+    total = fields.Integer(allow_none=True)
+
+
+@route("/jobs/<job_id>", tags=["jobs"], response=JobOut)
+def get_job(job_id):
+    """Status, progress and result of a background job of your subtree."""
+    return get_owned(Job, job_id).to_dict()
+
+
+@route("/jobs/<job_id>/output", tags=["jobs"])
+def get_job_output(job_id):
+    """The file a finished job produced (xlsx)."""
+    job = get_owned(Job, job_id)
+    from hardship.core.errors import NotFound
+
+    if job.output is None:
+        raise NotFound()
+    return Response(job.output, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(job.output_name)}"})
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name or "export.xlsx")
+
+
+class AuditQuery(BaseSchema):
+    tenant = fields.String(required=True)
+    action = fields.String()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+
+
+class AuditOut(BaseSchema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    tenant = fields.String()
+    username = fields.String(allow_none=True)
+    action = fields.String()
+    object_type = fields.String()
+    object_id = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
+class AuditPage(BaseSchema):
+    events = fields.List(fields.Nested(AuditOut))
+    page = fields.Integer()
+
+
+def audit_page(tenant, action=None, page=1, per_page=50):
+    """Audit events of ``tenant``'s subtree, newest first (shared by the UI and the API)."""
+    from tenants.models import Tenant
+
+    stmt = (select(AuditEvent, Tenant.code).join(Tenant, Tenant.id == AuditEvent.tenant_id)
+            .where(subtree_filter(AuditEvent, tenant.path)).order_by(AuditEvent.id.desc())
+            .limit(per_page).offset((page - 1) * per_page))
+    if action:
+        stmt = stmt.where(AuditEvent.action == action)
+    return [{"id": e.id, "at": e.at, "tenant": code, "username": e.username, "action": e.action,
+             "object_type": e.object_type, "object_id": e.object_id, "detail": e.detail}
+            for e, code in db.session.execute(stmt)]
+
+
+@route("/audit", tags=["audit"], query=AuditQuery, response=AuditPage)
+def list_audit():
+    """The audit log of a tenant's subtree (auditors)."""
+    args = load_query(AuditQuery)
+    tenant = get_tenant(args["tenant"])
+    require(current_user, "audit.read")
+    return {"events": AuditOut(many=True).dump(audit_page(tenant, args.get("action"), args["page"])),
+            "page": args["page"]}

@@ -1,0 +1,51 @@
+"""The audit log: who did what, when, in which tenant, to which record.
+
+Every operation that changes state calls :func:`record` in the same transaction, so an
+action and its audit entry commit or roll back together. Rows are never updated or deleted
+(on PostgreSQL the runtime role has no UPDATE/DELETE grant on this table).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+from flask_login import current_user
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hardship.core.db import TenantOwned, UTCDateTime, db, utcnow
+
+
+class AuditEvent(TenantOwned, db.Model):
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.Index("ix_audit_events_tenant_at", "tenant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    username: Mapped[str | None] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    object_type: Mapped[str] = mapped_column(sa.String(64))
+    object_id: Mapped[str | None] = mapped_column(sa.String(64))
+    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+def record(action: str, tenant, obj=None, *, object_type: str | None = None, object_id=None,
+           detail: dict | None = None, user=None) -> AuditEvent:
+    """Add an audit entry to the current transaction (the caller commits)."""
+    if user is None and has_request_context() and current_user and current_user.is_authenticated:
+        user = current_user
+    event = AuditEvent(
+        tenant_id=tenant.id,
+        user_id=getattr(user, "id", None),
+        username=getattr(user, "username", None),
+        action=action,
+        object_type=object_type or (type(obj).__name__ if obj is not None else "tenant"),
+        object_id=str(object_id if object_id is not None else getattr(obj, "id", "") or "") or None,
+        detail=detail or {},
+        ip=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(event)
+    return event

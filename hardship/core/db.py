@@ -1,0 +1,62 @@
+"""The database handle, metadata naming convention and shared column types."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC timestamps on PostgreSQL and SQLite alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class TenantOwned:
+    """Mixin for every row that belongs to one tenant.
+
+    Rows of these classes are filtered by the ORM safety net (``tenants.scoping``) and, on
+    PostgreSQL, by a row-level security policy created in their migration with
+    ``hardship.core.rls.enable(op, table)``.
+    """
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(sa.ForeignKey("tenants.id"), index=True, nullable=False)
+
+
+def is_postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"

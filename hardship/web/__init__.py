@@ -1,0 +1,114 @@
+"""Web UI plumbing: tenant-scoped blueprints, the layout's context, the language switch."""
+
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for)
+from flask_babel import get_locale
+from flask_login import current_user
+
+from hardship.core.db import db
+from hardship.core.errors import AppError, ValidationFailed
+from hardship.core.i18n import COOKIE, LOCALES, current_lang
+
+bp = Blueprint("web", __name__)
+
+
+def tenant_blueprint(name: str, import_name: str, **kwargs) -> Blueprint:
+    """A UI blueprint under ``/t/<tenant_code>``: the tenant is loaded inside the user's subtree
+    (404 otherwise) into ``g.tenant``, and ``url_for`` fills ``tenant_code`` in by itself."""
+    blueprint = Blueprint(name, import_name, url_prefix="/t/<tenant_code>", **kwargs)
+
+    @blueprint.url_value_preprocessor
+    def _pull_tenant(endpoint, values):
+        g.tenant_code = (values or {}).pop("tenant_code", None)
+
+    @blueprint.before_request
+    def _load_tenant():
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()
+        from tenants.scoping import get_tenant
+
+        g.tenant = get_tenant(g.tenant_code)
+        return None
+
+    @blueprint.url_defaults
+    def _add_tenant(endpoint, values):
+        if "tenant_code" not in values and g.get("tenant") is not None:
+            if current_app.url_map.is_endpoint_expecting(endpoint, "tenant_code"):
+                values["tenant_code"] = g.tenant.code
+
+    return blueprint
+
+
+def submit(form, action, success_message, *, field_map: dict | None = None) -> bool:
+    """Run ``action()`` for a validated form, commit, flash. On an :class:`AppError`, roll back and
+    put the messages on the form's fields (or flash them). Returns True on success."""
+    try:
+        action()
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for name, messages in exc.fields.items():
+            field = getattr(form, (field_map or {}).get(name, name), None)
+            msgs = messages if isinstance(messages, list) else [messages]
+            if field is not None and hasattr(field, "errors"):
+                field.errors = list(field.errors) + [str(m) for m in msgs]
+            else:
+                flash(f"{name}: {' '.join(str(m) for m in msgs)}", "error")
+        return False
+    except AppError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        for name, messages in exc.fields.items():
+            field = getattr(form, (field_map or {}).get(name, name), None)
+            if field is not None and hasattr(field, "errors"):
+                field.errors = list(field.errors) + [str(m) for m in messages]
+        flash(str(exc.message), "error")
+        return False
+    flash(str(success_message), "success")
+    return True
+
+
+def _menu():
+    tenant = g.get("tenant")
+    if tenant is None or not current_user.is_authenticated:
+        return []
+    plugin = tenant.plugin
+    entries = []
+    for entry in (plugin.menu if plugin else ()):
+        if entry.endpoint not in current_app.view_functions:
+            continue
+        if entry.capability and not current_user.can(entry.capability):
+            continue
+        entries.append({"url": url_for(entry.endpoint), "label": entry.label, "endpoint": entry.endpoint})
+    return entries
+
+
+@bp.route("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("tenants_ui.home", tenant_code=current_user.tenant.code))
+    return redirect(url_for("accounts_ui.login"))
+
+
+@bp.route("/lang/<lang>")
+def set_language(lang):
+    if lang not in LOCALES:
+        abort(404)
+    target = request.args.get("next") or "/"
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    response = redirect(target)
+    response.set_cookie(COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="Lax",
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def _layout():
+        return {"menu": _menu(), "current_tenant": g.get("tenant"), "lang": current_lang(),
+                "locale": str(get_locale()).replace("_", "-").replace("zh-Hans-CN", "zh-CN")}

@@ -1,0 +1,1 @@
+"""Shipped level plugins, one package per level (entry-point group ``hardship.levels``)."""

@@ -1,0 +1,1 @@
+"""The tenant tree: unions as tenants, level plugins, subtree scoping and settings."""

@@ -1,0 +1,64 @@
+"""The union tree.
+
+Each row stores its materialised path of codes (``/P01/C01/K0101/``), so "everything
+under X" is ``path LIKE X.path || '%'``: an indexed prefix match, never recursion.
+Codes are immutable and limited to ``A-Z 0-9 -`` so they are safe inside a LIKE pattern.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hardship.core.db import TenantOwned, UTCDateTime, db, utcnow
+
+
+class Tenant(db.Model):
+    __tablename__ = "tenants"
+    __table_args__ = (
+        sa.Index("ix_tenants_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    level: Mapped[str] = mapped_column(sa.String(32))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    division_code: Mapped[str | None] = mapped_column(sa.String(6))
+    path: Mapped[str] = mapped_column(sa.String(1024))
+    depth: Mapped[int] = mapped_column(sa.SmallInteger)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parent: Mapped[Tenant | None] = relationship(remote_side=[id], lazy="raise")
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.code}>"
+
+    @property
+    def ancestor_codes(self) -> list[str]:
+        """Codes from the root down to the parent."""
+        return self.path.strip("/").split("/")[:-1]
+
+    def contains(self, other: Tenant) -> bool:
+        return other.path.startswith(self.path)
+
+    @property
+    def plugin(self):
+        from tenants.levels import registry
+
+        return registry.get(self.level)
+
+
+class TenantSetting(TenantOwned, db.Model):
+    """One explicit override of a setting at one tenant; absent keys are inherited."""
+
+    __tablename__ = "tenant_settings"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64))
+    value: Mapped[object] = mapped_column(sa.JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

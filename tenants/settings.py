@@ -1,0 +1,138 @@
+"""Tenant settings (SPEC 2.5): declared here, defaulted by level plugins, inherited down the tree.
+
+The value of a key at tenant T is, first found wins:
+
+1. T's own override (a ``TenantSetting`` row);
+2. the nearest ancestor's override (a city's choice applies to its counties);
+3. the default declared by T's level plugin, then by its ancestors' level plugins;
+4. the definition's own default below.
+
+Later modules declare their keys with :func:`define`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import select
+
+from hardship.core.db import db
+from hardship.core.errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class SettingDefinition:
+    key: str
+    label: object
+    field: fields.Field
+    default: object
+
+
+DEFINITIONS: dict[str, SettingDefinition] = {}
+
+
+def define(key: str, label, field: fields.Field, default) -> SettingDefinition:
+    definition = SettingDefinition(key, label, field, default)
+    DEFINITIONS[key] = definition
+    return definition
+
+
+class AgingRule(Schema):
+    warning_pct = fields.Integer(required=True, validate=validate.Range(0, 100))
+    warning_after_years = fields.Integer(required=True, validate=validate.Range(0, 10))
+    overdue_after_years = fields.Integer(required=True, validate=validate.Range(0, 10))
+
+
+def _matching_ratio(value) -> None:
+    if not isinstance(value, dict) or "default" not in value:
+        raise ValidationError(_l('Must be an object with a "default" ratio and optional years.'))
+    for year, ratio in value.items():
+        if year != "default" and not (isinstance(year, str) and year.isdigit() and len(year) == 4):
+            raise ValidationError(_l("Keys must be \"default\" or a four-digit year."))
+        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio <= 10:
+            raise ValidationError(_l("Ratios must be numbers from 0 to 10."))
+
+
+define("publicity_days", _l("Publicity period (days)"), fields.Integer(validate=validate.Range(0, 60)), 5)
+define("survey_interval_months", _l("Home survey interval (months)"),
+       fields.Integer(validate=validate.Range(1, 24)), 6)
+define("aging", _l("Unspent balance aging"), fields.Nested(AgingRule),
+       {"warning_pct": 50, "warning_after_years": 1, "overdue_after_years": 2})
+define("matching_ratio", _l("Local matching ratio by year"),
+       fields.Dict(validate=_matching_ratio), {"default": 1.0})
+define("desk_deadline_days", _l("Service-desk deadline (days)"),
+       fields.Integer(validate=validate.Range(1, 365)), 15)
+define("monthly_filing_day", _l("Monthly report due day"), fields.Integer(validate=validate.Range(1, 28)), 5)
+
+#: The defaults of SPEC 2.5, which the shipped level plugins declare.
+SPEC_DEFAULTS = {key: d.default for key, d in DEFINITIONS.items()}
+
+
+def validate_values(values: dict) -> dict:
+    """Validate a partial settings object; ``None`` means "remove my override"."""
+    if not isinstance(values, dict):
+        raise ValidationFailed(fields={"_schema": [_l("Settings must be a JSON object.")]})
+    errors: dict = {}
+    clean: dict = {}
+    for key, raw in values.items():
+        definition = DEFINITIONS.get(key)
+        if definition is None:
+            errors[key] = [_l("Unknown setting.")]
+            continue
+        if raw is None:
+            clean[key] = None
+            continue
+        try:
+            clean[key] = definition.field.deserialize(raw)
+        except ValidationError as exc:
+            errors[key] = exc.messages
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return clean
+
+
+def effective(tenant) -> dict[str, dict]:
+    """``{key: {"value": ..., "inherited": bool, "source": code-or-level}}`` for ``tenant``.
+
+    Reads the overrides of the tenant's ancestors: a deliberate, read-only widening of the
+    scope to the ancestor path, for setting values only.
+    """
+    from tenants.levels import registry
+    from tenants.models import Tenant, TenantSetting
+    from tenants.scoping import system_scope
+
+    chain_codes = tenant.path.strip("/").split("/")  # root .. tenant
+    with system_scope():
+        chain = {t.code: t for t in db.session.scalars(select(Tenant).where(Tenant.code.in_(chain_codes)))}
+        rows = db.session.execute(
+            select(Tenant.code, TenantSetting.key, TenantSetting.value)
+            .join(Tenant, Tenant.id == TenantSetting.tenant_id)
+            .where(Tenant.code.in_(chain_codes))
+        ).all()
+    overrides = {(code, key): value for code, key, value in rows}
+    nearest_first = list(reversed(chain_codes))
+    result: dict[str, dict] = {}
+    for key, definition in DEFINITIONS.items():
+        entry = None
+        for code in nearest_first:
+            if (code, key) in overrides:
+                entry = {"value": overrides[(code, key)], "inherited": code != tenant.code, "source": code}
+                break
+        if entry is None:
+            for code in nearest_first:
+                plugin = registry.get(chain[code].level) if code in chain else None
+                if plugin is not None and key in plugin.default_settings:
+                    entry = {"value": plugin.default_settings[key], "inherited": True,
+                             "source": f"level:{plugin.key}"}
+                    break
+        if entry is None:
+            entry = {"value": definition.default, "inherited": True, "source": "default"}
+        result[key] = entry
+    return result
+
+
+def get(tenant, key: str):
+    """The effective value of one setting at ``tenant``."""
+    return effective(tenant)[key]["value"]
