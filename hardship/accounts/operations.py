@@ -17,7 +17,7 @@ from hardship.accounts.passwords import hash_password, verify_password
 from hardship.core import audit
 from hardship.core.db import db, utcnow
 from hardship.core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, ValidationFailed
-from tenants.scoping import system_scope
+from tenants.scoping import set_scope, system_scope
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD = 8
@@ -129,6 +129,7 @@ def authenticate(username: str, password: str) -> User:
             raise wrong
         user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
         audit.record("user.login", user.tenant, user, user=user)
+    set_scope(user.tenant.path)  # from here on the request sees what this user may see
     return user
 
 

@@ -1,0 +1,242 @@
+"""Shared fixtures.
+
+The database is picked from ``DATABASE_URL`` (PostgreSQL in CI) or is a temporary SQLite file.
+It is brought to the latest migration once per session (as ``hardship init`` does) and
+emptied after every test that used it, so tests that run a live server or an RQ worker in
+another thread or process see committed data like production does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tempfile
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+_TMP = tempfile.mkdtemp(prefix="hardship-tests-")
+os.environ.setdefault("HARDSHIP_INSTANCE", _TMP)
+
+from hardship.app import create_app  # noqa: E402
+from hardship.config import normalise_database_url  # noqa: E402
+from hardship.core.db import db  # noqa: E402
+
+DATABASE_URL = normalise_database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP}/test.db")
+IS_PG = DATABASE_URL.startswith("postgresql")
+PASSWORD = "Secret-123!"
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
+    "SECRET_KEY": "test-secret-key",
+    "PII_KEYS": "k1:" + "A" * 43 + "=",
+    "ARGON2_PROFILE": "fast",
+    "RQ_QUEUE_PREFIX": f"test-{secrets.token_hex(4)}-",
+    "SERVER_NAME": None,
+}
+
+
+def _reset_schema() -> None:
+    engine = sa.create_engine(DATABASE_URL)
+    with engine.begin() as conn:
+        if IS_PG:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    if not IS_PG:
+        path = DATABASE_URL.removeprefix("sqlite:///")
+        if os.path.exists(path):
+            os.remove(path)
+
+
+@pytest.fixture(scope="session")
+def _app():
+    _reset_schema()
+    app = create_app(dict(TEST_CONFIG))
+    with app.app_context():
+        from hardship.cli import upgrade_database
+
+        upgrade_database()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _empty_database() -> None:
+    engine = sa.create_engine(DATABASE_URL)
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if IS_PG:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(sa.text(f"DELETE FROM {name}"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app(_app):
+    """The application, with an empty database after the test."""
+    _app.config.update(WTF_CSRF_ENABLED=True, REDIS_URL=None)
+    try:
+        yield _app
+    finally:
+        with _app.app_context():
+            db.session.remove()
+        _empty_database()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def no_csrf(app):
+    app.config["WTF_CSRF_ENABLED"] = False
+    yield
+    app.config["WTF_CSRF_ENABLED"] = True
+
+
+@contextmanager
+def system(app):
+    """An app context under the system scope, for setting up and inspecting data."""
+    from tenants.scoping import system_scope
+
+    with app.app_context(), system_scope():
+        yield
+
+
+@pytest.fixture
+def factory(app):
+    """Callables that create committed test data."""
+    return Factory(app)
+
+
+class Factory:
+    def __init__(self, app):
+        self.app = app
+
+    def tenant(self, code, parent=None, level=None, name=None, division_code=None):
+        from tenants.models import Tenant
+        from tenants.operations import create_tenant
+
+        with system(self.app):
+            parent_obj = db.session.scalar(sa.select(Tenant).where(Tenant.code == parent)) if parent else None
+            t = create_tenant(parent_obj, code, name or f"{code}工会", level or _guess_level(code), division_code)
+            db.session.commit()
+            return code and t.code
+
+    def user(self, tenant_code, roles=("admin",), username=None, password=PASSWORD):
+        from hardship.accounts.operations import create_user
+        from tenants.scoping import get_tenant
+
+        username = username or f"{tenant_code.lower()}_{'_'.join(roles)}"
+        with system(self.app):
+            create_user(get_tenant(tenant_code), username, password, list(roles))
+            db.session.commit()
+        return username
+
+    def token(self, username) -> str:
+        from hardship.accounts.models import User
+        from hardship.accounts.operations import issue_token
+
+        with system(self.app):
+            user = db.session.scalar(sa.select(User).where(User.username == username))
+            token, _row = issue_token(user)
+            db.session.commit()
+        return token
+
+
+def _guess_level(code: str) -> str:
+    return {"P": "province", "C": "city", "K": "county", "E": "enterprise", "I": "industry"}.get(code[0], "enterprise")
+
+
+ALL_ROLES = ("admin", "clerk", "approver", "head", "finance", "auditor", "reviewer")
+
+
+@pytest.fixture
+def tree(factory):
+    """P01 > C01 > K0101 > E0101001, C01 > K0102, P01 > C02 > K0201 > E0201001; an all-roles user
+    ``<code>_all`` at every tenant (enterprise: the roles it has)."""
+    factory.tenant("P01", name="河北省总工会", level="province")
+    for code, parent in [("C01", "P01"), ("C02", "P01"), ("K0101", "C01"), ("K0102", "C01"), ("K0201", "C02"),
+                         ("E0101001", "K0101"), ("E0201001", "K0201")]:
+        factory.tenant(code, parent=parent)
+    from tenants.levels import registry
+
+    for code in ["P01", "C01", "C02", "K0101", "K0102", "K0201", "E0101001", "E0201001"]:
+        level = registry.get(_guess_level(code))
+        factory.user(code, roles=level.roles, username=f"{code.lower()}_all")
+    return factory
+
+
+class ApiClient:
+    """A test client that sends a bearer token and JSON."""
+
+    def __init__(self, client, token=None, lang=None):
+        self.client, self.token, self.lang = client, token, lang
+
+    def _headers(self, headers=None):
+        h = {}
+        if self.token:
+            h["Authorization"] = f"Bearer {self.token}"
+        if self.lang:
+            h["Accept-Language"] = self.lang
+        h.update(headers or {})
+        return h
+
+    def request(self, method, path, json=None, headers=None, **kw):
+        return self.client.open(path, method=method, json=json, headers=self._headers(headers), **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.request("POST", path, json=json, **kw)
+
+    def put(self, path, json=None, **kw):
+        return self.request("PUT", path, json=json, **kw)
+
+    def patch(self, path, json=None, **kw):
+        return self.request("PATCH", path, json=json, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def api_as(client, factory):
+    """``api_as("c01_all")`` -> an :class:`ApiClient` authenticated as that user."""
+
+    def make(username=None, lang=None):
+        return ApiClient(client, factory.token(username) if username else None, lang)
+
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no csrf_token in page"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client):
+    """``login("c01_all")`` logs the test client in through the real login form."""
+
+    def do(username, password=PASSWORD):
+        page = client.get("/login")
+        resp = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": csrf_from(page.get_data(as_text=True))})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return resp
+
+    return do
