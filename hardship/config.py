@@ -6,6 +6,7 @@
 | ``DATABASE_OWNER_URL`` | ``DATABASE_URL`` | connection used by ``hardship init`` / migrations (table owner) |
 | ``DATABASE_RUNTIME_ROLE`` | ``hardship_app`` | PostgreSQL role the app switches to (``SET ROLE``) so that row-level security applies |
 | ``REDIS_URL`` | unset | RQ + Redis; unset means jobs run inline in the request |
+| ``RQ_QUEUE_PREFIX`` | empty | prefix of the RQ queue names (several instances or test runs on one Redis) |
 | ``SECRET_KEY`` | generated into ``instance/secret_key`` | session signing |
 | ``PII_KEYS`` | generated into ``instance/pii_keys`` | comma-separated ``id:base64key`` list, first is current (rotation) |
 | ``SESSION_COOKIE_SECURE`` | ``0`` | set ``1`` behind HTTPS |
@@ -68,6 +69,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "DATABASE_OWNER_URL": owner_url,
         "DATABASE_RUNTIME_ROLE": env.get("DATABASE_RUNTIME_ROLE", "hardship_app"),
         "REDIS_URL": env.get("REDIS_URL") or None,
+        "RQ_QUEUE_PREFIX": env.get("RQ_QUEUE_PREFIX", ""),
         "SECRET_KEY": secret,
         "PII_KEYS": pii,
         "SESSION_COOKIE_HTTPONLY": True,
