@@ -19,14 +19,14 @@ $(STAMP): pyproject.toml
 
 # compiled catalogs are build products (not committed)
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(STAMP)
-	$(VENV)/bin/pybabel compile -q -d translations -l $* -i $< -o $@
+	$(VENV)/bin/pybabel -q compile -d translations -l $* -i $< -o $@
 
 translations: $(MO)
 
 ## extract: refresh the catalog template and merge it into both catalogs (then translate the new entries)
 extract: $(STAMP)
-	$(VENV)/bin/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output .
-	$(VENV)/bin/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output .
+	$(VENV)/bin/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 demo: install
 	$(FLASK) hardship demo

@@ -69,7 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from tenants.levels import registry
     for plugin in registry:
-        for bp in getattr(plugin, "get_blueprints", lambda: ())():
+        for bp in plugin.get_blueprints():
             app.register_blueprint(bp)
 
     _register_error_handlers(app)

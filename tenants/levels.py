@@ -98,6 +98,9 @@ class LevelPlugin:
     names: dict = {}
     #: keys of the levels allowed as direct children
     children: tuple[str, ...] = ()
+    #: keys of the levels this level may sit under, so that a new level can attach itself to
+    #: the shipped ones without changing them
+    parents: tuple[str, ...] = ()
     #: roles that exist at this level (subset of :data:`ROLES`)
     roles: tuple[str, ...] = tuple(ROLES)
     #: role -> capabilities granted at this level
@@ -125,13 +128,25 @@ class LevelPlugin:
         return frozenset(caps)
 
     def allows_child(self, level_key: str) -> bool:
-        return level_key in self.children
+        """Whether a union of ``level_key`` may sit directly under a union of this level."""
+        if level_key in self.children:
+            return True
+        child = registry.get(level_key)
+        return child is not None and self.key in child.parents
+
+    def allowed_children(self) -> list[str]:
+        return [key for key in registry.levels if self.allows_child(key)]
+
+    def get_blueprints(self) -> tuple:
+        """Blueprints this level adds to the app (its own pages); none by default."""
+        return ()
 
     def to_dict(self) -> dict:
         return {
             "key": self.key,
             "names": dict(self.names),
-            "children": list(self.children),
+            "children": self.allowed_children(),
+            "parents": list(self.parents),
             "roles": list(self.roles),
             "capabilities": {r: sorted(self.grants.get(r, ())) for r in self.roles},
             "keeps_archive": self.keeps_archive,

@@ -57,7 +57,7 @@ def create_tenant(parent: Tenant | None, code: str, name: str, level: str,
                        fields={"code": [_l("Already used.")]})
     path = (parent.path if parent else "/") + code + "/"
     tenant = Tenant(code=code, name=name, level=level, parent_id=parent.id if parent else None,
-                    division_code=division_code, path=path, depth=path.count("/") - 1)
+                    division_code=division_code, path=path, depth=path.count("/") - 2)
     db.session.add(tenant)
     db.session.flush()
     audit.record("tenant.create", parent or tenant, tenant, user=actor,

@@ -51,6 +51,7 @@ class LevelOut(BaseSchema):
     key = fields.String()
     names = fields.Dict(keys=fields.String(), values=fields.String())
     children = fields.List(fields.String())
+    parents = fields.List(fields.String())
     roles = fields.List(fields.String())
     capabilities = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     keeps_archive = fields.Boolean()

@@ -56,7 +56,7 @@ def new_child():
     tenant = g.tenant
     form = ChildTenantForm()
     locale = str(get_locale())
-    form.level.choices = [(k, registry.get(k).name(locale)) for k in tenant.plugin.children if k in registry]
+    form.level.choices = [(k, registry.get(k).name(locale)) for k in tenant.plugin.allowed_children()]
     if form.validate_on_submit():
         created = {}
 

@@ -1,0 +1,276 @@
+"""PostgreSQL row-level security, tested with the application's own filters bypassed.
+
+The ORM safety net and the query helpers in ``tenants.scoping`` are the first two layers;
+these tests check the third on its own: plain SQL on a connection that has switched to the
+runtime role sees only the subtree named by ``app.tenant_path``, nothing without it, and cannot
+write rows outside it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from conftest import DATABASE_URL, IS_PG
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not IS_PG, reason="row-level security needs DATABASE_URL pointing at PostgreSQL"),
+]
+
+ROLE = "hardship_app"
+C01_SUBTREE = {"C01", "K0101", "K0102", "E0101001"}
+C02_SUBTREE = {"C02", "K0201", "E0201001"}
+OWNED_TABLES = ("users", "audit_events", "jobs", "tenant_settings")
+
+
+@pytest.fixture
+def owner_engine():
+    engine = sa.create_engine(DATABASE_URL, poolclass=sa.pool.NullPool)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def data(tree, owner_engine):
+    """The ``tree`` plus a job and a setting row in every tenant (written as the owner, which
+    bypasses RLS); returns ``{code: id}``."""
+    now = datetime.now(UTC)
+    with owner_engine.begin() as conn:
+        ids = dict(conn.execute(sa.text("select code, id from tenants")).all())
+        for code, tenant_id in ids.items():
+            conn.execute(sa.text(
+                "insert into jobs (id, name, queue, args, status, progress, result, created_at, tenant_id) "
+                "values (:id, 'tests.fake', 'default', '[]', 'queued', 0, '{}', :now, :t)"),
+                {"id": str(uuid.uuid4()), "now": now, "t": tenant_id})
+            conn.execute(sa.text(
+                "insert into tenant_settings (key, value, updated_at, tenant_id) "
+                "values ('publicity_days', '7', :now, :t)"), {"now": now, "t": tenant_id})
+    assert set(ids) == C01_SUBTREE | C02_SUBTREE | {"P01"}
+    return ids
+
+
+@pytest.fixture
+def runtime(owner_engine):
+    """A connection that has switched to the runtime role (as every pooled app connection does)."""
+    conn = owner_engine.connect()
+    conn.execute(sa.text(f"SET ROLE {ROLE}"))
+    conn.commit()  # SET ROLE is undone if its transaction rolls back
+    assert conn.execute(sa.text("select current_user")).scalar() == ROLE
+    conn.rollback()
+    try:
+        yield conn
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def _scope(conn, path: str) -> None:
+    conn.execute(sa.text("select set_config('app.tenant_path', :p, true)"), {"p": path})
+
+
+def _codes(conn) -> set[str]:
+    return set(conn.execute(sa.text("select code from tenants")).scalars())
+
+
+def _tenant_ids(conn, table: str) -> list[int]:
+    return list(conn.execute(sa.text(f"select tenant_id from {table}")).scalars())
+
+
+def _owner_ids_by_table(owner_engine) -> dict[str, list[int]]:
+    with owner_engine.connect() as conn:
+        return {t: _tenant_ids(conn, t) for t in OWNED_TABLES}
+
+
+def test_scope_shows_only_its_subtree(data, runtime, owner_engine):
+    everything = _owner_ids_by_table(owner_engine)
+    c01_ids = {data[c] for c in C01_SUBTREE}
+    _scope(runtime, "/P01/C01/")
+    assert _codes(runtime) == C01_SUBTREE
+    for table in OWNED_TABLES:
+        seen = _tenant_ids(runtime, table)
+        expected = [t for t in everything[table] if t in c01_ids]
+        assert expected, f"no {table} rows in C01's subtree to test with"
+        assert len(everything[table]) > len(expected), f"no {table} rows outside C01's subtree"
+        assert sorted(seen) == sorted(expected), table
+    usernames = set(runtime.execute(sa.text("select username from users")).scalars())
+    assert usernames == {f"{c.lower()}_all" for c in C01_SUBTREE}
+    # joins and aggregates cannot reach around the policy either
+    assert runtime.execute(sa.text(
+        "select count(*) from users u join tenants t on t.id = u.tenant_id where t.code = 'K0201'")).scalar() == 0
+    assert runtime.execute(sa.text(
+        "select count(*) from users where tenant_id = :t"), {"t": data["K0201"]}).scalar() == 0
+
+
+def test_sibling_scope_sees_none_of_the_other_subtree(data, runtime):
+    c01_ids = {data[c] for c in C01_SUBTREE}
+    _scope(runtime, "/P01/C02/")
+    assert _codes(runtime) == C02_SUBTREE
+    for table in OWNED_TABLES:
+        seen = set(_tenant_ids(runtime, table))
+        assert seen, table
+        assert not seen & c01_ids, table
+        assert seen <= {data[c] for c in C02_SUBTREE}, table
+
+
+def test_no_scope_sees_nothing(data, runtime):
+    assert _codes(runtime) == set()
+    for table in OWNED_TABLES:
+        assert _tenant_ids(runtime, table) == [], table
+    runtime.rollback()
+    _scope(runtime, "")  # an empty setting is no scope too
+    assert _codes(runtime) == set()
+    assert _tenant_ids(runtime, "users") == []
+
+
+def test_system_scope_sees_everything(data, runtime):
+    _scope(runtime, "/")
+    assert _codes(runtime) == C01_SUBTREE | C02_SUBTREE | {"P01"}
+
+
+def test_deeper_scope_sees_only_its_own_subtree(data, runtime):
+    _scope(runtime, "/P01/C01/K0101/")
+    assert _codes(runtime) == {"K0101", "E0101001"}
+
+
+def _insert_user(conn, tenant_id: int, username: str) -> None:
+    conn.execute(sa.text(
+        "insert into users (username, display_name, password_hash, roles, active, failed_logins, "
+        "created_at, tenant_id) values (:u, '', 'x', 'clerk', true, 0, :now, :t)"),
+        {"u": username, "now": datetime.now(UTC), "t": tenant_id})
+
+
+def test_insert_outside_scope_is_refused(data, runtime):
+    _scope(runtime, "/P01/C01/")
+    _insert_user(runtime, data["K0101"], "inside_scope")  # inside: allowed
+    with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+        with runtime.begin_nested():
+            _insert_user(runtime, data["K0201"], "outside_scope")
+    with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+        with runtime.begin_nested():
+            runtime.execute(sa.text(
+                "insert into tenants (code, name, level, parent_id, path, depth, active, created_at) "
+                "values ('K0299', 'x', 'county', :p, '/P01/C02/K0299/', 2, true, :now)"),
+                {"p": data["C02"], "now": datetime.now(UTC)})
+    runtime.rollback()
+
+
+def test_update_cannot_move_a_row_out_of_scope(data, runtime):
+    _scope(runtime, "/P01/C01/")
+    with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+        runtime.execute(sa.text("update users set tenant_id = :t where username = 'k0101_all'"),
+                        {"t": data["K0201"]})
+    runtime.rollback()
+    _scope(runtime, "/P01/C01/")
+    # rows outside the scope are invisible to UPDATE and DELETE: nothing happens
+    assert runtime.execute(sa.text("update users set display_name = 'x' where username = 'k0201_all'")).rowcount == 0
+    assert runtime.execute(sa.text("delete from jobs where tenant_id = :t"), {"t": data["K0201"]}).rowcount == 0
+    runtime.rollback()
+
+
+def test_scope_is_transaction_local(data, runtime):
+    pid = runtime.execute(sa.text("select pg_backend_pid()")).scalar()
+    runtime.rollback()
+    _scope(runtime, "/P01/C01/")
+    assert _codes(runtime) == C01_SUBTREE
+    runtime.commit()
+    # the same connection (the same server session), a new transaction: no scope, no rows
+    assert runtime.execute(sa.text("select pg_backend_pid()")).scalar() == pid
+    assert runtime.execute(sa.text("select current_setting('app.tenant_path', true)")).scalar() in ("", None)
+    assert _codes(runtime) == set()
+    assert _tenant_ids(runtime, "users") == []
+    runtime.rollback()
+    _scope(runtime, "/P01/C02/")
+    runtime.rollback()  # a rolled-back scope is gone too
+    assert _codes(runtime) == set()
+
+
+def test_app_session_raw_sql_is_scoped(app, data):
+    """A raw ``text()`` query bypasses the ORM safety net; RLS still limits it."""
+    from hardship.core.db import db
+    from tenants.scoping import set_scope
+
+    with app.app_context():
+        set_scope("/P01/C01/")
+        assert db.session.execute(sa.text("select current_user")).scalar() == ROLE
+        assert set(db.session.execute(sa.text("select code from tenants")).scalars()) == C01_SUBTREE
+        usernames = set(db.session.execute(sa.text("select username from users")).scalars())
+        assert usernames == {f"{c.lower()}_all" for c in C01_SUBTREE}
+        # changing the scope inside an open transaction applies at once
+        set_scope("/P01/C02/")
+        assert set(db.session.execute(sa.text("select code from tenants")).scalars()) == C02_SUBTREE
+        db.session.commit()
+        set_scope(None)
+        assert set(db.session.execute(sa.text("select code from tenants")).scalars()) == set()
+        db.session.rollback()
+    with app.app_context():
+        # a new context starts with no scope, whatever the pooled connection ran before
+        assert set(db.session.execute(sa.text("select code from tenants")).scalars()) == set()
+        assert db.session.execute(sa.text("select count(*) from audit_events")).scalar() == 0
+        db.session.rollback()
+
+
+def _tables_with_tenant_id(conn) -> set[str]:
+    return set(conn.execute(sa.text(
+        "select c.table_name from information_schema.columns c "
+        "join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name "
+        "where c.table_schema = 'public' and c.column_name = 'tenant_id' and t.table_type = 'BASE TABLE'"
+    )).scalars())
+
+
+def test_every_tenant_table_has_row_security(app, owner_engine):
+    with owner_engine.connect() as conn:
+        tables = _tables_with_tenant_id(conn) | {"tenants"}
+        assert set(OWNED_TABLES) <= tables
+        rls = dict(conn.execute(sa.text(
+            "select c.relname, c.relrowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname = 'public' and c.relkind = 'r'")).all())
+        policies: dict[str, list] = {}
+        for table, qual, check, cmd in conn.execute(sa.text(
+                "select tablename, qual, with_check, cmd from pg_policies where schemaname = 'public'")):
+            policies.setdefault(table, []).append((qual, check, cmd))
+    missing_rls = sorted(t for t in tables if not rls.get(t))
+    assert not missing_rls, f"tables without row-level security (call rls.enable in the migration): {missing_rls}"
+    missing_policy = sorted(t for t in tables if not policies.get(t))
+    assert not missing_policy, f"tables without a policy: {missing_policy}"
+    for table in tables:
+        for qual, check, cmd in policies[table]:
+            assert cmd == "ALL" and "hardship_scope()" in qual and "hardship_scope()" in check, (table, qual, check)
+
+
+def test_runtime_role_is_unprivileged(app, owner_engine):
+    with owner_engine.connect() as conn:
+        role = conn.execute(sa.text(
+            "select rolsuper, rolbypassrls, rolcreaterole, rolcreatedb from pg_roles where rolname = :r"),
+            {"r": ROLE}).one()
+        assert tuple(role) == (False, False, False, False)
+        owners = dict(conn.execute(sa.text(
+            "select tablename, tableowner from pg_tables where schemaname = 'public'")).all())
+        assert owners and ROLE not in owners.values(), owners
+        # not even by membership: owning a table through a role also bypasses RLS
+        owned_via = conn.execute(sa.text(
+            "select count(*) from pg_tables t where schemaname = 'public' "
+            "and pg_has_role(:r, t.tableowner, 'USAGE')"), {"r": ROLE}).scalar()
+        assert owned_via == 0
+    with app.app_context():
+        from hardship.core.db import db
+
+        assert db.session.execute(sa.text("select current_user")).scalar() == ROLE
+        db.session.rollback()
+
+
+def test_runtime_role_cannot_rewrite_the_audit_log(data, runtime):
+    _scope(runtime, "/")
+    assert runtime.execute(sa.text("select count(*) from audit_events")).scalar() > 0
+    for statement in ("update audit_events set action = 'forged'", "delete from audit_events",
+                      "truncate audit_events", "select count(*) from alembic_version"):
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            with runtime.begin_nested():
+                runtime.execute(sa.text(statement))
+    # appending is allowed
+    runtime.execute(sa.text(
+        "insert into audit_events (at, action, object_type, detail, tenant_id) "
+        "values (now(), 'test.append', 'tenant', '{}', :t)"), {"t": data["C01"]})
+    runtime.rollback()
