@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+
 from hardship.api import ENDPOINTS, api, openapi_path
 
 ERROR_SCHEMA = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for)
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
