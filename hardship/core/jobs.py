@@ -108,6 +108,7 @@ def enqueue(name: str, tenant, *args, user=None) -> Job:
         )
     else:
         execute(row.id)
+        db.session.expire(row)  # it ran in another session: reload its status and result on access
     return row
 
 
@@ -129,8 +130,8 @@ def _execute(job_id: str) -> None:
         if row is None:
             return
         tenant_path = db.session.scalar(select(Tenant.path).where(Tenant.id == row.tenant_id))
+        fn, _queue = _REGISTRY[row.name]  # before the commit expires ``row`` (unreadable outside the scope)
         db.session.commit()
-    fn, _queue = _REGISTRY[row.name]
     with scope(tenant_path):
         row = db.session.scalar(select(Job).where(Job.id == job_id))
         row.status, row.started_at, row.error = "started", utcnow(), None
