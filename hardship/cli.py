@@ -76,11 +76,16 @@ def init_command(root_code, root_name, root_level):
 def create_user_command(tenant_code, username, password, roles, display_name):
     """Create a user in a tenant."""
     from hardship.accounts.operations import create_user
+    from hardship.core.errors import NotFound
     from tenants.scoping import get_tenant, system_scope
 
     with system_scope():
         try:
             tenant = get_tenant(tenant_code)
+        except NotFound:
+            click.echo(f"error: there is no tenant with the code {tenant_code.upper()}", err=True)
+            sys.exit(2)
+        try:
             user = create_user(tenant, username, password, [r.strip() for r in roles.split(",") if r.strip()],
                                display_name)
             db.session.commit()
