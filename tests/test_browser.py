@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import browser, live_server, page, page_log  # noqa: F401  (fixtures)
 from conftest import PASSWORD
 
+#: the live server, browser and page fixtures
+pytest_plugins = ["browser_support"]
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = "/tmp/browser-home.png"
@@ -105,12 +106,14 @@ def test_sibling_city_is_404_and_anonymous_is_sent_to_login(page, live_server, t
     assert response is not None and response.status == 404
     expect(page.locator("h1")).to_have_text("404")
     expect(page.locator("body")).not_to_contain_text("C02工会")
+    expect(page.locator(".error-message")).not_to_be_empty()
+    expect(page.locator("main a[href='/']")).to_be_visible()
     # and so is a county below it
     response = page.goto("/t/K0201/")
     assert response is not None and response.status == 404
 
 
-def test_pages_work_offline_without_console_errors(page, page_log, live_server, tree):
+def _visit_pages(page, live_server):
     log_in(page, "c01_all")
     expect(page).to_have_url(f"{live_server}/t/C01/")
     for path in ("/t/C01/", "/t/K0101/", "/t/E0101001/"):
@@ -119,7 +122,19 @@ def test_pages_work_offline_without_console_errors(page, page_log, live_server, 
         page.wait_for_load_state("networkidle")
         # the stylesheet is served and applied (no CDN, no blocked inline styles)
         assert page.evaluate("getComputedStyle(document.querySelector('.topbar')).display") == "flex"
-    assert page_log.requests, "no requests were recorded"
+
+
+def test_pages_work_offline(page, page_log, live_server, tree):
+    _visit_pages(page, live_server)
+    assert len(page_log.requests) >= 8, page_log.requests
     assert page_log.foreign_requests(live_server) == []
-    assert page_log.console_errors == []
     assert page_log.page_errors == []
+
+
+def test_pages_have_no_console_errors(page, page_log, live_server, tree):
+    _visit_pages(page, live_server)
+    # APP BUG (open): there is no /favicon.ico, so chromium logs "Failed to load resource: the server
+    # responded with a status of 404 (NOT FOUND)" for http://127.0.0.1:<port>/favicon.ico on every
+    # page. Fix in the app (a favicon in hardship/static linked from base.html, or a /favicon.ico
+    # route), not here.
+    assert page_log.console_errors == []
