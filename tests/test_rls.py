@@ -40,7 +40,7 @@ def data(tree, owner_engine):
     now = datetime.now(UTC)
     with owner_engine.begin() as conn:
         ids = dict(conn.execute(sa.text("select code, id from tenants")).all())
-        for code, tenant_id in ids.items():
+        for tenant_id in ids.values():
             conn.execute(sa.text(
                 "insert into jobs (id, name, queue, args, status, progress, result, created_at, tenant_id) "
                 "values (:id, 'tests.fake', 'default', '[]', 'queued', 0, '{}', :now, :t)"),
