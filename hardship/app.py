@@ -96,8 +96,9 @@ def _install_runtime_role(app: Flask) -> None:
         cur = dbapi_conn.cursor()
         try:
             cur.execute("select 1 from pg_roles where rolname = %s", (role,))
-            if cur.fetchone():
-                cur.execute(f'set role "{role}"')
+            if cur.fetchone() is None:  # fail closed: never run as the owner, which bypasses RLS
+                raise RuntimeError(f"database role {role!r} is missing: run `flask --app wsgi hardship init`")
+            cur.execute(f'set role "{role}"')
         finally:
             cur.close()
         dbapi_conn.commit()

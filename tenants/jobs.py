@@ -7,6 +7,7 @@ import io
 import xlsxwriter
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from hardship.accounts.models import User
@@ -18,7 +19,7 @@ from tenants.models import Tenant
 from tenants.scoping import subtree_filter
 
 
-@job("reports")
+@job("reports", label=_l("Union directory export"))
 def export_directory(run, tenant_id: int):
     """Write the union directory of a subtree (code, name, level, parent, division, user count) to xlsx.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
@@ -33,8 +34,9 @@ def _validate(code, name, level, division_code, parent: Tenant | None) -> dict:
         errors["level"] = [_l("Unknown level %(level)s; installed: %(known)s.", level=level or "",
                               known=", ".join(sorted(registry.levels)))]
     elif parent is not None and not parent.plugin.allows_child(plugin.key):
-        errors["level"] = [_l("A %(child)s cannot sit under a %(parent)s.", child=plugin.name(),
-                              parent=parent.plugin.name())]
+        locale = str(get_locale())
+        errors["level"] = [_l("A %(child)s cannot sit under a %(parent)s.", child=plugin.name(locale),
+                              parent=parent.plugin.name(locale))]
     if division_code not in (None, "") and not DIVISION_RE.match(str(division_code)):
         errors["division_code"] = [_l("Six digits (administrative division code).")]
     if errors:

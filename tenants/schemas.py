@@ -40,6 +40,7 @@ class SettingValue(BaseSchema):
     value = fields.Raw()
     inherited = fields.Boolean()
     source = fields.String()
+    source_name = fields.String()
 
 
 class SettingsOut(BaseSchema):

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields
 from sqlalchemy import select
 
+from hardship.api import between
 from hardship.core.db import db
 from hardship.core.errors import ValidationFailed
 
@@ -40,9 +42,9 @@ def define(key: str, label, field: fields.Field, default) -> SettingDefinition:
 
 
 class AgingRule(Schema):
-    warning_pct = fields.Integer(required=True, validate=validate.Range(0, 100))
-    warning_after_years = fields.Integer(required=True, validate=validate.Range(0, 10))
-    overdue_after_years = fields.Integer(required=True, validate=validate.Range(0, 10))
+    warning_pct = fields.Integer(required=True, validate=between(0, 100))
+    warning_after_years = fields.Integer(required=True, validate=between(0, 10))
+    overdue_after_years = fields.Integer(required=True, validate=between(0, 10))
 
 
 def _matching_ratio(value) -> None:
@@ -55,16 +57,16 @@ def _matching_ratio(value) -> None:
             raise ValidationError(_l("Ratios must be numbers from 0 to 10."))
 
 
-define("publicity_days", _l("Publicity period (days)"), fields.Integer(validate=validate.Range(0, 60)), 5)
+define("publicity_days", _l("Publicity period (days)"), fields.Integer(validate=between(0, 60)), 5)
 define("survey_interval_months", _l("Home survey interval (months)"),
-       fields.Integer(validate=validate.Range(1, 24)), 6)
+       fields.Integer(validate=between(1, 24)), 6)
 define("aging", _l("Unspent balance aging"), fields.Nested(AgingRule),
        {"warning_pct": 50, "warning_after_years": 1, "overdue_after_years": 2})
 define("matching_ratio", _l("Local matching ratio by year"),
        fields.Dict(validate=_matching_ratio), {"default": 1.0})
 define("desk_deadline_days", _l("Service-desk deadline (days)"),
-       fields.Integer(validate=validate.Range(1, 365)), 15)
-define("monthly_filing_day", _l("Monthly report due day"), fields.Integer(validate=validate.Range(1, 28)), 5)
+       fields.Integer(validate=between(1, 365)), 15)
+define("monthly_filing_day", _l("Monthly report due day"), fields.Integer(validate=between(1, 28)), 5)
 
 #: The defaults of SPEC 2.5, which the shipped level plugins declare.
 SPEC_DEFAULTS = {key: d.default for key, d in DEFINITIONS.items()}
@@ -94,7 +96,8 @@ def validate_values(values: dict) -> dict:
 
 
 def effective(tenant) -> dict[str, dict]:
-    """``{key: {"value": ..., "inherited": bool, "source": code-or-level}}`` for ``tenant``.
+    """``{key: {"value", "inherited", "source", "source_name"}}`` for ``tenant``; ``source`` is a
+    tenant code, ``level:<key>`` or ``default``, ``source_name`` the same for people.
 
     Reads the overrides of the tenant's ancestors: a deliberate, read-only widening of the
     scope to the ancestor path, for setting values only.
@@ -112,23 +115,27 @@ def effective(tenant) -> dict[str, dict]:
             .where(Tenant.code.in_(chain_codes))
         ).all()
     overrides = {(code, key): value for code, key, value in rows}
+    locale = str(get_locale())
     nearest_first = list(reversed(chain_codes))
     result: dict[str, dict] = {}
     for key, definition in DEFINITIONS.items():
         entry = None
         for code in nearest_first:
             if (code, key) in overrides:
-                entry = {"value": overrides[(code, key)], "inherited": code != tenant.code, "source": code}
+                entry = {"value": overrides[(code, key)], "inherited": code != tenant.code, "source": code,
+                         "source_name": chain[code].name if code in chain else code}
                 break
         if entry is None:
             for code in nearest_first:
                 plugin = registry.get(chain[code].level) if code in chain else None
                 if plugin is not None and key in plugin.default_settings:
                     entry = {"value": plugin.default_settings[key], "inherited": True,
-                             "source": f"level:{plugin.key}"}
+                             "source": f"level:{plugin.key}",
+                             "source_name": str(_l("default of %(level)s", level=plugin.name(locale)))}
                     break
         if entry is None:
-            entry = {"value": definition.default, "inherited": True, "source": "default"}
+            entry = {"value": definition.default, "inherited": True, "source": "default",
+                     "source_name": str(_l("system default"))}
         result[key] = entry
     return result
 

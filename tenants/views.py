@@ -103,7 +103,7 @@ def settings():
             flash(str(_l("Nothing changed.")), "info")
             return redirect(url_for("tenants_ui.settings"))
     rows = [{"key": k, "label": tenant_settings.DEFINITIONS[k].label, "value": json.dumps(v["value"], ensure_ascii=False),
-             "inherited": v["inherited"], "source": v["source"]}
+             "inherited": v["inherited"], "source": v["source_name"]}
             for k, v in values.items()]
     return render_template("tenants/settings.html", form=form, rows=rows, tenant=tenant)
 

@@ -13,19 +13,13 @@ from hardship.accounts.models import User
 from hardship.core.db import db
 from hardship.core.errors import AppError
 from hardship.core.i18n import current_lang
-from hardship.web import submit, tenant_blueprint
+from hardship.web import safe_next, submit, tenant_blueprint
 from tenants.levels import ROLES
 from tenants.models import Tenant
 from tenants.scoping import get_owned, get_tenant, subtree_filter
 
 bp = Blueprint("accounts_ui", __name__)
 tenant_bp = tenant_blueprint("accounts_tenant_ui", __name__)
-
-
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -44,7 +38,7 @@ def login():
             status = exc.status
         else:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("tenants_ui.home",
+            return redirect(safe_next(request.args.get("next")) or url_for("tenants_ui.home",
                                                                              tenant_code=user.tenant.code))
     return render_template("accounts/login.html", form=form), status
 

@@ -15,7 +15,7 @@ from functools import wraps
 from flask import Blueprint, Response, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from marshmallow import RAISE, Schema, ValidationError
+from marshmallow import RAISE, Schema, ValidationError, validate
 
 from hardship.core.db import db
 from hardship.core.errors import BadRequest, Unauthorized, ValidationFailed
@@ -47,6 +47,11 @@ class BaseSchema(Schema):
         unknown = RAISE
 
 
+def between(low: int, high: int) -> validate.Range:
+    """A range validator whose message is translated (marshmallow formats its own before we see it)."""
+    return validate.Range(low, high, error=_l("Must be from {min} to {max}."))
+
+
 #: marshmallow's own English messages, marked for translation so that they follow Accept-Language
 MARSHMALLOW_MESSAGES = {
     "Missing data for required field.": _l("Missing data for required field."),
@@ -64,7 +69,6 @@ MARSHMALLOW_MESSAGES = {
     "Invalid value.": _l("Invalid value."),
     "Invalid input.": _l("Invalid input."),
     "Invalid data.": _l("Invalid data."),
-    "Must be one of: {choices}.": _l("Must be one of: {choices}."),
 }
 
 

@@ -2,11 +2,11 @@
 
 from flask import Response, jsonify
 from flask_login import current_user
-from marshmallow import fields, validate
+from marshmallow import fields
 from sqlalchemy import select
 
 from hardship.accounts.operations import require
-from hardship.api import BaseSchema, api, load_query, route
+from hardship.api import BaseSchema, api, between, load_query, route
 from hardship.core.audit import AuditEvent
 from hardship.core.db import db
 from hardship.core.jobs import Job
@@ -54,7 +54,7 @@ def _quote(name: str) -> str:
 class AuditQuery(BaseSchema):
     tenant = fields.String(required=True)
     action = fields.String()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    page = fields.Integer(load_default=1, validate=between(1, 100000))
 
 
 class AuditOut(BaseSchema):

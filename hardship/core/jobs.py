@@ -23,6 +23,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -60,6 +61,14 @@ class Job(TenantOwned, db.Model):
             self.result = {**(self.result or {}), **result}
         db.session.commit()
 
+    @property
+    def label(self) -> str:
+        return str(_LABELS.get(self.name, self.name.rsplit(".", 1)[-1]))
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS.get(self.status, self.status))
+
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name.rsplit(".", 1)[-1], "queue": self.queue, "status": self.status,
                 "progress": self.progress, "total": self.total, **(self.result or {}),
@@ -68,14 +77,20 @@ class Job(TenantOwned, db.Model):
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None}
 
 
-def job(queue: str = "default"):
-    """Declare a background job on one of :data:`QUEUES`."""
+#: what people read for each status
+STATUS_LABELS = {"queued": _l("Queued"), "started": _l("Running"), "finished": _l("Finished"), "failed": _l("Failed")}
+_LABELS: dict[str, object] = {}
+
+
+def job(queue: str = "default", label=None):
+    """Declare a background job on one of :data:`QUEUES`; ``label`` is its name for people."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
 
     def decorator(fn):
         name = f"{fn.__module__}.{fn.__qualname__}"
         _REGISTRY[name] = (fn, queue)
+        _LABELS[name] = label or fn.__name__
         fn.job_name = name
         fn.enqueue = lambda tenant, *args, user=None: enqueue(name, tenant, *args, user=user)
         return fn

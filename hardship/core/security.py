@@ -1,4 +1,4 @@
-"""Security headers on every response."""
+"""Security headers on every response; requests carrying NUL characters are refused."""
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -7,7 +7,38 @@ CSP = (
 )
 
 
+def _has_nul(value) -> bool:
+    """True if a string, or any key or string inside a JSON value, contains U+0000."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def refuse_nul() -> None:
+    """``before_request``: PostgreSQL text cannot hold NUL, so a path, query, form field or JSON
+    string containing one would fail in the database (500); refuse it up front (400)."""
+    from flask import request
+
+    from hardship.core.errors import BadRequest
+
+    if (_has_nul(request.path) or any(_has_nul(k) or _has_nul(v) for k, v in request.args.items(multi=True))
+            or any(_has_nul(k) or _has_nul(v) for k, v in request.form.items(multi=True))
+            or (request.is_json and _has_nul(request.get_json(silent=True)))):
+        raise BadRequest()
+
+
 def init_app(app) -> None:
+    app.before_request(refuse_nul)
+
     @app.after_request
     def _headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)

@@ -40,6 +40,15 @@ def tenant_blueprint(name: str, import_name: str, **kwargs) -> Blueprint:
     return blueprint
 
 
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (no scheme, no ``//`` or ``\\`` host tricks), else None."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
 def submit(form, action, success_message, *, field_map: dict | None = None) -> bool:
     """Run ``action()`` for a validated form, commit, flash. On an :class:`AppError`, roll back and
     put the messages on the form's fields (or flash them). Returns True on success."""
@@ -54,7 +63,8 @@ def submit(form, action, success_message, *, field_map: dict | None = None) -> b
             if field is not None and hasattr(field, "errors"):
                 field.errors = list(field.errors) + [str(m) for m in msgs]
             else:
-                flash(f"{name}: {' '.join(str(m) for m in msgs)}", "error")
+                text = " ".join(str(m) for m in msgs)
+                flash(text if name.startswith("_") else f"{name}: {text}", "error")
         return False
     except AppError as exc:
         db.session.rollback()
@@ -92,14 +102,16 @@ def index():
     return redirect(url_for("accounts_ui.login"))
 
 
+@bp.route("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="img/favicon.svg"), code=301)
+
+
 @bp.route("/lang/<lang>")
 def set_language(lang):
     if lang not in LOCALES:
         abort(404)
-    target = request.args.get("next") or "/"
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    response = redirect(target)
+    response = redirect(safe_next(request.args.get("next")) or "/")
     response.set_cookie(COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="Lax",
                         secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     return response
