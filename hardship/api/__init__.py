@@ -91,6 +91,8 @@ def _load(schema_cls: type[Schema], data, partial=False) -> dict:
 
 def json_object() -> dict:
     """The request's JSON body as a dict (empty body: ``{}``); 400 when it is not a JSON object."""
+    if request.mimetype not in ("application/json", "") and (request.content_length or request.form or request.files):
+        raise BadRequest(_l("The body must be JSON (Content-Type: application/json)."))
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
