@@ -95,12 +95,15 @@ def get_tenant(code: str) -> Tenant:
 
 def get_owned(model, record_id, tenant: Tenant | None = None):
     """A tenant-owned record by id, inside the scope (and under ``tenant`` when given), else 404."""
-    if isinstance(model.__table__.c.id.type, sa.Integer):
+    id_type = model.__table__.c.id.type
+    if isinstance(id_type, sa.Integer):
         try:
             record_id = int(record_id)
         except (TypeError, ValueError):
             raise NotFound() from None
-        if not -(2**63) <= record_id < 2**63:
+        # the column's range (PostgreSQL INTEGER is 32-bit; a larger value fails in the database)
+        bits = 63 if isinstance(id_type, sa.BigInteger) else 15 if isinstance(id_type, sa.SmallInteger) else 31
+        if not -(2**bits) <= record_id < 2**bits:
             raise NotFound()
     stmt = select(model).where(model.id == record_id, subtree_filter(model))
     if tenant is not None:

@@ -48,13 +48,14 @@ class AgingRule(Schema):
 
 
 def _matching_ratio(value) -> None:
+    # str(): marshmallow takes a message that is not a str (a lazy string) for a list of messages
     if not isinstance(value, dict) or "default" not in value:
-        raise ValidationError(_l('Must be an object with a "default" ratio and optional years.'))
+        raise ValidationError(str(_l('Must be an object with a "default" ratio and optional years.')))
     for year, ratio in value.items():
         if year != "default" and not (isinstance(year, str) and year.isdigit() and len(year) == 4):
-            raise ValidationError(_l("Keys must be \"default\" or a four-digit year."))
+            raise ValidationError(str(_l("Keys must be \"default\" or a four-digit year.")))
         if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio <= 10:
-            raise ValidationError(_l("Ratios must be numbers from 0 to 10."))
+            raise ValidationError(str(_l("Ratios must be numbers from 0 to 10.")))
 
 
 define("publicity_days", _l("Publicity period (days)"), fields.Integer(validate=between(0, 60)), 5)
