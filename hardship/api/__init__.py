@@ -61,6 +61,8 @@ MARSHMALLOW_MESSAGES = {
     "Not a valid string.": _l("Not a valid string."),
     "Not a valid integer.": _l("Not a valid integer."),
     "Not a valid number.": _l("Not a valid number."),
+    "Number too large.": _l("Number too large."),
+    "Special numeric values (nan or infinity) are not permitted.": _l("Special numeric values (nan or infinity) are not permitted."),
     "Not a valid boolean.": _l("Not a valid boolean."),
     "Not a valid list.": _l("Not a valid list."),
     "Not a valid mapping type.": _l("Not a valid mapping type."),
