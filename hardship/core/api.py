@@ -1,6 +1,6 @@
 """Core API resources: the OpenAPI document, background jobs and the audit log."""
 
-from flask import Response, jsonify
+from flask import jsonify
 from flask_login import current_user
 from marshmallow import fields
 from sqlalchemy import select
@@ -36,19 +36,7 @@ def get_job(job_id):
 @route("/jobs/<job_id>/output", tags=["jobs"])
 def get_job_output(job_id):
     """The file a finished job produced (xlsx)."""
-    job = get_owned(Job, job_id)
-    from hardship.core.errors import NotFound
-
-    if job.output is None:
-        raise NotFound()
-    return Response(job.output, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(job.output_name)}"})
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name or "export.xlsx")
+    return get_owned(Job, job_id).output_response()
 
 
 class AuditQuery(BaseSchema):

@@ -69,6 +69,19 @@ class Job(TenantOwned, db.Model):
     def status_label(self) -> str:
         return str(STATUS_LABELS.get(self.status, self.status))
 
+    def output_response(self):
+        """The file this job produced, as a download (404 when there is none)."""
+        from urllib.parse import quote
+
+        from flask import Response
+
+        from hardship.core.errors import NotFound
+
+        if self.output is None:
+            raise NotFound()
+        return Response(self.output, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(self.output_name or 'export.xlsx')}"})
+
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name.rsplit(".", 1)[-1], "queue": self.queue, "status": self.status,
                 "progress": self.progress, "total": self.total, **(self.result or {}),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
 from hardship.accounts.operations import require
 from hardship.core.api import audit_page
 from hardship.core.db import db
-from hardship.core.errors import NotFound
 from hardship.core.jobs import Job
 from hardship.web import tenant_blueprint
 from tenants.scoping import get_owned, subtree_filter
@@ -47,10 +46,4 @@ def job(job_id):
 
 @bp.route("/jobs/<job_id>/output")
 def job_output(job_id):
-    row = get_owned(Job, job_id, g.tenant)
-    if row.output is None:
-        raise NotFound()
-    from hardship.core.api import _quote
-
-    return Response(row.output, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(row.output_name)}"})
+    return get_owned(Job, job_id, g.tenant).output_response()
