@@ -39,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("HARDSHIP_INSTANCE", os.path.join(REPO_ROOT, "instance")),
                 instance_relative_config=True)
     app.config.from_mapping(config_module.load(app.instance_path, test_config))
+    app.json.ensure_ascii = False  # Chinese stays readable in API responses
 
     db.init_app(app)
     from hardship.core import i18n, security

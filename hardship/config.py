@@ -9,6 +9,7 @@
 | ``RQ_QUEUE_PREFIX`` | empty | prefix of the RQ queue names (several instances or test runs on one Redis) |
 | ``SECRET_KEY`` | generated into ``instance/secret_key`` | session signing |
 | ``PII_KEYS`` | generated into ``instance/pii_keys`` | comma-separated ``id:base64key`` list, first is current (rotation) |
+| ``PII_INDEX_KEY`` | generated into ``instance/pii_index_key`` | HMAC key of the ID-number blind index |
 | ``SESSION_COOKIE_SECURE`` | ``0`` | set ``1`` behind HTTPS |
 | ``API_TOKEN_HOURS`` | ``12`` | bearer token lifetime |
 """
@@ -60,6 +61,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         instance, "pii_keys",
         lambda: "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     )
+    pii_index = env.get("PII_INDEX_KEY") or overrides.get("PII_INDEX_KEY") or _instance_secret(
+        instance, "pii_index_key", lambda: secrets.token_urlsafe(32)
+    )
     engine_options: dict = {"pool_pre_ping": True}
     if db_url.startswith("sqlite"):
         engine_options = {"connect_args": {"timeout": 30}}
@@ -72,6 +76,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "RQ_QUEUE_PREFIX": env.get("RQ_QUEUE_PREFIX", ""),
         "SECRET_KEY": secret,
         "PII_KEYS": pii,
+        "PII_INDEX_KEY": pii_index,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 from conftest import IS_PG, TEST_CONFIG, csrf_from
+from fixtures.households import household_body
 
 from hardship.app import create_app
 
@@ -90,6 +91,16 @@ def _k0101_job(ctx: SampleContext) -> str:
     return ctx.once("job", make)
 
 
+def _k0101_household(ctx: SampleContext) -> int:
+    """A household held by K0101 itself (a worker with no enterprise union), registered by its clerk."""
+    def make():
+        resp = ctx.api_as("k0101_all").post("/api/v1/households", json=household_body("K0101"))
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        return resp.json["id"]
+
+    return ctx.once("household", make)
+
+
 SAMPLES: dict[str, Sample] = {
     # API: /api/v1/tenants/<code>/...
     "code": Sample(lambda ctx: "K0101", absent="ZZ99", tenant=True),
@@ -97,6 +108,7 @@ SAMPLES: dict[str, Sample] = {
     "tenant_code": Sample(lambda ctx: "K0101", absent="ZZ99", tenant=True),
     "user_id": Sample(lambda ctx: ctx.user_id("k0101_all"), absent=999999),
     "job_id": Sample(_k0101_job, absent="00000000-0000-4000-8000-000000000000"),
+    "household_id": Sample(_k0101_household, absent=999999),
 }
 
 #: URL arguments that do not address tenant data (the value used when building the URL, and why)
@@ -112,6 +124,7 @@ QUERY_SAMPLES: dict[str, object] = {}
 BODY_TENANT_FIELDS = ("parent", "tenant")
 BODY_SAMPLES: dict[str, dict] = {
     "api.create_tenant": {"code": "E0101999", "name": "隔离测试企业工会", "level": "enterprise"},
+    "api.create_household": {k: v for k, v in household_body().items() if k != "tenant"},
 }
 
 _ARG_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")

@@ -1,0 +1,1 @@
+"""The hardship-household archive (困难职工档案, SPEC 3)."""

@@ -1,0 +1,502 @@
+"""Archive operations: the only code that changes households (UI, API, importer and CLI call these)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from hardship.accounts.operations import require
+from hardship.archives.models import (
+    CANCEL_REASONS,
+    CATEGORIES,
+    CLOSED,
+    INSURANCE,
+    REASONS,
+    RELATIONS,
+    SUBSISTENCE,
+    Household,
+    HouseholdEvent,
+    Objection,
+    Person,
+    Relief,
+    Survey,
+)
+from hardship.core import audit, crypto
+from hardship.core.db import db
+from hardship.core.errors import Conflict, Forbidden, ValidationFailed
+from hardship.core.idcard import FieldError, parse_card_number, parse_id_number, parse_name, parse_phone
+from hardship.core.money import format_fen, parse_fen
+from tenants import settings as tenant_settings
+from tenants.models import Tenant
+from tenants.scoping import system_scope
+
+#: the most a household member earns per month that we accept as plausible (100,000.00 yuan)
+MAX_INCOME_FEN = 100_000_00
+
+
+# ---------------------------------------------------------------- who keeps which archive
+
+def archive_keeper(tenant: Tenant) -> Tenant:
+    """The county-level union keeping the archive for ``tenant``: the nearest ancestor-or-self whose
+    level keeps the archive (else the parent, else itself). Reads ancestors deliberately."""
+    codes = tenant.path.strip("/").split("/")
+    with system_scope():
+        chain = {t.code: t for t in db.session.scalars(select(Tenant).where(Tenant.code.in_(codes)))}
+        for code in reversed(codes):
+            t = chain[code]
+            if t.plugin is not None and t.plugin.keeps_archive:
+                return t
+    return chain[codes[-2]] if len(codes) > 1 else tenant
+
+
+def _is_keeper(actor, household_or_keeper_id) -> bool:
+    keeper_id = getattr(household_or_keeper_id, "archive_tenant_id", household_or_keeper_id)
+    return actor is None or actor.tenant_id == keeper_id
+
+
+def may_see_personal_data(user, household: Household) -> bool:
+    """Unmasked to the clerk/approver of the holding tenant and of its archive keeper (SPEC 3.8)."""
+    if user is None:
+        return True
+    if user.tenant_id not in (household.tenant_id, household.archive_tenant_id):
+        return False
+    return bool({"clerk", "approver"} & set(user.roles))
+
+
+# ---------------------------------------------------------------- input parsing (one place)
+
+def _field(errors: dict, name: str, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except FieldError as exc:
+        errors[name] = [exc.message]
+        return None
+
+
+def _choice(errors, name, value, choices, required=True):
+    if value in (None, "") and not required:
+        return None
+    if value not in choices:
+        errors[name] = [_l("Choose one of: %(choices)s.", choices=", ".join(choices))]
+        return None
+    return value
+
+
+def _text(errors, name, value, limit, required=False):
+    value = "" if value is None else str(value).strip()
+    if required and not value:
+        errors[name] = [_l("Required.")]
+    elif len(value) > limit:
+        errors[name] = [_l("At most %(n)d characters.", n=limit)]
+    return value
+
+
+def _flag(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "y", "是", "√")
+    return bool(value)
+
+
+def _person(errors: dict, prefix: str, raw: dict, role: str) -> dict:
+    raw = raw or {}
+    person = {"role": role}
+    person["name"] = _field(errors, f"{prefix}.name", parse_name, raw.get("name"))
+    parsed = _field(errors, f"{prefix}.id_number", parse_id_number, raw.get("id_number"))
+    if parsed is not None:
+        person.update(id_number=parsed.number, gender=parsed.gender, birth_date=parsed.birth_date)
+    phone = raw.get("phone")
+    person["phone"] = _field(errors, f"{prefix}.phone", parse_phone, phone) if phone not in (None, "") else None
+    if role == "head" and not phone:
+        errors[f"{prefix}.phone"] = [_l("Required.")]
+    person["relation"] = "self" if role == "head" else _choice(errors, f"{prefix}.relation", raw.get("relation"),
+                                                                RELATIONS)
+    person["health"] = _text(errors, f"{prefix}.health", raw.get("health"), 100)
+    person["occupation"] = _text(errors, f"{prefix}.occupation", raw.get("occupation"), 100)
+    person["job"] = _text(errors, f"{prefix}.job", raw.get("job"), 100)
+    income = raw.get("income")
+    person["income"] = 0 if income in (None, "") else _field(errors, f"{prefix}.income", parse_fen, income,
+                                                             allow_zero=True, maximum=MAX_INCOME_FEN)
+    person["union_member"] = _flag(raw.get("union_member", role == "head"))
+    person["model_worker"] = _flag(raw.get("model_worker", False))
+    person["model_worker_grade"] = _text(errors, f"{prefix}.model_worker_grade", raw.get("model_worker_grade"), 50)
+    person["migrant_worker"] = _flag(raw.get("migrant_worker", False))
+    return person
+
+
+def parse_household(data: dict) -> dict:
+    """Validate and normalise a household (SPEC 3.1, appendix A); every problem at once, each keyed by
+    its field path (``head.id_number``, ``members.0.name``, ``bank.card_number``)."""
+    if not isinstance(data, dict):
+        raise ValidationFailed(fields={"_schema": [_l("Must be an object.")]})
+    errors: dict = {}
+    clean: dict = {"head": _person(errors, "head", data.get("head") if isinstance(data.get("head"), dict) else {},
+                                   "head")}
+    members = data.get("members") or []
+    if not isinstance(members, list) or len(members) > 20:
+        errors["members"] = [_l("A list of at most 20 members.")]
+        members = []
+    clean["members"] = [_person(errors, f"members.{i}", m if isinstance(m, dict) else {}, "member")
+                        for i, m in enumerate(members)]
+    seen: dict[str, str] = {}
+    for i, person in enumerate([clean["head"], *clean["members"]]):
+        number = person.get("id_number")
+        where = "head.id_number" if i == 0 else f"members.{i - 1}.id_number"
+        if number and number in seen:
+            errors[where] = [_l("The same ID number appears twice in this household.")]
+        elif number:
+            seen[number] = where
+    clean["category"] = _choice(errors, "category", data.get("category"), CATEGORIES)
+    reasons = data.get("reasons")
+    if not isinstance(reasons, list) or not reasons:
+        errors["reasons"] = [_l("Give the primary reason first, then any secondary reasons.")]
+        reasons = []
+    bad = [r for r in reasons if r not in REASONS]
+    if bad:
+        errors["reasons"] = [_l("Unknown reasons: %(r)s; choose from %(choices)s.", r=", ".join(map(str, bad)),
+                                choices=", ".join(REASONS))]
+    clean["primary_reason"] = reasons[0] if reasons and not bad else None
+    clean["secondary_reasons"] = list(dict.fromkeys(reasons[1:])) if not bad else []
+    income = data.get("income_per_capita")
+    clean["income_per_capita"] = _field(errors, "income_per_capita", parse_fen, income, allow_zero=True,
+                                        maximum=MAX_INCOME_FEN)
+    clean["subsistence"] = _choice(errors, "subsistence", data.get("subsistence") or "none", SUBSISTENCE)
+    clean["medical_insurance"] = _choice(errors, "medical_insurance", data.get("medical_insurance") or "employee",
+                                         INSURANCE)
+    clean["address"] = _text(errors, "address", data.get("address"), 200, required=True)
+    bank = data.get("bank") if isinstance(data.get("bank"), dict) else {}
+    clean["bank_name"] = _text(errors, "bank.name", bank.get("name"), 50) or None
+    clean["card_number"], clean["card_luhn_ok"] = None, True
+    if bank.get("card_number") not in (None, ""):
+        parsed = _field(errors, "bank.card_number", parse_card_number, bank.get("card_number"))
+        if parsed is not None:
+            clean["card_number"], clean["card_luhn_ok"] = parsed
+            if not parsed[1] and not _flag(bank.get("confirmed")):
+                errors["bank.card_number"] = [_l(
+                    "The card number fails the Luhn check; check it against the card, then confirm it "
+                    "(bank.confirmed = true).")]
+        if not clean["bank_name"]:
+            errors["bank.name"] = [_l("Name the bank of the card.")]
+    clean["needs"] = _text(errors, "needs", data.get("needs"), 1000)
+    cadres = data.get("cadres") if isinstance(data.get("cadres"), dict) else {}
+    clean["cadre_first"] = _text(errors, "cadres.first", cadres.get("first"), 50)
+    clean["cadre_second"] = _text(errors, "cadres.second", cadres.get("second"), 50)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return clean
+
+
+# ---------------------------------------------------------------- history
+
+def _event(household: Household, action: str, actor, *, from_status=None, to_status=None, reason="",
+           changes=None) -> HouseholdEvent:
+    event = HouseholdEvent(tenant_id=household.tenant_id, household_id=household.id, user_id=getattr(actor, "id", None),
+                           username=getattr(actor, "username", None), action=action, episode=household.episode,
+                           from_status=from_status, to_status=to_status, reason=reason or "", changes=changes or {})
+    db.session.add(event)
+    audit.record(f"household.{action}", household_tenant(household), household, user=actor,
+                 detail={"from": from_status, "to": to_status, "reason": reason or ""})
+    return event
+
+
+def household_tenant(household: Household) -> Tenant:
+    return db.session.scalar(select(Tenant).where(Tenant.id == household.tenant_id))
+
+
+# ---------------------------------------------------------------- one person, one archive
+
+def holder_of(id_numbers: list[str]) -> dict[str, str]:
+    """For each ID number held by an open household anywhere, the holding union's *name* only.
+    A deliberate, read-only widening of the scope (SPEC 3.5)."""
+    indexes = {crypto.blind_index(n): n for n in id_numbers}
+    if not indexes:
+        return {}
+    with system_scope():
+        rows = db.session.execute(
+            select(Person.id_index, Tenant.name).join(Household, Household.id == Person.household_id)
+            .join(Tenant, Tenant.id == Household.tenant_id)
+            .where(Person.id_index.in_(list(indexes)), Person.active.is_(True))
+        ).all()
+    return {indexes[idx]: name for idx, name in rows}
+
+
+def _duplicate_conflict(holders: dict[str, str], clean: dict) -> Conflict:
+    fields: dict = {}
+    union = next(iter(holders.values()))
+    people = [("head", clean["head"])] + [(f"members.{i}", m) for i, m in enumerate(clean["members"])]
+    for prefix, person in people:
+        if person.get("id_number") in holders:
+            fields[f"{prefix}.id_number"] = [_l("Already in an open household archive of %(union)s.",
+                                                union=holders[person["id_number"]])]
+    return Conflict(_l("This person is already in the hardship archive of %(union)s: one person, one archive.",
+                       union=union), fields=fields, holder=union)
+
+
+# ---------------------------------------------------------------- register
+
+def register_household(tenant: Tenant, data: dict, actor=None, *, import_key: str | None = None,
+                       today: date | None = None) -> Household:
+    """Apply for a household (SPEC 3.3 ``applied``): by the clerk of its enterprise union, or by the clerk
+    of the county-level union keeping the archive for the enterprises below it."""
+    require(actor, "households.register")
+    keeper = archive_keeper(tenant)
+    if actor is not None and actor.tenant_id not in (tenant.id, keeper.id):
+        raise Forbidden(_l("Only the union itself or the union keeping its archive registers households."))
+    clean = parse_household(data)
+    numbers = [p["id_number"] for p in [clean["head"], *clean["members"]]]
+    holders = holder_of(numbers)
+    if holders:
+        raise _duplicate_conflict(holders, clean)
+    household = Household(
+        tenant_id=tenant.id, archive_tenant_id=keeper.id, status="applied", episode=1,
+        category=clean["category"], primary_reason=clean["primary_reason"],
+        secondary_reasons=clean["secondary_reasons"], income_per_capita=clean["income_per_capita"],
+        subsistence=clean["subsistence"], medical_insurance=clean["medical_insurance"],
+        address_enc=crypto.encrypt(clean["address"], "households.address"), bank_name=clean["bank_name"],
+        card_enc=crypto.encrypt(clean["card_number"], "households.card"), card_luhn_ok=clean["card_luhn_ok"],
+        needs=clean["needs"], cadre_first=clean["cadre_first"], cadre_second=clean["cadre_second"],
+        head_name=clean["head"]["name"], applied_on=today or date.today(), import_key=import_key,
+        created_by_id=getattr(actor, "id", None),
+    )
+    for p in [clean["head"], *clean["members"]]:
+        household.people.append(Person(
+            tenant_id=tenant.id, role=p["role"], name=p["name"], id_enc=crypto.encrypt(p["id_number"], "persons.id"),
+            id_index=crypto.blind_index(p["id_number"]), gender=p["gender"], birth_date=p["birth_date"],
+            phone_enc=crypto.encrypt(p["phone"], "persons.phone"), relation=p["relation"], health=p["health"],
+            occupation=p["occupation"], job=p["job"], income=p["income"], union_member=p["union_member"],
+            model_worker=p["model_worker"], model_worker_grade=p["model_worker_grade"],
+            migrant_worker=p["migrant_worker"], active=True))
+    try:
+        with db.session.begin_nested():
+            db.session.add(household)
+            db.session.flush()
+    except IntegrityError:
+        holders = holder_of(numbers)  # lost a race with another registration
+        if holders:
+            raise _duplicate_conflict(holders, clean) from None
+        raise
+    _event(household, "apply", actor, to_status="applied", changes={
+        "category": clean["category"], "reasons": [clean["primary_reason"], *clean["secondary_reasons"]],
+        "income_per_capita": format_fen(clean["income_per_capita"]), "members": len(clean["members"])})
+    return household
+
+
+# ---------------------------------------------------------------- surveys
+
+def record_survey(household: Household, data: dict, actor=None, today: date | None = None) -> Survey:
+    """Record a home survey (by the clerk of the union keeping the archive); an ``applied`` household
+    becomes ``surveyed``; the verified income replaces the declared one."""
+    require(actor, "households.survey")
+    if not _is_keeper(actor, household):
+        raise Forbidden(_l("Home surveys are recorded by the union keeping the archive."))
+    today = today or date.today()
+    errors: dict = {}
+    visited = data.get("visited_on")
+    try:
+        visited_on = visited if isinstance(visited, date) else date.fromisoformat(str(visited or ""))
+        if visited_on > today:
+            errors["visited_on"] = [_l("The visit cannot be in the future.")]
+    except ValueError:
+        visited_on = None
+        errors["visited_on"] = [_l("A date like 2026-11-20.")]
+    visitors = data.get("visitors")
+    if isinstance(visitors, str):
+        visitors = [v for v in (x.strip() for x in visitors.replace("，", ",").split(",")) if v]
+    if not isinstance(visitors, list) or not visitors or not all(isinstance(v, str) and v.strip() for v in visitors):
+        errors["visitors"] = [_l("Name at least one visitor.")]
+    elif len(visitors) > 10 or any(len(v) > 50 for v in visitors):
+        errors["visitors"] = [_l("At most 10 visitors of at most 50 characters.")]
+    findings = _text(errors, "findings", data.get("findings"), 4000, required=True)
+    income = _field(errors, "income_per_capita", parse_fen, data.get("income_per_capita"), allow_zero=True,
+                    maximum=MAX_INCOME_FEN)
+    if household.status in CLOSED:
+        raise Conflict(_l("The household is %(status)s; surveys are recorded for open households.",
+                          status=status_label(household.status)), status=household.status)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    survey = Survey(tenant_id=household.tenant_id, household_id=household.id, visited_on=visited_on,
+                    visitors=[v.strip() for v in visitors], findings=findings, income_per_capita=income,
+                    recorded_by_id=getattr(actor, "id", None))
+    db.session.add(survey)
+    before = {"status": household.status, "income_per_capita": format_fen(household.income_per_capita),
+              "last_survey_on": household.last_survey_on.isoformat() if household.last_survey_on else None}
+    household.income_per_capita = income
+    if household.last_survey_on is None or visited_on > household.last_survey_on:
+        household.last_survey_on = visited_on
+    new_status = "surveyed" if household.status == "applied" else household.status
+    household.status = new_status
+    db.session.flush()
+    _event(household, "survey", actor, from_status=before["status"], to_status=new_status, changes={
+        "before": before, "after": {"status": new_status, "income_per_capita": format_fen(income),
+                                    "last_survey_on": household.last_survey_on.isoformat()},
+        "survey": survey.id})
+    return survey
+
+
+# ---------------------------------------------------------------- lifecycle
+
+#: action -> (statuses it starts from, the status it leads to, whether a reason is required)
+TRANSITIONS = {
+    "publicize": ({"surveyed"}, "publicizing", False),
+    "archive": ({"publicizing"}, "archived", False),
+    "reject": ({"applied", "surveyed", "publicizing"}, "rejected", True),
+    "exit": ({"archived"}, "exited", True),
+    "cancel": ({"archived"}, "cancelled", True),
+    "reopen": ({"exited", "cancelled"}, "applied", True),
+}
+ACTIONS = {"publicize": _l("Publicize"), "archive": _l("Archive"), "reject": _l("Reject"),
+           "exit": _l("Exit hardship"), "cancel": _l("Cancel"), "reopen": _l("Reopen (fell back into hardship)"),
+           "relieve": _l("Record relief")}
+
+
+def status_label(status: str) -> str:
+    from hardship.archives.models import STATUSES
+
+    return str(STATUSES.get(status, status))
+
+
+def allowed_actions(household: Household, user) -> list[str]:
+    """The transitions the user may take now (for the UI's buttons)."""
+    if user is None or not user.can("households.decide") or not _is_keeper(user, household):
+        return []
+    actions = [a for a, (sources, _t, _r) in TRANSITIONS.items() if household.status in sources]
+    if household.status == "archived":
+        actions.append("relieve")
+    return actions
+
+
+def transition(household: Household, action: str, reason: str = "", actor=None, today: date | None = None,
+               detail: dict | None = None) -> Household:
+    """Move a household through SPEC 3.3 (decisions by an approver of the union keeping the archive)."""
+    today = today or date.today()
+    if action == "relieve":
+        record_relief(household, reason, actor, today=today, year=(detail or {}).get("year"))
+        return household
+    if action not in TRANSITIONS:
+        raise ValidationFailed(fields={"action": [_l("Choose one of: %(choices)s.", choices=", ".join(ACTIONS))]})
+    require(actor, "households.decide")
+    if not _is_keeper(actor, household):
+        raise Forbidden(_l("Decisions on households are taken by the union keeping the archive."))
+    sources, target, needs_reason = TRANSITIONS[action]
+    reason = (reason or "").strip()
+    if household.status not in sources:
+        raise Conflict(_l("The household is %(status)s; %(action)s is not possible now.",
+                          status=status_label(household.status), action=str(ACTIONS[action])),
+                       status=household.status)
+    if needs_reason and not reason:
+        raise ValidationFailed(fields={"reason": [_l("Give a reason.")]})
+    if len(reason) > 1000:
+        raise ValidationFailed(fields={"reason": [_l("At most %(n)d characters.", n=1000)]})
+    if action == "cancel":
+        kind = reason.split(":", 1)[0].split("：", 1)[0].strip()
+        if kind not in CANCEL_REASONS:
+            raise ValidationFailed(fields={"reason": [_l(
+                "Start with the kind of cancellation (%(kinds)s), e.g. \"death: ...\".",
+                kinds=", ".join(CANCEL_REASONS))]})
+    before = household.status
+    changes: dict = {}
+    publicity_days = None
+    if action == "publicize":
+        publicity_days = int(tenant_settings.get(household_tenant(household), "publicity_days"))
+    try:
+        # the changes go inside the savepoint: reopening can collide with the one-person rule
+        with db.session.begin_nested():
+            target = _apply_transition(household, action, target, reason, today, publicity_days, changes)
+            db.session.flush()
+    except IntegrityError:
+        with db.session.no_autoflush:
+            numbers = [crypto.decrypt(p.id_enc, "persons.id") for p in household.people]
+            holders = holder_of(numbers)
+        union = next(iter(holders.values()), "")
+        raise Conflict(_l("This person is already in the hardship archive of %(union)s: one person, one archive.",
+                          union=union), holder=union) from None
+    _event(household, action, actor, from_status=before, to_status=target, reason=reason, changes=changes)
+    return household
+
+
+def _apply_transition(household, action, target, reason, today, publicity_days, changes) -> str:
+    if action == "publicize":
+        if publicity_days == 0:
+            target = "archived"
+            household.archived_on = today
+            changes["publicity_days"] = 0
+        else:
+            household.publicity_ends_on = today + timedelta(days=publicity_days)
+            changes["publicity_ends_on"] = household.publicity_ends_on.isoformat()
+    elif action == "archive":
+        if household.publicity_ends_on and today < household.publicity_ends_on:
+            raise Conflict(_l("The publicity period runs until %(d)s.", d=household.publicity_ends_on.isoformat()),
+                           status=household.status)
+        household.archived_on = today
+    elif action in ("reject", "exit", "cancel"):
+        household.closed_on, household.close_reason = today, reason
+        _set_people_active(household, False)
+    elif action == "reopen":
+        household.episode += 1
+        household.closed_on = household.close_reason = household.publicity_ends_on = household.archived_on = None
+        household.applied_on = today
+        _set_people_active(household, True)
+    household.status = target
+    return target
+
+
+def _set_people_active(household: Household, active: bool) -> None:
+    for person in household.people:
+        person.active = active
+
+
+def record_objection(household: Household, text: str, actor=None, today: date | None = None) -> Objection:
+    """Record an objection raised during publicity; the household then waits for a decision."""
+    require(actor, "households.survey")
+    if not _is_keeper(actor, household):
+        raise Forbidden(_l("Objections are recorded by the union keeping the archive."))
+    if household.status != "publicizing":
+        raise Conflict(_l("The household is %(status)s; objections are recorded during publicity.",
+                          status=status_label(household.status)), status=household.status)
+    errors: dict = {}
+    text = _text(errors, "text", text, 2000, required=True)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    objection = Objection(tenant_id=household.tenant_id, household_id=household.id, episode=household.episode,
+                          raised_on=today or date.today(), text=text, recorded_by_id=getattr(actor, "id", None))
+    db.session.add(objection)
+    db.session.flush()
+    _event(household, "objection", actor, from_status=household.status, to_status=household.status, reason=text)
+    return objection
+
+
+def record_relief(household: Household, note: str, actor=None, today: date | None = None, year=None) -> Relief:
+    require(actor, "households.decide")
+    if not _is_keeper(actor, household):
+        raise Forbidden(_l("Decisions on households are taken by the union keeping the archive."))
+    if household.status != "archived":
+        raise Conflict(_l("The household is %(status)s; relief is recorded for archived households.",
+                          status=status_label(household.status)), status=household.status)
+    today = today or date.today()
+    year = int(year) if str(year or "").isdigit() else today.year
+    relief = Relief(tenant_id=household.tenant_id, household_id=household.id, year=year, relieved_on=today,
+                    note=(note or "")[:1000], recorded_by_id=getattr(actor, "id", None))
+    db.session.add(relief)
+    db.session.flush()
+    _event(household, "relieve", actor, from_status="archived", to_status="archived", reason=note or "",
+           changes={"year": year})
+    return relief
+
+
+def settle_publicity(today: date | None = None) -> int:
+    """Archive the households, in the current scope, whose publicity ended without objection
+    (evaluated whenever the archive is read, so no stale status is ever shown)."""
+    today = today or date.today()
+    has_objection = sa.exists().where(Objection.household_id == Household.id, Objection.episode == Household.episode)
+    due = db.session.scalars(select(Household).where(
+        Household.status == "publicizing", Household.publicity_ends_on <= today, ~has_objection)).all()
+    for household in due:
+        household.status, household.archived_on = "archived", household.publicity_ends_on
+        _event(household, "archive", None, from_status="publicizing", to_status="archived",
+               reason=str(_l("Publicity ended without objection.")))
+    if due:
+        db.session.flush()
+    return len(due)

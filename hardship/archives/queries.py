@@ -1,0 +1,200 @@
+"""Reading the archive: lists with filters, one household with masking, history, overdue surveys.
+
+Every unmasked view of personal data is written to the audit log (SPEC 3.8).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from hardship.archives.models import (
+    CATEGORIES,
+    REASONS,
+    STATUSES,
+    Household,
+    HouseholdEvent,
+    Objection,
+    Person,
+    Relief,
+    Survey,
+)
+from hardship.archives.operations import household_tenant, may_see_personal_data, settle_publicity
+from hardship.core import audit, crypto
+from hardship.core.db import db
+from hardship.core.errors import ValidationFailed
+from hardship.core.idcard import FieldError, mask_address, mask_card, mask_id, mask_phone, parse_id_number
+from hardship.core.money import format_fen
+from tenants import settings as tenant_settings
+from tenants.models import Tenant
+from tenants.scoping import get_owned, subtree_filter
+
+
+def get_household(household_id) -> Household:
+    settle_publicity()
+    return get_owned(Household, household_id)
+
+
+def list_query(tenant: Tenant, *, status=None, category=None, reason=None, q=None, child=None):
+    """The filtered archive of ``tenant``'s subtree (``child``: one direct child's subtree)."""
+    settle_publicity()
+    root_path = tenant.path
+    if child:
+        from tenants.scoping import get_tenant
+
+        child_tenant = get_tenant(child)
+        if not child_tenant.path.startswith(tenant.path):
+            raise ValidationFailed(fields={"child": [_l("Not a union below %(name)s.", name=tenant.name)]})
+        root_path = child_tenant.path
+    stmt = select(Household).where(subtree_filter(Household, root_path))
+    errors = {}
+    if status:
+        if status not in STATUSES:
+            errors["status"] = [_l("Choose one of: %(choices)s.", choices=", ".join(STATUSES))]
+        stmt = stmt.where(Household.status == status)
+    if category:
+        if category not in CATEGORIES:
+            errors["category"] = [_l("Choose one of: %(choices)s.", choices=", ".join(CATEGORIES))]
+        stmt = stmt.where(Household.category == category)
+    if reason:
+        if reason not in REASONS:
+            errors["reason"] = [_l("Choose one of: %(choices)s.", choices=", ".join(REASONS))]
+        # reasons come from a fixed set of plain words, so the JSON text match is exact and safe
+        stmt = stmt.where(sa.or_(Household.primary_reason == reason,
+                                 sa.cast(Household.secondary_reasons, sa.Text).like(f'%"{reason}"%')))
+    if q:
+        q = q.strip()
+        try:
+            number = parse_id_number(q).number
+        except FieldError:
+            number = None
+        if number:
+            stmt = stmt.where(Household.id.in_(select(Person.household_id).where(
+                Person.id_index == crypto.blind_index(number))))
+        else:
+            stmt = stmt.where(Household.id.in_(select(Person.household_id).where(Person.name.contains(q))))
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return stmt
+
+
+def page_of(stmt, page: int, per_page: int = 50):
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.order_by(Household.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
+    return rows, total
+
+
+def _tenant_names(ids) -> dict[int, tuple[str, str]]:
+    ids = set(ids)
+    if not ids:
+        return {}
+    return {t.id: (t.code, t.name) for t in db.session.scalars(select(Tenant).where(Tenant.id.in_(ids)))}
+
+
+def summary_rows(households, user, *, log_unmasked=True) -> list[dict]:
+    """List rows: head name, masked (or not) ID and phone, status, category, income, union."""
+    names = _tenant_names(h.tenant_id for h in households)
+    rows = []
+    unmasked = []
+    for h in households:
+        head = h.head
+        clear = may_see_personal_data(user, h)
+        number = crypto.decrypt(head.id_enc, "persons.id") if head else None
+        phone = crypto.decrypt(head.phone_enc, "persons.phone") if head else None
+        if clear:
+            unmasked.append(h.id)
+        code, name = names.get(h.tenant_id, ("", ""))
+        rows.append({
+            "id": h.id, "tenant": code, "tenant_name": name, "status": h.status, "episode": h.episode,
+            "category": h.category, "reasons": [h.primary_reason, *h.secondary_reasons],
+            "head": {"name": h.head_name, "id_number": number if clear else mask_id(number),
+                     "phone": phone if clear else mask_phone(phone)},
+            "income_per_capita": format_fen(h.income_per_capita), "last_survey_on": _iso(h.last_survey_on),
+            "applied_on": _iso(h.applied_on), "masked": not clear,
+        })
+    if unmasked and log_unmasked and user is not None:
+        audit.record("household.view_unmasked", user.tenant, object_type="Household", user=user,
+                     detail={"households": unmasked[:200], "count": len(unmasked), "where": "list"})
+    return rows
+
+
+def _iso(d: date | None):
+    return d.isoformat() if d else None
+
+
+def household_detail(h: Household, user) -> dict:
+    """The whole household for one reader: personal data masked unless the reader keeps the record."""
+    clear = may_see_personal_data(user, h)
+
+    def show(value, masker):
+        return value if clear else masker(value)
+
+    people = []
+    for p in h.people:
+        number = crypto.decrypt(p.id_enc, "persons.id")
+        phone = crypto.decrypt(p.phone_enc, "persons.phone")
+        people.append({
+            "id": p.id, "role": p.role, "name": p.name, "id_number": show(number, mask_id), "gender": p.gender,
+            "birth_date": p.birth_date.isoformat(), "phone": show(phone, mask_phone), "relation": p.relation,
+            "health": p.health, "occupation": p.occupation, "job": p.job, "income": format_fen(p.income),
+            "union_member": p.union_member, "model_worker": p.model_worker,
+            "model_worker_grade": p.model_worker_grade, "migrant_worker": p.migrant_worker,
+        })
+    tenant = household_tenant(h)
+    card = crypto.decrypt(h.card_enc, "households.card")
+    address = crypto.decrypt(h.address_enc, "households.address")
+    surveys = db.session.scalars(select(Survey).where(Survey.household_id == h.id).order_by(Survey.visited_on)).all()
+    objections = db.session.scalars(select(Objection).where(Objection.household_id == h.id)
+                                    .order_by(Objection.id)).all()
+    reliefs = db.session.scalars(select(Relief).where(Relief.household_id == h.id).order_by(Relief.id)).all()
+    if clear and user is not None:
+        audit.record("household.view_unmasked", tenant, h, user=user, detail={"where": "detail"})
+    return {
+        "id": h.id, "tenant": tenant.code, "tenant_name": tenant.name, "status": h.status, "episode": h.episode,
+        "category": h.category, "reasons": [h.primary_reason, *h.secondary_reasons],
+        "income_per_capita": format_fen(h.income_per_capita), "subsistence": h.subsistence,
+        "medical_insurance": h.medical_insurance, "address": show(address, mask_address),
+        "bank": {"name": h.bank_name, "card_number": show(card, mask_card), "luhn_ok": h.card_luhn_ok},
+        "needs": h.needs, "cadres": {"first": h.cadre_first, "second": h.cadre_second},
+        "applied_on": _iso(h.applied_on), "publicity_ends_on": _iso(h.publicity_ends_on),
+        "archived_on": _iso(h.archived_on), "closed_on": _iso(h.closed_on), "close_reason": h.close_reason,
+        "last_survey_on": _iso(h.last_survey_on),
+        "head": next((p for p in people if p["role"] == "head"), None),
+        "members": [p for p in people if p["role"] == "member"],
+        "surveys": [{"id": s.id, "visited_on": s.visited_on.isoformat(), "visitors": s.visitors,
+                     "findings": s.findings, "income_per_capita": format_fen(s.income_per_capita)} for s in surveys],
+        "objections": [{"id": o.id, "raised_on": o.raised_on.isoformat(), "text": o.text, "episode": o.episode}
+                       for o in objections],
+        "reliefs": [{"year": r.year, "relieved_on": r.relieved_on.isoformat(), "note": r.note} for r in reliefs],
+        "masked": not clear,
+    }
+
+
+def history(h: Household) -> list[dict]:
+    events = db.session.scalars(select(HouseholdEvent).where(HouseholdEvent.household_id == h.id)
+                                .order_by(HouseholdEvent.id)).all()
+    return [{"id": e.id, "at": e.at.isoformat(), "username": e.username, "action": e.action, "episode": e.episode,
+             "from_status": e.from_status, "to_status": e.to_status, "reason": e.reason, "changes": e.changes}
+            for e in events]
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` earlier (the month's last day when it is shorter)."""
+    import calendar
+
+    year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
+
+
+def overdue_surveys(tenant: Tenant, today: date | None = None):
+    """Archived households of the subtree whose last home survey is older than the setting (SPEC 3.4)."""
+    settle_publicity()
+    today = today or date.today()
+    months = int(tenant_settings.get(tenant, "survey_interval_months"))
+    cutoff = months_before(today, months)
+    return (select(Household).where(subtree_filter(Household, tenant.path), Household.status == "archived",
+                                    sa.or_(Household.last_survey_on.is_(None), Household.last_survey_on < cutoff)),
+            cutoff)
