@@ -91,6 +91,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "ARGON2_PROFILE": env.get("ARGON2_PROFILE", "default"),
         "PAGE_SIZE": 50,
+        # request bodies: imports are limited to 20 MB (SPEC 3.7); nothing else needs more than a few KB
+        "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
         "JSON_SORT_KEYS": False,
     }
     cfg.update(overrides)

@@ -143,6 +143,27 @@ def init_app(app) -> None:
             ),
         )
 
+    @event.listens_for(Session, "before_flush")
+    def _guard_writes(session, _flush_context, _instances):
+        """Refuse to write a tenant row outside the scope (the ORM net covers reads; flushes of
+        objects loaded elsewhere do not pass through ``do_orm_execute``)."""
+        path = current_scope()
+        if path == SYSTEM:
+            return
+        tenant_ids = set()
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            if isinstance(obj, Tenant):
+                if not (obj.path or "").startswith(path):
+                    raise NotFound()
+            elif isinstance(obj, TenantOwned) and obj.tenant_id is not None:
+                tenant_ids.add(obj.tenant_id)
+        if tenant_ids:
+            with session.no_autoflush:
+                allowed = set(session.scalars(select(Tenant.id).where(Tenant.id.in_(tenant_ids),
+                                                                      Tenant.path.startswith(path))))
+            if tenant_ids - allowed:
+                raise NotFound()
+
     @event.listens_for(Session, "after_begin")
     def _set_transaction_scope(session, transaction, connection):
         if connection.dialect.name == "postgresql":

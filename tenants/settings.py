@@ -90,7 +90,9 @@ def validate_values(values: dict) -> dict:
         try:
             clean[key] = definition.field.deserialize(raw)
         except ValidationError as exc:
-            errors[key] = exc.messages
+            from hardship.api import translate_messages
+
+            errors[key] = translate_messages(exc.messages)
     if errors:
         raise ValidationFailed(fields=errors)
     return clean

@@ -208,3 +208,51 @@ def test_user_management_page(client, login, tree, app):
     assert outside.status_code == 404
     with system(app):
         assert db.session.scalar(sa.select(User).where(User.username == "intruder")) is None
+
+
+def test_password_change_ends_sessions_and_tokens(app, client, login, api_as, factory, tree):
+    token = factory.token("k0101_all")
+    login("k0101_all")
+    assert client.get("/t/K0101/").status_code == 200
+    with system(app):
+        uid = db.session.scalar(sa.select(User.id).where(User.username == "k0101_all"))
+    assert api_as("c01_all").patch(f"/api/v1/users/{uid}", json={"password": "Another-pass-1"}).status_code == 200
+    assert client.get("/t/K0101/").status_code == 302  # back to the login page
+    old = api_as()
+    old.token = token
+    assert old.get("/api/v1/auth/me").status_code == 401
+
+
+def test_logout_ends_a_copied_session_cookie(app, client, login, tree):
+    login("c01_all")
+    cookie = client.get_cookie("session").value
+    page = client.get("/t/C01/").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_from(page)})
+    other = app.test_client()
+    other.set_cookie("session", cookie)
+    assert other.get("/t/C01/").status_code == 302
+
+
+def test_admin_cannot_change_own_roles(app, api_as, tree):
+    with system(app):
+        uid = db.session.scalar(sa.select(User.id).where(User.username == "c01_all"))
+    assert api_as("c01_all").patch(f"/api/v1/users/{uid}", json={"roles": ["admin"]}).status_code == 409
+
+
+def test_parallel_failures_all_count(app, tree):
+    import threading
+
+    results = []
+
+    def attempt():
+        c = app.test_client()
+        results.append(c.post("/api/v1/auth/tokens", json={"username": "k0102_all", "password": "wrong-one"}).status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(429) >= 1, results
+    assert app.test_client().post("/api/v1/auth/tokens", json={"username": "k0102_all",
+                                                                "password": PASSWORD}).status_code == 429

@@ -495,3 +495,30 @@ def test_every_rule_argument_has_a_sample():
         if unknown:
             missing[f"{rule.rule} ({rule.endpoint})"] = sorted(unknown)
     assert not missing, _missing_sample_message(", ".join(missing), {a for v in missing.values() for a in v})
+
+
+def test_writes_outside_the_scope_are_refused(app, tree):
+    """The flush guard: an object loaded under the system scope cannot be written from a user's scope."""
+    from conftest import system
+
+    from hardship.accounts.models import User
+    from hardship.core.audit import AuditEvent
+    from hardship.core.db import db
+    from hardship.core.errors import NotFound
+    from tenants.models import Tenant
+    from tenants.scoping import scope
+
+    with system(app):
+        c02_user = db.session.scalar(sa.select(User).where(User.username == "c02_all"))
+        c02_id = db.session.scalar(sa.select(Tenant.id).where(Tenant.code == "C02"))
+        with scope("/P01/C01/"):
+            c02_user.display_name = "hijacked"
+            with pytest.raises(NotFound):
+                db.session.flush()
+            db.session.rollback()
+            db.session.add(AuditEvent(tenant_id=c02_id, action="forged", object_type="x", detail={}))
+            with pytest.raises(NotFound):
+                db.session.flush()
+            db.session.rollback()
+    with system(app):
+        assert db.session.scalar(sa.select(User.display_name).where(User.username == "c02_all")) != "hijacked"

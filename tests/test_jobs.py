@@ -133,7 +133,8 @@ def test_inline_failing_job_records_failure(app, tree, api_as):
     assert "tenant not in scope" in row["error"] and "LookupError" in row["error"]
     assert row["finished_at"] is not None and not row["has_output"]
     body = api_as("k0101_all").get(f"/api/v1/jobs/{job_id}").json
-    assert body["status"] == "failed" and "LookupError" in body["error"]
+    # the client learns that it failed, not the traceback (which stays in the database and the log)
+    assert body["status"] == "failed" and body["error"] and "LookupError" not in body["error"]
 
 
 # --- RQ with a real worker process ----------------------------------------------------------
@@ -216,3 +217,12 @@ def test_worker_cli_errors(app):
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # never contacted: the queue names are checked first
     result = runner.invoke(args=["hardship", "worker", "--queues", "default,nope", "--burst"])
     assert result.exit_code == 2 and "unknown queues ['nope']" in result.output
+
+
+def test_only_the_starter_downloads_a_jobs_file(app, tree, api_as, factory):
+    """Others of the subtree see the job's status but not its file (it may hold personal data)."""
+    factory.user("C01", roles=("reviewer",), username="c01_rev")
+    started = api_as("k0101_all").post("/api/v1/tenants/K0101/exports").json["job"]
+    assert api_as("k0101_all").get(f"/api/v1/jobs/{started}/output").status_code == 200
+    assert api_as("c01_rev").get(f"/api/v1/jobs/{started}").status_code == 200
+    assert api_as("c01_rev").get(f"/api/v1/jobs/{started}/output").status_code == 403

@@ -27,13 +27,14 @@ def _is_api() -> bool:
 def _load_session_user(user_id: str):
     if _is_api():
         return None
-    try:
-        uid = int(user_id)
-    except (TypeError, ValueError):
+    uid, _, stamp = str(user_id).partition(":")
+    if not uid.isdigit() or not stamp:
         return None
     with system_scope():
-        user = db.session.scalar(select(User).where(User.id == uid))
-    return user if user is not None and user.active else None
+        user = db.session.scalar(select(User).where(User.id == int(uid)))
+    if user is None or not user.active or user.session_stamp != stamp:
+        return None
+    return user
 
 
 @login_manager.request_loader

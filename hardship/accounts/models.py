@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -26,6 +27,8 @@ class User(TenantOwned, UserMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: part of the session cookie's user id; changing it ends every browser session of the user
+    session_stamp: Mapped[str] = mapped_column(sa.String(16), default=lambda: secrets.token_hex(8))
 
     tenant: Mapped[Tenant] = relationship(lazy="joined")
 
@@ -50,7 +53,7 @@ class User(TenantOwned, UserMixin, db.Model):
         return capability in self.capabilities
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_stamp}"
 
 
 class ApiToken(db.Model):

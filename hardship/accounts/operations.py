@@ -78,8 +78,9 @@ def update_user(user: User, *, roles=None, active=None, display_name=None, passw
     require(actor, "users.manage")
     _check_user_fields(user.tenant, password=password, display_name=display_name, roles=roles)
     before = {"roles": user.roles, "active": user.active, "display_name": user.display_name}
-    if actor is not None and actor.id == user.id and (active is False or (roles is not None and "admin" not in roles)):
-        raise Conflict(_l("You cannot disable yourself or remove your own admin role."))
+    if actor is not None and actor.id == user.id and (
+            active is False or (roles is not None and sorted(set(roles)) != user.roles)):
+        raise Conflict(_l("You cannot disable yourself or change your own roles; ask another administrator."))
     if roles is not None:
         user.roles = roles
     if active is not None:
@@ -90,17 +91,31 @@ def update_user(user: User, *, roles=None, active=None, display_name=None, passw
         user.display_name = display_name.strip()
     if password is not None:
         user.password_hash = hash_password(password)
+    if password is not None or active is False or (roles is not None and before["roles"] != user.roles):
+        end_sessions(user)
     after = {"roles": user.roles, "active": user.active, "display_name": user.display_name}
     audit.record("user.update", user.tenant, user, user=actor,
                  detail={"before": before, "after": after, "password_changed": password is not None})
-    if active is False:
-        revoke_tokens(user)
     return user
 
 
+def end_sessions(user: User, tokens: bool = True) -> None:
+    """End every browser session of the user (their stamp no longer matches) and, unless
+    ``tokens`` is false (a plain logout), its API tokens too."""
+    user.session_stamp = secrets.token_hex(8)
+    if tokens:
+        revoke_tokens(user)
+
+
+def _locked(cfg, until) -> TooManyRequests:
+    return TooManyRequests(_l("Too many failed logins: this account is locked for %(m)d minutes, until %(t)s.",
+                              m=cfg["LOGIN_LOCK_MINUTES"], t=format_datetime(until, "HH:mm")))
+
+
 def authenticate(username: str, password: str) -> User:
-    """Check a login. Failures are counted and committed even though the caller's request fails;
-    after ``LOGIN_MAX_FAILURES`` the account is refused for ``LOGIN_LOCK_MINUTES``."""
+    """Check a login. Failures are counted atomically (``failed_logins = failed_logins + 1``) and
+    committed even though the caller's request fails; the request that reaches
+    ``LOGIN_MAX_FAILURES`` locks the account for ``LOGIN_LOCK_MINUTES``."""
     cfg = current_app.config
     username = (username or "").strip().lower()
     wrong = Unauthorized(_l("Wrong username or password."))
@@ -108,24 +123,23 @@ def authenticate(username: str, password: str) -> User:
         user = db.session.scalar(select(User).where(User.username == username)) if username else None
         now = utcnow()
         if user is not None and user.locked_until is not None and user.locked_until > now:
-            raise TooManyRequests(_l(
-                "Too many failed logins: this account is locked for %(m)d minutes, until %(t)s.",
-                m=cfg["LOGIN_LOCK_MINUTES"], t=format_datetime(user.locked_until, "HH:mm")))
+            raise _locked(cfg, user.locked_until)
         ok = verify_password(user.password_hash if user else None, password or "")
         if user is None:
             raise wrong
         if not ok or not user.active:
-            failures = user.failed_logins + 1
-            values = {"failed_logins": failures}
+            failures = db.session.execute(
+                update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
+                .returning(User.failed_logins)).scalar_one()
+            until = None
             if failures >= cfg["LOGIN_MAX_FAILURES"]:
-                values = {"failed_logins": 0, "locked_until": now + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])}
-            db.session.execute(update(User).where(User.id == user.id).values(**values))
+                until = now + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
+                db.session.execute(update(User).where(User.id == user.id)
+                                   .values(failed_logins=0, locked_until=until))
             audit.record("user.login_failed", user.tenant, user, user=user)
             db.session.commit()
-            if "locked_until" in values:
-                raise TooManyRequests(_l(
-                    "Too many failed logins: this account is locked for %(m)d minutes, until %(t)s.",
-                    m=cfg["LOGIN_LOCK_MINUTES"], t=format_datetime(values["locked_until"], "HH:mm")))
+            if until is not None:
+                raise _locked(cfg, until)
             raise wrong
         user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
         audit.record("user.login", user.tenant, user, user=user)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -45,6 +45,9 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        ops.end_sessions(current_user, tokens=False)
+        db.session.commit()
     logout_user()
     flash(str(_l("You have logged out.")), "info")
     return redirect(url_for("accounts_ui.login"))
@@ -101,6 +104,4 @@ def edit_user(user_id):
                                                 password=form.password.data or None, actor=current_user),
                   _l("The user was updated.")):
             return redirect(url_for("accounts_tenant_ui.users"))
-    if user.tenant_id != g.tenant.id and not g.tenant.contains(user.tenant):
-        abort(404)
     return render_template("accounts/edit_user.html", form=form, user=user, tenant=g.tenant)

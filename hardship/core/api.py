@@ -36,7 +36,7 @@ def get_job(job_id):
 @route("/jobs/<job_id>/output", tags=["jobs"])
 def get_job_output(job_id):
     """The file a finished job produced (xlsx)."""
-    return get_owned(Job, job_id).output_response()
+    return get_owned(Job, job_id).output_response(current_user)
 
 
 class AuditQuery(BaseSchema):

@@ -69,23 +69,30 @@ class Job(TenantOwned, db.Model):
     def status_label(self) -> str:
         return str(STATUS_LABELS.get(self.status, self.status))
 
-    def output_response(self):
-        """The file this job produced, as a download (404 when there is none)."""
+    def output_response(self, user):
+        """The file this job produced, as a download for the user who started the job (others of the
+        subtree see the job's status, not its file, which may hold personal data); audited."""
         from urllib.parse import quote
 
         from flask import Response
 
-        from hardship.core.errors import NotFound
+        from hardship.core import audit
+        from hardship.core.errors import Forbidden, NotFound
 
         if self.output is None:
             raise NotFound()
+        if user is not None and user.id != self.user_id:
+            raise Forbidden(_l("Only the person who started this job can download its file."))
+        if user is not None:
+            audit.record("job.download", user.tenant, self, user=user, detail={"file": self.output_name})
+            db.session.commit()
         return Response(self.output, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(self.output_name or 'export.xlsx')}"})
 
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name.rsplit(".", 1)[-1], "queue": self.queue, "status": self.status,
                 "progress": self.progress, "total": self.total, **(self.result or {}),
-                "error": self.error, "has_output": self.output_name is not None,
+                "error": str(_l("The job failed; see the server log.")) if self.error else None, "has_output": self.output_name is not None,
                 "created_at": self.created_at.isoformat() if self.created_at else None,
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None}
 

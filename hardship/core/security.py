@@ -1,5 +1,7 @@
 """Security headers on every response; requests carrying NUL characters are refused."""
 
+from flask import request
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
@@ -48,6 +50,7 @@ def init_app(app) -> None:
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if response.mimetype == "text/html":
+        if response.mimetype == "text/html" or request.path.startswith("/api/") or "attachment" in \
+                response.headers.get("Content-Disposition", ""):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

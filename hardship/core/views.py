@@ -46,4 +46,4 @@ def job(job_id):
 
 @bp.route("/jobs/<job_id>/output")
 def job_output(job_id):
-    return get_owned(Job, job_id, g.tenant).output_response()
+    return get_owned(Job, job_id, g.tenant).output_response(current_user)
