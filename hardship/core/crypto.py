@@ -7,11 +7,12 @@ Keys come from configuration, never from the database:
   is bound in as associated data, so a value cannot be moved to another column.
 * ``PII_INDEX_KEY``: the HMAC-SHA256 key of the blind index over normalised ID numbers (exact
   search and the one-person-one-archive rule). Independent of ``PII_KEYS``, so rotating those
-  leaves every index valid; changing it needs ``hardship rotate-pii --reindex``.
+  leaves every index valid; it must never change once data exists.
 
-Rotation: put a new key first in ``PII_KEYS`` (keep the old ones), run
-``flask --app wsgi hardship rotate-pii`` to re-encrypt every value with the new key, then drop
-the old key. The blind index does not change.
+Rotation: put a new key first in ``PII_KEYS`` and keep the old ones after it: new values are
+written with the new key and old values stay readable. Re-encrypting the old values so that an
+old key can be dropped needs a ``rotate-pii`` command that is not built yet (issue 3 note); until
+then, never remove a key from ``PII_KEYS``. The blind index does not change on rotation.
 """
 
 from __future__ import annotations
