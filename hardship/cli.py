@@ -122,3 +122,13 @@ def worker_command(queues, burst):
         click.echo(f"error: unknown queues {unknown}; known: {', '.join(QUEUES)}", err=True)
         sys.exit(2)
     run_worker(names, burst=burst)
+
+
+@cli.command("rotate-pii")
+def rotate_pii_command():
+    """Re-encrypt personal data written with an older key of PII_KEYS with the current (first) key."""
+    from hardship.archives.keys import rotate_personal_data
+
+    done = rotate_personal_data()
+    for table, count in done.items():
+        click.echo(f"{table}: {count} rows re-encrypted")

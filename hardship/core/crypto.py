@@ -10,9 +10,9 @@ Keys come from configuration, never from the database:
   leaves every index valid; it must never change once data exists.
 
 Rotation: put a new key first in ``PII_KEYS`` and keep the old ones after it: new values are
-written with the new key and old values stay readable. Re-encrypting the old values so that an
-old key can be dropped needs a ``rotate-pii`` command that is not built yet (issue 3 note); until
-then, never remove a key from ``PII_KEYS``. The blind index does not change on rotation.
+written with the new key and old values stay readable. Then ``flask --app wsgi hardship rotate-pii`` re-encrypts every
+value with the new key (batched, restartable); after it reports nothing left, the old key can be
+dropped. The blind index does not change on rotation.
 """
 
 from __future__ import annotations
@@ -72,6 +72,10 @@ def decrypt(token: str | None, column: str) -> str | None:
         raise PiiKeyError(f"no key {key_id!r} in PII_KEYS to decrypt {column}")
     blob = base64.b64decode(b64)
     return AESGCM(keys[key_id]).decrypt(blob[:12], blob[12:], column.encode()).decode()
+
+
+def current_key_id() -> str:
+    return _keys()[0]
 
 
 def needs_rotation(token: str | None) -> bool:
