@@ -30,7 +30,7 @@ def export_directory(run, tenant_id: int):
         raise LookupError("tenant not in scope")
     counts = dict(db.session.execute(
         select(User.tenant_id, func.count()).where(subtree_filter(User, root.path)).group_by(User.tenant_id)).all())
-    total = db.session.scalar(select(func.count()).select_from(Tenant).where(Tenant.path.startswith(root.path)))
+    total = db.session.scalar(select(func.count()).select_from(Tenant).where(subtree_filter(Tenant, root.path)))
     run.report(0.0, total=total)
     buffer = io.BytesIO()
     with force_locale("zh_Hans_CN"):
@@ -40,7 +40,7 @@ def export_directory(run, tenant_id: int):
     bold = workbook.add_format({"bold": True})
     sheet.write_row(0, 0, headers, bold)
     rows = db.session.execute(
-        select(Tenant).where(Tenant.path.startswith(root.path)).order_by(Tenant.path)
+        select(Tenant).where(subtree_filter(Tenant, root.path)).order_by(Tenant.path)
         .execution_options(yield_per=1000)).scalars()
     for n, tenant in enumerate(rows, start=1):
         plugin = registry.get(tenant.level)

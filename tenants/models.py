@@ -1,7 +1,9 @@
 """The union tree.
 
 Each row stores its materialised path of codes (``/P01/C01/K0101/``), so "everything
-under X" is ``path LIKE X.path || '%'``: an indexed prefix match, never recursion.
+under X" is the index range ``X.path <= path < X.path || '~'``, never recursion. (A range and not
+``LIKE``: comparison operators are leakproof, so PostgreSQL still uses the index under row-level
+security, which it cannot do for ``LIKE``.)
 Codes are immutable and limited to ``A-Z 0-9 -`` so they are safe inside a LIKE pattern.
 """
 
@@ -17,9 +19,7 @@ from hardship.core.db import TenantOwned, UTCDateTime, db, utcnow
 
 class Tenant(db.Model):
     __tablename__ = "tenants"
-    __table_args__ = (
-        sa.Index("ix_tenants_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
-    )
+    __table_args__ = (sa.Index("ix_tenants_path_c", "path"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
@@ -27,7 +27,9 @@ class Tenant(db.Model):
     level: Mapped[str] = mapped_column(sa.String(32))
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
     division_code: Mapped[str | None] = mapped_column(sa.String(6))
-    path: Mapped[str] = mapped_column(sa.String(1024))
+    #: byte-ordered ("C" collation on PostgreSQL; SQLite compares bytes anyway), so that the subtree
+    #: is the index range ``path >= X.path AND path < X.path || '~'`` (codes sort below '~')
+    path: Mapped[str] = mapped_column(sa.String(1024).with_variant(sa.String(1024, collation="C"), "postgresql"))
     depth: Mapped[int] = mapped_column(sa.SmallInteger)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -75,12 +75,21 @@ def system_scope():
     return scope(SYSTEM)
 
 
+#: sorts above every character a code or path may hold (A-Z 0-9 - /)
+PATH_END = "~"
+
+
+def path_range(column, path: str):
+    """``column`` lies in the subtree at ``path``: an index range, not LIKE (see tenants.models)."""
+    return sa.and_(column >= path, column < path + PATH_END)
+
+
 def subtree_filter(model=Tenant, path: str | None = None):
     """The WHERE clause restricting ``model`` to the subtree at ``path`` (default: the scope)."""
     path = path or current_scope()
     if model is Tenant:
-        return Tenant.path.startswith(path)
-    return model.tenant_id.in_(select(Tenant.id).where(Tenant.path.startswith(path)))
+        return path_range(Tenant.path, path)
+    return model.tenant_id.in_(select(Tenant.id).where(path_range(Tenant.path, path)))
 
 
 def get_tenant(code: str) -> Tenant:
@@ -133,12 +142,14 @@ def init_app(app) -> None:
         path = current_scope()
         if path == SYSTEM:
             return
-        pattern = path + "%"
+        low, high = path, path + PATH_END
         state.statement = state.statement.options(
-            with_loader_criteria(Tenant, lambda cls: cls.path.like(pattern), include_aliases=True),
+            with_loader_criteria(Tenant, lambda cls: sa.and_(cls.path >= low, cls.path < high),
+                                 include_aliases=True),
             with_loader_criteria(
                 TenantOwned,
-                lambda cls: cls.tenant_id.in_(select(Tenant.id).where(Tenant.path.like(pattern))),
+                lambda cls: cls.tenant_id.in_(
+                    select(Tenant.id).where(Tenant.path >= low, Tenant.path < high)),
                 include_aliases=True,
             ),
         )
@@ -160,7 +171,7 @@ def init_app(app) -> None:
         if tenant_ids:
             with session.no_autoflush:
                 allowed = set(session.scalars(select(Tenant.id).where(Tenant.id.in_(tenant_ids),
-                                                                      Tenant.path.startswith(path))))
+                                                                      path_range(Tenant.path, path))))
             if tenant_ids - allowed:
                 raise NotFound()
 

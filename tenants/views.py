@@ -35,8 +35,8 @@ def home():
         .group_by(Tenant.id).order_by(Tenant.code)
     ).all()
     descendants = db.session.execute(
-        select(Tenant.level, func.count()).where(Tenant.path.startswith(tenant.path), Tenant.id != tenant.id,
-                                                 subtree_filter(Tenant)).group_by(Tenant.level)
+        select(Tenant.level, func.count()).where(subtree_filter(Tenant, tenant.path), Tenant.id != tenant.id)
+        .group_by(Tenant.level)
     ).all()
     crumbs = []
     if tenant.ancestor_codes:

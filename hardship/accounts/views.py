@@ -54,7 +54,7 @@ def logout():
 
 
 def _tenant_choices(root: Tenant):
-    tenants = db.session.scalars(select(Tenant).where(Tenant.path.startswith(root.path), subtree_filter(Tenant))
+    tenants = db.session.scalars(select(Tenant).where(subtree_filter(Tenant, root.path))
                                  .order_by(Tenant.path).limit(2000))
     return [(t.code, f"{t.code} {t.name}") for t in tenants]
 
