@@ -54,14 +54,15 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     owner_url = normalise_database_url(
         overrides.get("DATABASE_OWNER_URL") or env.get("DATABASE_OWNER_URL") or db_url
     )
-    secret = env.get("SECRET_KEY") or overrides.get("SECRET_KEY") or _instance_secret(
+    # explicit overrides (tests, embedding) beat the environment, which beats generated files
+    secret = overrides.get("SECRET_KEY") or env.get("SECRET_KEY") or _instance_secret(
         instance, "secret_key", lambda: secrets.token_urlsafe(48)
     )
-    pii = env.get("PII_KEYS") or overrides.get("PII_KEYS") or _instance_secret(
+    pii = overrides.get("PII_KEYS") or env.get("PII_KEYS") or _instance_secret(
         instance, "pii_keys",
         lambda: "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     )
-    pii_index = env.get("PII_INDEX_KEY") or overrides.get("PII_INDEX_KEY") or _instance_secret(
+    pii_index = overrides.get("PII_INDEX_KEY") or env.get("PII_INDEX_KEY") or _instance_secret(
         instance, "pii_index_key", lambda: secrets.token_urlsafe(32)
     )
     engine_options: dict = {"pool_pre_ping": True}
