@@ -2,7 +2,8 @@
 
 河北省总工会 (P01) with two cities, three counties each and five enterprise unions per county,
 plus one industry union under the province. Every tenant gets one user per role of its level,
-named ``<code lower-case>_<role>`` (``k0101_clerk``), all with the same demo password.
+named ``<code lower-case>_<role>`` (``k0101_clerk``), all with the same demo password. Each county
+gets demo households in every status (``hardship.archives.demo``).
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def load(password: str = DEMO_PASSWORD) -> list[tuple[str, str, str]]:
             tenant = next(t for t in tenants if t.code == code)
             for role in tenant.plugin.roles:
                 shown.append((f"{tenant.code} {tenant.name}", f"{code.lower()}_{role}", role))
+        db.session.flush()
+        from hardship.archives.demo import load_households
+
+        load_households([county for _c, _n, _d, counties in CITIES for county in counties])
         db.session.commit()
     return shown
 

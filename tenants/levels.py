@@ -201,6 +201,9 @@ registry = LevelRegistry()
 #: Menu entries every shipped level shows; entries whose endpoint is not installed are hidden.
 STANDARD_MENU: tuple[MenuEntry, ...] = (
     MenuEntry("tenants_ui.home", _l("Overview")),
+    MenuEntry("archives_ui.index", _l("Hardship household archive"), "households.read"),
+    MenuEntry("archives_ui.new", _l("New registration"), "households.register"),
+    MenuEntry("imports_ui.households", _l("Import households"), "households.register"),
     MenuEntry("tenants_ui.new_child", _l("New child union"), "tenants.manage"),
     MenuEntry("accounts_tenant_ui.users", _l("Users"), "users.manage"),
     MenuEntry("tenants_ui.settings", _l("Settings"), "settings.manage"),

@@ -3,6 +3,8 @@
 import sqlalchemy as sa
 
 from hardship.accounts.models import User
+from hardship.archives.models import STATUSES, Household, HouseholdEvent, Objection, Person, Relief, Survey
+from hardship.core.audit import AuditEvent
 from hardship.core.db import db
 from tenants.models import Tenant
 from tests.conftest import PASSWORD, system
@@ -54,10 +56,38 @@ def test_demo_loads_province_and_prints_logins(app):
         assert levels == {"province": 1, "industry": 1, "city": 2, "county": 6, "enterprise": 30}
         roles_at_k0101 = db.session.scalars(sa.select(User.roles_csv).join(Tenant).where(Tenant.code == "K0101")).all()
         assert sorted(roles_at_k0101) == sorted(["admin", "clerk", "approver", "head", "finance", "auditor", "reviewer"])
+    with system(app):
+        by_status = dict(db.session.execute(sa.select(Household.status, sa.func.count()).group_by(Household.status)).all())
+        reopened = db.session.scalar(sa.select(sa.func.count()).select_from(Household).where(Household.episode > 1))
+        holders = set(db.session.scalars(sa.select(Tenant.level).join(Household, Household.tenant_id == Tenant.id)))
+        counts = [db.session.scalar(sa.select(sa.func.count()).select_from(m))
+                  for m in (Household, Person, Survey, Objection, Relief, HouseholdEvent, AuditEvent)]
+    assert set(by_status) == set(STATUSES) and all(n > 0 for n in by_status.values()), by_status
+    assert 200 <= sum(by_status.values()) <= 500 and reopened > 0 and holders == {"county", "enterprise"}
+    assert all(counts), counts
     again = runner.invoke(args=["hardship", "demo"])
     assert again.exit_code == 0
     with system(app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Tenant)) == 40
+        assert [db.session.scalar(sa.select(sa.func.count()).select_from(m))
+                for m in (Household, Person, Survey, Objection, Relief, HouseholdEvent, AuditEvent)] == counts
+
+
+def test_demo_households_are_consistent(app, api_as):
+    """The demo archive reads like real work: overdue surveys exist, the keeper sees its households, and
+    the one-person-one-archive rule held while loading."""
+    from datetime import date
+
+    app.test_cli_runner().invoke(args=["hardship", "demo"])
+    with system(app):
+        active = db.session.scalars(sa.select(Person.id_index).where(Person.active.is_(True))).all()
+        assert len(active) == len(set(active))
+        archived = db.session.scalars(sa.select(Household).where(Household.status == "archived")).all()
+        assert all(h.archived_on and h.last_survey_on and h.archived_on <= date.today() for h in archived)
+    clerk = api_as("k0101_clerk")
+    listed = clerk.get("/api/v1/households?tenant=K0101").json
+    assert listed["total"] == 50 and not listed["households"][0]["masked"]
+    assert clerk.get("/api/v1/households?tenant=K0101&overdue=1").json["total"] > 0
 
 
 def test_demo_users_can_log_in(app, client):

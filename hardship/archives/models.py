@@ -43,6 +43,7 @@ INSURANCE = {"employee": _l("Employee medical insurance"), "resident": _l("Resid
              "none": _l("Not insured")}
 RELATIONS = {"spouse": _l("Spouse"), "child": _l("Child"), "parent": _l("Father or mother"), "sibling": _l("Sibling"),
              "grandchild": _l("Grandchild"), "grandparent": _l("Grandparent"), "other": _l("Other relative")}
+GENDERS = {"male": _l("Male"), "female": _l("Female")}
 CANCEL_REASONS = {"death": _l("Death"), "retirement": _l("Retirement"), "moved": _l("Moved away"),
                   "ineligible": _l("Ineligible (withdrawn from the archive)")}
 

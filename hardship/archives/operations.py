@@ -243,7 +243,7 @@ def register_household(tenant: Tenant, data: dict, actor=None, *, import_key: st
     of the county-level union keeping the archive for the enterprises below it."""
     require(actor, "households.register")
     keeper = archive_keeper(tenant)
-    if actor is not None and actor.tenant_id not in (tenant.id, keeper.id):
+    if not may_register_in(tenant, actor):
         raise Forbidden(_l("Only the union itself or the union keeping its archive registers households."))
     clean = parse_household(data)
     numbers = [p["id_number"] for p in [clean["head"], *clean["members"]]]
@@ -366,6 +366,44 @@ def allowed_actions(household: Household, user) -> list[str]:
     if household.status == "archived":
         actions.append("relieve")
     return actions
+
+
+def may_record_survey(household: Household, user) -> bool:
+    """Whether the user may record a home survey on this household now (for the UI's forms)."""
+    return (user is None or user.can("households.survey")) and _is_keeper(user, household) \
+        and household.status not in CLOSED
+
+
+def may_record_objection(household: Household, user) -> bool:
+    """Whether the user may record a publicity objection on this household now (for the UI's forms)."""
+    return (user is None or user.can("households.survey")) and _is_keeper(user, household) \
+        and household.status == "publicizing"
+
+
+def may_register_in(tenant: Tenant, user) -> bool:
+    """Whether the user may register households held by ``tenant`` (its own union, or one whose
+    archive its union keeps)."""
+    if user is None:
+        return True
+    if not user.can("households.register"):
+        return False
+    if user.tenant_id == tenant.id:
+        return True
+    if f"/{user.tenant.code}/" not in tenant.path:  # the keeper is an ancestor: skip the look-up
+        return False
+    return user.tenant_id == archive_keeper(tenant).id
+
+
+def registration_tenants(tenant: Tenant, user) -> list[Tenant]:
+    """The unions, among ``tenant`` and its direct children, in which the user may register households
+    (a county clerk picks the worker's enterprise; an enterprise clerk gets its own union)."""
+    from tenants.scoping import subtree_filter
+
+    if user is not None and not user.can("households.register"):
+        return []
+    children = db.session.scalars(select(Tenant).where(Tenant.parent_id == tenant.id, subtree_filter(Tenant))
+                                  .order_by(Tenant.code)).all()
+    return [t for t in [tenant, *children] if may_register_in(t, user)]
 
 
 def transition(household: Household, action: str, reason: str = "", actor=None, today: date | None = None,

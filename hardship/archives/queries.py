@@ -10,6 +10,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from hardship.archives.models import (
     CATEGORIES,
@@ -33,13 +34,16 @@ from tenants.models import Tenant
 from tenants.scoping import get_owned, subtree_filter
 
 
-def get_household(household_id) -> Household:
+def get_household(household_id, tenant: Tenant | None = None) -> Household:
+    """One household inside the scope (and under ``tenant`` when given), else 404."""
     settle_publicity()
-    return get_owned(Household, household_id)
+    return get_owned(Household, household_id, tenant)
 
 
-def list_query(tenant: Tenant, *, status=None, category=None, reason=None, q=None, child=None):
-    """The filtered archive of ``tenant``'s subtree (``child``: one direct child's subtree)."""
+def list_query(tenant: Tenant, *, status=None, category=None, reason=None, q=None, child=None, overdue=False,
+               today: date | None = None):
+    """The filtered archive of ``tenant``'s subtree (``child``: one direct child's subtree; ``overdue``:
+    only the archived households whose home survey is overdue, SPEC 3.4)."""
     settle_publicity()
     root_path = tenant.path
     if child:
@@ -76,14 +80,18 @@ def list_query(tenant: Tenant, *, status=None, category=None, reason=None, q=Non
                 Person.id_index == crypto.blind_index(number))))
         else:
             stmt = stmt.where(Household.id.in_(select(Person.household_id).where(Person.name.contains(q))))
+    if overdue:
+        stmt = stmt.where(*_overdue_conditions(overdue_cutoff(tenant, today)))
     if errors:
         raise ValidationFailed(fields=errors)
     return stmt
 
 
 def page_of(stmt, page: int, per_page: int = 50):
+    """One page of a household query, newest first, with the total count."""
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.order_by(Household.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
+    rows = db.session.scalars(stmt.order_by(Household.id.desc()).options(selectinload(Household.people))
+                              .limit(per_page).offset((page - 1) * per_page)).all()
     return rows, total
 
 
@@ -189,12 +197,19 @@ def months_before(day: date, months: int) -> date:
     return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
+def overdue_cutoff(tenant: Tenant, today: date | None = None) -> date:
+    """Archived households last surveyed before this day are overdue (setting ``survey_interval_months``)."""
+    months = int(tenant_settings.get(tenant, "survey_interval_months"))
+    return months_before(today or date.today(), months)
+
+
+def _overdue_conditions(cutoff: date):
+    return (Household.status == "archived",
+            sa.or_(Household.last_survey_on.is_(None), Household.last_survey_on < cutoff))
+
+
 def overdue_surveys(tenant: Tenant, today: date | None = None):
     """Archived households of the subtree whose last home survey is older than the setting (SPEC 3.4)."""
     settle_publicity()
-    today = today or date.today()
-    months = int(tenant_settings.get(tenant, "survey_interval_months"))
-    cutoff = months_before(today, months)
-    return (select(Household).where(subtree_filter(Household, tenant.path), Household.status == "archived",
-                                    sa.or_(Household.last_survey_on.is_(None), Household.last_survey_on < cutoff)),
-            cutoff)
+    cutoff = overdue_cutoff(tenant, today)
+    return select(Household).where(subtree_filter(Household, tenant.path), *_overdue_conditions(cutoff)), cutoff

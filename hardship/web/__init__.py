@@ -51,12 +51,14 @@ def safe_next(target: str | None) -> str | None:
 
 def submit(form, action, success_message, *, field_map: dict | None = None) -> bool:
     """Run ``action()`` for a validated form, commit, flash. On an :class:`AppError`, roll back and
-    put the messages on the form's fields (or flash them). Returns True on success."""
+    put the messages on the form's fields (or flash them), and the error's HTTP status on
+    ``form.error_status`` (for the re-rendered page). Returns True on success."""
     try:
         action()
         db.session.commit()
     except ValidationFailed as exc:
         db.session.rollback()
+        form.error_status = exc.status
         for name, messages in exc.fields.items():
             field = getattr(form, (field_map or {}).get(name, name), None)
             msgs = messages if isinstance(messages, list) else [messages]
@@ -70,6 +72,7 @@ def submit(form, action, success_message, *, field_map: dict | None = None) -> b
         db.session.rollback()
         if exc.status == 404:
             abort(404)
+        form.error_status = exc.status
         for name, messages in exc.fields.items():
             field = getattr(form, (field_map or {}).get(name, name), None)
             if field is not None and hasattr(field, "errors"):

@@ -1,0 +1,161 @@
+"""Archive forms. They only collect input: every rule and message comes from ``operations``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, NumberRange, Optional
+
+from hardship.accounts.forms import MultiCheckboxField
+from hardship.archives.models import (
+    CANCEL_REASONS,
+    CATEGORIES,
+    INSURANCE,
+    REASONS,
+    RELATIONS,
+    STATUSES,
+    SUBSISTENCE,
+)
+
+#: member rows on the registration form (no script needed; empty rows are ignored)
+MEMBER_ROWS = 6
+MEMBER_FIELDS = ("name", "id_number", "relation", "health", "occupation", "income")
+
+
+def _choices(labels: dict, blank=None) -> list[SelectChoice]:
+    return ([SelectChoice("", blank)] if blank is not None else []) + [SelectChoice(k, v) for k, v in labels.items()]
+
+
+class FilterForm(FlaskForm):
+    """The archive list's filters (GET, no CSRF); values are checked by ``queries.list_query``."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), choices=_choices(STATUSES, _l("All")), validate_choice=False)
+    category = SelectField(_l("Hardship category"), choices=_choices(CATEGORIES, _l("All")), validate_choice=False)
+    reason = SelectField(_l("Reason"), choices=_choices(REASONS, _l("All")), validate_choice=False)
+    child = SelectField(_l("Union below"), choices=[], validate_choice=False)
+    q = StringField(_l("Name or ID number"), validators=[Optional(), Length(max=50)])
+    overdue = BooleanField(_l("Only overdue home surveys"))
+
+    def filters(self) -> dict:
+        return {"status": self.status.data or None, "category": self.category.data or None,
+                "reason": self.reason.data or None, "child": self.child.data or None,
+                "q": (self.q.data or "").strip() or None, "overdue": bool(self.overdue.data)}
+
+    def query_args(self) -> dict:
+        """The filters as URL arguments (for pagination and export links)."""
+        args = {k: v for k, v in self.filters().items() if v}
+        if args.get("overdue"):
+            args["overdue"] = "y"
+        return args
+
+
+class RegistrationForm(FlaskForm):
+    """A household application (SPEC 3.1); the member rows ``member_<i>_<field>`` are added below."""
+
+    tenant = SelectField(_l("Union of the worker"), choices=[], validate_choice=False)
+    head_name = StringField(_l("Full name"), validators=[Length(max=100)])
+    head_id_number = StringField(_l("ID number"), validators=[Length(max=30)])
+    head_phone = StringField(_l("Phone"), validators=[Length(max=30)])
+    head_job = StringField(_l("Type of work"), validators=[Length(max=200)])
+    head_union_member = BooleanField(_l("Union member"), default=True)
+    head_model_worker = BooleanField(_l("Model worker"))
+    head_model_worker_grade = StringField(_l("Model worker grade"), validators=[Length(max=100)])
+    head_migrant_worker = BooleanField(_l("Migrant worker"))
+    category = SelectField(_l("Hardship category"), choices=_choices(CATEGORIES, "—"), validate_choice=False)
+    primary_reason = SelectField(_l("Primary reason"), choices=_choices(REASONS, "—"), validate_choice=False)
+    secondary_reasons = MultiCheckboxField(_l("Other reasons"), choices=_choices(REASONS), validate_choice=False)
+    income_per_capita = StringField(_l("Monthly income per person (yuan)"), validators=[Length(max=30)])
+    subsistence = SelectField(_l("Minimum subsistence"), choices=_choices(SUBSISTENCE), validate_choice=False)
+    medical_insurance = SelectField(_l("Medical insurance"), choices=_choices(INSURANCE), validate_choice=False)
+    address = StringField(_l("Address"), validators=[Length(max=400)])
+    bank_name = StringField(_l("Bank"), validators=[Length(max=100)])
+    card_number = StringField(_l("Card number"), validators=[Length(max=40)])
+    card_confirmed = BooleanField(_l("I checked the card number against the card: it is right"))
+    needs = TextAreaField(_l("Needs"), validators=[Length(max=2000)])
+    cadre_first = StringField(_l("First responsible person"), validators=[Length(max=100)])
+    cadre_second = StringField(_l("Second responsible person"), validators=[Length(max=100)])
+
+    def member_rows(self) -> list[dict]:
+        """The member rows' fields, one dict per row (for the template)."""
+        return [{name: self[f"member_{i}_{name}"] for name in MEMBER_FIELDS} for i in range(MEMBER_ROWS)]
+
+    def payload(self) -> tuple[dict, dict]:
+        """The household as ``operations.register_household`` takes it, and the map from the operation's
+        field paths (``members.0.name``) to this form's fields."""
+        field_map = {"head.name": "head_name", "head.id_number": "head_id_number", "head.phone": "head_phone",
+                     "head.job": "head_job", "head.model_worker_grade": "head_model_worker_grade",
+                     "reasons": "primary_reason", "bank.name": "bank_name", "bank.card_number": "card_number",
+                     "cadres.first": "cadre_first", "cadres.second": "cadre_second"}
+        members = []
+        for i in range(MEMBER_ROWS):
+            row = {name: (self[f"member_{i}_{name}"].data or "").strip() for name in MEMBER_FIELDS}
+            if not (row["name"] or row["id_number"]):
+                continue  # an empty row
+            for name in MEMBER_FIELDS:
+                field_map[f"members.{len(members)}.{name}"] = f"member_{i}_{name}"
+            members.append(row)
+        primary = self.primary_reason.data or None
+        reasons = [primary] + [r for r in (self.secondary_reasons.data or []) if r != primary] if primary else []
+        data = {
+            "head": {"name": self.head_name.data, "id_number": self.head_id_number.data,
+                     "phone": self.head_phone.data, "job": self.head_job.data,
+                     "union_member": self.head_union_member.data, "model_worker": self.head_model_worker.data,
+                     "model_worker_grade": self.head_model_worker_grade.data,
+                     "migrant_worker": self.head_migrant_worker.data},
+            "members": members, "category": self.category.data, "reasons": reasons,
+            "income_per_capita": self.income_per_capita.data, "subsistence": self.subsistence.data,
+            "medical_insurance": self.medical_insurance.data, "address": self.address.data,
+            "bank": {"name": self.bank_name.data, "card_number": self.card_number.data,
+                     "confirmed": self.card_confirmed.data},
+            "needs": self.needs.data, "cadres": {"first": self.cadre_first.data, "second": self.cadre_second.data},
+        }
+        return data, field_map
+
+
+_MEMBER_LABELS = {"name": _l("Full name"), "id_number": _l("ID number"), "relation": _l("Relation"),
+                  "health": _l("Health"), "occupation": _l("School or work"), "income": _l("Monthly income (yuan)")}
+for _i in range(MEMBER_ROWS):
+    for _name in MEMBER_FIELDS:
+        if _name == "relation":
+            _field = SelectField(_MEMBER_LABELS[_name], choices=_choices(RELATIONS, "—"), validate_choice=False)
+        else:
+            _field = StringField(_MEMBER_LABELS[_name], validators=[Length(max=200)])
+        setattr(RegistrationForm, f"member_{_i}_{_name}", _field)
+
+
+class SurveyForm(FlaskForm):
+    visited_on = StringField(_l("Visited on"), default=lambda: date.today().isoformat())
+    visitors = StringField(_l("Visitors (separated by commas)"), validators=[Length(max=600)])
+    findings = TextAreaField(_l("Findings"), validators=[Length(max=8000)])
+    income_per_capita = StringField(_l("Verified monthly income per person (yuan)"), validators=[Length(max=30)])
+
+    def payload(self) -> dict:
+        return {"visited_on": self.visited_on.data, "visitors": self.visitors.data or "",
+                "findings": self.findings.data, "income_per_capita": self.income_per_capita.data}
+
+
+class ObjectionForm(FlaskForm):
+    text = TextAreaField(_l("Objection raised"), validators=[Length(max=4000)])
+
+
+class TransitionForm(FlaskForm):
+    """One decision on a household; the page shows one per allowed action (``prefix`` = the action, which
+    is posted unprefixed as ``action``)."""
+
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
+    cancel_kind = SelectField(_l("Kind of cancellation"), choices=_choices(CANCEL_REASONS, "—"), validate_choice=False)
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(2000, 2100)], default=lambda: date.today().year)
+
+    def reason_text(self, action: str) -> str:
+        """The reason as the operation takes it (a cancellation starts with its kind: ``death: ...``)."""
+        reason = (self.reason.data or "").strip()
+        if action == "cancel":
+            return f"{self.cancel_kind.data}: {reason}"
+        return reason

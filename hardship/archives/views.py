@@ -1,0 +1,235 @@
+"""Archive pages: the list with filters and export, one household with the actions its reader may
+take, the registration form. Thin: resolve inside the subtree (404), check roles (403), call one
+operation or query, render. Rules and messages come from ``operations`` and ``queries``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from hardship.accounts.operations import require
+from hardship.archives import exports, queries
+from hardship.archives import operations as ops
+from hardship.archives.forms import FilterForm, ObjectionForm, RegistrationForm, SurveyForm, TransitionForm
+from hardship.archives.models import (
+    CANCEL_REASONS,
+    CATEGORIES,
+    GENDERS,
+    INSURANCE,
+    REASONS,
+    RELATIONS,
+    STATUSES,
+    SUBSISTENCE,
+)
+from hardship.core.db import db
+from hardship.core.errors import AppError, Forbidden, ValidationFailed
+from hardship.core.idcard import FieldError, parse_card_number
+from hardship.web import submit, tenant_blueprint
+from tenants.models import Tenant
+from tenants.scoping import get_tenant, subtree_filter
+
+bp = tenant_blueprint("archives_ui", __name__)
+
+PER_PAGE = 50
+#: what the history calls each event
+EVENT_LABELS = {"apply": _l("Application"), "survey": _l("Home survey"), "objection": _l("Objection"),
+                **ops.ACTIONS}
+LABELS = {"statuses": STATUSES, "categories": CATEGORIES, "reasons": REASONS, "relations": RELATIONS,
+          "genders": GENDERS, "subsistence": SUBSISTENCE, "insurance": INSURANCE, "events": EVENT_LABELS,
+          "actions": ops.ACTIONS}
+
+
+def _page() -> int:
+    try:
+        return max(1, min(100000, int(request.args.get("page", 1))))
+    except ValueError:
+        return 1
+
+
+def _filter_form(tenant: Tenant) -> FilterForm:
+    form = FilterForm(formdata=request.args)
+    children = db.session.execute(select(Tenant.code, Tenant.name).where(
+        Tenant.parent_id == tenant.id, subtree_filter(Tenant)).order_by(Tenant.code)).all()
+    form.child.choices = [SelectChoice("", _l("All"))] + [SelectChoice(code, f"{code} {name}") for code, name in children]
+    return form
+
+
+def _put_errors(form, exc: AppError) -> None:
+    for name, messages in exc.fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + [str(m) for m in messages]
+        else:
+            flash(f"{name}: {' '.join(str(m) for m in messages)}", "error")
+    if not exc.fields:
+        flash(str(exc.message), "error")
+
+
+@bp.route("/archive")
+def index():
+    require(current_user, "households.read")
+    tenant = g.tenant
+    form = _filter_form(tenant)
+    page, rows, total, status = _page(), [], 0, 200
+    if form.validate():
+        try:
+            stmt = queries.list_query(tenant, **form.filters())
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _put_errors(form, exc)
+            status = 422
+        else:
+            households, total = queries.page_of(stmt, page, PER_PAGE)
+            rows = queries.summary_rows(households, current_user)
+    else:
+        status = 422
+    pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
+    cutoff = queries.overdue_cutoff(tenant) if form.overdue.data else None
+    html = render_template("archives/list.html", form=form, rows=rows, total=total, page=page, pages=pages,
+                           args=form.query_args(), cutoff=cutoff, labels=LABELS,
+                           may_register=current_user.can("households.register"))
+    db.session.commit()  # the audit entry for unmasked rows; households whose publicity ended
+    return html, status
+
+
+@bp.route("/archive/export.xlsx")
+def export():
+    require(current_user, "households.read")
+    tenant = g.tenant
+    form = _filter_form(tenant)
+    back = redirect(url_for("archives_ui.index", **{k: v for k, v in request.args.items() if k != "page"}))
+    if not form.validate():
+        return back  # the list shows the errors at the filters
+    filters = form.filters()
+    try:
+        content, filename = exports.households_xlsx(tenant, queries.list_query(tenant, **filters), current_user,
+                                                    filters=filters)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        if not exc.fields:
+            flash(str(exc.message), "error")
+        return back
+    db.session.commit()  # the audit entry of an unmasked export
+    return exports.download(content, filename)
+
+
+def _render_household(household, *, survey_form=None, objection_form=None, failed: tuple | None = None,
+                      status: int = 200):
+    """The household page; ``failed`` is ``(action, form)`` of a decision that was refused."""
+    detail = queries.household_detail(household, current_user)
+    events = queries.history(household)
+    for event in events:
+        event["at"] = datetime.fromisoformat(event["at"])
+    actions = ops.allowed_actions(household, current_user)
+    transition_forms = {action: TransitionForm(prefix=action, formdata=None) for action in actions}
+    if failed and failed[0] in transition_forms:
+        transition_forms[failed[0]] = failed[1]
+    if survey_form is None and ops.may_record_survey(household, current_user):
+        survey_form = SurveyForm(prefix="survey", formdata=None)
+    if objection_form is None and ops.may_record_objection(household, current_user):
+        objection_form = ObjectionForm(prefix="objection", formdata=None)
+    html = render_template("archives/household.html", h=detail, events=events, transition_forms=transition_forms,
+                           survey_form=survey_form, objection_form=objection_form, labels=LABELS,
+                           cancel_reasons=CANCEL_REASONS)
+    db.session.commit()  # the audit entry of an unmasked view
+    return html, status
+
+
+def _failure_status(form) -> int:
+    return getattr(form, "error_status", 422)
+
+
+@bp.route("/archive/<int:household_id>")
+def household(household_id):
+    h = queries.get_household(household_id, g.tenant)
+    require(current_user, "households.read")
+    return _render_household(h)
+
+
+def _back(h, anchor: str = ""):
+    return redirect(url_for("archives_ui.household", household_id=h.id) + anchor)
+
+
+@bp.route("/archive/<int:household_id>/survey", methods=["POST"])
+def survey(household_id):
+    h = queries.get_household(household_id, g.tenant)
+    require(current_user, "households.survey")
+    form = SurveyForm(prefix="survey")
+    if form.validate_on_submit() and submit(form, lambda: ops.record_survey(h, form.payload(), actor=current_user),
+                                            _l("The home survey was recorded.")):
+        return _back(h, "#surveys")
+    return _render_household(h, survey_form=form, status=_failure_status(form))
+
+
+@bp.route("/archive/<int:household_id>/objection", methods=["POST"])
+def objection(household_id):
+    h = queries.get_household(household_id, g.tenant)
+    require(current_user, "households.survey")
+    form = ObjectionForm(prefix="objection")
+    if form.validate_on_submit() and submit(form, lambda: ops.record_objection(h, form.text.data, actor=current_user),
+                                            _l("The objection was recorded.")):
+        return _back(h, "#objections")
+    return _render_household(h, objection_form=form, status=_failure_status(form))
+
+
+@bp.route("/archive/<int:household_id>/transition", methods=["POST"])
+def transition(household_id):
+    h = queries.get_household(household_id, g.tenant)
+    require(current_user, "households.decide")
+    action = request.form.get("action", "")
+    form = TransitionForm(prefix=action if action in ops.ACTIONS else "transition")
+    if form.validate_on_submit() and submit(
+            form, lambda: ops.transition(h, action, form.reason_text(action), actor=current_user,
+                                         detail={"year": form.year.data}),
+            _l("Done: %(action)s.", action=ops.ACTIONS.get(action, action))):
+        return _back(h)
+    return _render_household(h, failed=(action, form), status=_failure_status(form))
+
+
+def _luhn_warning(number: str | None) -> bool:
+    """Whether the card number is well-formed but fails the Luhn check (the clerk confirms it)."""
+    try:
+        return not parse_card_number(number)[1]
+    except FieldError:
+        return False
+
+
+@bp.route("/archive/new", methods=["GET", "POST"])
+def new():
+    require(current_user, "households.register")
+    tenant = g.tenant
+    choices = ops.registration_tenants(tenant, current_user)
+    if not choices:
+        raise Forbidden(_l("Only the union itself or the union keeping its archive registers households."))
+    form = RegistrationForm()
+    form.tenant.choices = [SelectChoice(t.code, f"{t.code} {t.name}") for t in choices]
+    status = 200
+    if request.method == "POST":
+        status = 422
+        target = get_tenant(form.tenant.data) if form.tenant.data else tenant  # outside the subtree: 404
+        if form.validate_on_submit():
+            if target.id not in {t.id for t in choices}:
+                form.tenant.errors = list(form.tenant.errors) + [str(_l(
+                    "Only the union itself or the union keeping its archive registers households."))]
+                status = 403
+            else:
+                data, field_map = form.payload()
+                created = {}
+
+                def action():
+                    created["household"] = ops.register_household(target, data, actor=current_user)
+
+                if submit(form, action, _l("The household was registered."), field_map=field_map):
+                    return redirect(url_for("archives_ui.household", household_id=created["household"].id))
+                status = _failure_status(form)
+    elif len(choices) == 1 or tenant in choices:
+        form.tenant.data = tenant.code if tenant in choices else choices[0].code
+    show_confirm = bool(form.card_confirmed.data) or (bool(form.card_number.errors)
+                                                      and _luhn_warning(form.card_number.data))
+    return render_template("archives/new.html", form=form, choices=choices, show_confirm=show_confirm,
+                           has_errors=any(f.errors for f in form)), status
