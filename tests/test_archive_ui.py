@@ -535,6 +535,13 @@ def test_export_unmasked_for_the_keeper_and_audited(app, client, login, archive)
     assert len(events) == 1 and events[0].username == "k_clerk"
     assert events[0].detail["households"] == [hid] and events[0].detail["filters"] == {"category": "deep"}
     assert str(other) not in str(events[0].detail)
+    # a searched ID number reaches the audit log (read by auditors) masked
+    resp = client.get(f"/t/K0101/archive/export.xlsx?q={head_id}")
+    assert resp.status_code == 200 and head_id in _sheet(resp.data)[1]
+    with system(app):
+        detail = db.session.scalars(sa.select(AuditEvent.detail).where(AuditEvent.action == "household.export_unmasked")
+                                    .order_by(AuditEvent.id.desc())).first()
+    assert detail["filters"] == {"q": head_id[:6] + "********" + head_id[-4:]} and head_id not in str(detail)
 
 
 def test_export_masked_for_readers_and_not_audited(app, client, login, archive):

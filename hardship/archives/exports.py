@@ -22,7 +22,7 @@ from hardship.archives.operations import may_see_personal_data
 from hardship.core import audit, crypto
 from hardship.core.db import db
 from hardship.core.errors import ValidationFailed
-from hardship.core.idcard import mask_address, mask_card, mask_id, mask_phone
+from hardship.core.idcard import FieldError, mask_address, mask_card, mask_id, mask_phone, parse_id_number
 from hardship.core.money import format_fen
 from tenants.models import Tenant
 from tenants.scoping import subtree_filter
@@ -90,6 +90,17 @@ def _row(h: Household, union: str, clear: bool) -> dict:
     }
 
 
+def _loggable(filters: dict) -> dict:
+    """The filters for the audit log, which auditors read: a searched ID number is kept masked."""
+    logged = {k: v for k, v in filters.items() if v}
+    if logged.get("q"):
+        try:
+            logged["q"] = mask_id(parse_id_number(logged["q"]).number)
+        except FieldError:
+            pass
+    return logged
+
+
 def households_xlsx(tenant: Tenant, stmt, user, *, filters: dict | None = None) -> tuple[bytes, str]:
     """The households of ``stmt`` (a query from ``queries.list_query``) as xlsx bytes and a file name.
     Values are masked per row unless ``user`` may see them; an export holding unmasked values is
@@ -128,7 +139,7 @@ def households_xlsx(tenant: Tenant, stmt, user, *, filters: dict | None = None) 
     if unmasked and user is not None:
         audit.record("household.export_unmasked", tenant, object_type="Household", user=user,
                      detail={"count": len(unmasked), "rows": total, "households": unmasked[:200],
-                             "filters": {k: v for k, v in (filters or {}).items() if v}})
+                             "filters": _loggable(filters or {})})
     return buffer.getvalue(), f"{tenant.code}-困难职工档案-{date.today():%Y%m%d}.xlsx"
 
 
