@@ -50,6 +50,8 @@ def _apply_to_open_transaction(path: str) -> None:
 def set_scope(path: str | None) -> None:
     """Make ``path`` (a tenant path, ``SYSTEM`` or ``None``) the scope of this context."""
     path = path or NOTHING
+    if has_app_context() and g.get("_tenant_scope") == path:
+        return  # unchanged: no round trip to the database
     if has_app_context():
         g._tenant_scope = path
     else:
