@@ -132,3 +132,26 @@ def rotate_pii_command():
     done = rotate_personal_data()
     for table, count in done.items():
         click.echo(f"{table}: {count} rows re-encrypted")
+
+
+@cli.command("reconcile")
+def reconcile_command():
+    """Recompute every fund lot from the ledger's entries and check that every transaction sums to zero;
+    print each difference and exit 1 if there is any."""
+    from sqlalchemy import func
+
+    from hardship.funds.models import FundLot, FundTransaction
+    from hardship.funds.reconcile import reconcile
+    from tenants.scoping import system_scope
+
+    with system_scope():
+        differences = reconcile()
+        lots = db.session.scalar(select(func.count()).select_from(FundLot))
+        transactions = db.session.scalar(select(func.count()).select_from(FundTransaction))
+        db.session.rollback()
+    for difference in differences:
+        click.echo(str(difference))
+    if differences:
+        click.echo(f"{len(differences)} differences in {lots} lots and {transactions} transactions", err=True)
+        sys.exit(1)
+    click.echo(f"ledger reconciled: {lots} lots and {transactions} transactions, no differences")

@@ -3,7 +3,8 @@
 河北省总工会 (P01) with two cities, three counties each and five enterprise unions per county,
 plus one industry union under the province. Every tenant gets one user per role of its level,
 named ``<code lower-case>_<role>`` (``k0101_clerk``), all with the same demo password. Each county
-gets demo households in every status (``hardship.archives.demo``).
+gets demo households in every status (``hardship.archives.demo``); the special-fund ledger gets a
+realistic year and what is left of the years before (``hardship.funds.demo``).
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ def load(password: str = DEMO_PASSWORD) -> list[tuple[str, str, str]]:
         from hardship.archives.demo import load_households
 
         load_households([county for _c, _n, _d, counties in CITIES for county in counties])
+        from hardship.funds.demo import load_funds
+
+        load_funds()
         db.session.commit()
     return shown
 

@@ -204,6 +204,8 @@ STANDARD_MENU: tuple[MenuEntry, ...] = (
     MenuEntry("archives_ui.index", _l("Hardship household archive"), "households.read"),
     MenuEntry("archives_ui.new", _l("New registration"), "households.register"),
     MenuEntry("imports_ui.households", _l("Import households"), "households.register"),
+    MenuEntry("funds_ui.index", _l("Special funds"), "funds.read"),
+    MenuEntry("funds_ui.transactions", _l("Fund transactions"), "funds.reverse"),
     MenuEntry("tenants_ui.new_child", _l("New child union"), "tenants.manage"),
     MenuEntry("accounts_tenant_ui.users", _l("Users"), "users.manage"),
     MenuEntry("tenants_ui.settings", _l("Settings"), "settings.manage"),

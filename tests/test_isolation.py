@@ -101,6 +101,22 @@ def _k0101_household(ctx: SampleContext) -> int:
     return ctx.once("household", make)
 
 
+def _k0101_transaction(ctx: SampleContext) -> int:
+    """A receipt of K0101 in the special-fund ledger, posted by its finance officer."""
+    def make():
+        resp = ctx.api_as("k0101_all").post("/api/v1/funds/receipts", json={"tenant": "K0101", **FUNDS_BODY},
+                                            headers={"Idempotency-Key": "isolation-sample"})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        return resp.json["id"]
+
+    return ctx.once("fund_transaction", make)
+
+
+#: a ledger posting without its tenant (receipts; returns add ``to``)
+FUNDS_BODY = {"source": "central_finance", "fiscal_year": 2026, "amount": "100.00", "document_no": "隔离测试1号",
+              "date": "2026-03-01"}
+
+
 SAMPLES: dict[str, Sample] = {
     # API: /api/v1/tenants/<code>/...
     "code": Sample(lambda ctx: "K0101", absent="ZZ99", tenant=True),
@@ -109,6 +125,7 @@ SAMPLES: dict[str, Sample] = {
     "user_id": Sample(lambda ctx: ctx.user_id("k0101_all"), absent=999999),
     "job_id": Sample(_k0101_job, absent="00000000-0000-4000-8000-000000000000"),
     "household_id": Sample(_k0101_household, absent=999999),
+    "transaction_id": Sample(_k0101_transaction, absent=999999),
 }
 
 #: URL arguments that do not address tenant data (the value used when building the URL, and why)
@@ -125,6 +142,8 @@ BODY_TENANT_FIELDS = ("parent", "tenant")
 BODY_SAMPLES: dict[str, dict] = {
     "api.create_tenant": {"code": "E0101999", "name": "隔离测试企业工会", "level": "enterprise"},
     "api.create_household": {k: v for k, v in household_body().items() if k != "tenant"},
+    "api.post_receipt": FUNDS_BODY,
+    "api.post_return": {**FUNDS_BODY, "to": "finance"},
 }
 
 _ARG_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")

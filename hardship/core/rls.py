@@ -18,7 +18,7 @@ $$ SELECT coalesce(nullif(current_setting('app.tenant_path', true), ''), '//') $
 """
 
 #: tables the runtime role may only read and append to
-APPEND_ONLY_TABLES: set[str] = {"audit_events", "household_events"}
+APPEND_ONLY_TABLES: set[str] = {"audit_events", "household_events", "fund_transactions", "fund_entries"}
 #: tables the runtime role may not touch at all
 PRIVATE_TABLES: set[str] = {"alembic_version"}
 

@@ -1,0 +1,63 @@
+"""Ledger forms. They only carry the fields: ``operations.parse_posting`` validates them (one parser for
+the UI, the API and the command line). Each form carries a fresh idempotency key, so a double click or a
+re-sent form posts once."""
+
+import uuid
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField
+
+from hardship.funds.models import PURPOSES, SOURCES
+
+
+def _new_key() -> str:
+    return str(uuid.uuid4())
+
+
+class _PostingForm(FlaskForm):
+    idempotency_key = HiddenField(default=_new_key)
+    source = SelectField(_l("Source"), choices=[], validate_choice=False)
+    fiscal_year = StringField(_l("Fiscal year"))
+    amount = StringField(_l("Amount (yuan)"))
+    document_no = StringField(_l("Document number"))
+    date = StringField(_l("Date"))
+    note = StringField(_l("Note"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.source.choices = [(k, str(v)) for k, v in SOURCES.items()]
+
+    def data_for_operation(self) -> dict:
+        return {"source": self.source.data, "fiscal_year": self.fiscal_year.data, "amount": self.amount.data,
+                "document_no": self.document_no.data, "date": self.date.data, "note": self.note.data}
+
+
+class ReceiptForm(_PostingForm):
+    pass
+
+
+class AllocationForm(_PostingForm):
+    to = SelectField(_l("To the child union"), choices=[], validate_choice=False)
+    purpose = SelectField(_l("Earmarked for"), choices=[], validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.purpose.choices = [("", str(_l("(no earmark)")))] + [(k, str(v)) for k, v in PURPOSES.items()]
+
+    def data_for_operation(self) -> dict:
+        return {**super().data_for_operation(), "purpose": self.purpose.data or None}
+
+
+class ReturnForm(_PostingForm):
+    to = SelectField(_l("Return to"), choices=[], validate_choice=False)
+
+    def data_for_operation(self) -> dict:
+        return {**super().data_for_operation(), "to": self.to.data}
+
+
+class ReversalForm(FlaskForm):
+    idempotency_key = HiddenField(default=_new_key)
+    document_no = StringField(_l("Document number of the reversal"))
+    date = StringField(_l("Date"))
+    note = StringField(_l("Reason"))

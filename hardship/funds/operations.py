@@ -1,0 +1,633 @@
+"""Ledger operations: the only code that changes the ledger (the UI, the API, the CLI, the demo and the
+aid module call these).
+
+Every posting goes through :func:`_post`, which
+
+1. takes the write lock where the database needs it (SQLite: ``BEGIN IMMEDIATE``, so concurrent
+   postings queue instead of failing half-way with "database is locked"; PostgreSQL locks rows);
+2. honours the idempotency key: the same key (per posting union) with the same request returns the
+   first transaction and posts nothing; with a different request it is a 409;
+3. writes the immutable transaction, then changes the lots it touches in ascending id order (a fixed
+   order, so concurrent postings never deadlock), a debit as one conditional
+   ``UPDATE ... SET balance = balance - :a WHERE id = :id AND balance >= :a``: if no row matches there
+   is not enough money and nothing is written (the CHECK ``balance >= 0`` backs it up);
+4. appends the entries, which sum to zero, and the audit event, in the caller's transaction.
+
+Scope: a posting touches its union and, for an allocation, a direct child: both inside the poster's
+subtree. A return to the parent (and the reversal of one) also writes the *parent's* lot and entry,
+which lie outside a county user's subtree; exactly those writes run under the parent's scope
+(:func:`_side`), after the relation was checked. Nothing here uses the system scope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from hardship.accounts.operations import require
+from hardship.core import audit
+from hardship.core.db import db
+from hardship.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hardship.core.idcard import FieldError
+from hardship.core.money import format_fen, parse_fen
+from hardship.funds.models import (
+    EXTERNAL,
+    INFLOWS,
+    KINDS,
+    PURPOSES,
+    SOURCES,
+    FundEntry,
+    FundLot,
+    FundTransaction,
+)
+from tenants.models import Tenant
+from tenants.scoping import SYSTEM, current_scope, scope
+
+FIRST_YEAR = 2000
+MAX_KEY = 100
+DESTINATIONS = {"finance": _l("Back to finance"), "parent": _l("Back to the parent union")}
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What a posting operation returns: the transaction, and whether it was already posted earlier
+    with the same idempotency key (then nothing new was written)."""
+
+    transaction: FundTransaction
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One entry to write: ``amount`` (signed fen) on a lot of ``tenant`` (by ``lot_id``, or by source
+    and year, created on a credit) or on an outside ``account``."""
+
+    tenant: Tenant
+    amount: int
+    category: str
+    source: str | None = None
+    fiscal_year: int | None = None
+    lot_id: int | None = None
+    account: str | None = None
+
+
+# ---------------------------------------------------------------- input (one parser for UI, API, CLI)
+
+def _required_text(errors: dict, name: str, value, limit: int, required: bool = True) -> str:
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        errors[name] = [_l("Required.")]
+    elif len(text) > limit:
+        errors[name] = [_l("At most %(n)d characters.", n=limit)]
+    return text
+
+
+def _parse_date(errors: dict, name: str, value, today: date) -> date | None:
+    if value in (None, ""):
+        errors[name] = [_l("Required.")]
+        return None
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value).strip())
+    except ValueError:
+        errors[name] = [_l("A date like 2026-03-01.")]
+        return None
+    if day > today:
+        errors[name] = [_l("The date cannot be in the future.")]
+    elif day.year < FIRST_YEAR:
+        errors[name] = [_l("Not before %(year)d.", year=FIRST_YEAR)]
+    return day
+
+
+def _parse_amount(errors: dict, value) -> int | None:
+    try:
+        return parse_fen(value)
+    except FieldError as exc:
+        errors["amount"] = [exc.message]
+        return None
+
+
+def _parse_year(errors: dict, value, on: date | None, today: date) -> int | None:
+    if isinstance(value, bool) or value in (None, ""):
+        errors["fiscal_year"] = [_l("Required.")]
+        return None
+    text = str(value).strip()
+    if not text.isdigit() or len(text) != 4:
+        errors["fiscal_year"] = [_l("A four-digit year, e.g. 2026.")]
+        return None
+    year = int(text)
+    latest = (on or today).year + 1  # next year's funds are often issued in advance (提前下达)
+    if not FIRST_YEAR <= year <= latest:
+        errors["fiscal_year"] = [_l("From %(low)d to %(high)d.", low=FIRST_YEAR, high=latest)]
+        return None
+    return year
+
+
+def _parse_source(errors: dict, value) -> str | None:
+    if value not in SOURCES:
+        errors["source"] = [_l("Choose one of: %(choices)s.", choices=", ".join(SOURCES))]
+        return None
+    return value
+
+
+def parse_posting(data: dict, kind: str, today: date | None = None) -> dict:
+    """Validate a receipt, allocation or return; every problem at once, keyed by field."""
+    today = today or date.today()
+    if not isinstance(data, dict):
+        raise ValidationFailed(fields={"_schema": [_l("Must be an object.")]})
+    errors: dict = {}
+    clean = {
+        "source": _parse_source(errors, data.get("source")),
+        "amount": _parse_amount(errors, data.get("amount")),
+        "document_no": _required_text(errors, "document_no", data.get("document_no"), 100),
+        "date": _parse_date(errors, "date", data.get("date"), today),
+        "note": _required_text(errors, "note", data.get("note"), 500, required=False),
+    }
+    clean["fiscal_year"] = _parse_year(errors, data.get("fiscal_year"), clean["date"], today)
+    if kind == "allocation":
+        purpose = data.get("purpose") or None
+        if purpose is not None and purpose not in PURPOSES:
+            errors["purpose"] = [_l("Choose one of: %(choices)s.", choices=", ".join(PURPOSES))]
+        clean["purpose"] = purpose
+    if kind == "return":
+        to = data.get("to")
+        if to not in DESTINATIONS:
+            errors["to"] = [_l("Choose one of: %(choices)s.", choices=", ".join(DESTINATIONS))]
+        clean["to"] = to
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return clean
+
+
+def _request_hash(kind: str, **values) -> str:
+    """A fingerprint of the normalised request: the same key must come with the same posting."""
+    payload = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}
+    raw = json.dumps({"kind": kind, **payload}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- locking, scope, idempotency
+
+def _begin_write() -> None:
+    """Take the write lock for a posting.
+
+    SQLite has one writer at a time; a transaction that starts as a reader (``BEGIN DEFERRED``, which
+    pysqlite issues before the first write) and then writes can fail at once with "database is locked"
+    when another writer got there first. ``BEGIN IMMEDIATE`` takes the write lock up front, so
+    concurrent postings wait (the busy timeout) and then run one after the other. pysqlite begins a
+    transaction only before a write, so inside a request that has only read so far the connection is
+    not in a transaction yet and this starts it; after an earlier write in the same request the lock
+    is already held. On PostgreSQL row locks do the work and nothing happens here.
+    """
+    conn = db.session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def _side(tenant: Tenant, parent_side: Tenant | None) -> Iterator[None]:
+    """Run one write (or read) of ``tenant``'s ledger rows.
+
+    Inside the current scope nothing changes. The one union outside it a posting may touch is
+    ``parent_side``: the parent of the posting union, for a return to the parent and its reversal;
+    the caller has checked that relation. That write runs under the parent's own scope, a deliberate
+    and narrow widening (the ORM safety net, the flush guard and PostgreSQL row-level security all
+    refuse it otherwise). Anything else is absent.
+    """
+    path = current_scope()
+    if path == SYSTEM or tenant.path.startswith(path):
+        yield
+    elif parent_side is not None and tenant.id == parent_side.id:
+        with scope(parent_side.path):
+            yield
+    else:
+        raise NotFound()
+
+
+def parent_of(tenant: Tenant) -> Tenant | None:
+    """The parent union of ``tenant``, read under the parent's scope: a deliberate, read-only widening
+    for returns to the parent (the parent is above a county user's subtree)."""
+    if tenant.parent_id is None:
+        return None
+    codes = tenant.ancestor_codes
+    parent_path = "/" + "/".join(codes) + "/"
+    with scope(parent_path):
+        parent = db.session.scalar(select(Tenant).where(Tenant.id == tenant.parent_id))
+    if parent is None or parent.path != parent_path:
+        raise NotFound()
+    return parent
+
+
+def check_idempotency_key(key) -> str | None:
+    """``None`` or a key of 1 to 100 printable characters."""
+    if key is None:
+        return None
+    key = str(key).strip()
+    if not key or len(key) > MAX_KEY or any(ord(c) < 32 for c in key):
+        raise ValidationFailed(fields={"idempotency_key": [_l("1 to %(n)d printable characters.", n=MAX_KEY)]})
+    return key
+
+
+def _earlier(poster_id: int, key: str | None, request_hash: str) -> FundTransaction | None:
+    """The transaction posted earlier with ``key`` by the same union, if any (409 if it was another posting)."""
+    if key is None:
+        return None
+    tx = db.session.scalar(select(FundTransaction).where(FundTransaction.poster_tenant_id == poster_id,
+                                                         FundTransaction.idempotency_key == key))
+    if tx is not None and tx.request_hash != request_hash:
+        raise Conflict(_l("This Idempotency-Key was already used for another posting (%(kind)s %(doc)s of %(on)s); "
+                          "use a new key for a new posting.", kind=str(KINDS.get(tx.kind, tx.kind)),
+                          doc=tx.document_no, on=tx.posted_on.isoformat()),
+                       fields={"idempotency_key": [_l("Already used for another posting.")]}, transaction=tx.id)
+    return tx
+
+
+# ---------------------------------------------------------------- the posting engine
+
+def _lot_label(tenant: Tenant, source: str, year: int) -> str:
+    return f"{tenant.name} · {SOURCES.get(source, source)} · {year}"
+
+
+def _insufficient(tenant: Tenant, source: str, year: int, wanted: int, balance: int, lot_id=None) -> Conflict:
+    message = _l("Not enough money: the balance of %(lot)s is %(balance)s yuan; %(amount)s yuan cannot be "
+                 "taken from it.", lot=_lot_label(tenant, source, year), balance=format_fen(balance),
+                 amount=format_fen(wanted))
+    return Conflict(message, fields={"amount": [_l("More than the balance (%(balance)s).",
+                                                    balance=format_fen(balance))]},
+                    balance=format_fen(balance), lot=lot_id)
+
+
+def _ensure_lot(tenant: Tenant, source: str, year: int) -> int:
+    """The id of the lot, created (race-free, without locking it) when it does not exist yet."""
+    where = (FundLot.tenant_id == tenant.id, FundLot.source == source, FundLot.fiscal_year == year)
+    lot_id = db.session.scalar(select(FundLot.id).where(*where))
+    if lot_id is None:
+        dialect = db.session.connection().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        db.session.execute(dialect_insert(FundLot).values(tenant_id=tenant.id, source=source, fiscal_year=year)
+                           .on_conflict_do_nothing(index_elements=["tenant_id", "source", "fiscal_year"]))
+        lot_id = db.session.scalar(select(FundLot.id).where(*where))
+    return lot_id
+
+
+def _apply_to_lot(lot_id: int, changes: dict[str, int]) -> bool:
+    """Change one lot's balance and running totals; a debit only if the balance covers it."""
+    delta = sum(changes.values())
+    values = {"balance": FundLot.balance + delta}
+    for category, amount in changes.items():
+        column = getattr(FundLot, category)
+        values[category] = column + amount if category in INFLOWS else column - amount
+    stmt = update(FundLot).where(FundLot.id == lot_id).values(**values)
+    if delta < 0:
+        stmt = stmt.where(FundLot.balance >= -delta)
+    result = db.session.execute(stmt, execution_options={"synchronize_session": False})
+    return result.rowcount == 1
+
+
+def _post(kind: str, *, owner_id: int, poster: Tenant, actor, key: str | None, request_hash: str,
+          header: dict, legs: Callable[[], list[Leg]], parent_side: Tenant | None = None) -> Posted:
+    """Write one balanced transaction (see the module docstring); all or nothing, in a savepoint, so a
+    caller that catches the error (a whole aid batch, a test) keeps a clean session."""
+    _begin_write()
+    earlier = _earlier(poster.id, key, request_hash)
+    if earlier is not None:
+        return Posted(earlier, True)
+    try:
+        with db.session.begin_nested():
+            tx = _write(kind, owner_id, poster, actor, key, request_hash, header, legs(), parent_side)
+    except IntegrityError:
+        # PostgreSQL: a concurrent request with the same key (or reversing the same transaction) committed first
+        earlier = _earlier(poster.id, key, request_hash)
+        if earlier is not None:
+            return Posted(earlier, True)
+        if header.get("reverses_id") is not None and db.session.scalar(
+                select(FundTransaction.id).where(FundTransaction.reverses_id == header["reverses_id"])):
+            raise Conflict(_l("This transaction has already been reversed.")) from None
+        raise
+    return Posted(tx, False)
+
+
+def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: list[Leg], parent_side):
+    if sum(leg.amount for leg in planned) != 0 or any(leg.amount == 0 for leg in planned):
+        raise RuntimeError(f"unbalanced posting {kind}: {planned}")
+    lot_keys = {(leg.source, leg.fiscal_year) for leg in planned if leg.account is None}
+    if header.get("source") is None and len(lot_keys) == 1 and None not in next(iter(lot_keys)):
+        header = {**header, "source": next(iter(lot_keys))[0], "fiscal_year": next(iter(lot_keys))[1]}
+    tx = FundTransaction(tenant_id=owner_id, kind=kind, poster_tenant_id=poster.id,
+                         posted_by_id=getattr(actor, "id", None), posted_by=getattr(actor, "username", None),
+                         idempotency_key=key, request_hash=request_hash if key else None, **header)
+    db.session.add(tx)
+    db.session.flush()
+
+    # the lots: those named by source and year are found or created first, in a fixed order and
+    # before any lot is locked ...
+    resolved = list(planned)
+    unresolved = [i for i, leg in enumerate(planned) if leg.account is None and leg.lot_id is None]
+    for i in sorted(unresolved, key=lambda i: (planned[i].tenant.id, planned[i].source, planned[i].fiscal_year)):
+        leg = planned[i]
+        with _side(leg.tenant, parent_side):
+            found = db.session.scalar(select(FundLot.id).where(
+                FundLot.tenant_id == leg.tenant.id, FundLot.source == leg.source,
+                FundLot.fiscal_year == leg.fiscal_year))
+            if found is None and leg.amount < 0:
+                raise _insufficient(leg.tenant, leg.source, leg.fiscal_year, -leg.amount, 0)
+            if found is None:
+                found = _ensure_lot(leg.tenant, leg.source, leg.fiscal_year)
+        resolved[i] = replace(leg, lot_id=found)
+
+    # ... then changed in ascending id order (the lock order), debits only if the balance covers them
+    per_lot: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    lot_tenant: dict[int, Tenant] = {}
+    for leg in resolved:
+        if leg.lot_id is not None:
+            per_lot[leg.lot_id][leg.category] += leg.amount
+            lot_tenant[leg.lot_id] = leg.tenant
+    for lot_id in sorted(per_lot):
+        tenant = lot_tenant[lot_id]
+        with _side(tenant, parent_side):
+            if not _apply_to_lot(lot_id, per_lot[lot_id]):
+                lot = db.session.execute(select(FundLot.source, FundLot.fiscal_year, FundLot.balance)
+                                         .where(FundLot.id == lot_id)).one()
+                raise _insufficient(tenant, lot.source, lot.fiscal_year, -sum(per_lot[lot_id].values()),
+                                    lot.balance, lot_id)
+
+    # the entries, each union's written in its own scope
+    rows: dict[int, list[dict]] = defaultdict(list)
+    tenants = {}
+    for leg in resolved:
+        tenants[leg.tenant.id] = leg.tenant
+        rows[leg.tenant.id].append({"transaction_id": tx.id, "tenant_id": leg.tenant.id, "lot_id": leg.lot_id,
+                                    "account": leg.account, "category": leg.category, "amount": leg.amount})
+    for tenant_id in sorted(rows):
+        with _side(tenants[tenant_id], parent_side):
+            db.session.execute(sa.insert(FundEntry), rows[tenant_id])
+    audit.record(f"funds.{kind}", poster, tx, user=actor, detail={
+        "document_no": tx.document_no, "date": tx.posted_on.isoformat(), "amount": format_fen(tx.amount),
+        "source": tx.source, "fiscal_year": tx.fiscal_year, "reverses": tx.reverses_id,
+        "entries": [{"tenant": tenants[leg.tenant.id].code, "lot": leg.lot_id, "account": leg.account,
+                     "category": leg.category, "amount": format_fen(leg.amount)} for leg in resolved]})
+    return tx
+
+
+def _posting_union(actor, tenant: Tenant, message) -> None:
+    """Postings are made by the union whose money it is (the command line may post anywhere)."""
+    if actor is not None and actor.tenant_id != tenant.id:
+        raise Forbidden(message)
+
+
+# ---------------------------------------------------------------- receipts, allocations, returns
+
+def post_receipt(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str | None = None,
+                 today: date | None = None) -> Posted:
+    """Receipt (入账): money enters the tree at ``tenant`` from outside (finance, donors, the union's own funds)."""
+    require(actor, "funds.post")
+    _posting_union(actor, tenant, _l("Receipts are posted by the finance officer of the receiving union."))
+    key = check_idempotency_key(idempotency_key)
+    clean = parse_posting(data, "receipt", today)
+    source, year, amount = clean["source"], clean["fiscal_year"], clean["amount"]
+    digest = _request_hash("receipt", tenant=tenant.code, **clean)
+    header = {"document_no": clean["document_no"], "posted_on": clean["date"], "source": source,
+              "fiscal_year": year, "amount": amount, "to_tenant_id": tenant.id, "note": clean["note"]}
+    return _post("receipt", owner_id=tenant.id, poster=tenant, actor=actor, key=key, request_hash=digest,
+                 header=header, legs=lambda: [
+                     Leg(tenant, amount, "received", source, year),
+                     Leg(tenant, -amount, EXTERNAL, account=f"outside:{source}")])
+
+
+def allocate_funds(parent: Tenant, child: Tenant, data: dict, actor=None, *, idempotency_key: str | None = None,
+                   today: date | None = None) -> Posted:
+    """Allocation (下拨): ``parent`` moves money from its lot to a direct child's lot of the same source and
+    fiscal year, optionally earmarked for a program type."""
+    require(actor, "funds.post")
+    _posting_union(actor, parent, _l("Allocations are posted by the finance officer of the allocating union."))
+    key = check_idempotency_key(idempotency_key)
+    clean = parse_posting(data, "allocation", today)
+    if child.parent_id != parent.id:
+        raise ValidationFailed(fields={"to": [_l("%(child)s is not a direct child of %(parent)s; allocations go one "
+                                                 "level down.", child=child.name, parent=parent.name)]})
+    source, year, amount = clean["source"], clean["fiscal_year"], clean["amount"]
+    digest = _request_hash("allocation", parent=parent.code, child=child.code, **clean)
+    header = {"document_no": clean["document_no"], "posted_on": clean["date"], "source": source,
+              "fiscal_year": year, "amount": amount, "from_tenant_id": parent.id, "to_tenant_id": child.id,
+              "purpose": clean["purpose"], "note": clean["note"]}
+    return _post("allocation", owner_id=child.id, poster=parent, actor=actor, key=key, request_hash=digest,
+                 header=header, legs=lambda: [
+                     Leg(parent, -amount, "allocated_out", source, year),
+                     Leg(child, amount, "allocated_in", source, year)])
+
+
+def return_funds(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str | None = None,
+                 today: date | None = None) -> Posted:
+    """Return (退回): money leaves the tree back to finance (``to="finance"``) or goes back up to the parent's
+    lot of the same source and year (``to="parent"``)."""
+    require(actor, "funds.post")
+    _posting_union(actor, tenant, _l("Returns are posted by the finance officer of the returning union."))
+    key = check_idempotency_key(idempotency_key)
+    clean = parse_posting(data, "return", today)
+    source, year, amount = clean["source"], clean["fiscal_year"], clean["amount"]
+    parent = None
+    if clean["to"] == "parent":
+        parent = parent_of(tenant)
+        if parent is None:
+            raise ValidationFailed(fields={"to": [_l("%(union)s has no parent union; return to finance.",
+                                                     union=tenant.name)]})
+    digest = _request_hash("return", tenant=tenant.code, **clean)
+    header = {"document_no": clean["document_no"], "posted_on": clean["date"], "source": source,
+              "fiscal_year": year, "amount": amount, "from_tenant_id": tenant.id,
+              "to_tenant_id": parent.id if parent else None,
+              "destination": clean["to"], "note": clean["note"]}
+
+    def legs():
+        out = Leg(tenant, -amount, "returned_out", source, year)
+        if parent is None:
+            return [out, Leg(tenant, amount, EXTERNAL, account=f"outside:{source}")]
+        return [out, Leg(parent, amount, "returned_in", source, year)]
+
+    return _post("return", owner_id=tenant.id, poster=tenant, actor=actor, key=key, request_hash=digest,
+                 header=header, legs=legs, parent_side=parent)
+
+
+# ---------------------------------------------------------------- reversals
+
+def require_ledger_reader(actor) -> None:
+    """The transaction list is read by those who read the ledger and by approvers, who reverse postings."""
+    if actor is not None and not (actor.can("funds.read") or actor.can("funds.reverse")):
+        raise Forbidden()
+
+
+def reversal_of(tx: FundTransaction) -> FundTransaction | None:
+    return db.session.scalar(select(FundTransaction).where(FundTransaction.reverses_id == tx.id))
+
+
+def may_reverse(user, tx: FundTransaction) -> bool:
+    """Whether ``user`` may reverse ``tx`` now (for the UI's links): an approver of the posting union."""
+    return (user is not None and user.can("funds.reverse") and user.tenant_id == tx.poster_tenant_id
+            and tx.kind not in ("reversal", "disbursement") and reversal_of(tx) is None)
+
+
+def reverse_transaction(tx: FundTransaction, data: dict, actor=None, *, idempotency_key: str | None = None,
+                        today: date | None = None, allow_disbursement: bool = False) -> Posted:
+    """Reversal (冲销): a new transaction whose entries undo ``tx``'s, with its own document number and date.
+
+    Posted by an approver of the union that posted ``tx``. A reversal cannot be reversed, a transaction
+    is reversed at most once, and money is only taken back if the lot still holds it (the reversal of an
+    allocation never overdraws the child). Disbursements are reversed through the aid module
+    (``allow_disbursement``), which keeps its batches in step.
+    """
+    require(actor, "funds.reverse")
+    if actor is not None and actor.tenant_id != tx.poster_tenant_id:
+        raise Forbidden(_l("A posting is reversed by an approver of the union that posted it."))
+    key = check_idempotency_key(idempotency_key)
+    today = today or date.today()
+    errors: dict = {}
+    document_no = _required_text(errors, "document_no", (data or {}).get("document_no"), 100)
+    on = _parse_date(errors, "date", (data or {}).get("date"), today)
+    note = _required_text(errors, "note", (data or {}).get("note"), 500, required=False)
+    if on is not None and "date" not in errors and on < tx.posted_on:
+        errors["date"] = [_l("Not before the date of the posting it reverses (%(d)s).", d=tx.posted_on.isoformat())]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    poster = db.session.scalar(select(Tenant).where(Tenant.id == tx.poster_tenant_id))
+    if poster is None:
+        raise NotFound()
+    digest = _request_hash("reversal", transaction=tx.id, document_no=document_no, date=on, note=note)
+    _begin_write()
+    earlier = _earlier(poster.id, key, digest)
+    if earlier is not None:
+        return Posted(earlier, True)
+    if tx.kind == "reversal":
+        raise Conflict(_l("A reversal cannot be reversed; post the transaction again instead."))
+    if tx.kind == "disbursement" and not allow_disbursement:
+        raise Conflict(_l("Disbursements are corrected in their aid batch, not here."))
+    done = reversal_of(tx)
+    if done is not None:
+        raise Conflict(_l("This transaction has already been reversed (%(doc)s of %(on)s).", doc=done.document_no,
+                          on=done.posted_on.isoformat()), reversal=done.id)
+    parent_side = None
+    if tx.to_tenant_id is not None and tx.to_tenant_id == poster.parent_id:
+        parent_side = parent_of(poster)  # the reversal of a return to the parent takes it back from the parent
+
+    def legs():
+        with _side(parent_side or poster, parent_side):
+            entries = db.session.scalars(select(FundEntry).where(FundEntry.transaction_id == tx.id)
+                                         .order_by(FundEntry.id)).all()
+            ids = {e.tenant_id for e in entries}
+            tenants = {t.id: t for t in db.session.scalars(select(Tenant).where(Tenant.id.in_(ids)))}
+        if sum(e.amount for e in entries) != 0 or set(tenants) != ids:
+            raise NotFound()
+        return [Leg(tenants[e.tenant_id], -e.amount, e.category, lot_id=e.lot_id, account=e.account) for e in entries]
+
+    header = {"document_no": document_no, "posted_on": on, "source": tx.source, "fiscal_year": tx.fiscal_year,
+              "amount": tx.amount, "from_tenant_id": tx.to_tenant_id, "to_tenant_id": tx.from_tenant_id,
+              "destination": tx.destination, "purpose": tx.purpose, "reference": tx.reference, "note": note,
+              "reverses_id": tx.id}
+    return _post("reversal", owner_id=tx.tenant_id, poster=poster, actor=actor, key=key, request_hash=digest,
+                 header=header, legs=legs, parent_side=parent_side)
+
+
+# ---------------------------------------------------------------- disbursements (called by the aid module)
+
+def _candidate_lots(tenant: Tenant, sources, lot_id: int | None):
+    stmt = select(FundLot).where(FundLot.tenant_id == tenant.id)
+    if lot_id is not None:
+        stmt = stmt.where(FundLot.id == lot_id)
+    else:
+        stmt = stmt.where(FundLot.source.in_(list(sources)), FundLot.balance > 0)
+    stmt = stmt.order_by(FundLot.id).execution_options(populate_existing=True)
+    if db.session.connection().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()  # lock the candidates (in id order) so the plan holds until commit
+    return db.session.scalars(stmt).all()
+
+
+def plan_disbursement(tenant: Tenant, amount: int, sources, *, lot_id: int | None = None) -> list[tuple[FundLot, int]]:
+    """Which lots pay ``amount`` (fen): the named lot, or the oldest fiscal year first among ``sources``
+    (SPEC 4.5; within a year, in the order of ``sources``). 409 when the money is not there."""
+    sources = [s for s in dict.fromkeys(sources or ()) if s in SOURCES]
+    if lot_id is None and not sources:
+        raise ValidationFailed(fields={"sources": [_l("Name at least one fund source.")]})
+    lots = _candidate_lots(tenant, sources, lot_id)
+    if lot_id is not None:
+        if not lots:
+            raise ValidationFailed(fields={"lot": [_l("Not a fund lot of %(union)s.", union=tenant.name)]})
+        lot = lots[0]
+        if sources and lot.source not in sources:
+            raise ValidationFailed(fields={"lot": [_l("This lot's source is not allowed here; allowed: %(s)s.",
+                                                      s=", ".join(sources))]})
+        if lot.balance < amount:
+            raise _insufficient(tenant, lot.source, lot.fiscal_year, amount, lot.balance, lot.id)
+        return [(lot, amount)]
+    order = {s: i for i, s in enumerate(sources)}
+    lots = sorted(lots, key=lambda lot: (lot.fiscal_year, order[lot.source], lot.id))
+    available = sum(lot.balance for lot in lots)
+    if available < amount:
+        raise Conflict(_l("Not enough money: %(union)s holds %(balance)s yuan of the allowed sources "
+                          "(%(sources)s); %(amount)s yuan are needed.", union=tenant.name,
+                          balance=format_fen(available), sources=", ".join(sources), amount=format_fen(amount)),
+                       fields={"amount": [_l("More than the balance (%(balance)s).", balance=format_fen(available))]},
+                       balance=format_fen(available))
+    plan, rest = [], amount
+    for lot in lots:
+        if rest == 0:
+            break
+        part = min(rest, lot.balance)
+        plan.append((lot, part))
+        rest -= part
+    return plan
+
+
+def disburse(tenant: Tenant, amount, *, sources, document_no: str, on, actor=None, lot_id: int | None = None,
+             reference: str | None = None, purpose: str | None = None, note: str = "",
+             idempotency_key: str | None = None, today: date | None = None) -> Posted:
+    """Disbursement (发放): pay ``amount`` (fen, or a decimal string of yuan) of aid from ``tenant``'s lots,
+    chosen by :func:`plan_disbursement`; one transaction, one debit per lot. ``reference`` names what it
+    pays (``batch:5``). The caller (the aid module) has checked the batch; this checks the money."""
+    require(actor, "aid.pay")
+    key = check_idempotency_key(idempotency_key)
+    today = today or date.today()
+    errors: dict = {}
+    if isinstance(amount, int) and not isinstance(amount, bool):
+        fen = amount if 0 < amount else None
+        if fen is None:
+            errors["amount"] = [_l("Must be more than zero.")]
+    else:
+        fen = _parse_amount(errors, amount)
+    document_no = _required_text(errors, "document_no", document_no, 100)
+    day = _parse_date(errors, "date", on, today)
+    note = _required_text(errors, "note", note, 500, required=False)
+    if purpose is not None and purpose not in PURPOSES:
+        errors["purpose"] = [_l("Choose one of: %(choices)s.", choices=", ".join(PURPOSES))]
+    if reference is not None and len(str(reference)) > 64:
+        errors["reference"] = [_l("At most %(n)d characters.", n=64)]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    sources = list(sources or ())
+    digest = _request_hash("disbursement", tenant=tenant.code, amount=fen, sources=sources, lot=lot_id,
+                           document_no=document_no, date=day, reference=reference, purpose=purpose, note=note)
+    def legs():
+        plan = plan_disbursement(tenant, fen, sources, lot_id=lot_id)
+        out = []
+        for lot, part in plan:
+            out.append(Leg(tenant, -part, "disbursed", lot.source, lot.fiscal_year, lot.id))
+            out.append(Leg(tenant, part, EXTERNAL, account=f"aid:{lot.source}"))
+        return out
+
+    header = {"document_no": document_no, "posted_on": day, "amount": fen, "from_tenant_id": tenant.id,
+              "destination": "recipients", "purpose": purpose, "reference": reference, "note": note}
+    # the transaction records one source and year when all its lots share them
+    return _post("disbursement", owner_id=tenant.id, poster=tenant, actor=actor, key=key, request_hash=digest,
+                 header=header, legs=legs)

@@ -1,0 +1,340 @@
+"""Reading the ledger: balances with aging (SPEC 4.6, 4.8), matching (4.7), the transaction list, exports.
+
+Balances read the running totals on the lots (never the whole ledger); ``reconcile`` proves those
+totals equal the entries.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from hardship.core.db import db
+from hardship.core.money import format_fen
+from hardship.funds.models import (
+    MATCHED_SOURCES,
+    SOURCES,
+    FundEntry,
+    FundLot,
+    FundTransaction,
+)
+from tenants import settings as tenant_settings
+from tenants.models import Tenant
+from tenants.scoping import current_scope, path_range, scope, subtree_filter
+
+#: the money fields of a balance row, in the order of SPEC 4.8 (``returned`` is money returned *out*)
+MONEY_FIELDS = ("received", "allocated_in", "returned_in", "allocated_out", "disbursed", "returned", "balance")
+PER_PAGE = 50
+EXPORT_LIMIT = 100_000
+
+
+# ---------------------------------------------------------------- aging (SPEC 4.6)
+
+def consumed_pct(inflow: int, consumed: int) -> float:
+    """How much of what came into a lot has gone out (disbursed, allocated down or returned), in percent."""
+    if inflow <= 0:
+        return 0.0
+    return round(consumed * 100 / inflow, 2)
+
+
+def aging_status(fiscal_year: int, inflow: int, consumed: int, balance: int, rule: dict, today: date) -> str:
+    """``ok``, ``warning`` or ``overdue`` for a lot of ``fiscal_year`` on ``today``.
+
+    With the default rule a lot of year Y is ``overdue`` once Y+2 has ended with money left on it, and a
+    ``warning`` once Y+1 has ended while less than 50% of it is consumed. The status is the lot's state
+    today: consuming enough later clears a warning.
+    """
+    if balance <= 0:
+        return "ok"
+    if today.year > fiscal_year + int(rule["overdue_after_years"]):
+        return "overdue"
+    if today.year > fiscal_year + int(rule["warning_after_years"]) and \
+            consumed_pct(inflow, consumed) < float(rule["warning_pct"]):
+        return "warning"
+    return "ok"
+
+
+class _Settings:
+    """Effective settings per tenant, read once per call."""
+
+    def __init__(self, key: str):
+        self.key, self.cache = key, {}
+
+    def __call__(self, tenant: Tenant):
+        if tenant.id not in self.cache:
+            self.cache[tenant.id] = tenant_settings.get(tenant, self.key)
+        return self.cache[tenant.id]
+
+
+# ---------------------------------------------------------------- balances (SPEC 4.8)
+
+def _lots_query(tenant: Tenant, subtree: bool, year: int | None):
+    stmt = select(FundLot, Tenant).join(Tenant, Tenant.id == FundLot.tenant_id)
+    stmt = stmt.where(path_range(Tenant.path, tenant.path)) if subtree else stmt.where(FundLot.tenant_id == tenant.id)
+    if year is not None:
+        stmt = stmt.where(FundLot.fiscal_year == year)
+    return stmt.order_by(Tenant.path, FundLot.fiscal_year, FundLot.source)
+
+
+def _empty_totals() -> dict:
+    return {**dict.fromkeys(MONEY_FIELDS, 0), "warning": 0, "overdue": 0}
+
+
+def balances(tenant: Tenant, *, subtree: bool = False, year: int | None = None, today: date | None = None) -> dict:
+    """``{"rows": [...], "totals": {...}}`` per tenant x source x fiscal year, amounts in fen.
+
+    ``totals`` adds ``warning`` and ``overdue``: the balances of the lots in that state.
+    """
+    today = today or date.today()
+    rule = _Settings("aging")
+    order = list(SOURCES)
+    rows, totals = [], _empty_totals()
+    for lot, owner in db.session.execute(_lots_query(tenant, subtree, year)).all():
+        status = aging_status(lot.fiscal_year, lot.inflow, lot.consumed, lot.balance, rule(owner), today)
+        row = {"lot": lot.id, "tenant": owner.code, "tenant_name": owner.name, "source": lot.source,
+               "fiscal_year": lot.fiscal_year, "received": lot.received, "allocated_in": lot.allocated_in,
+               "returned_in": lot.returned_in, "allocated_out": lot.allocated_out, "disbursed": lot.disbursed,
+               "returned": lot.returned_out, "balance": lot.balance,
+               "consumed_pct": consumed_pct(lot.inflow, lot.consumed), "aging": status}
+        rows.append(row)
+        for name in MONEY_FIELDS:
+            totals[name] += row[name]
+        if status in ("warning", "overdue"):
+            totals[status] += lot.balance
+    rows.sort(key=lambda r: (r["tenant"] != tenant.code, r["tenant"], r["fiscal_year"], order.index(r["source"])
+                             if r["source"] in order else 99))
+    inflow = totals["received"] + totals["allocated_in"] + totals["returned_in"]
+    totals["consumed_pct"] = consumed_pct(inflow, totals["allocated_out"] + totals["disbursed"] + totals["returned"])
+    return {"tenant": tenant.code, "subtree": subtree, "year": year, "rows": rows, "totals": totals}
+
+
+def format_balances(result: dict) -> dict:
+    """The API shape of appendix A: money as decimal strings."""
+    def money(row):
+        return {k: (format_fen(v) if k in MONEY_FIELDS or k in ("warning", "overdue") else v) for k, v in row.items()}
+
+    return {**result, "rows": [money(r) for r in result["rows"]], "totals": money(result["totals"])}
+
+
+# ---------------------------------------------------------------- matching (SPEC 4.7)
+
+def ratio_for(setting: dict, year: int) -> float:
+    """The matching ratio of ``year`` from the setting ``{"default": 1.0, "2010": 0.5}``."""
+    return float(setting.get(str(year), setting.get("default", 0)))
+
+
+def matching(tenant: Tenant, year: int, *, subtree: bool = False) -> list[dict]:
+    """Required and achieved local matching per tenant for fiscal ``year`` (amounts in fen).
+
+    Required: the tenant's ratio for the year times the money that reached it from above in that fiscal
+    year: receipts from central or provincial finance or the upper union, and allocations from its
+    parent of those sources (net of reversals). Achieved: its ``local_matching`` receipts of the year.
+    """
+    from_above = sa.func.coalesce(sa.func.sum(sa.case(
+        (FundLot.source.in_(MATCHED_SOURCES), FundLot.received + FundLot.allocated_in), else_=0)), 0)
+    achieved = sa.func.coalesce(sa.func.sum(sa.case(
+        (FundLot.source == "local_matching", FundLot.received), else_=0)), 0)
+    stmt = (select(Tenant, from_above, achieved).join(FundLot, FundLot.tenant_id == Tenant.id)
+            .where(FundLot.fiscal_year == year).group_by(Tenant.id).order_by(Tenant.path))
+    stmt = stmt.where(path_range(Tenant.path, tenant.path)) if subtree else stmt.where(Tenant.id == tenant.id)
+    ratios = _Settings("matching_ratio")
+    rows = []
+    for owner, above, got in db.session.execute(stmt).all():
+        ratio = ratio_for(ratios(owner), year)
+        required = int((Decimal(int(above)) * Decimal(str(ratio))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        rows.append({"tenant": owner.code, "tenant_name": owner.name, "year": year, "ratio": ratio,
+                     "from_above": int(above), "required": required, "achieved": int(got),
+                     "shortfall": max(0, required - int(got))})
+    if not subtree and not rows:
+        ratio = ratio_for(ratios(tenant), year)
+        rows.append({"tenant": tenant.code, "tenant_name": tenant.name, "year": year, "ratio": ratio,
+                     "from_above": 0, "required": 0, "achieved": 0, "shortfall": 0})
+    return rows
+
+
+def format_matching(rows: list[dict]) -> list[dict]:
+    return [{k: (format_fen(v) if k in ("from_above", "required", "achieved", "shortfall") else v)
+             for k, v in r.items()} for r in rows]
+
+
+# ---------------------------------------------------------------- transactions
+
+def transactions_query(tenant: Tenant, *, subtree: bool = False, kind=None, source=None, year=None,
+                       date_from=None, date_to=None, document_no=None, purpose=None):
+    """Transactions that touch ``tenant`` (or, with ``subtree``, any union of its subtree), newest first."""
+    touched = select(FundEntry.transaction_id)
+    touched = touched.where(subtree_filter(FundEntry, tenant.path)) if subtree else \
+        touched.where(FundEntry.tenant_id == tenant.id)
+    stmt = select(FundTransaction).where(FundTransaction.id.in_(touched))
+    if kind:
+        stmt = stmt.where(FundTransaction.kind == kind)
+    if source:
+        stmt = stmt.where(FundTransaction.source == source)
+    if year:
+        stmt = stmt.where(FundTransaction.fiscal_year == year)
+    if date_from:
+        stmt = stmt.where(FundTransaction.posted_on >= date_from)
+    if date_to:
+        stmt = stmt.where(FundTransaction.posted_on <= date_to)
+    if document_no:
+        stmt = stmt.where(FundTransaction.document_no.contains(document_no.strip(), autoescape=True))
+    if purpose:
+        stmt = stmt.where(FundTransaction.purpose == purpose)
+    return stmt.order_by(FundTransaction.posted_on.desc(), FundTransaction.id.desc())
+
+
+def page_of(stmt, page: int, per_page: int = PER_PAGE):
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return rows, total
+
+
+def counterparty_labels(ids) -> dict[int, tuple[str, str]]:
+    """Code and name of the unions named on transactions the reader can see: those of its subtree, and the
+    parent of its subtree's root (which allocated money to it or received its returns), read under the
+    parent's own scope: a deliberate, read-only widening to that one union's code and name."""
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    found = {t.id: (t.code, t.name) for t in db.session.scalars(select(Tenant).where(Tenant.id.in_(ids)))}
+    missing = ids - set(found)
+    codes = current_scope().strip("/").split("/")
+    if missing and len(codes) > 1:
+        parent_path = "/" + "/".join(codes[:-1]) + "/"
+        with scope(parent_path):
+            found.update({t.id: (t.code, t.name) for t in db.session.scalars(
+                select(Tenant).where(Tenant.id.in_(missing), Tenant.path == parent_path))})
+    return found
+
+
+def transaction_rows(transactions, tenant: Tenant, *, subtree: bool = False) -> list[dict]:
+    """List rows, each with ``change``: what the transaction did to the balance of ``tenant`` (or its subtree)."""
+    transactions = list(transactions)
+    ids = [t.id for t in transactions]
+    changes: dict[int, int] = {}
+    reversed_by: dict[int, int] = {}
+    if ids:
+        entries = select(FundEntry.transaction_id, func.sum(FundEntry.amount)).where(
+            FundEntry.transaction_id.in_(ids), FundEntry.lot_id.is_not(None))
+        entries = entries.where(subtree_filter(FundEntry, tenant.path)) if subtree else \
+            entries.where(FundEntry.tenant_id == tenant.id)
+        changes = dict(db.session.execute(entries.group_by(FundEntry.transaction_id)).all())
+        reversed_by = dict(db.session.execute(select(FundTransaction.reverses_id, FundTransaction.id)
+                                              .where(FundTransaction.reverses_id.in_(ids))).all())
+    labels = counterparty_labels([t.from_tenant_id for t in transactions] + [t.to_tenant_id for t in transactions])
+    return [transaction_dict(t, labels, change=int(changes.get(t.id, 0)), reversed_by=reversed_by.get(t.id))
+            for t in transactions]
+
+
+def transaction_dict(tx: FundTransaction, labels: dict | None = None, *, change: int | None = None,
+                     reversed_by: int | None = None, entries: list | None = None) -> dict:
+    labels = labels if labels is not None else counterparty_labels([tx.from_tenant_id, tx.to_tenant_id])
+
+    def code(tenant_id):
+        return labels.get(tenant_id, ("", ""))[0] if tenant_id else None
+
+    def name(tenant_id):
+        return labels.get(tenant_id, ("", ""))[1] if tenant_id else None
+
+    to = code(tx.to_tenant_id) or tx.destination
+    out = {
+        "id": tx.id, "kind": tx.kind, "document_no": tx.document_no, "date": tx.posted_on.isoformat(),
+        "source": tx.source, "fiscal_year": tx.fiscal_year, "amount": format_fen(tx.amount),
+        "from": code(tx.from_tenant_id), "from_name": name(tx.from_tenant_id), "to": to,
+        "to_name": name(tx.to_tenant_id), "destination": tx.destination, "purpose": tx.purpose, "note": tx.note,
+        "reference": tx.reference, "reverses": tx.reverses_id, "reversed_by": reversed_by,
+        "posted_by": tx.posted_by, "posted_at": tx.created_at.isoformat() if tx.created_at else None,
+    }
+    if change is not None:
+        out["change"] = format_fen(change)
+    if entries is not None:
+        out["entries"] = entries
+    return out
+
+
+def visible_entries(tx: FundTransaction) -> list[dict]:
+    """The transaction's entries the reader may see (a county does not see its parent's lot)."""
+    rows = db.session.execute(
+        select(FundEntry, Tenant.code, FundLot.source, FundLot.fiscal_year)
+        .join(Tenant, Tenant.id == FundEntry.tenant_id).outerjoin(FundLot, FundLot.id == FundEntry.lot_id)
+        .where(FundEntry.transaction_id == tx.id).order_by(FundEntry.id)).all()
+    return [{"tenant": code, "lot": e.lot_id, "source": source, "fiscal_year": year, "account": e.account,
+             "category": e.category, "amount": format_fen(e.amount)} for e, code, source, year in rows]
+
+
+# ---------------------------------------------------------------- exports (xlsx, Chinese headers)
+
+def _workbook(sheet_name: str, headers: list[str], rows: list[list], money_columns: set[int]) -> bytes:
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet(sheet_name)
+    bold = workbook.add_format({"bold": True})
+    money = workbook.add_format({"num_format": "#,##0.00"})
+    sheet.write_row(0, 0, headers, bold)
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row):
+            if c in money_columns and isinstance(value, int):
+                # a number Excel can sum, shown with two decimals (the ledger itself stays in fen)
+                sheet.write_number(r, c, value / 100, money)
+            else:
+                sheet.write(r, c, value)
+    sheet.set_column(0, len(headers) - 1, 14)
+    sheet.freeze_panes(1, 0)
+    workbook.close()
+    return buffer.getvalue()
+
+
+def balances_xlsx(result: dict) -> bytes:
+    from hardship.funds.models import AGING
+
+    with force_locale("zh_Hans_CN"):
+        headers = [_("Union code"), _("Union"), _("Source"), _("Fiscal year"), _("Received"), _("Allocated in"),
+                   _("Returned in"), _("Allocated out"), _("Disbursed"), _("Returned"), _("Balance"),
+                   _("Share consumed"), _("Aging")]
+        sources = {k: str(v) for k, v in SOURCES.items()}
+        aging = {k: str(v) for k, v in AGING.items()}
+        total_label = _("Total")
+    rows = [[r["tenant"], r["tenant_name"], sources.get(r["source"], r["source"]), r["fiscal_year"],
+             *[r[k] for k in MONEY_FIELDS], r["consumed_pct"], aging.get(r["aging"], r["aging"])]
+            for r in result["rows"]]
+    t = result["totals"]
+    rows.append([total_label, "", "", "", *[t[k] for k in MONEY_FIELDS], t["consumed_pct"], ""])
+    return _workbook("资金结余", headers, rows, set(range(4, 11)))
+
+
+def transactions_xlsx(rows: list[dict]) -> bytes:
+    from hardship.funds.models import KINDS, PURPOSES
+
+    with force_locale("zh_Hans_CN"):
+        headers = [_("Date"), _("Document number"), _("Kind"), _("Source"), _("Fiscal year"), _("Amount"),
+                   _("Change"), _("From"), _("To"), _("Purpose"), _("Reverses"), _("Reversed by"), _("Note"),
+                   _("Posted by"), _("Transaction")]
+        kinds = {k: str(v) for k, v in KINDS.items()}
+        sources = {k: str(v) for k, v in SOURCES.items()}
+        purposes = {k: str(v) for k, v in PURPOSES.items()}
+    data = []
+    for r in rows:
+        data.append([r["date"], r["document_no"], kinds.get(r["kind"], r["kind"]),
+                     sources.get(r["source"], r["source"] or ""), r["fiscal_year"] or "",
+                     _fen(r["amount"]), _fen(r.get("change")), r["from_name"] or r["from"] or "",
+                     r["to_name"] or r["to"] or "", purposes.get(r["purpose"], r["purpose"] or ""),
+                     r["reverses"] or "", r["reversed_by"] or "", r["note"], r["posted_by"] or "", r["id"]])
+    return _workbook("资金明细", headers, data, {5, 6})
+
+
+def _fen(text) -> int | str:
+    from hardship.core.money import parse_fen
+
+    if text in (None, ""):
+        return ""
+    negative = str(text).startswith("-")
+    fen = parse_fen(str(text).lstrip("-"), allow_zero=True, maximum=10**15)
+    return -fen if negative else fen
