@@ -768,3 +768,17 @@ def test_demo_ledger(app):
     assert reconciled.exit_code == 0, reconciled.output
     with system(app):
         assert counts(db.session)[0] == posted
+
+
+@pytest.mark.parametrize("amount", [0, -1, 100_000_000_01, "0", "-1", "1.001", "abc", None, True])
+def test_disburse_refuses_bad_amounts(app, county_lots, amount):
+    from hardship.core.errors import ValidationFailed
+    from hardship.funds import operations as ops
+
+    with system(app):
+        before = counts(db.session), lot_balances(db.session)
+        with pytest.raises(ValidationFailed) as exc:
+            ops.disburse(_tenants()["K0101"], amount, sources=["central_finance"], document_no="x", on="2026-11-01")
+        assert "amount" in exc.value.fields
+        db.session.rollback()
+        assert (counts(db.session), lot_balances(db.session)) == before

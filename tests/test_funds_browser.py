@@ -34,7 +34,7 @@ def test_city_allocates_and_county_sees_the_lot(app, page, page_log, live_server
     expect(page).to_have_url(f"{live_server}/t/C01/")
     page.locator("nav.menu a[href='/t/C01/funds/']").click()
     row = page.locator("#balances tr[data-tenant='C01'][data-source='central_finance'][data-year='2026']")
-    expect(row.locator("td.balance")).to_have_text("50000.00")
+    expect(row.locator("td.balance")).to_have_text("50,000.00")
 
     page.click("#new-allocation")
     expect(page).to_have_url(f"{live_server}/t/C01/funds/allocations/new")
@@ -48,7 +48,7 @@ def test_city_allocates_and_county_sees_the_lot(app, page, page_log, live_server
     page.click("#post")
     expect(page).to_have_url(f"{live_server}/t/C01/funds/transactions")
     expect(page.locator(".flash-success")).to_contain_text("石工发〔2026〕21号")
-    expect(page.locator("#transactions tbody tr").first).to_contain_text("-12000.00")
+    expect(page.locator("#transactions tbody tr").first).to_contain_text("-12,000.00")
 
     # a mistake is shown on the form, next to its field, and nothing is posted
     page.goto("/t/C01/funds/allocations/new")
@@ -62,7 +62,7 @@ def test_city_allocates_and_county_sees_the_lot(app, page, page_log, live_server
     _log_in(page, "k0101_fin")
     page.goto("/t/K0101/funds/")
     lot = page.locator("#balances tr[data-tenant='K0101'][data-source='central_finance'][data-year='2026']")
-    expect(lot.locator("td.balance")).to_have_text("12000.00")
+    expect(lot.locator("td.balance")).to_have_text("12,000.00")
     expect(page.locator("#balances tr[data-tenant='C01']")).to_have_count(0)
     page.goto("/t/K0101/funds/transactions")
     expect(page.locator("#transactions")).to_contain_text("石工发〔2026〕21号")

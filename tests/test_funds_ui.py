@@ -41,7 +41,7 @@ def test_funds_page_and_menu(client, login, users, api_as):
     row = re.search(r'<tr class="aging-(\w+)" data-lot="\d+" data-tenant="C01" data-source="central_finance" '
                     r'data-year="2024">(.*?)</tr>', html, re.S)
     assert row and row.group(1) in ("warning", "overdue")  # a 2024 lot untouched in 2026 or later
-    assert "100000.00" in row.group(2)
+    assert "100,000.00" in row.group(2)
     assert 'id="new-allocation"' in html and "/t/C01/funds/balances.xlsx" in html
     assert client.get("/t/C01/funds/balances.xlsx?subtree=1").status_code == 200
     assert client.get("/t/C01/funds/transactions.xlsx?kind=receipt").status_code == 200
@@ -77,7 +77,7 @@ def test_post_receipt_and_allocation_through_the_forms(app, client, login, users
         assert lot_balances(db.session) == {("C01", "central_finance", 2026): 3799_50,
                                             ("K0101", "central_finance", 2026): 1200_50}
     listing = client.get("/t/C01/funds/transactions").get_data(as_text=True)
-    assert "石工发〔2026〕3号" in listing and "-1200.50" in listing
+    assert "石工发〔2026〕3号" in listing and "-1,200.50" in listing
 
 
 def test_form_errors_name_the_fields_and_post_nothing(app, client, login, users):

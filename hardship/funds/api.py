@@ -167,8 +167,11 @@ def idempotency_key() -> str:
 
 def _posted(posted: ops.Posted):
     tx = posted.transaction
-    body = queries.transaction_dict(tx, entries=queries.visible_entries(tx),
-                                    reversed_by=getattr(ops.reversal_of(tx), "id", None))
+    if posted.replayed:
+        body = queries.transaction_dict(tx, entries=queries.visible_entries(tx),
+                                        reversed_by=getattr(ops.reversal_of(tx), "id", None))
+    else:  # a new posting: what it wrote is known, and nothing has reversed it yet
+        body = queries.transaction_dict(tx, posted.labels, entries=posted.entries)
     response = jsonify(body)
     response.status_code = 201
     if posted.replayed:

@@ -39,7 +39,7 @@ from hardship.core import audit
 from hardship.core.db import db
 from hardship.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hardship.core.idcard import FieldError
-from hardship.core.money import format_fen, parse_fen
+from hardship.core.money import MAX_FEN, format_fen, parse_fen
 from hardship.funds.models import (
     EXTERNAL,
     INFLOWS,
@@ -65,6 +65,9 @@ class Posted:
 
     transaction: FundTransaction
     replayed: bool = False
+    #: for a new posting: its entries the poster may see, and the code and name of the unions it touches
+    entries: list | None = None
+    labels: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -309,7 +312,8 @@ def _post(kind: str, *, owner_id: int, poster: Tenant, actor, key: str | None, r
         return Posted(earlier, True)
     try:
         with db.session.begin_nested():
-            tx = _write(kind, owner_id, poster, actor, key, request_hash, header, legs(), parent_side)
+            tx, entries, labels = _write(kind, owner_id, poster, actor, key, request_hash, header, legs(),
+                                         parent_side)
     except IntegrityError:
         # PostgreSQL: a concurrent request with the same key (or reversing the same transaction) committed first
         earlier = _earlier(poster.id, key, request_hash)
@@ -319,7 +323,7 @@ def _post(kind: str, *, owner_id: int, poster: Tenant, actor, key: str | None, r
                 select(FundTransaction.id).where(FundTransaction.reverses_id == header["reverses_id"])):
             raise Conflict(_l("This transaction has already been reversed.")) from None
         raise
-    return Posted(tx, False)
+    return Posted(tx, False, entries, labels)
 
 
 def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: list[Leg], parent_side):
@@ -334,21 +338,25 @@ def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: li
     db.session.add(tx)
     db.session.flush()
 
-    # the lots: those named by source and year are found or created first, in a fixed order and
-    # before any lot is locked ...
+    # the lots: those named by source and year are found (one query per scope) or created, in a fixed
+    # order and before any lot is locked ...
     resolved = list(planned)
     unresolved = [i for i, leg in enumerate(planned) if leg.account is None and leg.lot_id is None]
-    for i in sorted(unresolved, key=lambda i: (planned[i].tenant.id, planned[i].source, planned[i].fiscal_year)):
-        leg = planned[i]
-        with _side(leg.tenant, parent_side):
-            found = db.session.scalar(select(FundLot.id).where(
-                FundLot.tenant_id == leg.tenant.id, FundLot.source == leg.source,
-                FundLot.fiscal_year == leg.fiscal_year))
-            if found is None and leg.amount < 0:
-                raise _insufficient(leg.tenant, leg.source, leg.fiscal_year, -leg.amount, 0)
-            if found is None:
-                found = _ensure_lot(leg.tenant, leg.source, leg.fiscal_year)
-        resolved[i] = replace(leg, lot_id=found)
+    for group in _by_side(unresolved, planned, parent_side):
+        first = planned[group[0]].tenant
+        with _side(first, parent_side):
+            found = {(t, src, y): lot_id for lot_id, t, src, y in db.session.execute(
+                select(FundLot.id, FundLot.tenant_id, FundLot.source, FundLot.fiscal_year).where(sa.or_(*[
+                    sa.and_(FundLot.tenant_id == planned[i].tenant.id, FundLot.source == planned[i].source,
+                            FundLot.fiscal_year == planned[i].fiscal_year) for i in group])))}
+            for i in sorted(group, key=lambda i: (planned[i].tenant.id, planned[i].source, planned[i].fiscal_year)):
+                leg = planned[i]
+                lot_id = found.get((leg.tenant.id, leg.source, leg.fiscal_year))
+                if lot_id is None and leg.amount < 0:
+                    raise _insufficient(leg.tenant, leg.source, leg.fiscal_year, -leg.amount, 0)
+                if lot_id is None:
+                    lot_id = _ensure_lot(leg.tenant, leg.source, leg.fiscal_year)
+                resolved[i] = replace(leg, lot_id=lot_id)
 
     # ... then changed in ascending id order (the lock order), debits only if the balance covers them
     per_lot: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -366,22 +374,34 @@ def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: li
                 raise _insufficient(tenant, lot.source, lot.fiscal_year, -sum(per_lot[lot_id].values()),
                                     lot.balance, lot_id)
 
-    # the entries, each union's written in its own scope
-    rows: dict[int, list[dict]] = defaultdict(list)
-    tenants = {}
-    for leg in resolved:
-        tenants[leg.tenant.id] = leg.tenant
-        rows[leg.tenant.id].append({"transaction_id": tx.id, "tenant_id": leg.tenant.id, "lot_id": leg.lot_id,
-                                    "account": leg.account, "category": leg.category, "amount": leg.amount})
-    for tenant_id in sorted(rows):
-        with _side(tenants[tenant_id], parent_side):
-            db.session.execute(sa.insert(FundEntry), rows[tenant_id])
+    # the entries, each scope's written in that scope
+    tenants = {leg.tenant.id: leg.tenant for leg in resolved}
+    for group in _by_side(range(len(resolved)), resolved, parent_side):
+        with _side(resolved[group[0]].tenant, parent_side):
+            db.session.execute(sa.insert(FundEntry), [
+                {"transaction_id": tx.id, "tenant_id": resolved[i].tenant.id, "lot_id": resolved[i].lot_id,
+                 "account": resolved[i].account, "category": resolved[i].category, "amount": resolved[i].amount}
+                for i in group])
     audit.record(f"funds.{kind}", poster, tx, user=actor, detail={
         "document_no": tx.document_no, "date": tx.posted_on.isoformat(), "amount": format_fen(tx.amount),
         "source": tx.source, "fiscal_year": tx.fiscal_year, "reverses": tx.reverses_id,
         "entries": [{"tenant": tenants[leg.tenant.id].code, "lot": leg.lot_id, "account": leg.account,
                      "category": leg.category, "amount": format_fen(leg.amount)} for leg in resolved]})
-    return tx
+    # what the poster may see of it (a county does not see its parent's lot), for the response
+    path = current_scope()
+    visible = [{"tenant": leg.tenant.code, "lot": leg.lot_id, "source": leg.source if leg.lot_id else None,
+                "fiscal_year": leg.fiscal_year if leg.lot_id else None, "account": leg.account,
+                "category": leg.category, "amount": format_fen(leg.amount)}
+               for leg in resolved if path == SYSTEM or leg.tenant.path.startswith(path)]
+    return tx, visible, {t.id: (t.code, t.name) for t in tenants.values()}
+
+
+def _by_side(indexes, legs: list[Leg], parent_side: Tenant | None) -> list[list[int]]:
+    """``indexes`` split into those inside the current scope and those of ``parent_side`` (never empty lists)."""
+    inside, parent = [], []
+    for i in indexes:
+        (parent if parent_side is not None and legs[i].tenant.id == parent_side.id else inside).append(i)
+    return [g for g in (inside, parent) if g]
 
 
 def _posting_union(actor, tenant: Tenant, message) -> None:
@@ -524,13 +544,15 @@ def reverse_transaction(tx: FundTransaction, data: dict, actor=None, *, idempote
 
     def legs():
         with _side(parent_side or poster, parent_side):
-            entries = db.session.scalars(select(FundEntry).where(FundEntry.transaction_id == tx.id)
-                                         .order_by(FundEntry.id)).all()
-            ids = {e.tenant_id for e in entries}
+            rows = db.session.execute(select(FundEntry, FundLot.source, FundLot.fiscal_year)
+                                      .outerjoin(FundLot, FundLot.id == FundEntry.lot_id)
+                                      .where(FundEntry.transaction_id == tx.id).order_by(FundEntry.id)).all()
+            ids = {e.tenant_id for e, _s, _y in rows}
             tenants = {t.id: t for t in db.session.scalars(select(Tenant).where(Tenant.id.in_(ids)))}
-        if sum(e.amount for e in entries) != 0 or set(tenants) != ids:
+        if sum(e.amount for e, _s, _y in rows) != 0 or set(tenants) != ids:
             raise NotFound()
-        return [Leg(tenants[e.tenant_id], -e.amount, e.category, lot_id=e.lot_id, account=e.account) for e in entries]
+        return [Leg(tenants[e.tenant_id], -e.amount, e.category, source, year, lot_id=e.lot_id, account=e.account)
+                for e, source, year in rows]
 
     header = {"document_no": document_no, "posted_on": on, "source": tx.source, "fiscal_year": tx.fiscal_year,
               "amount": tx.amount, "from_tenant_id": tx.to_tenant_id, "to_tenant_id": tx.from_tenant_id,
@@ -601,9 +623,11 @@ def disburse(tenant: Tenant, amount, *, sources, document_no: str, on, actor=Non
     today = today or date.today()
     errors: dict = {}
     if isinstance(amount, int) and not isinstance(amount, bool):
-        fen = amount if 0 < amount else None
-        if fen is None:
+        fen = amount  # already fen: the same limits as a parsed amount
+        if fen <= 0:
             errors["amount"] = [_l("Must be more than zero.")]
+        elif fen > MAX_FEN:
+            errors["amount"] = [_l("At most %(max)s yuan in one entry.", max=format_fen(MAX_FEN))]
     else:
         fen = _parse_amount(errors, amount)
     document_no = _required_text(errors, "document_no", document_no, 100)

@@ -51,9 +51,19 @@ def _may_post() -> bool:
     return current_user.can("funds.post") and current_user.tenant_id == g.tenant.id
 
 
+def yuan(value) -> str:
+    """An amount for people: fen (int) or a decimal string, with thousands separators (1,200,000.00)."""
+    if value is None or value == "":
+        return ""
+    text = format_fen(value) if isinstance(value, int) else str(value)
+    sign = "-" if text.startswith("-") else ""
+    whole, _, fraction = text.lstrip("-").partition(".")
+    return f"{sign}{int(whole):,}.{fraction or '00'}"
+
+
 def _labels() -> dict:
-    return {"sources": SOURCES, "kinds": KINDS, "purposes": PURPOSES, "aging": AGING,
-            "destinations": ops.DESTINATIONS}
+    return {"sources": SOURCES, "kinds": KINDS, "purposes": PURPOSES, "aging": AGING, "fen": yuan,
+            "destinations": {**ops.DESTINATIONS, "recipients": _l("Aid recipients")}}
 
 
 @bp.route("/funds/")
@@ -65,12 +75,7 @@ def index():
     matching_year = year or date.today().year
     matching = queries.matching(g.tenant, matching_year, subtree=subtree)
     return render_template("funds/index.html", tenant=g.tenant, result=result, subtree=subtree, year=year,
-                           matching=matching, matching_year=matching_year, may_post=_may_post(),
-                           fen=_fen_filter, **_labels())
-
-
-def _fen_filter(value) -> str:
-    return format_fen(value) if isinstance(value, int) else (value or "")
+                           matching=matching, matching_year=matching_year, may_post=_may_post(), **_labels())
 
 
 def _transaction_filters() -> dict:
@@ -125,7 +130,9 @@ def _posting_page(form, title, operation):
     if not form.is_submitted():
         form.date.data = form.date.data or date.today().isoformat()
         form.fiscal_year.data = form.fiscal_year.data or str(date.today().year)
-    return render_template("funds/post.html", form=form, title=title, tenant=g.tenant, may_post=_may_post()), \
+    lots = [r for r in queries.balances(g.tenant)["rows"] if r["balance"] > 0]
+    return render_template("funds/post.html", form=form, title=title, tenant=g.tenant, may_post=_may_post(),
+                           lots=lots, **_labels()), \
         getattr(form, "error_status", None) or (422 if form.errors else 200)
 
 

@@ -1,0 +1,226 @@
+"""Benchmark of ledger postings (SPEC 10: at least 500 postings per second with 8 concurrent clients, zero
+overdrafts), on PostgreSQL.
+
+    .venv/bin/python tools/bench_funds.py [--clients 8] [--seconds 10] [--database-url postgresql://...]
+
+On a new, empty database on the server of ``--database-url`` / ``DATABASE_URL`` (dropped afterwards):
+a city with eight counties and money to allocate; then ``--clients`` processes post allocations from the
+city to random counties for ``--seconds`` each way:
+
+* ``http``: through the whole app (WSGI test client: bearer token, JSON, scoping, RLS, audit), each
+  posting with its own Idempotency-Key;
+* ``operations``: calling ``allocate_funds`` in an app context per client (no HTTP, no auth);
+* ``sql`` (the baseline): the same two conditional updates in lot-id order on a raw connection as the
+  owner: ``UPDATE fund_lots SET balance = balance - :a WHERE id = :id AND balance >= :a`` and the credit,
+  one transaction per posting, nothing else (no transaction row, entries or audit).
+
+Afterwards ``reconcile`` must find nothing and no balance may be negative. Prints one JSON object per
+figure (``name``, ``value``, ``unit``, and ``baseline``/``ratio`` against the raw SQL), as ``make bench``
+collects them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import secrets
+import sys
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+COUNTIES = [f"K01{i:02d}" for i in range(1, 9)]
+CONFIG = {"SECRET_KEY": "bench", "PII_KEYS": "k1:" + "A" * 43 + "=", "ARGON2_PROFILE": "fast", "TESTING": False}
+_STATE: dict = {}
+
+
+def _app(url: str):
+    from hardship.app import create_app
+
+    return create_app({**CONFIG, "SQLALCHEMY_DATABASE_URI": url, "DATABASE_OWNER_URL": url})
+
+
+def setup(url: str, clients: int) -> dict:
+    """Schema, tenants, a finance user with one token per client, and 90 million yuan at the city."""
+    from sqlalchemy import select
+
+    from hardship.accounts.models import User
+    from hardship.accounts.operations import create_user, issue_token
+    from hardship.cli import upgrade_database
+    from hardship.core.db import db
+    from hardship.funds import operations as ops
+    from hardship.funds.models import FundLot
+    from tenants.operations import create_tenant
+    from tenants.scoping import system_scope
+
+    app = _app(url)
+    with app.app_context():
+        upgrade_database()
+        with system_scope():
+            province = create_tenant(None, "P01", "基准省总工会", "province")
+            city = create_tenant(province, "C01", "基准市总工会", "city")
+            for code in COUNTIES:
+                create_tenant(city, code, f"{code}总工会", "county")
+            create_user(city, "bench_fin", "Bench-2026!", ["finance"])
+            ops.post_receipt(city, {"source": "central_finance", "fiscal_year": 2026, "amount": "90000000.00",
+                                    "document_no": "基准〔2026〕1号", "date": "2026-03-01"})
+            db.session.commit()
+            user = db.session.scalar(select(User).where(User.username == "bench_fin"))
+            tokens = [issue_token(user)[0] for _ in range(clients)]
+            db.session.commit()
+            lots = {}
+            for code in ["C01", *COUNTIES]:  # the counties' lots exist before the raw SQL baseline runs
+                if code != "C01":
+                    ops.allocate_funds(city, db.session.scalar(select(type(city)).where(type(city).code == code)),
+                                       {"source": "central_finance", "fiscal_year": 2026, "amount": "0.01",
+                                        "document_no": "基准〔2026〕2号", "date": "2026-03-02"})
+            db.session.commit()
+            for lot, code in db.session.execute(select(FundLot.id, type(city).code)
+                                                .join(type(city), type(city).id == FundLot.tenant_id)):
+                lots[code] = lot
+        db.session.remove()
+        db.engine.dispose()
+    return {"tokens": tokens, "lots": lots}
+
+
+def _init(url: str, mode: str, barrier) -> None:
+    _STATE["barrier"] = barrier
+    if mode in ("http", "operations"):
+        _STATE["app"] = _app(url)
+    else:
+        import psycopg
+
+        _STATE["conn"] = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+
+
+def _client(args) -> tuple[int, int]:
+    """Post for ``seconds`` once every client is ready; returns (postings made, refusals)."""
+    mode, n, token, lots, seconds = args
+    rng = random.Random(n)
+    made = refused = 0
+    _STATE["barrier"].wait()  # every client has built its app and connected
+    end = time.time() + seconds
+    if mode == "http":
+        client = _STATE["app"].test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        while time.time() < end:
+            cents = rng.randint(100, 1000)
+            body = {"from": "C01", "to": rng.choice(COUNTIES), "source": "central_finance", "fiscal_year": 2026,
+                    "amount": f"{cents // 100}.{cents % 100:02d}", "document_no": "基准〔2026〕9号",
+                    "date": "2026-03-05"}
+            resp = client.post("/api/v1/funds/allocations", json=body,
+                               headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+            made, refused = (made + 1, refused) if resp.status_code == 201 else (made, refused + 1)
+    elif mode == "operations":
+        from hardship.core.db import db
+        from hardship.core.errors import Conflict
+        from hardship.funds import operations as ops
+        from tenants.scoping import get_tenant, scope
+
+        with _STATE["app"].app_context():
+            with scope("/P01/C01/"):
+                while time.time() < end:
+                    cents = rng.randint(100, 1000)
+                    try:  # as the API handler does: load both unions in the scope, post, commit
+                        ops.allocate_funds(get_tenant("C01"), get_tenant(rng.choice(COUNTIES)), {
+                            "source": "central_finance", "fiscal_year": 2026,
+                            "amount": f"{cents // 100}.{cents % 100:02d}", "document_no": "基准〔2026〕9号",
+                            "date": "2026-03-05"}, idempotency_key=str(uuid.uuid4()))
+                        db.session.commit()
+                        made += 1
+                    except Conflict:
+                        db.session.rollback()
+                        refused += 1
+    else:
+        conn = _STATE["conn"]
+        city = lots["C01"]
+        while time.time() < end:
+            cents = rng.randint(100, 1000)
+            child = lots[rng.choice(COUNTIES)]
+            with conn.transaction():
+                for lot_id in sorted((city, child)):
+                    if lot_id == city:
+                        cur = conn.execute("UPDATE fund_lots SET balance = balance - %s "
+                                           "WHERE id = %s AND balance >= %s", (cents, city, cents))
+                        ok = cur.rowcount == 1
+                    else:
+                        conn.execute("UPDATE fund_lots SET balance = balance + %s WHERE id = %s", (cents, child))
+                if not ok:
+                    raise RuntimeError("overdraft refused in the baseline; give the city more money")
+            made += 1
+    return made, refused
+
+
+def run(url: str, mode: str, clients: int, seconds: float, state: dict) -> dict:
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(clients)
+    with ctx.Pool(clients, initializer=_init, initargs=(url, mode, barrier)) as pool:
+        results = pool.map(_client, [(mode, n, state["tokens"][n], state["lots"], seconds)
+                                     for n in range(clients)], chunksize=1)
+    made = sum(m for m, _r in results)
+    return {"postings": made, "refused": sum(r for _m, r in results), "per_second": made / seconds}
+
+
+def check(url: str) -> dict:
+    """Reconcile (the raw SQL baseline changes balances without entries, so it is run last and excluded)."""
+    from hardship.core.db import db
+    from hardship.funds.reconcile import reconcile
+    from tenants.scoping import system_scope
+
+    app = _app(url)
+    with app.app_context(), system_scope():
+        differences = reconcile()
+        negative = db.session.execute(db.text("select count(*) from fund_lots where balance < 0")).scalar()
+        db.session.remove()
+        db.engine.dispose()
+    return {"differences": len(differences), "negative": negative}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
+    args = parser.parse_args()
+    import sqlalchemy as sa
+
+    from hardship.config import normalise_database_url
+
+    base = normalise_database_url(args.database_url)
+    if not base.startswith("postgresql"):
+        sys.exit("the ledger benchmark needs PostgreSQL: --database-url or DATABASE_URL")
+    name = f"hardship_bench_funds_{secrets.token_hex(4)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        state = setup(url, args.clients)
+        figures = {mode: run(url, mode, args.clients, args.seconds, state) for mode in ("http", "operations")}
+        checked = check(url)
+        figures["sql"] = run(url, "sql", args.clients, args.seconds, state)
+        baseline = figures["sql"]["per_second"]
+        for mode in ("http", "operations"):
+            value = figures[mode]["per_second"]
+            print(json.dumps({"name": f"ledger_postings_{mode}", "value": round(value, 1), "unit": "postings/s",
+                              "clients": args.clients, "postings": figures[mode]["postings"],
+                              "refused": figures[mode]["refused"], "baseline": round(baseline, 1),
+                              "ratio": round(value / baseline, 3)}, ensure_ascii=False))
+        print(json.dumps({"name": "ledger_postings_raw_sql", "value": round(baseline, 1), "unit": "postings/s",
+                          "clients": args.clients}))
+        print(json.dumps({"name": "ledger_overdrafts", "value": checked["negative"], "unit": "lots",
+                          "reconcile_differences": checked["differences"]}))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
