@@ -7,11 +7,12 @@ Every posting goes through :func:`_post`, which
    postings queue instead of failing half-way with "database is locked"; PostgreSQL locks rows);
 2. honours the idempotency key: the same key (per posting union) with the same request returns the
    first transaction and posts nothing; with a different request it is a 409;
-3. writes the immutable transaction, then changes the lots it touches in ascending id order (a fixed
-   order, so concurrent postings never deadlock), a debit as one conditional
+3. writes the immutable transaction, its entries (which sum to zero) and the audit event, and only
+   then changes the lots it touches, in ascending id order (a fixed order, so concurrent postings never
+   deadlock; last, so a lot's row lock is held only until the commit), a debit as one conditional
    ``UPDATE ... SET balance = balance - :a WHERE id = :id AND balance >= :a``: if no row matches there
-   is not enough money and nothing is written (the CHECK ``balance >= 0`` backs it up);
-4. appends the entries, which sum to zero, and the audit event, in the caller's transaction.
+   is not enough money, the transaction is rolled back and nothing is written (the CHECK
+   ``balance >= 0`` backs it up).
 
 Scope: a posting touches its union and, for an allocation, a direct child: both inside the poster's
 subtree. A return to the parent (and the reversal of one) also writes the *parent's* lot and entry,
@@ -304,24 +305,30 @@ def _apply_to_lot(lot_id: int, changes: dict[str, int]) -> bool:
 
 def _post(kind: str, *, owner_id: int, poster: Tenant, actor, key: str | None, request_hash: str,
           header: dict, legs: Callable[[], list[Leg]], parent_side: Tenant | None = None) -> Posted:
-    """Write one balanced transaction (see the module docstring); all or nothing, in a savepoint, so a
-    caller that catches the error (a whole aid batch, a test) keeps a clean session."""
+    """Write one balanced transaction (see the module docstring).
+
+    All or nothing: once writing has started, any failure (not enough money, a concurrent request with
+    the same key) rolls back the database transaction before the error is raised, so no part of a
+    posting can ever be committed; the caller's earlier work in the same transaction goes with it (the
+    API, the pages and the aid module treat a failed posting as a failed request anyway). No savepoint:
+    under contention on one lot a subtransaction's row locks made every waiter markedly slower.
+    """
     _begin_write()
     earlier = _earlier(poster.id, key, request_hash)
     if earlier is not None:
         return Posted(earlier, True)
+    planned = legs()
     try:
-        with db.session.begin_nested():
-            tx, entries, labels = _write(kind, owner_id, poster, actor, key, request_hash, header, legs(),
-                                         parent_side)
+        tx, entries, labels = _write(kind, owner_id, poster, actor, key, request_hash, header, planned, parent_side)
     except IntegrityError:
-        # PostgreSQL: a concurrent request with the same key (or reversing the same transaction) committed first
-        earlier = _earlier(poster.id, key, request_hash)
-        if earlier is not None:
-            return Posted(earlier, True)
-        if header.get("reverses_id") is not None and db.session.scalar(
-                select(FundTransaction.id).where(FundTransaction.reverses_id == header["reverses_id"])):
+        # PostgreSQL: a concurrent request with the same key (or reversing the same transaction) got there first
+        db.session.rollback()
+        if header.get("reverses_id") is not None and key is None:
             raise Conflict(_l("This transaction has already been reversed.")) from None
+        raise Conflict(_l("The same posting is being made by another request at this moment; repeat this one "
+                          "to get its result.")) from None
+    except BaseException:
+        db.session.rollback()
         raise
     return Posted(tx, False, entries, labels)
 
@@ -339,7 +346,7 @@ def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: li
     db.session.flush()
 
     # the lots: those named by source and year are found (one query per scope) or created, in a fixed
-    # order and before any lot is locked ...
+    # order and before any lot is locked, ...
     resolved = list(planned)
     unresolved = [i for i, leg in enumerate(planned) if leg.account is None and leg.lot_id is None]
     for group in _by_side(unresolved, planned, parent_side):
@@ -358,7 +365,22 @@ def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: li
                     lot_id = _ensure_lot(leg.tenant, leg.source, leg.fiscal_year)
                 resolved[i] = replace(leg, lot_id=lot_id)
 
-    # ... then changed in ascending id order (the lock order), debits only if the balance covers them
+    # the entries, each scope's written in that scope
+    tenants = {leg.tenant.id: leg.tenant for leg in resolved}
+    for group in _by_side(range(len(resolved)), resolved, parent_side):
+        with _side(resolved[group[0]].tenant, parent_side):
+            db.session.execute(sa.insert(FundEntry), [
+                {"transaction_id": tx.id, "tenant_id": resolved[i].tenant.id, "lot_id": resolved[i].lot_id,
+                 "account": resolved[i].account, "category": resolved[i].category, "amount": resolved[i].amount}
+                for i in group])
+    audit.record(f"funds.{kind}", poster, tx, user=actor, detail={
+        "document_no": tx.document_no, "date": tx.posted_on.isoformat(), "amount": format_fen(tx.amount),
+        "source": tx.source, "fiscal_year": tx.fiscal_year, "reverses": tx.reverses_id,
+        "entries": [{"tenant": tenants[leg.tenant.id].code, "lot": leg.lot_id, "account": leg.account,
+                     "category": leg.category, "amount": format_fen(leg.amount)} for leg in resolved]})
+    db.session.flush()
+    # ... and changed last, in ascending id order (the lock order), debits only if the balance covers them:
+    # a lot's row lock is held from here to the commit, so nothing else of the posting happens after it
     per_lot: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     lot_tenant: dict[int, Tenant] = {}
     for leg in resolved:
@@ -374,19 +396,6 @@ def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: li
                 raise _insufficient(tenant, lot.source, lot.fiscal_year, -sum(per_lot[lot_id].values()),
                                     lot.balance, lot_id)
 
-    # the entries, each scope's written in that scope
-    tenants = {leg.tenant.id: leg.tenant for leg in resolved}
-    for group in _by_side(range(len(resolved)), resolved, parent_side):
-        with _side(resolved[group[0]].tenant, parent_side):
-            db.session.execute(sa.insert(FundEntry), [
-                {"transaction_id": tx.id, "tenant_id": resolved[i].tenant.id, "lot_id": resolved[i].lot_id,
-                 "account": resolved[i].account, "category": resolved[i].category, "amount": resolved[i].amount}
-                for i in group])
-    audit.record(f"funds.{kind}", poster, tx, user=actor, detail={
-        "document_no": tx.document_no, "date": tx.posted_on.isoformat(), "amount": format_fen(tx.amount),
-        "source": tx.source, "fiscal_year": tx.fiscal_year, "reverses": tx.reverses_id,
-        "entries": [{"tenant": tenants[leg.tenant.id].code, "lot": leg.lot_id, "account": leg.account,
-                     "category": leg.category, "amount": format_fen(leg.amount)} for leg in resolved]})
     # what the poster may see of it (a county does not see its parent's lot), for the response
     path = current_scope()
     visible = [{"tenant": leg.tenant.code, "lot": leg.lot_id, "source": leg.source if leg.lot_id else None,
