@@ -122,7 +122,7 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         mapping = {404: errors.NotFound, 405: errors.MethodNotAllowed, 401: errors.Unauthorized,
-                   403: errors.Forbidden}
+                   403: errors.Forbidden, 413: errors.PayloadTooLarge}
         cls = mapping.get(exc.code)
         if cls is not None:
             return render(cls())

@@ -35,6 +35,8 @@ class EndpointDoc:
     status: int = 200
     auth: bool = True
     extra_responses: dict = field(default_factory=dict)
+    #: a multipart/form-data body (file uploads), documented but parsed by the handler
+    form: type[Schema] | None = None
 
 
 ENDPOINTS: list[EndpointDoc] = []
@@ -118,8 +120,8 @@ def load_query(schema_cls: type[Schema]) -> dict:
 
 
 def route(rule: str, methods=("GET",), *, summary: str = "", tags=(), body=None, query=None,
-          response=None, status: int = 200, auth: bool = True, responses: dict | None = None):
-    """Register an API endpoint and its documentation."""
+          response=None, status: int = 200, auth: bool = True, responses: dict | None = None, form=None):
+    """Register an API endpoint and its documentation (``form``: a multipart/form-data body schema)."""
 
     def decorator(fn):
         @wraps(fn)
@@ -144,7 +146,7 @@ def route(rule: str, methods=("GET",), *, summary: str = "", tags=(), body=None,
 
         api.add_url_rule(rule, fn.__name__, wrapper, methods=list(methods))
         ENDPOINTS.append(EndpointDoc(rule, tuple(methods), summary or (fn.__doc__ or "").strip().split("\n")[0],
-                                     tuple(tags), body, query, response, status, auth, responses or {}))
+                                     tuple(tags), body, query, response, status, auth, responses or {}, form))
         return wrapper
 
     return decorator

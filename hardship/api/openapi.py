@@ -62,15 +62,18 @@ def build_spec() -> dict:
                 op["parameters"] = params
             if ep.body is not None:
                 op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ep.body}}}
+            if ep.form is not None:
+                op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": ep.form}}}
             ok: dict = {"description": "OK"}
             if ep.response is not None:
                 ok["content"] = {"application/json": {"schema": ep.response}}
             responses = {str(ep.status): ok}
-            codes = {400, 422} if ep.body is not None or ep.query is not None else set()
+            has_body = ep.body is not None or ep.form is not None
+            codes = {400, 422} if has_body or ep.query is not None else set()
             if ep.auth:
                 codes |= {401, 403}
                 op["security"] = [{"bearer": []}]
-            if params or ep.body is not None:
+            if params or has_body:
                 codes |= {404}
             codes |= set(ep.extra_responses)
             for code in sorted(codes):

@@ -54,12 +54,17 @@ def _keys():
     return _parse_keys(current_app.config["PII_KEYS"])
 
 
+@lru_cache(maxsize=16)
+def _aead(key: bytes) -> AESGCM:
+    return AESGCM(key)
+
+
 def encrypt(plaintext: str | None, column: str) -> str | None:
     if plaintext is None or plaintext == "":
         return None
     key_id, keys = _keys()
     nonce = os.urandom(12)
-    ct = AESGCM(keys[key_id]).encrypt(nonce, plaintext.encode(), column.encode())
+    ct = _aead(keys[key_id]).encrypt(nonce, plaintext.encode(), column.encode())
     return f"{key_id}:{base64.b64encode(nonce + ct).decode()}"
 
 
@@ -71,7 +76,22 @@ def decrypt(token: str | None, column: str) -> str | None:
     if key_id not in keys:
         raise PiiKeyError(f"no key {key_id!r} in PII_KEYS to decrypt {column}")
     blob = base64.b64decode(b64)
-    return AESGCM(keys[key_id]).decrypt(blob[:12], blob[12:], column.encode()).decode()
+    return _aead(keys[key_id]).decrypt(blob[:12], blob[12:], column.encode()).decode()
+
+
+def encrypt_bytes(data: bytes, column: str) -> bytes:
+    """Like :func:`encrypt` for binary content (an uploaded file): ``<key id>:`` + nonce + ciphertext."""
+    key_id, keys = _keys()
+    nonce = os.urandom(12)
+    return key_id.encode() + b":" + nonce + _aead(keys[key_id]).encrypt(nonce, bytes(data), column.encode())
+
+
+def decrypt_bytes(blob: bytes, column: str) -> bytes:
+    key_id, _, rest = bytes(blob).partition(b":")
+    _current, keys = _keys()
+    if key_id.decode() not in keys:
+        raise PiiKeyError(f"no key {key_id.decode()!r} in PII_KEYS to decrypt {column}")
+    return _aead(keys[key_id.decode()]).decrypt(rest[:12], rest[12:], column.encode())
 
 
 def current_key_id() -> str:
@@ -83,7 +103,12 @@ def needs_rotation(token: str | None) -> bool:
 
 
 def _index_key() -> bytes:
-    return hashlib.sha256(b"hardship-blind-index:" + current_app.config["PII_INDEX_KEY"].encode()).digest()
+    return _derive_index_key(current_app.config["PII_INDEX_KEY"])
+
+
+@lru_cache(maxsize=8)
+def _derive_index_key(secret: str) -> bytes:
+    return hashlib.sha256(b"hardship-blind-index:" + secret.encode()).digest()
 
 
 def blind_index(normalised: str) -> str:

@@ -80,6 +80,12 @@ class ValidationFailed(AppError):
     default_message = _l("Some fields are not valid.")
 
 
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+    default_message = _l("The request is too large: files are limited to 20 MB.")
+
+
 class TooManyRequests(AppError):
     status = 429
     code = "too_many_requests"

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hardship.core.db import TenantOwned, UTCDateTime, db, utcnow
+from hardship.core.errors import AppError
 
 QUEUES = ("default", "imports", "reports")
 _REGISTRY: dict[str, tuple] = {}
@@ -90,9 +91,12 @@ class Job(TenantOwned, db.Model):
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(self.output_name or 'export.xlsx')}"})
 
     def to_dict(self) -> dict:
+        # a refusal's message is meant for people; a crash's traceback stays in the database and the log
+        error = (self.result or {}).get("refused") or (str(_l("The job failed; see the server log.")) if self.error
+                                                       else None)
         return {"id": self.id, "name": self.name.rsplit(".", 1)[-1], "queue": self.queue, "status": self.status,
                 "progress": self.progress, "total": self.total, **(self.result or {}),
-                "error": str(_l("The job failed; see the server log.")) if self.error else None, "has_output": self.output_name is not None,
+                "error": error, "has_output": self.output_name is not None,
                 "created_at": self.created_at.isoformat() if self.created_at else None,
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None}
 
@@ -113,6 +117,7 @@ def job(queue: str = "default", label=None):
         _LABELS[name] = label or fn.__name__
         fn.job_name = name
         fn.enqueue = lambda tenant, *args, user=None: enqueue(name, tenant, *args, user=user)
+        fn.run_inline = lambda tenant, *args, user=None: enqueue(name, tenant, *args, user=user, inline=True)
         return fn
 
     return decorator
@@ -128,13 +133,14 @@ def redis_connection():
     return Redis.from_url(current_app.config["REDIS_URL"])
 
 
-def enqueue(name: str, tenant, *args, user=None) -> Job:
+def enqueue(name: str, tenant, *args, user=None, inline: bool = False) -> Job:
+    """Record a job and queue it (``inline``, or without ``REDIS_URL``: run it now, in this process)."""
     fn, queue = _REGISTRY[name]
     row = Job(id=str(uuid.uuid4()), tenant_id=tenant.id, user_id=getattr(user, "id", None), name=name,
               queue=queue, args=list(args))
     db.session.add(row)
     db.session.commit()
-    if current_app.config.get("REDIS_URL"):
+    if current_app.config.get("REDIS_URL") and not inline:
         from rq import Queue
 
         Queue(queue_name(queue), connection=redis_connection()).enqueue_call(
@@ -176,6 +182,15 @@ def _execute(job_id: str) -> None:
             if isinstance(result, dict):
                 row.result = {**(row.result or {}), **result}
             row.status, row.progress, row.finished_at = "finished", 1.0, utcnow()
+            db.session.commit()
+        except AppError as exc:
+            # a refusal people can act on (e.g. a file that cannot be imported): its message is the job's error
+            db.session.rollback()
+            current_app.logger.info("job %s refused: %s", job_id, exc.message)
+            row = db.session.scalar(select(Job).where(Job.id == job_id))
+            row.status, row.finished_at = "failed", utcnow()
+            row.error = f"{type(exc).__name__}: {exc.message}"
+            row.result = {**(row.result or {}), "refused": str(exc.message)}
             db.session.commit()
         except Exception:
             db.session.rollback()
