@@ -659,7 +659,7 @@ class HouseholdImport:
 
     def _reject_taken(self, rows: list[Prepared]) -> set[int]:
         """Reject the rows (new households only) that hold someone already archived; returns their numbers."""
-        holders = holders_of([number for p in rows for _path, number in p.people])
+        holders = ops.holder_of([number for p in rows for _path, number in p.people])
         rejected = set()
         for p in rows:
             held = {path: [_l("Already in an open household archive of %(union)s.", union=holders[n])]
@@ -751,38 +751,6 @@ def _insert_or_skip(table, columns: list[str], where=None):
     dialect = db.session.get_bind().dialect.name
     construct = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return construct(table).on_conflict_do_nothing(index_elements=columns, index_where=where)
-
-
-#: values per look-up query: small enough that PostgreSQL probes the unique index rather than scanning the
-#: subtree's rows (under row-level security it cannot estimate the subtree, so a long list looks dearer)
-LOOKUP_CHUNK = 100
-
-
-def _chunks(values: list) -> Iterator[list]:
-    for start in range(0, len(values), LOOKUP_CHUNK):
-        yield values[start:start + LOOKUP_CHUNK]
-
-
-def holders_of(id_numbers: list[str]) -> dict[str, str]:
-    """:func:`hardship.archives.operations.holder_of` for a batch: the same rule (an active person anywhere;
-    the holding union's name only), read in two steps, the people by blind index first and then the few
-    holding unions, because the single join lets PostgreSQL start from the tenants and read every household
-    of the deployment. A deliberate, read-only widening of the scope (SPEC 3.5)."""
-    indexes = {crypto.blind_index(n): n for n in id_numbers}
-    if not indexes:
-        return {}
-    with system_scope():
-        found: dict[str, int] = {}
-        for chunk in _chunks(list(indexes)):
-            found.update(db.session.execute(select(Person.id_index, Person.household_id)
-                                            .where(Person.id_index.in_(chunk), Person.active.is_(True))).all())
-        if not found:
-            return {}
-        names: dict[int, str] = {}
-        for chunk in _chunks(sorted(set(found.values()))):
-            names.update(db.session.execute(select(Household.id, Tenant.name).join(Tenant, Tenant.id == Household.tenant_id)
-                                            .where(Household.id.in_(chunk))).all())
-    return {indexes[index]: names[household_id] for index, household_id in found.items()}
 
 
 def _checkpoint(batch_number: int) -> None:
