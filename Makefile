@@ -40,6 +40,11 @@ test: install
 	@tools/ensure-chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## bench: the performance figures of SPEC 10 that exist so far (small profile; PROFILE=full for full scale),
+## printed and written as JSON to $(BENCH_OUT) (default instance/bench.json); needs PostgreSQL for the ledger
+bench: install
+	$(PY) tools/bench.py --profile $(or $(PROFILE),small) $(if $(BENCH_OUT),--out $(BENCH_OUT))
+
 lint: install
 	$(VENV)/bin/ruff check .
 

@@ -18,13 +18,16 @@ used only by the CLI, login look-ups and deliberate, documented widenings.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import g, has_app_context
 from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, with_loader_criteria
+from sqlalchemy.pool import Pool
 
-from hardship.core.db import TenantOwned, db
+from hardship.core.db import TenantOwned, adopt, db
 from hardship.core.errors import NotFound
 from tenants.models import Tenant
 
@@ -41,25 +44,19 @@ def current_scope() -> str:
     return _fallback_scope["path"] or NOTHING
 
 
-def _apply_to_open_transaction(path: str) -> None:
-    conn = db.session().connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("select set_config('app.tenant_path', :p, true)"), {"p": path})
-
-
 def set_scope(path: str | None) -> None:
-    """Make ``path`` (a tenant path, ``SYSTEM`` or ``None``) the scope of this context."""
+    """Make ``path`` (a tenant path, ``SYSTEM`` or ``None``) the scope of this context.
+
+    No SQL runs here: on PostgreSQL the scope reaches the open transaction just before its next
+    statement (:func:`_apply_scope`), so switching back and forth (a look-up under the system scope,
+    then the user's subtree) costs one ``set_config`` at most, and restoring a scope after an error
+    never touches a transaction that has already failed.
+    """
     path = path or NOTHING
-    if has_app_context() and g.get("_tenant_scope") == path:
-        return  # unchanged: no round trip to the database
     if has_app_context():
         g._tenant_scope = path
     else:
         _fallback_scope["path"] = path
-    if has_app_context():
-        session = db.session()
-        if session.in_transaction():
-            _apply_to_open_transaction(path)
 
 
 @contextmanager
@@ -94,14 +91,24 @@ def subtree_filter(model=Tenant, path: str | None = None):
     return model.tenant_id.in_(select(Tenant.id).where(path_range(Tenant.path, path)))
 
 
+_TENANTS = Tenant.__table__
+_GET_TENANT = select(_TENANTS).where(_TENANTS.c.code == sa.bindparam("code"),
+                                     _TENANTS.c.path >= sa.bindparam("low"), _TENANTS.c.path < sa.bindparam("high"))
+
+
 def get_tenant(code: str) -> Tenant:
-    """The tenant ``code`` if it is in scope, else :class:`NotFound` (same as absent)."""
-    tenant = db.session.scalar(
-        select(Tenant).where(Tenant.code == (code or "").upper(), subtree_filter(Tenant))
-    )
-    if tenant is None:
+    """The tenant ``code`` if it is in scope, else :class:`NotFound` (same as absent).
+
+    Read with a Core statement that carries the subtree filter itself (every request resolves one or two
+    tenants this way; the ORM's loading and the safety net's criteria cost more than the query)."""
+    path = current_scope()
+    if path == NOTHING:
         raise NotFound()
-    return tenant
+    row = db.session.connection().execute(
+        _GET_TENANT, {"code": str(code or "").upper(), "low": path, "high": path + PATH_END}).mappings().first()
+    if row is None:
+        raise NotFound()
+    return adopt(Tenant, dict(row))
 
 
 def get_owned(model, record_id, tenant: Tenant | None = None):
@@ -125,7 +132,27 @@ def get_owned(model, record_id, tenant: Tenant | None = None):
     return record
 
 
+@lru_cache(maxsize=4096)
+def _net_options(path: str) -> tuple:
+    """The safety net's loader criteria for one scope, built once per path and reused: building them
+    (and analysing their lambdas) per statement cost more than the statements themselves."""
+    low, high = path, path + PATH_END
+    return (
+        with_loader_criteria(Tenant, lambda cls: sa.and_(cls.path >= low, cls.path < high), include_aliases=True),
+        with_loader_criteria(
+            TenantOwned,
+            lambda cls: cls.tenant_id.in_(select(Tenant.id).where(Tenant.path >= low, Tenant.path < high)),
+            include_aliases=True,
+        ),
+    )
+
+
 _installed = False
+#: keys in a pooled connection's ``info``: its transaction belongs to a session, and the scope set in it
+_SCOPED, _APPLIED = "hardship_scoped", "hardship_scope_applied"
+#: savepoint statements need no scope, and one may run on a transaction that has failed (the rollback to
+#: a savepoint after an error): a set_config before it would fail in turn
+_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
 def init_app(app) -> None:
@@ -144,17 +171,7 @@ def init_app(app) -> None:
         path = current_scope()
         if path == SYSTEM:
             return
-        low, high = path, path + PATH_END
-        state.statement = state.statement.options(
-            with_loader_criteria(Tenant, lambda cls: sa.and_(cls.path >= low, cls.path < high),
-                                 include_aliases=True),
-            with_loader_criteria(
-                TenantOwned,
-                lambda cls: cls.tenant_id.in_(
-                    select(Tenant.id).where(Tenant.path >= low, Tenant.path < high)),
-                include_aliases=True,
-            ),
-        )
+        state.statement = state.statement.options(*_net_options(path))
 
     @event.listens_for(Session, "before_flush")
     def _guard_writes(session, _flush_context, _instances):
@@ -178,8 +195,33 @@ def init_app(app) -> None:
                 raise NotFound()
 
     @event.listens_for(Session, "after_begin")
-    def _set_transaction_scope(session, transaction, connection):
+    def _mark_transaction(session, transaction, connection):
         if connection.dialect.name == "postgresql":
-            connection.execute(
-                sa.text("select set_config('app.tenant_path', :p, true)"), {"p": current_scope()}
-            )
+            connection.info[_SCOPED] = True
+            connection.info.pop(_APPLIED, None)
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def _apply_scope(conn, cursor, statement, parameters, context, executemany):
+        """Before each statement of a session's transaction: the scope, if it changed since the last
+        statement (``set_config(..., true)`` lasts until the transaction ends)."""
+        info = conn.info
+        if info.get(_SCOPED) and not statement.startswith(_CONTROL):
+            path = current_scope()
+            if info.get(_APPLIED) != path:
+                cursor.connection.execute("select set_config('app.tenant_path', %s, true)", (path,))
+                info[_APPLIED] = path
+
+    def _forget(conn, *_args):
+        conn.info.pop(_APPLIED, None)
+
+    def _end(conn, *_args):
+        conn.info.pop(_APPLIED, None)
+        conn.info.pop(_SCOPED, None)
+
+    event.listen(Engine, "rollback_savepoint", _forget)  # undoes a set_config made inside the savepoint
+    event.listen(Engine, "commit", _end)
+    event.listen(Engine, "rollback", _end)
+
+    @event.listens_for(Pool, "reset")
+    def _reset(_dbapi_connection, record, _reset_state):
+        _end(record)

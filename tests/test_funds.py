@@ -172,6 +172,18 @@ def test_postings_need_a_key(app, api_as, ledger, key):
         assert counts(db.session) == (0, 0, 0)
 
 
+def test_openapi_documents_the_idempotency_key(client):
+    doc = client.get("/api/v1/openapi.json").json
+    postings = [("/api/v1/funds/receipts", "post"), ("/api/v1/funds/allocations", "post"),
+                ("/api/v1/funds/returns", "post"),
+                ("/api/v1/funds/transactions/{transaction_id}/reversal", "post")]
+    for path, method in postings:
+        headers = [p for p in doc["paths"][path][method]["parameters"] if p["in"] == "header"]
+        assert [(h["name"], h["required"], h["schema"]["maxLength"]) for h in headers] == \
+            [("Idempotency-Key", True, 100)], path
+    assert not any(p["in"] == "header" for p in doc["paths"]["/api/v1/funds/balances"]["get"].get("parameters", []))
+
+
 # ---------------------------------------------------------------- bad input: a clear error, nothing written
 
 BAD_ALLOCATIONS = [

@@ -7,8 +7,9 @@ On a new, empty database on the server of ``--database-url`` / ``DATABASE_URL`` 
 a city with eight counties and money to allocate; then ``--clients`` processes post allocations from the
 city to random counties for ``--seconds`` each way:
 
-* ``http``: through the whole app (WSGI test client: bearer token, JSON, scoping, RLS, audit), each
-  posting with its own Idempotency-Key;
+* ``http``: through the whole app as it runs in production: gunicorn with ``--workers`` sync workers
+  (default 2) serving ``wsgi:app``, and ``--clients`` client threads posting over HTTP (bearer token, JSON,
+  scoping, RLS, audit), each posting with its own Idempotency-Key;
 * ``operations``: calling ``allocate_funds`` in an app context per client (no HTTP, no auth);
 * ``sql`` (the baseline): the same two conditional updates in lot-id order on a raw connection as the
   owner: ``UPDATE fund_lots SET balance = balance - :a WHERE id = :id AND balance >= :a`` and the credit,
@@ -89,9 +90,66 @@ def setup(url: str, clients: int) -> dict:
     return {"tokens": tokens, "lots": lots}
 
 
+def run_http(url: str, clients: int, seconds: float, state: dict, workers: int) -> dict:
+    """gunicorn serving the app on a free port; ``clients`` threads post allocations for ``seconds``."""
+    import http.client
+    import socket
+    import subprocess
+    import tempfile
+    import threading
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    instance = tempfile.mkdtemp(prefix="hardship-bench-")
+    env = {**os.environ, "DATABASE_URL": url, "DATABASE_OWNER_URL": url, "HARDSHIP_INSTANCE": instance,
+           "SECRET_KEY": CONFIG["SECRET_KEY"], "PII_KEYS": CONFIG["PII_KEYS"], "PII_INDEX_KEY": "bench-index"}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-b",
+                               f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"], cwd=REPO, env=env)
+    try:
+        for _ in range(200):  # until it answers
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/api/v1/openapi.json")
+                break
+            except OSError:
+                time.sleep(0.1)
+        counts = [[0, 0] for _ in range(clients)]
+        barrier = threading.Barrier(clients + 1)
+
+        def client(n: int) -> None:
+            rng = random.Random(n)
+            headers = {"Authorization": f"Bearer {state['tokens'][n]}", "Content-Type": "application/json"}
+            barrier.wait()
+            while time.time() < end[0]:
+                cents = rng.randint(100, 1000)
+                body = json.dumps({"from": "C01", "to": rng.choice(COUNTIES), "source": "central_finance",
+                                   "fiscal_year": 2026, "amount": f"{cents // 100}.{cents % 100:02d}",
+                                   "document_no": "基准〔2026〕9号", "date": "2026-03-05"}, ensure_ascii=False)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("POST", "/api/v1/funds/allocations", body.encode(),
+                             {**headers, "Idempotency-Key": str(uuid.uuid4())})
+                status = conn.getresponse().status
+                conn.close()
+                counts[n][0 if status == 201 else 1] += 1
+
+        end = [0.0]
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        for thread in threads:
+            thread.start()
+        end[0] = time.time() + seconds
+        barrier.wait()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    made = sum(m for m, _r in counts)
+    return {"postings": made, "refused": sum(r for _m, r in counts), "per_second": made / seconds}
+
+
 def _init(url: str, mode: str, barrier) -> None:
     _STATE["barrier"] = barrier
-    if mode in ("http", "operations"):
+    if mode == "operations":
         _STATE["app"] = _app(url)
     else:
         import psycopg
@@ -106,18 +164,7 @@ def _client(args) -> tuple[int, int]:
     made = refused = 0
     _STATE["barrier"].wait()  # every client has built its app and connected
     end = time.time() + seconds
-    if mode == "http":
-        client = _STATE["app"].test_client()
-        headers = {"Authorization": f"Bearer {token}"}
-        while time.time() < end:
-            cents = rng.randint(100, 1000)
-            body = {"from": "C01", "to": rng.choice(COUNTIES), "source": "central_finance", "fiscal_year": 2026,
-                    "amount": f"{cents // 100}.{cents % 100:02d}", "document_no": "基准〔2026〕9号",
-                    "date": "2026-03-05"}
-            resp = client.post("/api/v1/funds/allocations", json=body,
-                               headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
-            made, refused = (made + 1, refused) if resp.status_code == 201 else (made, refused + 1)
-    elif mode == "operations":
+    if mode == "operations":
         from hardship.core.db import db
         from hardship.core.errors import Conflict
         from hardship.funds import operations as ops
@@ -186,6 +233,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for the HTTP figure")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
     args = parser.parse_args()
     import sqlalchemy as sa
@@ -202,7 +250,8 @@ def main() -> None:
     url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
     try:
         state = setup(url, args.clients)
-        figures = {mode: run(url, mode, args.clients, args.seconds, state) for mode in ("http", "operations")}
+        figures = {"http": run_http(url, args.clients, args.seconds, state, args.workers),
+                   "operations": run(url, "operations", args.clients, args.seconds, state)}
         checked = check(url)
         figures["sql"] = run(url, "sql", args.clients, args.seconds, state)
         baseline = figures["sql"]["per_second"]
@@ -210,6 +259,7 @@ def main() -> None:
             value = figures[mode]["per_second"]
             print(json.dumps({"name": f"ledger_postings_{mode}", "value": round(value, 1), "unit": "postings/s",
                               "clients": args.clients, "postings": figures[mode]["postings"],
+                              **({"gunicorn_workers": args.workers} if mode == "http" else {}),
                               "refused": figures[mode]["refused"], "baseline": round(baseline, 1),
                               "ratio": round(value / baseline, 3)}, ensure_ascii=False))
         print(json.dumps({"name": "ledger_postings_raw_sql", "value": round(baseline, 1), "unit": "postings/s",

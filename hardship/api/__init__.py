@@ -37,6 +37,8 @@ class EndpointDoc:
     extra_responses: dict = field(default_factory=dict)
     #: a multipart/form-data body (file uploads), documented but parsed by the handler
     form: type[Schema] | None = None
+    #: request headers the endpoint reads (OpenAPI parameter objects ``in: header``)
+    headers: tuple[dict, ...] = ()
 
 
 ENDPOINTS: list[EndpointDoc] = []
@@ -120,7 +122,8 @@ def load_query(schema_cls: type[Schema]) -> dict:
 
 
 def route(rule: str, methods=("GET",), *, summary: str = "", tags=(), body=None, query=None,
-          response=None, status: int = 200, auth: bool = True, responses: dict | None = None, form=None):
+          response=None, status: int = 200, auth: bool = True, responses: dict | None = None, form=None,
+          headers: tuple[dict, ...] = ()):
     """Register an API endpoint and its documentation (``form``: a multipart/form-data body schema)."""
 
     def decorator(fn):
@@ -146,7 +149,8 @@ def route(rule: str, methods=("GET",), *, summary: str = "", tags=(), body=None,
 
         api.add_url_rule(rule, fn.__name__, wrapper, methods=list(methods))
         ENDPOINTS.append(EndpointDoc(rule, tuple(methods), summary or (fn.__doc__ or "").strip().split("\n")[0],
-                                     tuple(tags), body, query, response, status, auth, responses or {}, form))
+                                     tuple(tags), body, query, response, status, auth, responses or {}, form,
+                                     tuple(headers)))
         return wrapper
 
     return decorator

@@ -58,6 +58,7 @@ def build_spec() -> dict:
             params = _path_params(ep.rule)
             if ep.query is not None:
                 params.append({"in": "query", "schema": ep.query})
+            params.extend({"in": "header", **header} for header in ep.headers)
             if params:
                 op["parameters"] = params
             if ep.body is not None:

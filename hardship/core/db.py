@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, make_transient_to_detached, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -26,6 +27,23 @@ db = SQLAlchemy(model_class=Base)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def adopt(model, values: dict):
+    """A persistent ``model`` instance for a row just read or written with a Core statement (``values``:
+    every column), without another query: the instance already in the session's identity map (its
+    expired attributes filled in from ``values``), else one built from ``values`` as if the ORM had
+    loaded it. For hot paths where the ORM's loading cost more than the statement."""
+    session = db.session()
+    existing = session.identity_map.get(session.identity_key(model, values["id"]))
+    if existing is not None:
+        for name in sa.inspect(existing).expired_attributes & values.keys():
+            set_committed_value(existing, name, values[name])
+        return existing
+    obj = model(**values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 class UTCDateTime(sa.types.TypeDecorator):

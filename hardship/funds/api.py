@@ -151,6 +151,15 @@ class TransactionQuery(BaseSchema):
 
 # ---------------------------------------------------------------- helpers
 
+#: the header every posting needs (documented in the OpenAPI document)
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key", "required": True,
+    "schema": {"type": "string", "minLength": 1, "maxLength": ops.MAX_KEY},
+    "description": "One key per posting (e.g. a UUID): a retry with the same key and body returns the first "
+                   "result (header Idempotent-Replayed: true); the same key with another body is a 409.",
+}
+
+
 def idempotency_key() -> str:
     """The request's ``Idempotency-Key`` header (400 when it is missing or malformed)."""
     raw = request.headers.get("Idempotency-Key")
@@ -191,19 +200,24 @@ def _xlsx(content: bytes, filename: str) -> Response:
 
 # ---------------------------------------------------------------- postings
 
-@route("/funds/receipts", ["POST"], body=ReceiptIn, response=TransactionOut, status=201, tags=["funds"],
-       responses={409: None})
-def post_receipt():
-    """Receipt (入账): money enters the tree at a union from outside. Needs ``Idempotency-Key``."""
-    tenant = _body_tenant("tenant")
+def _post_for(field: str, schema, operation):
+    """A posting by the union named in the body's ``field`` (receipts, returns)."""
+    tenant = _body_tenant(field)
     require(current_user, "funds.post")
     key = idempotency_key()
-    data = load_body(ReceiptIn)
-    return _posted(ops.post_receipt(tenant, data, actor=current_user, idempotency_key=key))
+    data = load_body(schema)
+    return _posted(operation(tenant, data, actor=current_user, idempotency_key=key))
+
+
+@route("/funds/receipts", ["POST"], body=ReceiptIn, response=TransactionOut, status=201, tags=["funds"],
+       responses={409: None}, headers=(IDEMPOTENCY_HEADER,))
+def post_receipt():
+    """Receipt (入账): money enters the tree at a union from outside. Needs ``Idempotency-Key``."""
+    return _post_for("tenant", ReceiptIn, ops.post_receipt)
 
 
 @route("/funds/allocations", ["POST"], body=AllocationIn, response=TransactionOut, status=201, tags=["funds"],
-       responses={409: None})
+       responses={409: None}, headers=(IDEMPOTENCY_HEADER,))
 def post_allocation():
     """Allocation (下拨) from a union to a direct child, same source and fiscal year. Needs ``Idempotency-Key``."""
     parent = _body_tenant("from")
@@ -215,18 +229,14 @@ def post_allocation():
 
 
 @route("/funds/returns", ["POST"], body=ReturnIn, response=TransactionOut, status=201, tags=["funds"],
-       responses={409: None})
+       responses={409: None}, headers=(IDEMPOTENCY_HEADER,))
 def post_return():
     """Return (退回) to finance or to the parent union. Needs ``Idempotency-Key``."""
-    tenant = _body_tenant("tenant")
-    require(current_user, "funds.post")
-    key = idempotency_key()
-    data = load_body(ReturnIn)
-    return _posted(ops.return_funds(tenant, data, actor=current_user, idempotency_key=key))
+    return _post_for("tenant", ReturnIn, ops.return_funds)
 
 
 @route("/funds/transactions/<int:transaction_id>/reversal", ["POST"], body=ReversalIn, response=TransactionOut,
-       status=201, tags=["funds"], responses={409: None})
+       status=201, tags=["funds"], responses={409: None}, headers=(IDEMPOTENCY_HEADER,))
 def post_reversal(transaction_id):
     """Reverse a posting (冲销) with a new document number and date. Needs ``Idempotency-Key``."""
     tx = get_owned(FundTransaction, transaction_id)
