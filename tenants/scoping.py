@@ -104,8 +104,12 @@ def get_tenant(code: str) -> Tenant:
     path = current_scope()
     if path == NOTHING:
         raise NotFound()
+    code = str(code or "").upper()
+    root = g.get("scope_tenant") if has_app_context() else None
+    if root is not None and root.path == path and root.code == code:
+        return root  # the caller's own union, read with the caller in this request (hardship.accounts.auth)
     row = db.session.connection().execute(
-        _GET_TENANT, {"code": str(code or "").upper(), "low": path, "high": path + PATH_END}).mappings().first()
+        _GET_TENANT, {"code": code, "low": path, "high": path + PATH_END}).mappings().first()
     if row is None:
         raise NotFound()
     return adopt(Tenant, dict(row))

@@ -29,6 +29,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def labelled_columns(model, prefix: str) -> tuple[list, dict[str, str]]:
+    """``model``'s columns labelled ``<prefix><column>`` for a Core select that joins several tables, and
+    the map from those labels to the attribute names :func:`adopt` takes."""
+    mapper = sa.inspect(model)
+    columns, names = [], {}
+    for column in model.__table__.columns:
+        columns.append(column.label(prefix + column.name))
+        names[prefix + column.name] = mapper.get_property_by_column(column).key
+    return columns, names
+
+
 def adopt(model, values: dict):
     """A persistent ``model`` instance for a row just read or written with a Core statement (``values``:
     every column), without another query: the instance already in the session's identity map (its
