@@ -151,6 +151,21 @@ def _net_options(path: str) -> tuple:
     )
 
 
+def _set_in_transaction(info: dict, dbapi_connection) -> None:
+    if info.get(_SCOPED):
+        path = current_scope()
+        if info.get(_APPLIED) != path:
+            dbapi_connection.execute("select set_config('app.tenant_path', %s, true)", (path,))
+            info[_APPLIED] = path
+
+
+def apply_scope(conn) -> None:
+    """Bring the scope to ``conn``'s open transaction now, for code about to use its DBAPI connection
+    directly (which the hook on SQLAlchemy's statements does not see)."""
+    if conn.dialect.name == "postgresql":
+        _set_in_transaction(conn.info, conn.connection.dbapi_connection)
+
+
 _installed = False
 #: keys in a pooled connection's ``info``: its transaction belongs to a session, and the scope set in it
 _SCOPED, _APPLIED = "hardship_scoped", "hardship_scope_applied"
@@ -208,12 +223,8 @@ def init_app(app) -> None:
     def _apply_scope(conn, cursor, statement, parameters, context, executemany):
         """Before each statement of a session's transaction: the scope, if it changed since the last
         statement (``set_config(..., true)`` lasts until the transaction ends)."""
-        info = conn.info
-        if info.get(_SCOPED) and not statement.startswith(_CONTROL):
-            path = current_scope()
-            if info.get(_APPLIED) != path:
-                cursor.connection.execute("select set_config('app.tenant_path', %s, true)", (path,))
-                info[_APPLIED] = path
+        if not statement.startswith(_CONTROL):
+            _set_in_transaction(conn.info, cursor.connection)
 
     def _forget(conn, *_args):
         conn.info.pop(_APPLIED, None)

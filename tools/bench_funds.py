@@ -9,7 +9,8 @@ city to random counties for ``--seconds`` each way:
 
 * ``http``: through the whole app as it runs in production: gunicorn with ``--workers`` sync workers
   (default 2) serving ``wsgi:app``, and ``--clients`` client threads posting over HTTP (bearer token, JSON,
-  scoping, RLS, audit), each posting with its own Idempotency-Key;
+  scoping, RLS, audit), each posting with its own Idempotency-Key (``BENCH_GUNICORN_ARGS`` adds gunicorn
+  options, e.g. ``-k gthread --threads 4``, which measured the same here);
 * ``operations``: calling ``allocate_funds`` in an app context per client (no HTTP, no auth);
 * ``sql`` (the baseline): the same two conditional updates in lot-id order on a raw connection as the
   owner: ``UPDATE fund_lots SET balance = balance - :a WHERE id = :id AND balance >= :a`` and the credit,
@@ -39,6 +40,7 @@ sys.path.insert(0, str(REPO))
 COUNTIES = [f"K01{i:02d}" for i in range(1, 9)]
 CONFIG = {"SECRET_KEY": "bench", "PII_KEYS": "k1:" + "A" * 43 + "=", "ARGON2_PROFILE": "fast", "TESTING": False}
 _STATE: dict = {}
+GUNICORN_EXTRA = os.environ.get("BENCH_GUNICORN_ARGS", "").split()
 
 
 def _app(url: str):
@@ -104,7 +106,7 @@ def run_http(url: str, clients: int, seconds: float, state: dict, workers: int) 
     instance = tempfile.mkdtemp(prefix="hardship-bench-")
     env = {**os.environ, "DATABASE_URL": url, "DATABASE_OWNER_URL": url, "HARDSHIP_INSTANCE": instance,
            "SECRET_KEY": CONFIG["SECRET_KEY"], "PII_KEYS": CONFIG["PII_KEYS"], "PII_INDEX_KEY": "bench-index"}
-    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-b",
+    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), *GUNICORN_EXTRA, "-b",
                                f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"], cwd=REPO, env=env)
     try:
         for _ in range(200):  # until it answers
@@ -174,12 +176,11 @@ def _client(args) -> tuple[int, int]:
             with scope("/P01/C01/"):
                 while time.time() < end:
                     cents = rng.randint(100, 1000)
-                    try:  # as the API handler does: load both unions in the scope, post, commit
+                    try:  # as the API handler does: load both unions in the scope, post and commit
                         ops.allocate_funds(get_tenant("C01"), get_tenant(rng.choice(COUNTIES)), {
                             "source": "central_finance", "fiscal_year": 2026,
                             "amount": f"{cents // 100}.{cents % 100:02d}", "document_no": "基准〔2026〕9号",
-                            "date": "2026-03-05"}, idempotency_key=str(uuid.uuid4()))
-                        db.session.commit()
+                            "date": "2026-03-05"}, idempotency_key=str(uuid.uuid4()), commit=True)
                         made += 1
                     except Conflict:
                         db.session.rollback()

@@ -206,7 +206,7 @@ def _post_for(field: str, schema, operation):
     require(current_user, "funds.post")
     key = idempotency_key()
     data = load_body(schema)
-    return _posted(operation(tenant, data, actor=current_user, idempotency_key=key))
+    return _posted(operation(tenant, data, actor=current_user, idempotency_key=key, commit=True))
 
 
 @route("/funds/receipts", ["POST"], body=ReceiptIn, response=TransactionOut, status=201, tags=["funds"],
@@ -225,7 +225,8 @@ def post_allocation():
     require(current_user, "funds.post")
     key = idempotency_key()
     data = load_body(AllocationIn)
-    return _posted(ops.allocate_funds(parent, child, data, actor=current_user, idempotency_key=key))
+    return _posted(ops.allocate_funds(parent, child, data, actor=current_user, idempotency_key=key,
+                                      commit=True))
 
 
 @route("/funds/returns", ["POST"], body=ReturnIn, response=TransactionOut, status=201, tags=["funds"],
@@ -243,7 +244,8 @@ def post_reversal(transaction_id):
     require(current_user, "funds.reverse")
     key = idempotency_key()
     data = load_body(ReversalIn)
-    return _posted(ops.reverse_transaction(tx, data, actor=current_user, idempotency_key=key))
+    return _posted(ops.reverse_transaction(tx, data, actor=current_user, idempotency_key=key,
+                                           commit=True))
 
 
 # ---------------------------------------------------------------- reading

@@ -53,7 +53,7 @@ from hardship.funds.models import (
     FundTransaction,
 )
 from tenants.models import Tenant
-from tenants.scoping import SYSTEM, current_scope, scope
+from tenants.scoping import SYSTEM, apply_scope, current_scope, scope
 
 FIRST_YEAR = 2000
 MAX_KEY = 100
@@ -340,7 +340,7 @@ def _apply_to_lot(lot_id: int, changes: dict[str, int]) -> bool:
 
 def _post(kind: str, *, owner_id: int, poster: Tenant, actor, key: str | None, request_hash: str,
           header: dict, legs: Callable[[], list[Leg]], parent_side: Tenant | None = None,
-          legs_read: bool = True) -> Posted:
+          legs_read: bool = True, commit: bool = False) -> Posted:
     """Write one balanced transaction (see the module docstring).
 
     An idempotency key is looked up before ``legs`` runs when ``legs`` reads the database (a replayed
@@ -352,6 +352,9 @@ def _post(kind: str, *, owner_id: int, poster: Tenant, actor, key: str | None, r
     posting can ever be committed; the caller's earlier work in the same transaction goes with it (the
     API, the pages and the aid module treat a failed posting as a failed request anyway). No savepoint:
     under contention on one lot a subtransaction's row locks made every waiter markedly slower.
+
+    ``commit``: the posting is all the caller's transaction holds, and it commits it, with the posting's
+    last statement where it can (the API and the pages; see :func:`_write_pg`).
     """
     _begin_write()
     if legs_read:
@@ -360,7 +363,7 @@ def _post(kind: str, *, owner_id: int, poster: Tenant, actor, key: str | None, r
             return Posted(earlier, True)
     planned = legs()
     try:
-        written = _write(kind, owner_id, poster, actor, key, request_hash, header, planned, parent_side)
+        written = _write(kind, owner_id, poster, actor, key, request_hash, header, planned, parent_side, commit)
     except IntegrityError:
         db.session.rollback()  # a row changed under the posting (the ledger's own races end in ON CONFLICT)
         raise Conflict(_l("The same posting is being made by another request at this moment; repeat this one "
@@ -403,6 +406,9 @@ def _resolve_lots(planned: list[Leg], parent_side: Tenant | None) -> list[Leg]:
 
 
 _POSTS_PG: dict[int, sa.TextClause] = {}
+_POSTS_PG_RAW: dict[int, str] = {}
+#: what ``hardship_refuse`` says when a posting statement finds a debit short
+SHORT = "hardship: not enough money in a lot"
 
 
 def _post_statement_pg(lots: int) -> sa.TextClause:
@@ -413,9 +419,11 @@ def _post_statement_pg(lots: int) -> sa.TextClause:
     lot, chained so each runs only after the one before it has changed its row (``EXISTS (SELECT 1 FROM
     u<i-1>)``): the lots are locked one by one in ascending id order, the fixed order that keeps concurrent
     postings from deadlocking, and a debit changes its lot only if the balance covers it (a short debit
-    stops the chain). The statement returns the transaction's id and whether the last lot was changed;
-    when it was not, the caller rolls back. A lot's lock is taken last and held until the commit that
-    follows at once: the shortest hold there can be. Built once per number of lots.
+    stops the chain). The statement returns the transaction's id, no row when the key was taken, and
+    fails (``hardship_refuse``, a migration's function that raises) when a debit was short: so a COMMIT
+    sent with it in the same round trip (:func:`_write_pg`) is never carried out for a partial posting.
+    A lot's lock is taken last and held until that commit: the shortest hold there can be. Built once per
+    number of lots.
     """
     stmt = _POSTS_PG.get(lots)
     if stmt is not None:
@@ -450,7 +458,9 @@ def _post_statement_pg(lots: int) -> sa.TextClause:
   UPDATE fund_lots AS l SET balance = l.balance + :l{i}_delta, {totals}
   WHERE l.id = :l{i}_id AND l.balance + :l{i}_delta >= 0 AND {after}
   RETURNING 1)""")
-    sql = "WITH " + ",\n".join(ctes) + f"\nSELECT (SELECT id FROM tx) AS id, EXISTS (SELECT 1 FROM u{lots - 1}) AS lots_changed"
+    sql = "WITH " + ",\n".join(ctes) + f"""
+SELECT tx.id, CASE WHEN EXISTS (SELECT 1 FROM u{lots - 1}) THEN 0 ELSE hardship_refuse('{SHORT}') END AS refused
+FROM tx"""
     stmt = _POSTS_PG[lots] = sa.text(sql)
     return stmt
 
@@ -471,7 +481,8 @@ def _insert_tx(conn, values: dict) -> int | None:
     return conn.execute(stmt, values).scalar()
 
 
-def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: list[Leg], parent_side):
+def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: list[Leg], parent_side,
+           commit: bool = False):
     """The rows of one posting, in this order: lots found, transaction with entries and audit event, then
     the lots changed. ``None`` when the transaction's insert met its key (nothing written)."""
     if sum(leg.amount for leg in planned) != 0 or any(leg.amount == 0 for leg in planned):
@@ -499,22 +510,25 @@ def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: li
             per_lot[leg.lot_id][leg.category] += leg.amount
             lot_tenant[leg.lot_id] = leg.tenant
     path = current_scope()
-    if conn.dialect.name == "postgresql" and (
-            path == SYSTEM or all(leg.tenant.path.startswith(path) for leg in resolved)):
-        tx_id = _write_pg(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor, kind)
-    else:  # SQLite, and postings that write the parent's rows under its scope: one statement each
-        tx_id = _write_each(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor, kind, parent_side)
-    if tx_id is None:
-        return None
-    # the row as an ORM object without reading it back: persistent in the session like a loaded one
-    tx = adopt(FundTransaction, {"id": tx_id, **values})
-
     # what the poster may see of it (a county does not see its parent's lot), for the response
     visible = [{"tenant": leg.tenant.code, "lot": leg.lot_id, "source": leg.source if leg.lot_id else None,
                 "fiscal_year": leg.fiscal_year if leg.lot_id else None, "account": leg.account,
                 "category": leg.category, "amount": format_fen(leg.amount)}
                for leg in resolved if path == SYSTEM or leg.tenant.path.startswith(path)]
-    return Posted(tx, False, visible, {t.id: (t.code, t.name) for t in tenants.values()})
+    labels = {t.id: (t.code, t.name) for t in tenants.values()}  # read now: a commit below expires them
+    if conn.dialect.name == "postgresql" and (
+            path == SYSTEM or all(leg.tenant.path.startswith(path) for leg in resolved)):
+        tx_id = _write_pg(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor, kind, commit)
+    else:  # SQLite, and postings that write the parent's rows under its scope: one statement each
+        tx_id = _write_each(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor, kind, parent_side)
+        if commit and tx_id is not None:
+            db.session.commit()
+    if tx_id is None:
+        return None
+    # the row as an ORM object without reading it back: persistent in the session like a loaded one
+    tx = adopt(FundTransaction, {"id": tx_id, **values})
+
+    return Posted(tx, False, visible, labels)
 
 
 def _short_lot(conn, per_lot: dict, lot_tenant: dict) -> Conflict:
@@ -531,8 +545,14 @@ def _short_lot(conn, per_lot: dict, lot_tenant: dict) -> Conflict:
                        "to get its result."))
 
 
-def _write_pg(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor, kind) -> int | None:
-    """PostgreSQL, every row inside the scope: :data:`_POST_PG`."""
+def _write_pg(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor, kind, commit) -> int | None:
+    """PostgreSQL, every row inside the scope: :func:`_post_statement_pg`.
+
+    With ``commit`` the statement and the ``COMMIT`` go to the server together (psycopg's pipeline mode on
+    the session's own connection, after the session's pending changes are flushed into the transaction):
+    the lots' row locks are then held only while the server works, never while this process waits for
+    its turn on a busy CPU, which is what kept concurrent postings on one lot queueing behind each other.
+    The session is committed right after, to follow (nothing is left for it to send)."""
     event = audit.values(f"funds.{kind}", poster, object_type="FundTransaction", detail=detail, user=actor)
     params = {**values, **{f"a_{k}": v for k, v in event.items() if k != "detail"},
               "a_detail": json.dumps(detail, ensure_ascii=False),
@@ -543,13 +563,35 @@ def _write_pg(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor
         params[f"l{i}_id"], params[f"l{i}_delta"] = lot_id, sum(per_lot[lot_id].values())
         for category in (*INFLOWS, *OUTFLOWS):
             params[f"l{i}_{category}"] = per_lot[lot_id].get(category, 0)
-    row = conn.execute(_post_statement_pg(len(per_lot)), params).one()
-    if row.id is None:
-        return None
-    if not row.lots_changed:  # a debit was short: nothing of the posting may stay
+    stmt = _post_statement_pg(len(per_lot))
+    try:
+        if commit:
+            db.session.flush()
+            apply_scope(conn)
+            sql = _POSTS_PG_RAW.get(len(per_lot))
+            if sql is None:
+                sql = _POSTS_PG_RAW[len(per_lot)] = str(stmt.compile(dialect=conn.dialect))
+            raw = conn.connection.dbapi_connection
+            with raw.pipeline():
+                cursor = raw.execute(sql, params)
+                raw.execute("COMMIT")
+            row = cursor.fetchone()
+            db.session.commit()
+        else:
+            row = conn.execute(stmt, params).first()
+    except (sa.exc.DBAPIError, psycopg_errors()) as exc:
         db.session.rollback()
-        raise _short_lot(db.session.connection(), per_lot, lot_tenant)
-    return row.id
+        if SHORT in str(getattr(exc, "orig", exc)):  # a debit was short: nothing of the posting was kept
+            raise _short_lot(db.session.connection(), per_lot, lot_tenant) from None
+        raise
+    return None if row is None else row[0]
+
+
+def psycopg_errors() -> type[Exception]:
+    """psycopg's base error (raised as is by the pipeline, which SQLAlchemy does not wrap)."""
+    import psycopg
+
+    return psycopg.Error
 
 
 def _write_each(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor, kind, parent_side) -> int | None:
@@ -590,7 +632,7 @@ def _posting_union(actor, tenant: Tenant, message) -> None:
 # ---------------------------------------------------------------- receipts, allocations, returns
 
 def post_receipt(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str | None = None,
-                 today: date | None = None) -> Posted:
+                 today: date | None = None, commit: bool = False) -> Posted:
     """Receipt (入账): money enters the tree at ``tenant`` from outside (finance, donors, the union's own funds)."""
     require(actor, "funds.post")
     _posting_union(actor, tenant, _l("Receipts are posted by the finance officer of the receiving union."))
@@ -602,13 +644,13 @@ def post_receipt(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str
               "fiscal_year": year, "amount": amount, "to_tenant_id": tenant.id, "note": clean["note"]}
     return _post("receipt", owner_id=tenant.id, poster=tenant, actor=actor, key=key, request_hash=digest,
                  legs_read=False,
-                 header=header, legs=lambda: [
+                 commit=commit, header=header, legs=lambda: [
                      Leg(tenant, amount, "received", source, year),
                      Leg(tenant, -amount, EXTERNAL, account=f"outside:{source}")])
 
 
 def allocate_funds(parent: Tenant, child: Tenant, data: dict, actor=None, *, idempotency_key: str | None = None,
-                   today: date | None = None) -> Posted:
+                   today: date | None = None, commit: bool = False) -> Posted:
     """Allocation (下拨): ``parent`` moves money from its lot to a direct child's lot of the same source and
     fiscal year, optionally earmarked for a program type."""
     require(actor, "funds.post")
@@ -625,13 +667,13 @@ def allocate_funds(parent: Tenant, child: Tenant, data: dict, actor=None, *, ide
               "purpose": clean["purpose"], "note": clean["note"]}
     return _post("allocation", owner_id=child.id, poster=parent, actor=actor, key=key, request_hash=digest,
                  legs_read=False,
-                 header=header, legs=lambda: [
+                 commit=commit, header=header, legs=lambda: [
                      Leg(parent, -amount, "allocated_out", source, year),
                      Leg(child, amount, "allocated_in", source, year)])
 
 
 def return_funds(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str | None = None,
-                 today: date | None = None) -> Posted:
+                 today: date | None = None, commit: bool = False) -> Posted:
     """Return (退回): money leaves the tree back to finance (``to="finance"``) or goes back up to the parent's
     lot of the same source and year (``to="parent"``)."""
     require(actor, "funds.post")
@@ -659,7 +701,7 @@ def return_funds(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str
 
     return _post("return", owner_id=tenant.id, poster=tenant, actor=actor, key=key, request_hash=digest,
                  legs_read=False,
-                 header=header, legs=legs, parent_side=parent)
+                 commit=commit, header=header, legs=legs, parent_side=parent)
 
 
 # ---------------------------------------------------------------- reversals
@@ -681,7 +723,7 @@ def may_reverse(user, tx: FundTransaction) -> bool:
 
 
 def reverse_transaction(tx: FundTransaction, data: dict, actor=None, *, idempotency_key: str | None = None,
-                        today: date | None = None, allow_disbursement: bool = False) -> Posted:
+                        today: date | None = None, allow_disbursement: bool = False, commit: bool = False) -> Posted:
     """Reversal (冲销): a new transaction whose entries undo ``tx``'s, with its own document number and date.
 
     Posted by an approver of the union that posted ``tx``. A reversal cannot be reversed, a transaction
@@ -739,7 +781,7 @@ def reverse_transaction(tx: FundTransaction, data: dict, actor=None, *, idempote
               "destination": tx.destination, "purpose": tx.purpose, "reference": tx.reference, "note": note,
               "reverses_id": tx.id}
     return _post("reversal", owner_id=tx.tenant_id, poster=poster, actor=actor, key=key, request_hash=digest,
-                 header=header, legs=legs, parent_side=parent_side)
+                 commit=commit, header=header, legs=legs, parent_side=parent_side)
 
 
 # ---------------------------------------------------------------- disbursements (called by the aid module)
