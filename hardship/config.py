@@ -65,7 +65,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     pii_index = overrides.get("PII_INDEX_KEY") or env.get("PII_INDEX_KEY") or _instance_secret(
         instance, "pii_index_key", lambda: secrets.token_urlsafe(32)
     )
-    engine_options: dict = {"pool_pre_ping": True}
+    # PostgreSQL: no ping before each checkout by default (it cost two round trips a request). A connection
+    # that died with a database restart fails the one request that meets it; SQLAlchemy then discards the
+    # whole pool, and a retry (safe for postings: Idempotency-Key) gets a fresh connection. Set
+    # DATABASE_PRE_PING=1 where connections die silently (e.g. behind a firewall that drops idle ones).
+    engine_options: dict = {"pool_pre_ping": env.get("DATABASE_PRE_PING", "0") == "1", "pool_recycle": 3600}
     if db_url.startswith("sqlite"):
         engine_options = {"connect_args": {"timeout": 30}}
     cfg = {

@@ -227,11 +227,13 @@ def init_app(app) -> None:
             _set_in_transaction(conn.info, cursor.connection)
 
     def _forget(conn, *_args):
-        conn.info.pop(_APPLIED, None)
+        if not getattr(conn, "invalidated", False):  # a dead connection's info goes with it
+            conn.info.pop(_APPLIED, None)
 
     def _end(conn, *_args):
-        conn.info.pop(_APPLIED, None)
-        conn.info.pop(_SCOPED, None)
+        if not getattr(conn, "invalidated", False):
+            conn.info.pop(_APPLIED, None)
+            conn.info.pop(_SCOPED, None)
 
     event.listen(Engine, "rollback_savepoint", _forget)  # undoes a set_config made inside the savepoint
     event.listen(Engine, "commit", _end)

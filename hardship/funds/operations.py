@@ -405,30 +405,12 @@ def _resolve_lots(planned: list[Leg], parent_side: Tenant | None) -> list[Leg]:
     return resolved
 
 
-_POSTS_PG: dict[int, sa.TextClause] = {}
-_POSTS_PG_RAW: dict[int, str] = {}
-#: what ``hardship_refuse`` says when a posting statement finds a debit short
-SHORT = "hardship: not enough money in a lot"
-
-
-def _post_statement_pg(lots: int) -> sa.TextClause:
-    """PostgreSQL: a whole posting that changes ``lots`` lots in one statement, one round trip.
-
-    First the transaction (nothing at all happens when its idempotency key or its reversal is taken:
-    every later part depends on it), its entries and its audit event; then one conditional ``UPDATE`` per
-    lot, chained so each runs only after the one before it has changed its row (``EXISTS (SELECT 1 FROM
-    u<i-1>)``): the lots are locked one by one in ascending id order, the fixed order that keeps concurrent
-    postings from deadlocking, and a debit changes its lot only if the balance covers it (a short debit
-    stops the chain). The statement returns the transaction's id, no row when the key was taken, and
-    fails (``hardship_refuse``, a migration's function that raises) when a debit was short: so a COMMIT
-    sent with it in the same round trip (:func:`_write_pg`) is never carried out for a partial posting.
-    A lot's lock is taken last and held until that commit: the shortest hold there can be. Built once per
-    number of lots.
-    """
-    stmt = _POSTS_PG.get(lots)
-    if stmt is not None:
-        return stmt
-    ctes = ["""tx AS (
+#: PostgreSQL: a posting's rows in one statement: the transaction (nothing at all when its idempotency key
+#: or its reversal is taken: the entries and the audit event come from its row), its entries and its audit
+#: event. Returns the transaction's id, or no row. No lot is locked yet (the foreign-key checks of the
+#: entries take KEY SHARE, which no posting's NO KEY UPDATE waits for).
+_ROWS_PG = sa.text("""
+WITH tx AS (
   INSERT INTO fund_transactions (tenant_id, kind, document_no, posted_on, source, fiscal_year, amount,
     from_tenant_id, to_tenant_id, destination, purpose, note, reference, reverses_id, poster_tenant_id,
     posted_by_id, posted_by, idempotency_key, request_hash, created_at)
@@ -436,32 +418,51 @@ def _post_statement_pg(lots: int) -> sa.TextClause:
     :from_tenant_id, :to_tenant_id, :destination, :purpose, :note, :reference, :reverses_id, :poster_tenant_id,
     :posted_by_id, :posted_by, :idempotency_key, :request_hash, :created_at)
   ON CONFLICT DO NOTHING
-  RETURNING id)"""]
-    ctes.append("""entries AS (
+  RETURNING id
+), entries AS (
   INSERT INTO fund_entries (transaction_id, tenant_id, lot_id, account, category, amount)
   SELECT tx.id, e.tenant_id, e.lot_id, e.account, e.category, e.amount
   FROM tx, unnest(CAST(:e_tenant AS integer[]), CAST(:e_lot AS integer[]), CAST(:e_account AS varchar[]),
                   CAST(:e_category AS varchar[]), CAST(:e_amount AS bigint[]))
        AS e(tenant_id, lot_id, account, category, amount)
-  RETURNING 1)""")
-    ctes.append("""audit AS (
+), audit AS (
   INSERT INTO audit_events (at, tenant_id, user_id, username, action, object_type, object_id, detail, ip)
   SELECT :created_at, :a_tenant_id, :a_user_id, :a_username, :a_action, :a_object_type, CAST(tx.id AS varchar),
          CAST(:a_detail AS json), :a_ip
   FROM tx
-  RETURNING 1)""")
+)
+SELECT id FROM tx
+""")
+_LOTS_PG: dict[int, sa.TextClause] = {}
+_LOTS_PG_RAW: dict[int, str] = {}
+#: what ``hardship_refuse`` says when a posting statement finds a debit short
+SHORT = "hardship: not enough money in a lot"
+
+
+def _lots_statement_pg(lots: int) -> sa.TextClause:
+    """PostgreSQL: change a posting's ``lots`` lots in one statement.
+
+    One conditional ``UPDATE`` per lot, chained so each runs only after the one before it has changed its
+    row (``EXISTS (SELECT 1 FROM u<i-1>)``): the lots are locked one by one in ascending id order, the
+    fixed order that keeps concurrent postings from deadlocking, and a debit changes its lot only if the
+    balance covers it. A short debit stops the chain and makes the statement fail (``hardship_refuse``, a
+    migration's function that raises), so a COMMIT sent with it in the same round trip
+    (:func:`_write_pg`) is never carried out for a partial posting. Built once per number of lots.
+    """
+    stmt = _LOTS_PG.get(lots)
+    if stmt is not None:
+        return stmt
+    ctes = []
     for i in range(lots):
         totals = ", ".join(f"{c} = l.{c} {'+' if c in INFLOWS else '-'} :l{i}_{c}" for c in (*INFLOWS, *OUTFLOWS))
-        after = "EXISTS (SELECT 1 FROM entries) AND EXISTS (SELECT 1 FROM audit)" if i == 0 else \
-            f"EXISTS (SELECT 1 FROM u{i - 1})"
+        after = "" if i == 0 else f" AND EXISTS (SELECT 1 FROM u{i - 1})"
         ctes.append(f"""u{i} AS (
   UPDATE fund_lots AS l SET balance = l.balance + :l{i}_delta, {totals}
-  WHERE l.id = :l{i}_id AND l.balance + :l{i}_delta >= 0 AND {after}
+  WHERE l.id = :l{i}_id AND l.balance + :l{i}_delta >= 0{after}
   RETURNING 1)""")
     sql = "WITH " + ",\n".join(ctes) + f"""
-SELECT tx.id, CASE WHEN EXISTS (SELECT 1 FROM u{lots - 1}) THEN 0 ELSE hardship_refuse('{SHORT}') END AS refused
-FROM tx"""
-    stmt = _POSTS_PG[lots] = sa.text(sql)
+SELECT CASE WHEN EXISTS (SELECT 1 FROM u{lots - 1}) THEN 0 ELSE hardship_refuse('{SHORT}') END AS refused"""
+    stmt = _LOTS_PG[lots] = sa.text(sql)
     return stmt
 
 
@@ -546,45 +547,50 @@ def _short_lot(conn, per_lot: dict, lot_tenant: dict) -> Conflict:
 
 
 def _write_pg(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor, kind, commit) -> int | None:
-    """PostgreSQL, every row inside the scope: :func:`_post_statement_pg`.
+    """PostgreSQL, every row inside the scope: :data:`_ROWS_PG`, then :func:`_lots_statement_pg`.
 
-    With ``commit`` the statement and the ``COMMIT`` go to the server together (psycopg's pipeline mode on
-    the session's own connection, after the session's pending changes are flushed into the transaction):
-    the lots' row locks are then held only while the server works, never while this process waits for
-    its turn on a busy CPU, which is what kept concurrent postings on one lot queueing behind each other.
-    The session is committed right after, to follow (nothing is left for it to send)."""
+    With ``commit`` the lots' statement and the ``COMMIT`` go to the server together (psycopg's pipeline
+    mode on the session's own connection, after the session's pending changes are flushed into the
+    transaction): a lot's row lock is then held only while the server changes the lots and commits, never
+    while this process waits for its turn on a busy CPU, which is what kept concurrent postings on one
+    lot queueing behind each other. The session is committed right after, to follow (nothing is left for
+    it to send)."""
     event = audit.values(f"funds.{kind}", poster, object_type="FundTransaction", detail=detail, user=actor)
     params = {**values, **{f"a_{k}": v for k, v in event.items() if k != "detail"},
               "a_detail": json.dumps(detail, ensure_ascii=False),
               "e_tenant": [leg.tenant.id for leg in resolved], "e_lot": [leg.lot_id for leg in resolved],
               "e_account": [leg.account for leg in resolved], "e_category": [leg.category for leg in resolved],
               "e_amount": [leg.amount for leg in resolved]}
+    changes = {}
     for i, lot_id in enumerate(sorted(per_lot)):
-        params[f"l{i}_id"], params[f"l{i}_delta"] = lot_id, sum(per_lot[lot_id].values())
+        changes[f"l{i}_id"], changes[f"l{i}_delta"] = lot_id, sum(per_lot[lot_id].values())
         for category in (*INFLOWS, *OUTFLOWS):
-            params[f"l{i}_{category}"] = per_lot[lot_id].get(category, 0)
-    stmt = _post_statement_pg(len(per_lot))
+            changes[f"l{i}_{category}"] = per_lot[lot_id].get(category, 0)
+    lots = _lots_statement_pg(len(per_lot))
     try:
         if commit:
             db.session.flush()
-            apply_scope(conn)
-            sql = _POSTS_PG_RAW.get(len(per_lot))
+        row = conn.execute(_ROWS_PG, params).first()
+        if row is None:
+            return None
+        if commit:
+            sql = _LOTS_PG_RAW.get(len(per_lot))
             if sql is None:
-                sql = _POSTS_PG_RAW[len(per_lot)] = str(stmt.compile(dialect=conn.dialect))
+                sql = _LOTS_PG_RAW[len(per_lot)] = str(lots.compile(dialect=conn.dialect))
+            apply_scope(conn)
             raw = conn.connection.dbapi_connection
             with raw.pipeline():
-                cursor = raw.execute(sql, params)
+                raw.execute(sql, changes)
                 raw.execute("COMMIT")
-            row = cursor.fetchone()
             db.session.commit()
         else:
-            row = conn.execute(stmt, params).first()
+            conn.execute(lots, changes)
     except (sa.exc.DBAPIError, psycopg_errors()) as exc:
         db.session.rollback()
         if SHORT in str(getattr(exc, "orig", exc)):  # a debit was short: nothing of the posting was kept
             raise _short_lot(db.session.connection(), per_lot, lot_tenant) from None
         raise
-    return None if row is None else row[0]
+    return row[0]
 
 
 def psycopg_errors() -> type[Exception]:

@@ -1,0 +1,37 @@
+"""Pooled PostgreSQL connections are not pinged before use (``DATABASE_PRE_PING`` is off by default, which
+saves two round trips a request). A connection that dies (a database restart) must then cost one clean
+error and nothing else: the next request works on a fresh connection."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from conftest import DATABASE_URL, IS_PG
+
+pytestmark = pytest.mark.skipif(not IS_PG, reason="pooled connections that die are a PostgreSQL matter")
+
+
+def _kill_other_backends() -> int:
+    engine = sa.create_engine(DATABASE_URL, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            return conn.execute(sa.text(
+                "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                "where datname = current_database() and pid <> pg_backend_pid()")).scalar()
+    finally:
+        engine.dispose()
+
+
+def test_a_killed_connection_fails_one_request_cleanly_and_the_next_one_works(app, tree, api_as):
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping") is False
+    api = api_as("c01_all", lang="en")
+    assert api.get("/api/v1/funds/balances?tenant=C01").status_code == 200  # a connection now waits in the pool
+    assert _kill_other_backends() >= 1
+
+    failed = api.get("/api/v1/funds/balances?tenant=C01")
+    assert failed.status_code == 500
+    assert "nothing was saved" in failed.json["error"]["message"]
+
+    again = api.get("/api/v1/funds/balances?tenant=C01")
+    assert again.status_code == 200, again.json
+    assert again.json == api.get("/api/v1/funds/balances?tenant=C01").json  # and stays that way
