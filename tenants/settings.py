@@ -12,6 +12,7 @@ Later modules declare their keys with :func:`define`.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from flask_babel import get_locale
@@ -132,12 +133,13 @@ def effective(tenant) -> dict[str, dict]:
             for code in nearest_first:
                 plugin = registry.get(chain[code].level) if code in chain else None
                 if plugin is not None and key in plugin.default_settings:
-                    entry = {"value": plugin.default_settings[key], "inherited": True,
+                    # a copy: the level's defaults are shared by every tenant of the level
+                    entry = {"value": copy.deepcopy(plugin.default_settings[key]), "inherited": True,
                              "source": f"level:{plugin.key}",
                              "source_name": str(_l("default of %(level)s", level=plugin.name(locale)))}
                     break
         if entry is None:
-            entry = {"value": definition.default, "inherited": True, "source": "default",
+            entry = {"value": copy.deepcopy(definition.default), "inherited": True, "source": "default",
                      "source_name": str(_l("system default"))}
         result[key] = entry
     return result

@@ -141,6 +141,19 @@ def test_settings_inheritance(app, api_as, tree):
     assert api.get("/api/v1/tenants/K0101/settings").json["settings"]["publicity_days"]["source"] == "C01"
 
 
+def test_effective_settings_are_copies_of_the_shared_defaults(app, tree):
+    from tenants.settings import effective
+
+    with system(app):
+        k0101, k0102 = (db.session.scalar(sa.select(Tenant).where(Tenant.code == c)) for c in ("K0101", "K0102"))
+        mine = effective(k0101)
+        mine["aging"]["value"]["warning_pct"] = 99  # a caller that changes what it was given
+        mine["matching_ratio"]["value"]["default"] = 7.0
+        theirs = effective(k0102)
+    assert theirs["aging"]["value"]["warning_pct"] == 50
+    assert theirs["matching_ratio"]["value"] == {"default": 1.0}
+
+
 @pytest.mark.parametrize("body, field", [
     ({"publicity_days": -1}, "publicity_days"),
     ({"publicity_days": "five"}, "publicity_days"),
