@@ -69,7 +69,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     # that died with a database restart fails the one request that meets it; SQLAlchemy then discards the
     # whole pool, and a retry (safe for postings: Idempotency-Key) gets a fresh connection. Set
     # DATABASE_PRE_PING=1 where connections die silently (e.g. behind a firewall that drops idle ones).
-    engine_options: dict = {"pool_pre_ping": env.get("DATABASE_PRE_PING", "0") == "1", "pool_recycle": 3600}
+    # TCP keepalives make a silently dropped connection fail within about a minute instead of hanging.
+    engine_options: dict = {"pool_pre_ping": env.get("DATABASE_PRE_PING", "0") == "1", "pool_recycle": 3600,
+                            "connect_args": {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                                             "keepalives_count": 3}}
     if db_url.startswith("sqlite"):
         engine_options = {"connect_args": {"timeout": 30}}
     cfg = {

@@ -159,6 +159,12 @@ def _set_in_transaction(info: dict, dbapi_connection) -> None:
             info[_APPLIED] = path
 
 
+def transaction_ended(conn) -> None:
+    """``conn``'s transaction was ended behind SQLAlchemy's back (a COMMIT sent on the DBAPI connection):
+    the scope must be set again before the next statement, which runs in a new transaction."""
+    conn.info.pop(_APPLIED, None)
+
+
 def apply_scope(conn) -> None:
     """Bring the scope to ``conn``'s open transaction now, for code about to use its DBAPI connection
     directly (which the hook on SQLAlchemy's statements does not see)."""

@@ -750,6 +750,44 @@ def test_ledger_rows_are_append_only_for_the_runtime_role(app, funded):
     engine.dispose()
 
 
+def test_a_lock_timeout_while_changing_the_lots_is_a_clean_busy_error(app, funded, api_as):
+    """The API sends the lots' statement and COMMIT together (psycopg pipeline); an error there (here a
+    lock timeout: another connection holds the city's lot) is the app's "busy" error, and nothing stays."""
+    from conftest import DATABASE_URL, IS_PG
+
+    if not IS_PG:
+        pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
+    fin = api_as("c01_fin", lang="en")
+    engine = sa.create_engine(DATABASE_URL, poolclass=sa.pool.NullPool)
+    database = engine.url.database
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"ALTER DATABASE \"{database}\" SET lock_timeout = '300ms'"))
+        conn.commit()
+    try:
+        with app.app_context():
+            db.engine.dispose()  # new connections take the setting
+        with system(app):
+            before = (counts(db.session), lot_balances(db.session))
+        with engine.connect() as holder:
+            # NO KEY UPDATE: the posting's rows (whose foreign-key checks take KEY SHARE) pass; its lots wait
+            holder.execute(sa.text("select l.id from fund_lots l join tenants t on t.id = l.tenant_id "
+                                   "where t.code = 'C01' for no key update"))
+            resp = post(fin, "allocation", allocation(amount="1.00"))
+            holder.rollback()
+        assert resp.status_code == 500, resp.json
+        assert "busy" in resp.json["error"]["message"] and "nothing was saved" in resp.json["error"]["message"]
+        with system(app):
+            assert (counts(db.session), lot_balances(db.session)) == before
+        assert post(fin, "allocation", allocation(amount="1.00")).status_code == 201  # and then it works
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f"ALTER DATABASE \"{database}\" RESET lock_timeout"))
+            conn.commit()
+        engine.dispose()
+        with app.app_context():
+            db.engine.dispose()
+
+
 # ---------------------------------------------------------------- the demo ledger
 
 def test_demo_ledger(app):

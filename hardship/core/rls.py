@@ -71,6 +71,8 @@ def setup_runtime_role(conn, role: str) -> None:
     conn.execute(sa.text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"))
     conn.execute(sa.text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION hardship_scope() TO {role}"))
+    if conn.execute(sa.text("select to_regprocedure('hardship_refuse(text)') is not null")).scalar():
+        conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION hardship_refuse(text) TO {role}"))  # ledger postings
     for table in sorted(APPEND_ONLY_TABLES):
         conn.execute(sa.text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
     for table in sorted(PRIVATE_TABLES):

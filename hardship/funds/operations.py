@@ -53,7 +53,7 @@ from hardship.funds.models import (
     FundTransaction,
 )
 from tenants.models import Tenant
-from tenants.scoping import SYSTEM, apply_scope, current_scope, scope
+from tenants.scoping import SYSTEM, apply_scope, current_scope, scope, transaction_ended
 
 FIRST_YEAR = 2000
 MAX_KEY = 100
@@ -542,8 +542,7 @@ def _short_lot(conn, per_lot: dict, lot_tenant: dict) -> Conflict:
                            .where(_LOTS.c.id == lot_id)).one()
         if lot.balance < wanted:
             return _insufficient(lot_tenant[lot_id], lot.source, lot.fiscal_year, wanted, lot.balance, lot_id)
-    return Conflict(_l("The same posting is being made by another request at this moment; repeat this one "
-                       "to get its result."))
+    return Conflict(_l("A balance changed while this posting was made; nothing was posted. Repeat it."))
 
 
 def _write_pg(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor, kind, commit) -> int | None:
@@ -567,6 +566,8 @@ def _write_pg(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor
         for category in (*INFLOWS, *OUTFLOWS):
             changes[f"l{i}_{category}"] = per_lot[lot_id].get(category, 0)
     lots = _lots_statement_pg(len(per_lot))
+    if commit and db.session().in_nested_transaction():
+        raise RuntimeError("commit=True inside a savepoint would commit the outer transaction")
     try:
         if commit:
             db.session.flush()
@@ -579,15 +580,19 @@ def _write_pg(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor
                 sql = _LOTS_PG_RAW[len(per_lot)] = str(lots.compile(dialect=conn.dialect))
             apply_scope(conn)
             raw = conn.connection.dbapi_connection
-            with raw.pipeline():
-                raw.execute(sql, changes)
-                raw.execute("COMMIT")
+            try:
+                with raw.pipeline():
+                    raw.execute(sql, changes)
+                    raw.execute("COMMIT")
+            except psycopg_errors() as exc:  # as SQLAlchemy would raise it (the app's handlers expect that)
+                raise sa.exc.DBAPIError.instance(sql, changes, exc, psycopg_errors(), dialect=conn.dialect) from exc
+            transaction_ended(conn)
             db.session.commit()
         else:
             conn.execute(lots, changes)
-    except (sa.exc.DBAPIError, psycopg_errors()) as exc:
+    except sa.exc.DBAPIError as exc:
         db.session.rollback()
-        if SHORT in str(getattr(exc, "orig", exc)):  # a debit was short: nothing of the posting was kept
+        if SHORT in str(exc.orig):  # a debit was short: nothing of the posting was kept
             raise _short_lot(db.session.connection(), per_lot, lot_tenant) from None
         raise
     return row[0]
