@@ -308,9 +308,7 @@ def _check_zip(content: bytes, unpack: bool) -> None:
                             raise _too_big_unpacked()
     except ImportRefused:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, ValueError, OSError, EOFError):
-        raise _damaged() from None
-    except Exception:  # zlib.error and whatever else a broken archive raises
+    except Exception:  # BadZipFile, zlib.error, an unsupported compression method: whatever a broken archive raises
         raise _damaged() from None
 
 

@@ -17,6 +17,7 @@ from marshmallow import fields, validate
 from hardship.accounts.operations import require
 from hardship.api import BaseSchema, between, json_object, load_body, load_query, route
 from hardship.core import audit
+from hardship.core.db import db
 from hardship.core.errors import BadRequest, ValidationFailed
 from hardship.funds import operations as ops
 from hardship.funds import queries
@@ -281,29 +282,31 @@ def export_transactions():
     """The filtered transaction list as xlsx (Chinese headers; at most 100,000 rows)."""
     args = load_query(TransactionQuery)
     tenant, stmt = _transactions(args)
-    from hardship.core.db import db
-
     rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
                                     subtree=args["subtree"])
     audit.record("funds.export_transactions", tenant, tenant, detail={"rows": len(rows)})
     return _xlsx(queries.transactions_xlsx(rows), f"{tenant.code}-资金明细.xlsx")
 
 
+def _read(schema):
+    """The query arguments and the union they name, for a reader of the ledger."""
+    args = load_query(schema)
+    tenant = get_tenant(args["tenant"])
+    require(current_user, "funds.read")
+    return args, tenant
+
+
 @route("/funds/balances", tags=["funds"], query=BalanceQuery, response=BalancesOut)
 def get_balances():
     """Balances per union x source x fiscal year with aging, and totals (SPEC 4.8)."""
-    args = load_query(BalanceQuery)
-    tenant = get_tenant(args["tenant"])
-    require(current_user, "funds.read")
+    args, tenant = _read(BalanceQuery)
     return queries.format_balances(queries.balances(tenant, subtree=args["subtree"], year=args.get("year")))
 
 
 @route("/funds/balances.xlsx", tags=["funds"], query=BalanceQuery)
 def export_balances():
     """The balances as xlsx (Chinese headers)."""
-    args = load_query(BalanceQuery)
-    tenant = get_tenant(args["tenant"])
-    require(current_user, "funds.read")
+    args, tenant = _read(BalanceQuery)
     result = queries.balances(tenant, subtree=args["subtree"], year=args.get("year"))
     audit.record("funds.export_balances", tenant, tenant, detail={"rows": len(result["rows"])})
     return _xlsx(queries.balances_xlsx(result), f"{tenant.code}-资金结余.xlsx")
@@ -312,9 +315,7 @@ def export_balances():
 @route("/funds/matching", tags=["funds"], query=MatchingQuery, response=MatchingOut)
 def get_matching():
     """Required and achieved local matching (配套) per union for a fiscal year (default: this year)."""
-    args = load_query(MatchingQuery)
-    tenant = get_tenant(args["tenant"])
-    require(current_user, "funds.read")
+    args, tenant = _read(MatchingQuery)
     year = args.get("year") or date.today().year
     return {"tenant": tenant.code, "year": year,
             "rows": queries.format_matching(queries.matching(tenant, year, subtree=args["subtree"]))}
