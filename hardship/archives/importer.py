@@ -67,7 +67,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from hardship.accounts.operations import require
 from hardship.archives import operations as ops
 from hardship.archives.models import (
     CATEGORIES,
@@ -81,12 +80,12 @@ from hardship.archives.models import (
 )
 from hardship.core import audit, crypto
 from hardship.core.db import db
-from hardship.core.errors import AppError, Forbidden, ValidationFailed
+from hardship.core.errors import AppError, NotFound, ValidationFailed
 from hardship.core.idcard import FieldError, check_char, parse_id_number
 from hardship.core.money import format_fen
 from hardship.imports.models import ImportUpload
 from tenants.models import Tenant
-from tenants.scoping import subtree_filter, system_scope
+from tenants.scoping import get_owned, subtree_filter, system_scope
 
 #: the largest file accepted (SPEC 3.7 / issue 3: 20 MB)
 MAX_BYTES = 20 * 1024 * 1024
@@ -318,7 +317,6 @@ def _check_zip(content: bytes, unpack: bool) -> None:
 class Table:
     """The rows of a file after its header: ``rows()`` yields ``(row number, cells)`` of the non-empty rows."""
 
-    header_row: int
     headers: list
     total: int
     _source: object
@@ -383,7 +381,7 @@ def open_table(kind: str, content: bytes) -> Table:
         raise ImportRefused(_l("The csv file cannot be read; save it from Excel as CSV again.")) from None
     if total == 0:
         raise ImportRefused(_l("The file has no households below its header row."))
-    return Table(row_number(header_index), headers, total, source, header_index + 1, row_number)
+    return Table(headers, total, source, header_index + 1, row_number)
 
 
 def _xlsx_rows(content: bytes):
@@ -768,9 +766,7 @@ def _safe_filename(name: str | None) -> str:
 
 def may_import(tenant: Tenant, actor) -> None:
     """The rule of ``register_household``: the union itself, or the union keeping its archive (403 otherwise)."""
-    require(actor, "households.register")
-    if not ops.may_register_in(tenant, actor):
-        raise Forbidden(_l("Only the union itself or the union keeping its archive registers households."))
+    ops.require_register(tenant, actor)
 
 
 def start_household_import(tenant: Tenant, filename: str, content: bytes, actor=None, *, locale: str | None = None,
@@ -795,9 +791,10 @@ def start_household_import(tenant: Tenant, filename: str, content: bytes, actor=
 
 def run_import(run, upload_id: int) -> dict:
     """The job: read the stored upload, check and land every row, write the verdicts (xlsx)."""
-    upload = db.session.scalar(select(ImportUpload).where(ImportUpload.id == upload_id))
-    if upload is None:  # outside the job's scope, or gone
-        raise LookupError("upload not in scope")
+    try:
+        upload = get_owned(ImportUpload, upload_id)
+    except NotFound:  # outside the job's scope, or gone
+        raise LookupError("upload not in scope") from None
     with force_locale(upload.locale or "zh_Hans_CN"):
         try:
             result = _run(run, upload)
@@ -816,7 +813,8 @@ def _drop_content(upload_id: int) -> None:
     """The file holds personal data in clear: keep it no longer than its job needs it."""
     from sqlalchemy import update
 
-    db.session.execute(update(ImportUpload).where(ImportUpload.id == upload_id).values(content_enc=None))
+    db.session.execute(update(ImportUpload).where(ImportUpload.id == upload_id, subtree_filter(ImportUpload))
+                       .values(content_enc=None))
 
 
 def _load_actor(user_id: int | None):

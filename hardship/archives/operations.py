@@ -251,14 +251,20 @@ def _duplicate_conflict(holders: dict[str, str], clean: dict) -> Conflict:
 
 # ---------------------------------------------------------------- register
 
+def require_register(tenant: Tenant, actor) -> None:
+    """Who registers households in ``tenant``: the union itself, or the union keeping its archive (403
+    otherwise); for a single registration and a bulk import alike."""
+    require(actor, "households.register")
+    if not may_register_in(tenant, actor):
+        raise Forbidden(_l("Only the union itself or the union keeping its archive registers households."))
+
+
 def register_household(tenant: Tenant, data: dict, actor=None, *, import_key: str | None = None,
                        today: date | None = None) -> Household:
     """Apply for a household (SPEC 3.3 ``applied``): by the clerk of its enterprise union, or by the clerk
     of the county-level union keeping the archive for the enterprises below it."""
-    require(actor, "households.register")
+    require_register(tenant, actor)
     keeper = archive_keeper(tenant)
-    if not may_register_in(tenant, actor):
-        raise Forbidden(_l("Only the union itself or the union keeping its archive registers households."))
     clean = parse_household(data)
     numbers = [p["id_number"] for p in [clean["head"], *clean["members"]]]
     holders = holder_of(numbers)

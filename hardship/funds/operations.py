@@ -53,7 +53,7 @@ from hardship.funds.models import (
     FundTransaction,
 )
 from tenants.models import Tenant
-from tenants.scoping import SYSTEM, apply_scope, current_scope, scope, transaction_ended
+from tenants.scoping import SYSTEM, apply_scope, current_scope, scope, subtree_filter, transaction_ended
 
 FIRST_YEAR = 2000
 MAX_KEY = 100
@@ -724,13 +724,17 @@ def require_ledger_reader(actor) -> None:
 
 
 def reversal_of(tx: FundTransaction) -> FundTransaction | None:
-    return db.session.scalar(select(FundTransaction).where(FundTransaction.reverses_id == tx.id))
+    return db.session.scalar(select(FundTransaction).where(FundTransaction.reverses_id == tx.id,
+                                                           subtree_filter(FundTransaction)))
 
 
-def may_reverse(user, tx: FundTransaction) -> bool:
-    """Whether ``user`` may reverse ``tx`` now (for the UI's links): an approver of the posting union."""
-    return (user is not None and user.can("funds.reverse") and user.tenant_id == tx.poster_tenant_id
-            and tx.kind not in ("reversal", "disbursement") and reversal_of(tx) is None)
+def may_reverse(user, tx: FundTransaction, reversed_by: int | None = None, known: bool = False) -> bool:
+    """Whether ``user`` may reverse ``tx`` now (for the UI's links): an approver of the posting union.
+    ``known``: the caller already read ``reversed_by`` (the id of the reversal, if any) for a whole page."""
+    if not (user is not None and user.can("funds.reverse") and user.tenant_id == tx.poster_tenant_id
+            and tx.kind not in ("reversal", "disbursement")):
+        return False
+    return reversed_by is None if known else reversal_of(tx) is None
 
 
 def reverse_transaction(tx: FundTransaction, data: dict, actor=None, *, idempotency_key: str | None = None,

@@ -226,7 +226,8 @@ def transaction_rows(transactions, tenant: Tenant, *, subtree: bool = False) -> 
             entries.where(FundEntry.tenant_id == tenant.id)
         changes = dict(db.session.execute(entries.group_by(FundEntry.transaction_id)).all())
         reversed_by = dict(db.session.execute(select(FundTransaction.reverses_id, FundTransaction.id)
-                                              .where(FundTransaction.reverses_id.in_(ids))).all())
+                                              .where(FundTransaction.reverses_id.in_(ids),
+                                                     subtree_filter(FundTransaction))).all())
     labels = counterparty_labels([t.from_tenant_id for t in transactions] + [t.to_tenant_id for t in transactions])
     return [transaction_dict(t, labels, change=int(changes.get(t.id, 0)), reversed_by=reversed_by.get(t.id))
             for t in transactions]
@@ -263,7 +264,7 @@ def visible_entries(tx: FundTransaction) -> list[dict]:
     rows = db.session.execute(
         select(FundEntry, Tenant.code, FundLot.source, FundLot.fiscal_year)
         .join(Tenant, Tenant.id == FundEntry.tenant_id).outerjoin(FundLot, FundLot.id == FundEntry.lot_id)
-        .where(FundEntry.transaction_id == tx.id).order_by(FundEntry.id)).all()
+        .where(FundEntry.transaction_id == tx.id, subtree_filter(FundEntry)).order_by(FundEntry.id)).all()
     return [{"tenant": code, "lot": e.lot_id, "source": source, "fiscal_year": year, "account": e.account,
              "category": e.category, "amount": format_fen(e.amount)} for e, code, source, year in rows]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from hardship.core.errors import ValidationFailed
 from hardship.core.money import format_fen
 from hardship.funds import operations as ops
 from hardship.funds import queries
-from hardship.funds.api import XLSX
+from hardship.funds.api import _xlsx
 from hardship.funds.forms import AllocationForm, ReceiptForm, ReturnForm, ReversalForm
 from hardship.funds.models import AGING, KINDS, PURPOSES, SOURCES, FundTransaction
 from hardship.web import submit, tenant_blueprint
@@ -94,7 +94,8 @@ def transactions():
     stmt = queries.transactions_query(g.tenant, subtree=subtree, **filters)
     rows, total = queries.page_of(stmt, page)
     items = queries.transaction_rows(rows, g.tenant, subtree=subtree)
-    reversible = {t.id for t in rows if ops.may_reverse(current_user, t)}
+    reversed_by = {item["id"]: item["reversed_by"] for item in items}
+    reversible = {t.id for t in rows if ops.may_reverse(current_user, t, reversed_by.get(t.id), known=True)}
     args = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in filters.items() if v}
     if subtree:
         args["subtree"] = "1"
@@ -194,13 +195,6 @@ def reverse(transaction_id):
     return render_template("funds/reverse.html", form=form, tenant=g.tenant, item=item, entries=entries,
                            may_reverse=ops.may_reverse(current_user, tx), **_labels()), \
         getattr(form, "error_status", None) or (422 if form.errors else 200)
-
-
-def _xlsx(content: bytes, filename: str) -> Response:
-    from urllib.parse import quote
-
-    return Response(content, mimetype=XLSX,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
 
 
 @bp.route("/funds/balances.xlsx")
