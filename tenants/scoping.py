@@ -155,8 +155,31 @@ def _set_in_transaction(info: dict, dbapi_connection) -> None:
     if info.get(_SCOPED):
         path = current_scope()
         if info.get(_APPLIED) != path:
-            dbapi_connection.execute("select set_config('app.tenant_path', %s, true)", (path,))
+            if not _begin_in_scope(dbapi_connection, path):
+                dbapi_connection.execute("select set_config('app.tenant_path', %s, true)", (path,))
             info[_APPLIED] = path
+
+
+def _begin_in_scope(dbapi_connection, path: str) -> bool:
+    """Begin the transaction and set its scope in one round trip: ``BEGIN; SELECT set_config(...)`` as one
+    simple query, instead of psycopg's own ``BEGIN`` and then the ``set_config`` (every request's first
+    statement pays this). Only where psycopg would send a plain ``BEGIN`` (no transaction yet, not in
+    autocommit or pipeline mode, no isolation level or access mode of its own); ``False`` otherwise, and
+    the caller sets the scope with a statement of its own. psycopg reads the transaction's state from the
+    connection (libpq), so it sees the transaction begun and does not begin another."""
+    import psycopg
+    from psycopg import pq
+
+    pgconn = dbapi_connection.pgconn
+    if (dbapi_connection.autocommit or pgconn.transaction_status != pq.TransactionStatus.IDLE
+            or pgconn.pipeline_status != pq.PipelineStatus.OFF or dbapi_connection.isolation_level is not None
+            or dbapi_connection.read_only is not None or dbapi_connection.deferrable is not None):
+        return False
+    literal = pq.Escaping(pgconn).escape_literal(path.encode())
+    result = pgconn.exec_(b"BEGIN; SELECT set_config('app.tenant_path', " + literal + b", true)")
+    if result.status != pq.ExecStatus.TUPLES_OK:
+        raise psycopg.errors.error_from_result(result, encoding=dbapi_connection.info.encoding)
+    return True
 
 
 def transaction_ended(conn) -> None:

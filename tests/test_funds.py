@@ -92,6 +92,27 @@ def test_receipt_allocation_and_balances(app, api_as, funded):
         assert outside == [("outside:central_finance", -100_000_00)]
 
 
+def test_a_posting_records_its_lots_and_its_audit_event(app, api_as, funded):
+    """The response's entries carry the lots' ids and the audit event names each lot by union, source and
+    year, on both paths (PostgreSQL writes a posting as one statement, SQLite row by row); the first
+    allocation to a county creates its lot."""
+    from hardship.core.audit import AuditEvent
+    from tenants.models import Tenant
+
+    entries = {e["tenant"]: e for e in funded["entries"]}
+    with system(app):
+        lots = {code: lot_id for lot_id, code in db.session.execute(
+            sa.select(FundLot.id, Tenant.code).join(Tenant, Tenant.id == FundLot.tenant_id))}
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "funds.allocation"))
+    assert entries["C01"]["lot"] == lots["C01"] and entries["K0101"]["lot"] == lots["K0101"]
+    assert event.object_id == str(funded["id"]) and event.detail["amount"] == "30000.00"
+    assert sorted(event.detail["entries"], key=lambda e: e["amount"]) == [
+        {"tenant": "C01", "source": "central_finance", "fiscal_year": 2026, "account": None,
+         "category": "allocated_out", "amount": "-30000.00"},
+        {"tenant": "K0101", "source": "central_finance", "fiscal_year": 2026, "account": None,
+         "category": "allocated_in", "amount": "30000.00"}]
+
+
 def test_returns_to_finance_and_to_the_parent(app, api_as, funded):
     county = api_as("k0101_fin", lang="en")
     up = post(county, "return", refund(amount="1000.00"))
@@ -786,6 +807,56 @@ def test_a_lock_timeout_while_changing_the_lots_is_a_clean_busy_error(app, funde
         engine.dispose()
         with app.app_context():
             db.engine.dispose()
+
+
+def test_a_connection_lost_while_committing_says_the_outcome_is_unknown(app, funded, api_as):
+    """The API sends a posting and its COMMIT together; if the connection is lost meanwhile the COMMIT may
+    or may not have been carried out, and the answer says so (503, not "nothing was saved"). Repeating
+    with the same key then gives the one true outcome: here the posting was not saved, so it is posted,
+    once."""
+    import threading
+    import time
+
+    from conftest import DATABASE_URL, IS_PG
+
+    if not IS_PG:
+        pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
+    fin = api_as("c01_fin", lang="en")
+    engine = sa.create_engine(DATABASE_URL, poolclass=sa.pool.NullPool)
+    key, answers = str(uuid.uuid4()), []
+    with system(app):
+        before = (counts(db.session), lot_balances(db.session))
+    try:
+        with engine.connect() as holder, engine.connect() as killer:
+            holder.execute(sa.text("select l.id from fund_lots l join tenants t on t.id = l.tenant_id "
+                                   "where t.code = 'C01' for no key update"))
+            poster = threading.Thread(target=lambda: answers.append(
+                post(fin, "allocation", allocation(amount="1.00"), key=key)))
+            poster.start()
+            waiting = []
+            for _ in range(100):  # until the posting waits for the city's lot
+                waiting = killer.execute(sa.text(
+                    "select pid from pg_stat_activity where datname = current_database() and wait_event_type = "
+                    "'Lock' and pid <> pg_backend_pid()")).scalars().all()
+                if waiting:
+                    break
+                time.sleep(0.05)
+            assert len(waiting) == 1
+            killer.execute(sa.text("select pg_terminate_backend(:pid)"), {"pid": waiting[0]})
+            poster.join(10)
+            holder.rollback()
+        resp = answers[0]
+        assert resp.status_code == 503 and resp.json["error"]["code"] == "outcome_unknown", resp.json
+        assert "may or may not have been saved" in resp.json["error"]["message"]
+        with system(app):
+            assert (counts(db.session), lot_balances(db.session)) == before
+        again = post(fin, "allocation", allocation(amount="1.00"), key=key)
+        assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+        replay = post(fin, "allocation", allocation(amount="1.00"), key=key)
+        assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+        assert replay.json["id"] == again.json["id"]
+    finally:
+        engine.dispose()
 
 
 # ---------------------------------------------------------------- the demo ledger

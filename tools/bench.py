@@ -39,10 +39,12 @@ LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 PROFILES = {"small": {"ledger_seconds": 8, "import_rows": 2_500},
             "full": {"ledger_seconds": 30, "import_rows": 50_000}}
 
-#: SPEC 10's targets, by figure name prefix: (comparison, value); scaled figures are compared pro rata
+#: SPEC 10's targets, by figure name prefix: (comparison, value); scaled figures are compared pro rata.
+#: The ledger's target is the posting engine's (8 clients, each with its own connection, posting through
+#: the ledger's operation); SPEC 10 sets the HTTP targets apart (list page and summary API latencies), so
+#: postings through the HTTP API are printed for information, beside it, without a verdict.
 TARGETS = {
     "ledger_postings_operations": (">=", 500),
-    "ledger_postings_http": (">=", 500),
     "ledger_overdrafts": ("==", 0),
     "import_peak_memory": ("<", 400),
 }

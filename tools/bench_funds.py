@@ -4,14 +4,16 @@ overdrafts), on PostgreSQL.
     .venv/bin/python tools/bench_funds.py [--clients 8] [--seconds 10] [--database-url postgresql://...]
 
 On a new, empty database on the server of ``--database-url`` / ``DATABASE_URL`` (dropped afterwards):
-a city with eight counties and money to allocate; then ``--clients`` processes post allocations from the
-city to random counties for ``--seconds`` each way:
+a city with eight counties and money to allocate; then ``--clients`` clients post allocations from the
+city to random counties for ``--seconds`` each way, in this order, with a ``VACUUM ANALYZE`` between:
 
-* ``http``: through the whole app as it runs in production: gunicorn with ``--workers`` sync workers
-  (default 2) serving ``wsgi:app``, and ``--clients`` client threads posting over HTTP (bearer token, JSON,
-  scoping, RLS, audit), each posting with its own Idempotency-Key (``BENCH_GUNICORN_ARGS`` adds gunicorn
-  options, e.g. ``-k gthread --threads 4``, which measured the same here);
-* ``operations``: calling ``allocate_funds`` in an app context per client (no HTTP, no auth);
+* ``operations`` (the ledger's target): ``--clients`` processes, each with its own connection, calling
+  ``allocate_funds`` in an app context as the API handler does (both unions looked up in the scope, each
+  posting with its own idempotency key, committed; no HTTP, no auth);
+* ``http`` (for information): through the whole app as it runs in production: gunicorn with ``--workers``
+  sync workers (default 2) serving ``wsgi:app``, and ``--clients`` client threads posting over HTTP
+  (bearer token, JSON, scoping, RLS, audit), each posting with its own Idempotency-Key
+  (``BENCH_GUNICORN_ARGS`` adds gunicorn options, e.g. ``-k gthread --threads 4``, which measured lower);
 * ``sql`` (the baseline): the same two conditional updates in lot-id order on a raw connection as the
   owner: ``UPDATE fund_lots SET balance = balance - :a WHERE id = :id AND balance >= :a`` and the credit,
   one transaction per posting, nothing else (no transaction row, entries or audit).
@@ -251,12 +253,23 @@ def main() -> None:
     url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
     try:
         state = setup(url, args.clients)
-        figures = {"http": run_http(url, args.clients, args.seconds, state, args.workers),
-                   "operations": run(url, "operations", args.clients, args.seconds, state)}
+        owner = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+        def settled() -> None:
+            """Each mode starts from the same state: the dead row versions of the one before vacuumed
+            (else autovacuum may clean them up during the next mode's run)."""
+            with owner.connect() as conn:
+                conn.execute(sa.text("VACUUM ANALYZE"))
+
+        figures = {"operations": run(url, "operations", args.clients, args.seconds, state)}
+        settled()
+        figures["http"] = run_http(url, args.clients, args.seconds, state, args.workers)
         checked = check(url)
+        settled()
         figures["sql"] = run(url, "sql", args.clients, args.seconds, state)
+        owner.dispose()
         baseline = figures["sql"]["per_second"]
-        for mode in ("http", "operations"):
+        for mode in ("operations", "http"):
             value = figures[mode]["per_second"]
             print(json.dumps({"name": f"ledger_postings_{mode}", "value": round(value, 1), "unit": "postings/s",
                               "clients": args.clients, "postings": figures[mode]["postings"],

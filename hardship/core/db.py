@@ -51,7 +51,10 @@ def adopt(model, values: dict):
         for name in sa.inspect(existing).expired_attributes & values.keys():
             set_committed_value(existing, name, values[name])
         return existing
-    obj = model(**values)
+    # as the ORM's loading builds an instance: no constructor, the values straight into its dict (the
+    # constructor's instrumented attribute sets cost more than the rest of this together)
+    obj = sa.inspect(model).class_manager.new_instance()
+    obj.__dict__.update(values)
     make_transient_to_detached(obj)
     session.add(obj)
     return obj

@@ -91,6 +91,16 @@ class TooManyRequests(AppError):
     code = "too_many_requests"
 
 
+class OutcomeUnknown(AppError):
+    """The connection to the database was lost while a COMMIT was on its way: the change may or may not
+    have been saved (the client repeats it with the same idempotency key to find out)."""
+
+    status = 503
+    code = "outcome_unknown"
+    default_message = _l("The connection to the database was lost while this was being saved; it may or may "
+                         "not have been saved.")
+
+
 class ServerError(AppError):
     status = 500
     code = "server_error"

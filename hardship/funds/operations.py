@@ -14,6 +14,10 @@ Every posting goes through :func:`_post`, which
    is not enough money, the transaction is rolled back and nothing is written (the CHECK
    ``balance >= 0`` backs it up).
 
+On PostgreSQL a posting inside the poster's scope is one statement (:func:`_posting_statement_pg`),
+sent with its COMMIT in one round trip when the caller lets it commit; on SQLite, and for the rows a
+return writes in the parent's scope, one statement per row (:func:`_write_each`).
+
 Scope: a posting touches its union and, for an allocation, a direct child: both inside the poster's
 subtree. A return to the parent (and the reversal of one) also writes the *parent's* lot and entry,
 which lie outside a county user's subtree; exactly those writes run under the parent's scope
@@ -26,7 +30,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -38,7 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from hardship.accounts.operations import require
 from hardship.core import audit
 from hardship.core.db import adopt, db, utcnow
-from hardship.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hardship.core.errors import Conflict, Forbidden, NotFound, OutcomeUnknown, ValidationFailed
 from hardship.core.idcard import FieldError
 from hardship.core.money import MAX_FEN, format_fen, parse_fen
 from hardship.funds.models import (
@@ -266,13 +270,13 @@ def _earlier(poster_id: int, key: str | None, request_hash: str) -> FundTransact
 
 # ---------------------------------------------------------------- the posting engine
 
-def _lot_label(tenant: Tenant, source: str, year: int) -> str:
-    return f"{tenant.name} · {SOURCES.get(source, source)} · {year}"
+def _lot_label(union_name: str, source: str, year: int) -> str:
+    return f"{union_name} · {SOURCES.get(source, source)} · {year}"
 
 
-def _insufficient(tenant: Tenant, source: str, year: int, wanted: int, balance: int, lot_id=None) -> Conflict:
+def _insufficient(union_name: str, source: str, year: int, wanted: int, balance: int, lot_id=None) -> Conflict:
     message = _l("Not enough money: the balance of %(lot)s is %(balance)s yuan; %(amount)s yuan cannot be "
-                 "taken from it.", lot=_lot_label(tenant, source, year), balance=format_fen(balance),
+                 "taken from it.", lot=_lot_label(union_name, source, year), balance=format_fen(balance),
                  amount=format_fen(wanted))
     return Conflict(message, fields={"amount": [_l("More than the balance (%(balance)s).",
                                                     balance=format_fen(balance))]},
@@ -398,72 +402,87 @@ def _resolve_lots(planned: list[Leg], parent_side: Tenant | None) -> list[Leg]:
                 leg = planned[i]
                 lot_id = found.get((leg.tenant.id, leg.source, leg.fiscal_year))
                 if lot_id is None and leg.amount < 0:
-                    raise _insufficient(leg.tenant, leg.source, leg.fiscal_year, -leg.amount, 0)
+                    raise _insufficient(leg.tenant.name, leg.source, leg.fiscal_year, -leg.amount, 0)
                 if lot_id is None:
                     lot_id = _ensure_lot(leg.tenant, leg.source, leg.fiscal_year)
                 resolved[i] = replace(leg, lot_id=lot_id)
     return resolved
 
 
-#: PostgreSQL: a posting's rows in one statement: the transaction (nothing at all when its idempotency key
-#: or its reversal is taken: the entries and the audit event come from its row), its entries and its audit
-#: event. Returns the transaction's id, or no row. No lot is locked yet (the foreign-key checks of the
-#: entries take KEY SHARE, which no posting's NO KEY UPDATE waits for).
-_ROWS_PG = sa.text("""
-WITH tx AS (
-  INSERT INTO fund_transactions (tenant_id, kind, document_no, posted_on, source, fiscal_year, amount,
-    from_tenant_id, to_tenant_id, destination, purpose, note, reference, reverses_id, poster_tenant_id,
-    posted_by_id, posted_by, idempotency_key, request_hash, created_at)
-  VALUES (:tenant_id, :kind, :document_no, :posted_on, :source, :fiscal_year, :amount,
-    :from_tenant_id, :to_tenant_id, :destination, :purpose, :note, :reference, :reverses_id, :poster_tenant_id,
-    :posted_by_id, :posted_by, :idempotency_key, :request_hash, :created_at)
+#: what ``hardship_refuse`` (a migration's function that raises) says when a posting finds a debit short
+SHORT = "hardship: not enough money in a lot"
+_TX_COLUMNS = ("tenant_id", "kind", "document_no", "posted_on", "source", "fiscal_year", "amount", "from_tenant_id",
+               "to_tenant_id", "destination", "purpose", "note", "reference", "reverses_id", "poster_tenant_id",
+               "posted_by_id", "posted_by", "idempotency_key", "request_hash", "created_at")
+_POSTING_PG: dict[int, tuple[sa.TextClause, str]] = {}
+
+
+def _posting_statement_pg(lots: int, dialect) -> tuple[sa.TextClause, str]:
+    """PostgreSQL: a whole posting that changes ``lots`` lots as one statement (and its text for psycopg).
+
+    1. ``found``: each leg's lot, looked up by union, source and fiscal year (a lot is exactly that);
+    2. ``tx``: the transaction, only if every lot exists (else the result's ``missing`` counts those that
+       do not, and nothing at all is written), and nothing either when its idempotency key or its
+       reversal is taken (``ON CONFLICT DO NOTHING``: the result's ``id`` is then null);
+    3. its entries and its audit event, from the transaction's row;
+    4. ``u1`` .. ``u<lots>``: one conditional ``UPDATE`` per lot, chained so each runs only after the one
+       before it changed its row (``EXISTS (SELECT 1 FROM u<k-1>)``): the lots are locked one by one in
+       ascending id order, the fixed order that keeps concurrent postings from deadlocking, and a debit
+       changes its lot only if the balance covers it (the CHECK ``balance >= 0`` backs it up). A short
+       debit stops the chain and fails the statement (``hardship_refuse``), so no part of the posting
+       stands and a COMMIT sent with it in the same round trip (:func:`_write_pg`) is not carried out.
+
+    The result: ``id`` (the new transaction's), ``lots`` (each leg's lot id, null for an outside
+    account) and ``missing``. Built once per number of lots."""
+    built = _POSTING_PG.get(lots)
+    if built is not None:
+        return built
+    categories = (*INFLOWS, *OUTFLOWS)
+    sums = ", ".join(f"COALESCE(sum(amount) FILTER (WHERE category = '{c}'), 0) AS {c}" for c in categories)
+    chain = []
+    for k in range(1, lots + 1):
+        totals = ", ".join(f"{c} = l.{c} {'+' if c in INFLOWS else '-'} c.{c}" for c in categories)
+        after = "EXISTS (SELECT 1 FROM tx)" if k == 1 else f"EXISTS (SELECT 1 FROM u{k - 1})"
+        chain.append(f"""u{k} AS (
+  UPDATE fund_lots AS l SET balance = l.balance + c.delta, {totals}
+  FROM change AS c
+  WHERE c.k = {k} AND l.id = c.lot_id AND l.balance + c.delta >= 0 AND {after}
+  RETURNING 1)""")
+    chained = "".join(",\n" + update for update in chain)
+    done = f"EXISTS (SELECT 1 FROM u{lots})" if lots else "true"
+    sql = f"""WITH leg AS (
+  SELECT * FROM unnest(CAST(:e_tenant AS integer[]), CAST(:e_source AS varchar[]), CAST(:e_year AS integer[]),
+                       CAST(:e_account AS varchar[]), CAST(:e_category AS varchar[]), CAST(:e_amount AS bigint[]))
+    WITH ORDINALITY AS e(tenant_id, source, fiscal_year, account, category, amount, n)
+), found AS (
+  SELECT leg.*, l.id AS lot_id FROM leg
+  LEFT JOIN fund_lots AS l ON leg.account IS NULL AND l.tenant_id = leg.tenant_id AND l.source = leg.source
+                              AND l.fiscal_year = leg.fiscal_year
+), missing AS (
+  SELECT count(*) AS n FROM found WHERE account IS NULL AND lot_id IS NULL
+), tx AS (
+  INSERT INTO fund_transactions ({", ".join(_TX_COLUMNS)})
+  SELECT {", ".join(":" + c for c in _TX_COLUMNS)} WHERE (SELECT n FROM missing) = 0
   ON CONFLICT DO NOTHING
   RETURNING id
 ), entries AS (
   INSERT INTO fund_entries (transaction_id, tenant_id, lot_id, account, category, amount)
-  SELECT tx.id, e.tenant_id, e.lot_id, e.account, e.category, e.amount
-  FROM tx, unnest(CAST(:e_tenant AS integer[]), CAST(:e_lot AS integer[]), CAST(:e_account AS varchar[]),
-                  CAST(:e_category AS varchar[]), CAST(:e_amount AS bigint[]))
-       AS e(tenant_id, lot_id, account, category, amount)
+  SELECT tx.id, f.tenant_id, f.lot_id, f.account, f.category, f.amount FROM tx, found AS f ORDER BY f.n
 ), audit AS (
   INSERT INTO audit_events (at, tenant_id, user_id, username, action, object_type, object_id, detail, ip)
   SELECT :created_at, :a_tenant_id, :a_user_id, :a_username, :a_action, :a_object_type, CAST(tx.id AS varchar),
          CAST(:a_detail AS json), :a_ip
   FROM tx
-)
-SELECT id FROM tx
-""")
-_LOTS_PG: dict[int, sa.TextClause] = {}
-_LOTS_PG_RAW: dict[int, str] = {}
-#: what ``hardship_refuse`` says when a posting statement finds a debit short
-SHORT = "hardship: not enough money in a lot"
-
-
-def _lots_statement_pg(lots: int) -> sa.TextClause:
-    """PostgreSQL: change a posting's ``lots`` lots in one statement.
-
-    One conditional ``UPDATE`` per lot, chained so each runs only after the one before it has changed its
-    row (``EXISTS (SELECT 1 FROM u<i-1>)``): the lots are locked one by one in ascending id order, the
-    fixed order that keeps concurrent postings from deadlocking, and a debit changes its lot only if the
-    balance covers it. A short debit stops the chain and makes the statement fail (``hardship_refuse``, a
-    migration's function that raises), so a COMMIT sent with it in the same round trip
-    (:func:`_write_pg`) is never carried out for a partial posting. Built once per number of lots.
-    """
-    stmt = _LOTS_PG.get(lots)
-    if stmt is not None:
-        return stmt
-    ctes = []
-    for i in range(lots):
-        totals = ", ".join(f"{c} = l.{c} {'+' if c in INFLOWS else '-'} :l{i}_{c}" for c in (*INFLOWS, *OUTFLOWS))
-        after = "" if i == 0 else f" AND EXISTS (SELECT 1 FROM u{i - 1})"
-        ctes.append(f"""u{i} AS (
-  UPDATE fund_lots AS l SET balance = l.balance + :l{i}_delta, {totals}
-  WHERE l.id = :l{i}_id AND l.balance + :l{i}_delta >= 0{after}
-  RETURNING 1)""")
-    sql = "WITH " + ",\n".join(ctes) + f"""
-SELECT CASE WHEN EXISTS (SELECT 1 FROM u{lots - 1}) THEN 0 ELSE hardship_refuse('{SHORT}') END AS refused"""
-    stmt = _LOTS_PG[lots] = sa.text(sql)
-    return stmt
+), change AS (
+  SELECT lot_id, sum(amount) AS delta, {sums}, row_number() OVER (ORDER BY lot_id) AS k
+  FROM found WHERE lot_id IS NOT NULL GROUP BY lot_id
+){chained}
+SELECT (SELECT id FROM tx) AS id, (SELECT array_agg(lot_id ORDER BY n) FROM found) AS lots,
+       (SELECT n FROM missing) AS missing,
+       CASE WHEN NOT EXISTS (SELECT 1 FROM tx) OR {done} THEN 0 ELSE hardship_refuse('{SHORT}') END AS refused"""
+    stmt = sa.text(sql)
+    built = _POSTING_PG[lots] = (stmt, str(stmt.compile(dialect=dialect)))
+    return built
 
 
 _INSERT_TX_NEW: dict[str, sa.Insert] = {}
@@ -484,118 +503,144 @@ def _insert_tx(conn, values: dict) -> int | None:
 
 def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: list[Leg], parent_side,
            commit: bool = False):
-    """The rows of one posting, in this order: lots found, transaction with entries and audit event, then
-    the lots changed. ``None`` when the transaction's insert met its key (nothing written)."""
+    """The rows of one posting: transaction, entries and audit event, then the lots changed (see
+    :func:`_write_pg` and :func:`_write_each`). ``None`` when the transaction's insert met its key (nothing
+    written)."""
     if sum(leg.amount for leg in planned) != 0 or any(leg.amount == 0 for leg in planned):
         raise RuntimeError(f"unbalanced posting {kind}: {planned}")
     lot_keys = {(leg.source, leg.fiscal_year) for leg in planned if leg.account is None}
     if header.get("source") is None and len(lot_keys) == 1 and None not in next(iter(lot_keys)):
         header = {**header, "source": next(iter(lot_keys))[0], "fiscal_year": next(iter(lot_keys))[1]}
-    resolved = _resolve_lots(planned, parent_side)
-    tenants = {leg.tenant.id: leg.tenant for leg in resolved}
+    tenants = {leg.tenant.id: leg.tenant for leg in planned}
     values = {"tenant_id": owner_id, "kind": kind, "poster_tenant_id": poster.id,
               "posted_by_id": getattr(actor, "id", None), "posted_by": getattr(actor, "username", None),
               "idempotency_key": key, "request_hash": request_hash if key else None, "source": None,
               "fiscal_year": None, "from_tenant_id": None, "to_tenant_id": None, "destination": None,
               "purpose": None, "note": "", "reference": None, "reverses_id": None, "created_at": utcnow(), **header}
+    # a lot is its union, source and fiscal year: the audit event names it so (its id is not known yet)
     detail = {"document_no": values["document_no"], "date": values["posted_on"].isoformat(),
               "amount": format_fen(values["amount"]), "source": values["source"],
               "fiscal_year": values["fiscal_year"], "reverses": values["reverses_id"],
-              "entries": [{"tenant": tenants[leg.tenant.id].code, "lot": leg.lot_id, "account": leg.account,
-                           "category": leg.category, "amount": format_fen(leg.amount)} for leg in resolved]}
+              "entries": [{"tenant": leg.tenant.code, "source": None if leg.account else leg.source,
+                           "fiscal_year": None if leg.account else leg.fiscal_year, "account": leg.account,
+                           "category": leg.category, "amount": format_fen(leg.amount)} for leg in planned]}
     conn = db.session.connection()
-    per_lot: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    lot_tenant: dict[int, Tenant] = {}
-    for leg in resolved:
-        if leg.lot_id is not None:
-            per_lot[leg.lot_id][leg.category] += leg.amount
-            lot_tenant[leg.lot_id] = leg.tenant
     path = current_scope()
-    # what the poster may see of it (a county does not see its parent's lot), for the response
-    visible = [{"tenant": leg.tenant.code, "lot": leg.lot_id, "source": leg.source if leg.lot_id else None,
-                "fiscal_year": leg.fiscal_year if leg.lot_id else None, "account": leg.account,
-                "category": leg.category, "amount": format_fen(leg.amount)}
-               for leg in resolved if path == SYSTEM or leg.tenant.path.startswith(path)]
-    labels = {t.id: (t.code, t.name) for t in tenants.values()}  # read now: a commit below expires them
+    # read now: a commit below expires them
+    labels = {t.id: (t.code, t.name) for t in tenants.values()}
+    seen = {t.id for t in tenants.values() if path == SYSTEM or t.path.startswith(path)}
+    owners = [leg.tenant.id for leg in planned]
     if conn.dialect.name == "postgresql" and (
-            path == SYSTEM or all(leg.tenant.path.startswith(path) for leg in resolved)):
-        tx_id = _write_pg(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor, kind, commit)
+            path == SYSTEM or all(leg.tenant.path.startswith(path) for leg in planned)):
+        tx_id, lot_ids, missing = _write_pg(values, planned, detail, poster, actor, kind, commit)
+        if missing:  # a credit to a lot that does not exist yet: create it, then post (nothing was written)
+            _resolve_lots(planned, parent_side)
+            tx_id, lot_ids, missing = _write_pg(values, planned, detail, poster, actor, kind, commit)
+            if missing:
+                raise RuntimeError("a lot just created is missing")
+        resolved = planned if tx_id is None else [replace(leg, lot_id=lot_id)
+                                                  for leg, lot_id in zip(planned, lot_ids, strict=True)]
     else:  # SQLite, and postings that write the parent's rows under its scope: one statement each
-        tx_id = _write_each(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor, kind, parent_side)
+        resolved = _resolve_lots(planned, parent_side)
+        tx_id = _write_each(conn, values, resolved, detail, poster, actor, kind, parent_side)
         if commit and tx_id is not None:
             db.session.commit()
     if tx_id is None:
         return None
+    # what the poster may see of it (a county does not see its parent's lot), for the response
+    visible = [{"tenant": labels[owner][0], "lot": leg.lot_id, "source": leg.source if leg.lot_id else None,
+                "fiscal_year": leg.fiscal_year if leg.lot_id else None, "account": leg.account,
+                "category": leg.category, "amount": format_fen(leg.amount)}
+               for leg, owner in zip(resolved, owners, strict=True) if owner in seen]
     # the row as an ORM object without reading it back: persistent in the session like a loaded one
     tx = adopt(FundTransaction, {"id": tx_id, **values})
-
     return Posted(tx, False, visible, labels)
 
 
-def _short_lot(conn, per_lot: dict, lot_tenant: dict) -> Conflict:
-    """The error for the first debited lot whose balance does not cover its debit (read after the rollback)."""
-    for lot_id in sorted(per_lot):
-        wanted = -sum(per_lot[lot_id].values())
-        if wanted <= 0:
-            continue
-        lot = conn.execute(select(_LOTS.c.source, _LOTS.c.fiscal_year, _LOTS.c.balance)
-                           .where(_LOTS.c.id == lot_id)).one()
-        if lot.balance < wanted:
-            return _insufficient(lot_tenant[lot_id], lot.source, lot.fiscal_year, wanted, lot.balance, lot_id)
+_LOT_BY_KEY = select(_LOTS.c.id, _LOTS.c.balance).where(_LOTS.c.tenant_id == sa.bindparam("tenant"),
+                                                         _LOTS.c.source == sa.bindparam("source"),
+                                                         _LOTS.c.fiscal_year == sa.bindparam("year"))
+
+
+def _debits(legs: list[Leg]) -> dict[tuple, list]:
+    """Per debited lot (union id, source, year): [the union's path, its name, the amount], read before a
+    rollback expires the unions, for :func:`_short_lot`."""
+    debits: dict[tuple, list] = {}
+    for leg in legs:
+        if leg.account is None and leg.amount < 0:
+            key = (leg.tenant.id, leg.source, leg.fiscal_year)
+            debits.setdefault(key, [leg.tenant.path, leg.tenant.name, 0])[2] -= leg.amount
+    return debits
+
+
+def _short_lot(debits: dict[tuple, list]) -> Conflict:
+    """The error for the first debited lot whose balance does not cover its debit (read after the rollback,
+    each under its union's scope: a posting's unions were checked before it was written)."""
+    conn = db.session.connection()
+    path = current_scope()
+    for (tenant_id, source, year), (tenant_path, name, amount) in sorted(debits.items()):
+        with nullcontext() if path == SYSTEM or tenant_path.startswith(path) else scope(tenant_path):
+            lot = conn.execute(_LOT_BY_KEY, {"tenant": tenant_id, "source": source, "year": year}).first()
+        if lot is None or lot.balance < amount:
+            return _insufficient(name, source, year, amount, lot.balance if lot else 0, lot.id if lot else None)
     return Conflict(_l("A balance changed while this posting was made; nothing was posted. Repeat it."))
 
 
-def _write_pg(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor, kind, commit) -> int | None:
-    """PostgreSQL, every row inside the scope: :data:`_ROWS_PG`, then :func:`_lots_statement_pg`.
+def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
+    """PostgreSQL, every row inside the scope: the posting as one statement (:func:`_posting_statement_pg`).
+    Returns the new transaction's id (``None`` when its key or its reversal was taken), each leg's lot id
+    and how many of its lots do not exist yet (then nothing was written).
 
-    With ``commit`` the lots' statement and the ``COMMIT`` go to the server together (psycopg's pipeline
-    mode on the session's own connection, after the session's pending changes are flushed into the
-    transaction): a lot's row lock is then held only while the server changes the lots and commits, never
-    while this process waits for its turn on a busy CPU, which is what kept concurrent postings on one
-    lot queueing behind each other. The session is committed right after, to follow (nothing is left for
-    it to send)."""
+    With ``commit`` the statement and the ``COMMIT`` go to the server together (psycopg's pipeline mode on
+    the session's own connection, after the session's pending changes are flushed into the transaction):
+    one round trip, and a lot's row lock is held only while the server works, never while this process
+    waits for its turn on a busy CPU, which is what kept concurrent postings on one lot queueing behind
+    each other. The session is committed right after, to follow (nothing is left for it to send). When a
+    lot was missing, that COMMIT ended a transaction the posting wrote nothing in."""
     event = audit.values(f"funds.{kind}", poster, object_type="FundTransaction", detail=detail, user=actor)
     params = {**values, **{f"a_{k}": v for k, v in event.items() if k != "detail"},
               "a_detail": json.dumps(detail, ensure_ascii=False),
-              "e_tenant": [leg.tenant.id for leg in resolved], "e_lot": [leg.lot_id for leg in resolved],
-              "e_account": [leg.account for leg in resolved], "e_category": [leg.category for leg in resolved],
-              "e_amount": [leg.amount for leg in resolved]}
-    changes = {}
-    for i, lot_id in enumerate(sorted(per_lot)):
-        changes[f"l{i}_id"], changes[f"l{i}_delta"] = lot_id, sum(per_lot[lot_id].values())
-        for category in (*INFLOWS, *OUTFLOWS):
-            changes[f"l{i}_{category}"] = per_lot[lot_id].get(category, 0)
-    lots = _lots_statement_pg(len(per_lot))
+              "e_tenant": [leg.tenant.id for leg in legs],
+              "e_source": [None if leg.account else leg.source for leg in legs],
+              "e_year": [None if leg.account else leg.fiscal_year for leg in legs],
+              "e_account": [leg.account for leg in legs], "e_category": [leg.category for leg in legs],
+              "e_amount": [leg.amount for leg in legs]}
+    lots = len({(leg.tenant.id, leg.source, leg.fiscal_year) for leg in legs if leg.account is None})
+    conn = db.session.connection()
+    stmt, sql = _posting_statement_pg(lots, conn.dialect)
     if commit and db.session().in_nested_transaction():
         raise RuntimeError("commit=True inside a savepoint would commit the outer transaction")
     try:
         if commit:
             db.session.flush()
-        row = conn.execute(_ROWS_PG, params).first()
-        if row is None:
-            return None
-        if commit:
-            sql = _LOTS_PG_RAW.get(len(per_lot))
-            if sql is None:
-                sql = _LOTS_PG_RAW[len(per_lot)] = str(lots.compile(dialect=conn.dialect))
-            apply_scope(conn)
             raw = conn.connection.dbapi_connection
             try:
                 with raw.pipeline():
-                    raw.execute(sql, changes)
+                    apply_scope(conn)
+                    cursor = raw.execute(sql, params)
                     raw.execute("COMMIT")
-            except psycopg_errors() as exc:  # as SQLAlchemy would raise it (the app's handlers expect that)
-                raise sa.exc.DBAPIError.instance(sql, changes, exc, psycopg_errors(), dialect=conn.dialect) from exc
+                row = cursor.fetchone()
+            except psycopg_errors() as exc:
+                if raw.broken:  # the connection was lost with the COMMIT on its way: it may have been carried out
+                    conn.invalidate()
+                    db.session.rollback()
+                    raise OutcomeUnknown(_l(
+                        "The connection to the database was lost while this posting was being saved; it may or "
+                        "may not have been saved. Repeat it with the same Idempotency-Key: if it was saved, that "
+                        "returns it, and it is never posted twice.")) from exc
+                # as SQLAlchemy would raise it (the app's handlers expect that)
+                raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg_errors(), dialect=conn.dialect) from exc
             transaction_ended(conn)
             db.session.commit()
         else:
-            conn.execute(lots, changes)
+            row = conn.execute(stmt, params).one()
     except sa.exc.DBAPIError as exc:
+        debits = _debits(legs)
         db.session.rollback()
         if SHORT in str(exc.orig):  # a debit was short: nothing of the posting was kept
-            raise _short_lot(db.session.connection(), per_lot, lot_tenant) from None
+            raise _short_lot(debits) from None
         raise
-    return row[0]
+    return row[0], row[1], row[2]
 
 
 def psycopg_errors() -> type[Exception]:
@@ -605,7 +650,7 @@ def psycopg_errors() -> type[Exception]:
     return psycopg.Error
 
 
-def _write_each(conn, values, resolved, per_lot, lot_tenant, detail, poster, actor, kind, parent_side) -> int | None:
+def _write_each(conn, values, resolved, detail, poster, actor, kind, parent_side) -> int | None:
     """One statement at a time, each scope's rows written in that scope; the lots last, in ascending id
     order (the lock order), debits only if the balance covers them."""
     tx_id = _insert_tx(conn, values)
@@ -618,11 +663,19 @@ def _write_each(conn, values, resolved, per_lot, lot_tenant, detail, poster, act
                  "account": resolved[i].account, "category": resolved[i].category,
                  "amount": resolved[i].amount} for i in group])
     audit.write(f"funds.{kind}", poster, object_type="FundTransaction", object_id=tx_id, detail=detail, user=actor)
+    per_lot: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    lot_tenant: dict[int, Tenant] = {}
+    for leg in resolved:
+        if leg.lot_id is not None:
+            per_lot[leg.lot_id][leg.category] += leg.amount
+            lot_tenant[leg.lot_id] = leg.tenant
     for lot_id in sorted(per_lot):
         with _side(lot_tenant[lot_id], parent_side):
-            if not _apply_to_lot(lot_id, per_lot[lot_id]):
-                db.session.rollback()
-                raise _short_lot(db.session.connection(), {lot_id: per_lot[lot_id]}, lot_tenant)
+            changed = _apply_to_lot(lot_id, per_lot[lot_id])
+        if not changed:
+            debits = _debits(resolved)
+            db.session.rollback()
+            raise _short_lot(debits)
     return tx_id
 
 
@@ -830,7 +883,7 @@ def plan_disbursement(tenant: Tenant, amount: int, sources, *, lot_id: int | Non
             raise ValidationFailed(fields={"lot": [_l("This lot's source is not allowed here; allowed: %(s)s.",
                                                       s=", ".join(sources))]})
         if lot.balance < amount:
-            raise _insufficient(tenant, lot.source, lot.fiscal_year, amount, lot.balance, lot.id)
+            raise _insufficient(tenant.name, lot.source, lot.fiscal_year, amount, lot.balance, lot.id)
         return [(lot, amount)]
     order = {s: i for i, s in enumerate(sources)}
     lots = sorted(lots, key=lambda lot: (lot.fiscal_year, order[lot.source], lot.id))

@@ -120,6 +120,8 @@ class _Outcome:
 
 
 def _posting_page(form, title, operation):
+    """A posting form; ``operation`` commits the posting itself (``commit=True``: on PostgreSQL with its
+    last statement, in one round trip), so :func:`submit`'s commit has nothing left to do."""
     outcome = _Outcome()
 
     def run():
@@ -141,7 +143,7 @@ def _posting_page(form, title, operation):
 def new_receipt():
     require(current_user, "funds.post")
     return _posting_page(ReceiptForm(), _l("New receipt"), lambda data, key: ops.post_receipt(
-        g.tenant, data, actor=current_user, idempotency_key=key))
+        g.tenant, data, actor=current_user, idempotency_key=key, commit=True))
 
 
 @bp.route("/funds/allocations/new", methods=["GET", "POST"])
@@ -157,7 +159,8 @@ def new_allocation():
     def allocate(data, key):
         if not form.to.data:
             raise ValidationFailed(fields={"to": [_l("Choose a child union.")]})
-        return ops.allocate_funds(g.tenant, get_tenant(form.to.data), data, actor=current_user, idempotency_key=key)
+        return ops.allocate_funds(g.tenant, get_tenant(form.to.data), data, actor=current_user, idempotency_key=key,
+                                  commit=True)
 
     return _posting_page(form, _l("New allocation"), allocate)
 
@@ -170,7 +173,7 @@ def new_return():
     if g.tenant.parent_id is not None:
         form.to.choices.append(("parent", str(ops.DESTINATIONS["parent"])))
     return _posting_page(form, _l("New return"), lambda data, key: ops.return_funds(
-        g.tenant, data, actor=current_user, idempotency_key=key))
+        g.tenant, data, actor=current_user, idempotency_key=key, commit=True))
 
 
 @bp.route("/funds/transactions/<int:transaction_id>/reverse", methods=["GET", "POST"])
@@ -183,7 +186,7 @@ def reverse(transaction_id):
     def run():
         posted = ops.reverse_transaction(tx, {"document_no": form.document_no.data, "date": form.date.data,
                                               "note": form.note.data}, actor=current_user,
-                                         idempotency_key=form.idempotency_key.data or None)
+                                         idempotency_key=form.idempotency_key.data or None, commit=True)
         outcome.replayed, outcome.transaction = posted.replayed, posted.transaction
 
     if form.validate_on_submit() and submit(form, run, outcome):
