@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -22,10 +22,58 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 TIMEOUT_MS = 15_000
 
 
+_ITERABLES = "tests.response_iterables"
+
+
+class _ClosingHandler(WSGIRequestHandler):
+    """Werkzeug's handler, but every response iterable is closed even when the browser drops the connection
+    while the body is sent: werkzeug's own clean-up reads the socket first and, when that read fails too,
+    never closes the iterable, so a static file stays open until the garbage collector warns about it
+    (which ``filterwarnings = error`` makes a failure in whichever test is running then)."""
+
+    def make_environ(self):
+        environ = super().make_environ()
+        environ[_ITERABLES] = self._iterables = []
+        return environ
+
+    def run_wsgi(self):
+        try:
+            super().run_wsgi()
+        finally:
+            for iterable in getattr(self, "_iterables", ()):
+                iterable.close()
+
+
+class _ClosedOnce:
+    """A response iterable whose ``close`` runs once, however often it is called."""
+
+    def __init__(self, iterable):
+        self._iterable, self._closed = iterable, False
+
+    def __iter__(self):
+        return iter(self._iterable)
+
+    def close(self):
+        if not self._closed:
+            self._closed = True
+            if hasattr(self._iterable, "close"):
+                self._iterable.close()
+
+
+def _remember_iterables(app):
+    def wsgi(environ, start_response):
+        iterable = _ClosedOnce(app(environ, start_response))
+        environ.get(_ITERABLES, []).append(iterable)
+        return iterable
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app):
     """The app served on ``127.0.0.1`` at a free port in a background thread; yields the base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _remember_iterables(app), threaded=True,
+                         request_handler=_ClosingHandler)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
