@@ -34,11 +34,18 @@ def _instance_secret(instance: Path, name: str, make) -> str:
 
 
 def normalise_database_url(url: str) -> str:
-    """Accept ``postgres://`` and ``postgresql://`` and pick the psycopg 3 driver."""
+    """Accept ``postgres://`` and ``postgresql://`` and pick the psycopg 3 driver; refuse another PostgreSQL
+    driver (the ledger's one-round-trip postings and the scope's pipelined look-ups use psycopg 3's
+    pipeline mode, which no other driver has)."""
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("postgresql+") and not url.startswith("postgresql+psycopg://"):
+        driver = url[len("postgresql+"):].split(":", 1)[0]
+        raise ValueError(f"DATABASE_URL：不支持数据库驱动 {driver}，请使用 postgresql:// 或 postgresql+psycopg://"
+                         f"（psycopg 3）。 / DATABASE_URL: the driver {driver} is not supported; use postgresql:// "
+                         "or postgresql+psycopg:// (psycopg 3).")
     return url
 
 

@@ -36,8 +36,8 @@ REPO = Path(__file__).resolve().parent.parent
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 #: per profile: seconds each ledger mode runs, and xlsx rows imported
-PROFILES = {"small": {"ledger_seconds": 8, "import_rows": 2_500},
-            "full": {"ledger_seconds": 30, "import_rows": 50_000}}
+PROFILES = {"small": {"ledger_seconds": 6, "ledger_rounds": 3, "import_rows": 2_500},
+            "full": {"ledger_seconds": 30, "ledger_rounds": 3, "import_rows": 50_000}}
 
 #: SPEC 10's targets, by figure name prefix: (comparison, value); scaled figures are compared pro rata.
 #: The ledger's target is the posting engine's (8 clients, each with its own connection, posting through
@@ -102,10 +102,10 @@ def main() -> None:
     if pg is None:
         problems.append("ledger: skipped, no PostgreSQL server answers (set DATABASE_URL)")
     else:
-        print(f"ledger postings (8 clients, {profile['ledger_seconds']} s a mode) on {pg.rsplit('@', 1)[-1]} ...",
-              flush=True)
+        print(f"ledger postings (8 clients, {profile['ledger_rounds']} rounds of {profile['ledger_seconds']} s) "
+              f"on {pg.rsplit('@', 1)[-1]} ...", flush=True)
         found, error = _run(["tools/bench_funds.py", "--clients", "8", "--seconds", str(profile["ledger_seconds"]),
-                             "--database-url", pg], env)
+                             "--rounds", str(profile["ledger_rounds"]), "--database-url", pg], env)
         figures += found
         if error:
             problems.append(f"ledger: {error}")

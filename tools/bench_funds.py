@@ -5,7 +5,10 @@ overdrafts), on PostgreSQL.
 
 On a new, empty database on the server of ``--database-url`` / ``DATABASE_URL`` (dropped afterwards):
 a city with eight counties and money to allocate; then ``--clients`` clients post allocations from the
-city to random counties for ``--seconds`` each way, in this order, with a ``VACUUM ANALYZE`` between:
+city to random counties for ``--seconds`` each way, with a ``VACUUM ANALYZE`` between: ``--rounds``
+times an ``operations`` run and a ``sql`` run right after it (a shared machine's speed drifts by a
+quarter within minutes, so the medians are reported, and the ratio is the median of each round's
+operations/baseline), then one ``http`` run:
 
 * ``operations`` (the ledger's target): ``--clients`` processes, each with its own connection, calling
   ``allocate_funds`` in an app context as the API handler does (both unions looked up in the scope, each
@@ -31,6 +34,7 @@ import multiprocessing
 import os
 import random
 import secrets
+import statistics
 import sys
 import time
 import uuid
@@ -236,6 +240,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="operations runs, each beside a baseline run; the medians are reported")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for the HTTP figure")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
     args = parser.parse_args()
@@ -261,23 +267,31 @@ def main() -> None:
             with owner.connect() as conn:
                 conn.execute(sa.text("VACUUM ANALYZE"))
 
-        figures = {"operations": run(url, "operations", args.clients, args.seconds, state)}
-        settled()
-        figures["http"] = run_http(url, args.clients, args.seconds, state, args.workers)
+        runs: dict[str, list[dict]] = {"operations": [], "sql": []}
+        for _round in range(args.rounds):  # each operations run beside a baseline run, right after it
+            runs["operations"].append(run(url, "operations", args.clients, args.seconds, state))
+            settled()
+            runs["sql"].append(run(url, "sql", args.clients, args.seconds, state))
+            settled()
+        http = run_http(url, args.clients, args.seconds, state, args.workers)
         checked = check(url)
-        settled()
-        figures["sql"] = run(url, "sql", args.clients, args.seconds, state)
         owner.dispose()
-        baseline = figures["sql"]["per_second"]
-        for mode in ("operations", "http"):
-            value = figures[mode]["per_second"]
-            print(json.dumps({"name": f"ledger_postings_{mode}", "value": round(value, 1), "unit": "postings/s",
-                              "clients": args.clients, "postings": figures[mode]["postings"],
-                              **({"gunicorn_workers": args.workers} if mode == "http" else {}),
-                              "refused": figures[mode]["refused"], "baseline": round(baseline, 1),
-                              "ratio": round(value / baseline, 3)}, ensure_ascii=False))
+        rates = {mode: [r["per_second"] for r in found] for mode, found in runs.items()}
+        baseline = statistics.median(rates["sql"])
+        ratios = [o / b for o, b in zip(rates["operations"], rates["sql"], strict=True)]
+        value = statistics.median(rates["operations"])
+        print(json.dumps({"name": "ledger_postings_operations", "value": round(value, 1), "unit": "postings/s",
+                          "clients": args.clients, "runs": [round(r, 1) for r in rates["operations"]],
+                          "postings": sum(r["postings"] for r in runs["operations"]),
+                          "refused": sum(r["refused"] for r in runs["operations"]), "baseline": round(baseline, 1),
+                          "ratio": round(statistics.median(ratios), 3)}, ensure_ascii=False))
+        print(json.dumps({"name": "ledger_postings_http", "value": round(http["per_second"], 1),
+                          "unit": "postings/s", "clients": args.clients, "postings": http["postings"],
+                          "gunicorn_workers": args.workers, "refused": http["refused"],
+                          "baseline": round(baseline, 1), "ratio": round(http["per_second"] / baseline, 3)},
+                         ensure_ascii=False))
         print(json.dumps({"name": "ledger_postings_raw_sql", "value": round(baseline, 1), "unit": "postings/s",
-                          "clients": args.clients}))
+                          "clients": args.clients, "runs": [round(r, 1) for r in rates["sql"]]}))
         print(json.dumps({"name": "ledger_overdrafts", "value": checked["negative"], "unit": "lots",
                           "reconcile_differences": checked["differences"]}))
     finally:

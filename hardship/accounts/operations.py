@@ -20,7 +20,7 @@ from hardship.core import audit
 from hardship.core.db import adopt, db, labelled_columns, utcnow
 from hardship.core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, ValidationFailed
 from tenants.models import Tenant
-from tenants.scoping import set_scope, system_scope
+from tenants.scoping import first_in_scope, set_scope, system_scope
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD = 8
@@ -178,7 +178,7 @@ def resolve_token(token: str) -> tuple[User, ApiToken] | None:
     Every API request runs this: one Core statement for token, user and union, made into ORM objects
     without the ORM's loading (which cost more than the query)."""
     with system_scope():
-        row = db.session.connection().execute(_RESOLVE, {"token_hash": _token_hash(token)}).mappings().first()
+        row = first_in_scope(_RESOLVE, {"token_hash": _token_hash(token)})
     if row is None or row["k_revoked_at"] is not None or row["k_expires_at"] <= utcnow() or not row["u_active"]:
         return None
     tenant = adopt(Tenant, {name: row[label] for label, name in _TENANT_NAMES.items()})

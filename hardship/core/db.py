@@ -92,3 +92,25 @@ class TenantOwned:
 
 def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
+
+
+def connection_lost(conn, exc: Exception) -> bool:
+    """Whether ``conn``'s DBAPI connection broke (a driver error met it dead); if so it is invalidated, and
+    with it every pooled connection of its generation, as SQLAlchemy does on a disconnect it sees itself
+    (a database restart kills them all: the next request then gets a fresh one, not another dead one)."""
+    if not getattr(conn.connection.dbapi_connection, "broken", False):
+        return False
+    conn.engine.pool._invalidate(conn.connection, exc, _checkin=False)
+    conn.invalidate(exc)
+    return True
+
+
+def driver_error(conn, exc: Exception, statement: str, params) -> sa.exc.DBAPIError:
+    """A driver error raised by code that used ``conn``'s DBAPI connection directly (psycopg's pipeline
+    mode, which SQLAlchemy does not wrap), as SQLAlchemy would have raised it, so the app's handlers treat
+    it alike (``OperationalError``: busy or unavailable, nothing saved). A connection that broke is
+    invalidated, so the pool never hands it out again."""
+    broken = connection_lost(conn, exc)
+    return sa.exc.DBAPIError.instance(statement, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect,
+                                      connection_invalidated=broken)
+

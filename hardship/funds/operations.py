@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hardship.accounts.operations import require
 from hardship.core import audit
-from hardship.core.db import adopt, db, utcnow
+from hardship.core.db import adopt, connection_lost, db, driver_error, utcnow
 from hardship.core.errors import Conflict, Forbidden, NotFound, OutcomeUnknown, ValidationFailed
 from hardship.core.idcard import FieldError
 from hardship.core.money import MAX_FEN, format_fen, parse_fen
@@ -620,16 +620,14 @@ def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
                     cursor = raw.execute(sql, params)
                     raw.execute("COMMIT")
                 row = cursor.fetchone()
-            except psycopg_errors() as exc:
-                if raw.broken:  # the connection was lost with the COMMIT on its way: it may have been carried out
-                    conn.invalidate()
+            except raw.Error as exc:  # psycopg's own (SQLAlchemy does not wrap the pipeline)
+                if connection_lost(conn, exc):  # lost with the COMMIT on its way: it may have been carried out
                     db.session.rollback()
                     raise OutcomeUnknown(_l(
                         "The connection to the database was lost while this posting was being saved; it may or "
                         "may not have been saved. Repeat it with the same Idempotency-Key: if it was saved, that "
                         "returns it, and it is never posted twice.")) from exc
-                # as SQLAlchemy would raise it (the app's handlers expect that)
-                raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg_errors(), dialect=conn.dialect) from exc
+                raise driver_error(conn, exc, sql, params) from exc
             transaction_ended(conn)
             db.session.commit()
         else:
@@ -641,13 +639,6 @@ def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
             raise _short_lot(debits) from None
         raise
     return row[0], row[1], row[2]
-
-
-def psycopg_errors() -> type[Exception]:
-    """psycopg's base error (raised as is by the pipeline, which SQLAlchemy does not wrap)."""
-    import psycopg
-
-    return psycopg.Error
 
 
 def _write_each(conn, values, resolved, detail, poster, actor, kind, parent_side) -> int | None:
