@@ -115,51 +115,51 @@ def get_tenant(code: str) -> Tenant:
 
 
 _SET_SCOPE = "select set_config('app.tenant_path', %s, true)"
+#: per statement: its text for psycopg, its result keys, and (after its first execution) each column's result
+#: processor, made with the type the server reported (the column types' own conversions, e.g. UTC timestamps)
 _RAW: dict = {}
-
-
-def _raw_select(stmt, dialect) -> tuple[str, list[str], list]:
-    """``stmt`` compiled for psycopg once: its text, its result keys and each column's result processor
-    (the column types' own conversions, e.g. UTC timestamps)."""
-    found = _RAW.get(stmt)
-    if found is None:
-        columns = list(stmt.selected_columns)
-        found = _RAW[stmt] = (str(stmt.compile(dialect=dialect)), list(stmt.selected_columns.keys()),
-                              [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns])
-    return found
 
 
 def first_in_scope(stmt, params: dict) -> dict | None:
     """The first row of the Core SELECT ``stmt`` (plain parameter values, no expanding ones) as a dict,
     read on the session's connection in the current scope, or ``None``.
 
-    On PostgreSQL the statement goes to the server in the same round trip as whatever its transaction still
-    needs first, its ``BEGIN`` and its scope (``set_config``), through psycopg's pipeline mode: the hot
-    look-ups (the bearer token of every API request, a union by code) cost one round trip instead of two
-    or three. Elsewhere, and when nothing else is due, it is an ordinary execution."""
+    On PostgreSQL it runs on the DBAPI connection without SQLAlchemy's execution machinery (the hot
+    look-ups: the bearer token of every API request, a union by code), with the scope brought to the
+    transaction in the fewest round trips: a new transaction's ``BEGIN`` and scope in one
+    (:func:`_begin_in_scope`), then the statement; in an open transaction whose scope changed, the
+    ``set_config`` and the statement together (psycopg's pipeline mode; psycopg itself would wait for a
+    ``BEGIN`` of its own before sending anything after it, so a new transaction is not begun that way).
+    Elsewhere it is an ordinary execution."""
     conn = db.session.connection()
     if conn.dialect.name != "postgresql":
         row = conn.execute(stmt, params).mappings().first()
         return None if row is None else dict(row)
-    from psycopg import pq
-
-    sql, keys, processors = _raw_select(stmt, conn.dialect)
+    found = _RAW.get(stmt)
+    if found is None:
+        found = _RAW[stmt] = [str(stmt.compile(dialect=conn.dialect)), list(stmt.selected_columns.keys()), None]
+    sql, keys, processors = found
     raw = conn.connection.dbapi_connection
     info, path = conn.info, current_scope()
-    scope_due = info.get(_SCOPED) and info.get(_APPLIED) != path
     try:
-        if scope_due or (raw.pgconn.transaction_status == pq.TransactionStatus.IDLE and not raw.autocommit):
-            with raw.pipeline():
-                if scope_due:
-                    raw.execute(_SET_SCOPE, (path,))
+        if info.get(_SCOPED) and info.get(_APPLIED) != path:
+            if _begin_in_scope(raw, path):
+                info[_APPLIED] = path
                 cursor = raw.execute(sql, params)
+            else:
+                with raw.pipeline():
+                    raw.execute(_SET_SCOPE, (path,))
+                    cursor = raw.execute(sql, params)
+                info[_APPLIED] = path
         else:
             cursor = raw.execute(sql, params)
         row = cursor.fetchone()
     except raw.Error as exc:
         raise driver_error(conn, exc, sql, params) from exc
-    if scope_due:
-        info[_APPLIED] = path
+    if processors is None:
+        processors = found[2] = [
+            column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, described.type_code)
+            for column, described in zip(stmt.selected_columns, cursor.description, strict=True)]
     if row is None:
         return None
     return {key: value if process is None else process(value)

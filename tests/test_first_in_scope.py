@@ -1,9 +1,10 @@
-"""``tenants.scoping.first_in_scope``: the hot look-ups' one-round-trip read (on PostgreSQL the transaction's
-``BEGIN`` and scope travel with the statement in psycopg's pipeline mode)."""
+"""``tenants.scoping.first_in_scope``: the hot look-ups' read on the DBAPI connection (on PostgreSQL the
+transaction's ``BEGIN`` and scope in one round trip, or a changed scope together with the statement)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -23,11 +24,14 @@ def test_reads_the_first_row_with_the_columns_own_types(app, tree):
         assert row["code"] == "K0101" and row["path"] == "/P01/C01/K0101/"
         assert isinstance(row["created_at"], datetime) and row["created_at"].tzinfo is not None
         assert first_in_scope(_BY_CODE, {"code": "NOPE"}) is None
+        money = sa.select(sa.cast(sa.bindparam("x"), sa.Numeric(10, 2)).label("n"))  # a type with a processor
+        assert first_in_scope(money, {"x": "1.50"}) == {"n": Decimal("1.50")}
+        assert first_in_scope(money, {"x": "2.25"}) == {"n": Decimal("2.25")}
         db.session.rollback()
 
 
 @pytest.mark.skipif(not IS_PG, reason="row-level security and the pipeline are PostgreSQL matters")
-def test_the_scope_reaches_the_statement_in_the_same_round_trip(app, tree):
+def test_the_statement_runs_in_the_current_scope(app, tree):
     """The first statement of a transaction begins it in its scope; a scope changed inside the transaction
     reaches the next statement; row-level security sees exactly that scope (no statement-level filter)."""
     from psycopg import pq

@@ -903,3 +903,36 @@ def test_disburse_refuses_bad_amounts(app, county_lots, amount):
         assert "amount" in exc.value.fields
         db.session.rollback()
         assert (counts(db.session), lot_balances(db.session)) == before
+
+
+def test_a_committing_posting_refuses_other_pending_changes(app, ledger):
+    """``commit=True`` commits the posting with its own statement: other changes pending in the session are
+    refused (they could be committed without the posting when a lot has to be created first), and nothing
+    is written."""
+    from hardship.funds import operations as ops
+    from tenants.models import Tenant
+
+    with system(app):
+        before = counts(db.session), lot_balances(db.session)
+        c01 = _tenants()["C01"]
+        c01.name = "改了名的市总工会"  # a change pending beside the posting
+        with pytest.raises(RuntimeError, match="pending"):
+            ops.post_receipt(c01, {"source": "central_finance", "fiscal_year": 2026, "amount": "10.00",
+                                   "document_no": "测〔2026〕1号", "date": "2026-03-01"}, commit=True)
+        db.session.rollback()
+        assert (counts(db.session), lot_balances(db.session)) == before
+        assert db.session.scalar(sa.select(Tenant.name).where(Tenant.code == "C01")) != "改了名的市总工会"
+        db.session.rollback()
+
+
+def test_a_committing_posting_refuses_to_run_in_a_savepoint(app, ledger):
+    from hardship.funds import operations as ops
+
+    with system(app):
+        before = counts(db.session), lot_balances(db.session)
+        c01 = _tenants()["C01"]
+        with db.session.begin_nested(), pytest.raises(RuntimeError, match="savepoint"):
+            ops.post_receipt(c01, {"source": "central_finance", "fiscal_year": 2026, "amount": "10.00",
+                                   "document_no": "测〔2026〕2号", "date": "2026-03-01"}, commit=True)
+        db.session.rollback()
+        assert (counts(db.session), lot_balances(db.session)) == before

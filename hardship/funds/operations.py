@@ -358,8 +358,18 @@ def _post(kind: str, *, owner_id: int, poster: Tenant, actor, key: str | None, r
     under contention on one lot a subtransaction's row locks made every waiter markedly slower.
 
     ``commit``: the posting is all the caller's transaction holds, and it commits it, with the posting's
-    last statement where it can (the API and the pages; see :func:`_write_pg`).
+    last statement where it can (the API and the pages; see :func:`_write_pg`). The caller must not have
+    written anything else in that transaction: when a credited lot has to be created first, the COMMIT
+    sent with the first attempt ends the transaction before the posting is made (pending ORM changes are
+    refused; earlier flushed writes are the caller's to avoid).
     """
+    if commit:
+        session = db.session()
+        if session.in_nested_transaction():
+            raise RuntimeError("commit=True inside a savepoint would commit the outer transaction")
+        if session.new or session.dirty or session.deleted:  # the posting must be all the transaction holds
+            raise RuntimeError("commit=True with other changes pending: they would be committed on their own "
+                               "when a lot has to be created first")
     _begin_write()
     if legs_read:
         earlier = _earlier(poster.id, key, request_hash)
@@ -592,7 +602,7 @@ def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
     and how many of its lots do not exist yet (then nothing was written).
 
     With ``commit`` the statement and the ``COMMIT`` go to the server together (psycopg's pipeline mode on
-    the session's own connection, after the session's pending changes are flushed into the transaction):
+    the session's own connection; the session may have no changes pending, see :func:`_post`):
     one round trip, and a lot's row lock is held only while the server works, never while this process
     waits for its turn on a busy CPU, which is what kept concurrent postings on one lot queueing behind
     each other. The session is committed right after, to follow (nothing is left for it to send). When a
@@ -608,11 +618,8 @@ def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
     lots = len({(leg.tenant.id, leg.source, leg.fiscal_year) for leg in legs if leg.account is None})
     conn = db.session.connection()
     stmt, sql = _posting_statement_pg(lots, conn.dialect)
-    if commit and db.session().in_nested_transaction():
-        raise RuntimeError("commit=True inside a savepoint would commit the outer transaction")
     try:
         if commit:
-            db.session.flush()
             raw = conn.connection.dbapi_connection
             try:
                 with raw.pipeline():
