@@ -46,6 +46,7 @@ PROFILES = {"small": {"ledger_seconds": 6, "ledger_rounds": 3, "import_rows": 2_
 TARGETS = {
     "ledger_postings_operations": (">=", 500),
     "ledger_overdrafts": ("==", 0),
+    "ledger_reconcile_differences": ("==", 0),
     "import_peak_memory": ("<", 400),
 }
 
