@@ -72,6 +72,28 @@ def test_validation_errors_name_fields(app, api_as, archive):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Household)) == 0
 
 
+@pytest.mark.parametrize("value", ["maybe", "不是", 2, -1, 1.5, [], {}])
+def test_yes_no_fields_refuse_what_is_neither(app, api_as, archive, value):
+    """An unknown word is an error naming the field, never read as no; nothing is written."""
+    body = household_body()
+    body["head"]["model_worker"] = value
+    resp = api_as("e_clerk").post("/api/v1/households", json=body)
+    assert resp.status_code == 422, resp.json
+    assert resp.json["error"]["fields"]["head.model_worker"] == ["应填是或否：true 或 false（也可写“是”或“否”）。"]
+    with system(app):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Household)) == 0
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, True), ("是", True), ("yes", True), (1, True), ("否", False),
+                                                 (False, False), ("", False), (None, False), (0, False)])
+def test_yes_no_fields_take_booleans_and_words(app, api_as, archive, value, expected):
+    body = household_body()
+    body["head"]["migrant_worker"] = value
+    resp = api_as("e_clerk").post("/api/v1/households", json=body)
+    assert resp.status_code == 201, resp.json
+    assert resp.json["head"]["migrant_worker"] is expected
+
+
 def test_luhn_failure_needs_confirmation(api_as, archive):
     body = household_body()
     body["bank"] = {"name": "工行", "card_number": "6222020200112233445"}

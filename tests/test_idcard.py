@@ -7,6 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hardship.core.idcard import (
+    FALSE_WORDS,
+    TRUE_WORDS,
     FieldError,
     check_char,
     luhn_ok,
@@ -14,6 +16,7 @@ from hardship.core.idcard import (
     mask_id,
     mask_phone,
     parse_card_number,
+    parse_flag,
     parse_id_number,
     parse_name,
     parse_phone,
@@ -126,3 +129,21 @@ def test_money_parse(raw, fen):
 def test_money_refused(raw):
     with pytest.raises(FieldError):
         parse_fen(raw)
+
+
+@pytest.mark.parametrize("word", sorted(TRUE_WORDS | FALSE_WORDS))
+def test_parse_flag_words(word):
+    assert parse_flag(word) is (word in TRUE_WORDS)
+    assert parse_flag(f"  {word.upper()} ") is (word in TRUE_WORDS)
+
+
+@given(st.text(max_size=8))
+def test_parse_flag_refuses_any_other_text(text):
+    word = text.strip().lower()
+    if not word:
+        assert parse_flag(text, default=True) is True
+    elif word in TRUE_WORDS | FALSE_WORDS:
+        assert parse_flag(text) is (word in TRUE_WORDS)
+    else:
+        with pytest.raises(FieldError):
+            parse_flag(text)

@@ -81,7 +81,7 @@ from hardship.archives.models import (
 from hardship.core import audit, crypto
 from hardship.core.db import db
 from hardship.core.errors import AppError, NotFound, ValidationFailed
-from hardship.core.idcard import FieldError, check_char, parse_id_number
+from hardship.core.idcard import FieldError, check_char, parse_flag, parse_id_number
 from hardship.core.money import format_fen
 from hardship.imports.models import ImportUpload
 from tenants.models import Tenant
@@ -131,10 +131,6 @@ _ALIASES = {
 for _labels, _keys in [(CATEGORY_LABELS, CATEGORIES), (REASON_LABELS, REASONS), (SUBSISTENCE_LABELS, SUBSISTENCE),
                        (INSURANCE_LABELS, INSURANCE), (RELATION_LABELS, RELATIONS)]:
     assert set(_labels) == set(_keys), "every choice of the archive needs its Chinese label for the importer"
-
-TRUE_WORDS = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "有"})
-FALSE_WORDS = frozenset({"否", "n", "no", "false", "0", "×", "无"})
-
 
 @dataclass(frozen=True)
 class Column:
@@ -558,11 +554,11 @@ class HouseholdImport:
                                          "the column as text and type the number again.", value=text)]
                 continue
             if kind == "flag":
-                word = text.lower()
-                if word not in TRUE_WORDS and word not in FALSE_WORDS:
+                try:
+                    value = parse_flag(text)
+                except FieldError:
                     errors[slot.field] = [_l("Write 是 or 否.")]
                     continue
-                value = word in TRUE_WORDS
             elif kind == "choice":
                 value = slot.choices.get(text.replace(" ", "")) or slot.choices.get(text.lower())
                 if value is None:

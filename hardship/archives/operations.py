@@ -28,7 +28,14 @@ from hardship.archives.models import (
 from hardship.core import audit, crypto
 from hardship.core.db import db
 from hardship.core.errors import Conflict, Forbidden, ValidationFailed
-from hardship.core.idcard import FieldError, parse_card_number, parse_id_number, parse_name, parse_phone
+from hardship.core.idcard import (
+    FieldError,
+    parse_card_number,
+    parse_flag,
+    parse_id_number,
+    parse_name,
+    parse_phone,
+)
 from hardship.core.money import format_fen, parse_fen
 from tenants import settings as tenant_settings
 from tenants.models import Tenant
@@ -95,12 +102,6 @@ def _text(errors, name, value, limit, required=False):
     return value
 
 
-def _flag(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "y", "是", "√")
-    return bool(value)
-
-
 def _person(errors: dict, prefix: str, raw: dict, role: str) -> dict:
     raw = raw or {}
     person = {"role": role}
@@ -120,10 +121,11 @@ def _person(errors: dict, prefix: str, raw: dict, role: str) -> dict:
     income = raw.get("income")
     person["income"] = 0 if income in (None, "") else _field(errors, f"{prefix}.income", parse_fen, income,
                                                              allow_zero=True, maximum=MAX_INCOME_FEN)
-    person["union_member"] = _flag(raw.get("union_member", role == "head"))
-    person["model_worker"] = _flag(raw.get("model_worker", False))
+    person["union_member"] = _field(errors, f"{prefix}.union_member", parse_flag, raw.get("union_member"),
+                                    role == "head")
+    person["model_worker"] = _field(errors, f"{prefix}.model_worker", parse_flag, raw.get("model_worker"))
     person["model_worker_grade"] = _text(errors, f"{prefix}.model_worker_grade", raw.get("model_worker_grade"), 50)
-    person["migrant_worker"] = _flag(raw.get("migrant_worker", False))
+    person["migrant_worker"] = _field(errors, f"{prefix}.migrant_worker", parse_flag, raw.get("migrant_worker"))
     return person
 
 
@@ -174,7 +176,8 @@ def parse_household(data: dict) -> dict:
         parsed = _field(errors, "bank.card_number", parse_card_number, bank.get("card_number"))
         if parsed is not None:
             clean["card_number"], clean["card_luhn_ok"] = parsed
-            if not parsed[1] and not _flag(bank.get("confirmed")):
+            confirmed = _field(errors, "bank.confirmed", parse_flag, bank.get("confirmed"))
+            if not parsed[1] and confirmed is False:
                 errors["bank.card_number"] = [_l(
                     "The card number fails the Luhn check; check it against the card, then confirm it "
                     "(bank.confirmed = true).")]

@@ -107,6 +107,30 @@ def parse_name(raw) -> str:
     return value
 
 
+#: the words a yes/no answer may be written with (forms, API, spreadsheets), lower-cased
+TRUE_WORDS = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "有"})
+FALSE_WORDS = frozenset({"否", "n", "no", "false", "0", "×", "无"})
+
+
+def parse_flag(raw, default: bool = False) -> bool:
+    """A yes/no answer: a boolean, 0 or 1, or one of :data:`TRUE_WORDS` / :data:`FALSE_WORDS` (是/否,
+    yes/no, true/false, ...); nothing or an empty string is ``default``. Anything else is refused, never
+    read as no."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return default
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int) and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str):
+        word = raw.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise FieldError(_l("Yes or no: true or false (or 是 or 否)."))
+
+
 def mask_id(number: str | None) -> str | None:
     """``110105********002X``: region and the last four kept."""
     if not number:
