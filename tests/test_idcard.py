@@ -21,7 +21,7 @@ from hardship.core.idcard import (
     parse_name,
     parse_phone,
 )
-from hardship.core.money import format_fen, parse_fen
+from hardship.core.money import fen_of, format_fen, parse_fen
 
 
 def test_standard_example():
@@ -147,3 +147,16 @@ def test_parse_flag_refuses_any_other_text(text):
     else:
         with pytest.raises(FieldError):
             parse_flag(text)
+
+
+@pytest.mark.parametrize(("fen", "plain", "grouped"), [
+    (0, "0.00", "0.00"), (5, "0.05", "0.05"), (120_000_000, "1200000.00", "1,200,000.00"),
+    (-3_000_000, "-30000.00", "-30,000.00"), (-7, "-0.07", "-0.07")])
+def test_format_fen_and_back(fen, plain, grouped):
+    assert format_fen(fen) == plain and format_fen(fen, grouped=True) == grouped
+    assert fen_of(plain) == fen
+
+
+@given(st.integers(min_value=-10**14, max_value=10**14))
+def test_fen_of_inverts_format_fen(fen):
+    assert fen_of(format_fen(fen)) == fen

@@ -8,6 +8,7 @@ from hardship.api import BaseSchema, between, json_object, load_body, load_query
 from hardship.archives import exports, queries
 from hardship.archives import operations as ops
 from hardship.archives.models import CATEGORIES, REASONS
+from hardship.core.downloads import xlsx_download
 from tenants.scoping import get_tenant
 
 
@@ -103,7 +104,7 @@ def export_households():
     filters = _filters(args)
     content, filename = exports.households_xlsx(tenant, queries.list_query(tenant, **filters), current_user,
                                                 filters=filters)
-    return exports.download(content, filename)
+    return xlsx_download(content, filename)
 
 
 @route("/households/<int:household_id>", tags=["archive"])

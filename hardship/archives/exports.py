@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from urllib.parse import quote
 
 import xlsxwriter
-from flask import Response
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -29,7 +27,6 @@ from tenants.scoping import subtree_filter
 
 #: a synchronous download stays within a few seconds; larger exports need narrower filters
 MAX_EXPORT_ROWS = 50_000
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 #: (key, header, column width); headers are written in Chinese whatever the reader's UI language
 COLUMNS = (
@@ -141,9 +138,3 @@ def households_xlsx(tenant: Tenant, stmt, user, *, filters: dict | None = None) 
                      detail={"count": len(unmasked), "rows": total, "households": unmasked[:200],
                              "filters": _loggable(filters or {})})
     return buffer.getvalue(), f"{tenant.code}-困难职工档案-{date.today():%Y%m%d}.xlsx"
-
-
-def download(content: bytes, filename: str) -> Response:
-    """An xlsx attachment (the name may be Chinese: RFC 5987 ``filename*``)."""
-    return Response(content, mimetype=XLSX_MIMETYPE, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})

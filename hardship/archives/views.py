@@ -27,6 +27,7 @@ from hardship.archives.models import (
     SUBSISTENCE,
 )
 from hardship.core.db import db
+from hardship.core.downloads import xlsx_download
 from hardship.core.errors import AppError, Forbidden, ValidationFailed
 from hardship.core.idcard import FieldError, parse_card_number
 from hardship.web import submit, tenant_blueprint
@@ -115,7 +116,7 @@ def export():
             flash(str(exc.message), "error")
         return back
     db.session.commit()  # the audit entry of an unmasked export
-    return exports.download(content, filename)
+    return xlsx_download(content, filename)
 
 
 def _render_household(household, *, survey_form=None, objection_form=None, failed: tuple | None = None,

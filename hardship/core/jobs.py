@@ -73,11 +73,8 @@ class Job(TenantOwned, db.Model):
     def output_response(self, user):
         """The file this job produced, as a download for the user who started the job (others of the
         subtree see the job's status, not its file, which may hold personal data); audited."""
-        from urllib.parse import quote
-
-        from flask import Response
-
         from hardship.core import audit
+        from hardship.core.downloads import xlsx_download
         from hardship.core.errors import Forbidden, NotFound
 
         if self.output is None:
@@ -87,8 +84,7 @@ class Job(TenantOwned, db.Model):
         if user is not None:
             audit.record("job.download", user.tenant, self, user=user, detail={"file": self.output_name})
             db.session.commit()
-        return Response(self.output, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(self.output_name or 'export.xlsx')}"})
+        return xlsx_download(self.output, self.output_name or "export.xlsx")
 
     def to_dict(self) -> dict:
         # a refusal's message is meant for people; a crash's traceback stays in the database and the log

@@ -44,9 +44,18 @@ def parse_fen(raw, *, allow_zero: bool = False, maximum: int = MAX_FEN) -> int:
     return fen
 
 
-def format_fen(fen: int | None) -> str | None:
+def format_fen(fen: int | None, *, grouped: bool = False) -> str | None:
+    """``60000`` -> ``"600.00"``; ``grouped``: with thousands separators, for people (``"1,200,000.00"``)."""
     if fen is None:
         return None
     sign = "-" if fen < 0 else ""
     fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
+    return f"{sign}{fen // 100:,}.{fen % 100:02d}" if grouped else f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def fen_of(text: str) -> int:
+    """The fen of a signed amount this system wrote (:func:`format_fen`'s output, e.g. an API field):
+    ``"-30000.00"`` -> ``-3000000``. Not for input from people, which goes through :func:`parse_fen`."""
+    text = str(text)
+    fen = parse_fen(text.lstrip("-"), allow_zero=True, maximum=10**15)
+    return -fen if text.startswith("-") else fen

@@ -7,9 +7,8 @@ result (header ``Idempotent-Replayed: true``) and posts nothing; the same key wi
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import quote
 
-from flask import Response, jsonify, request
+from flask import jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import fields, validate
@@ -18,13 +17,12 @@ from hardship.accounts.operations import require
 from hardship.api import BaseSchema, between, json_object, load_body, load_query, route
 from hardship.core import audit
 from hardship.core.db import db
+from hardship.core.downloads import xlsx_download
 from hardship.core.errors import BadRequest, ValidationFailed
 from hardship.funds import operations as ops
 from hardship.funds import queries
 from hardship.funds.models import KINDS, PURPOSES, SOURCES, FundTransaction
 from tenants.scoping import get_owned, get_tenant
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class _Posting(BaseSchema):
@@ -194,11 +192,6 @@ def _body_tenant(name: str):
     return get_tenant(value if isinstance(value, str) else "")
 
 
-def _xlsx(content: bytes, filename: str) -> Response:
-    return Response(content, mimetype=XLSX,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
-
-
 # ---------------------------------------------------------------- postings
 
 def _post_for(field: str, schema, operation):
@@ -285,7 +278,7 @@ def export_transactions():
     rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
                                     subtree=args["subtree"])
     audit.record("funds.export_transactions", tenant, tenant, detail={"rows": len(rows)})
-    return _xlsx(queries.transactions_xlsx(rows), f"{tenant.code}-资金明细.xlsx")
+    return xlsx_download(queries.transactions_xlsx(rows), f"{tenant.code}-资金明细.xlsx")
 
 
 def _read(schema):
@@ -309,7 +302,7 @@ def export_balances():
     args, tenant = _read(BalanceQuery)
     result = queries.balances(tenant, subtree=args["subtree"], year=args.get("year"))
     audit.record("funds.export_balances", tenant, tenant, detail={"rows": len(result["rows"])})
-    return _xlsx(queries.balances_xlsx(result), f"{tenant.code}-资金结余.xlsx")
+    return xlsx_download(queries.balances_xlsx(result), f"{tenant.code}-资金结余.xlsx")
 
 
 @route("/funds/matching", tags=["funds"], query=MatchingQuery, response=MatchingOut)

@@ -332,10 +332,6 @@ def transactions_xlsx(rows: list[dict]) -> bytes:
 
 
 def _fen(text) -> int | str:
-    from hardship.core.money import parse_fen
+    from hardship.core.money import fen_of
 
-    if text in (None, ""):
-        return ""
-    negative = str(text).startswith("-")
-    fen = parse_fen(str(text).lstrip("-"), allow_zero=True, maximum=10**15)
-    return -fen if negative else fen
+    return "" if text in (None, "") else fen_of(text)

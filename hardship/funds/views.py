@@ -13,11 +13,11 @@ from sqlalchemy import select
 from hardship.accounts.operations import require
 from hardship.core import audit
 from hardship.core.db import db
+from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed
-from hardship.core.money import format_fen
+from hardship.core.money import fen_of, format_fen
 from hardship.funds import operations as ops
 from hardship.funds import queries
-from hardship.funds.api import _xlsx
 from hardship.funds.forms import AllocationForm, ReceiptForm, ReturnForm, ReversalForm
 from hardship.funds.models import AGING, KINDS, PURPOSES, SOURCES, FundTransaction
 from hardship.web import submit, tenant_blueprint
@@ -55,10 +55,7 @@ def yuan(value) -> str:
     """An amount for people: fen (int) or a decimal string, with thousands separators (1,200,000.00)."""
     if value is None or value == "":
         return ""
-    text = format_fen(value) if isinstance(value, int) else str(value)
-    sign = "-" if text.startswith("-") else ""
-    whole, _, fraction = text.lstrip("-").partition(".")
-    return f"{sign}{int(whole):,}.{fraction or '00'}"
+    return format_fen(value if isinstance(value, int) else fen_of(value), grouped=True)
 
 
 def _labels() -> dict:
@@ -207,7 +204,7 @@ def export_balances():
                               year=_int_arg("year", 2000, 2100))
     audit.record("funds.export_balances", g.tenant, g.tenant, detail={"rows": len(result["rows"])})
     db.session.commit()
-    return _xlsx(queries.balances_xlsx(result), f"{g.tenant.code}-资金结余.xlsx")
+    return xlsx_download(queries.balances_xlsx(result), f"{g.tenant.code}-资金结余.xlsx")
 
 
 @bp.route("/funds/transactions.xlsx")
@@ -219,4 +216,4 @@ def export_transactions():
                                     subtree=subtree)
     audit.record("funds.export_transactions", g.tenant, g.tenant, detail={"rows": len(rows)})
     db.session.commit()
-    return _xlsx(queries.transactions_xlsx(rows), f"{g.tenant.code}-资金明细.xlsx")
+    return xlsx_download(queries.transactions_xlsx(rows), f"{g.tenant.code}-资金明细.xlsx")

@@ -1,6 +1,6 @@
 """Bulk import API (SPEC 8.3): upload a file, poll ``/jobs/{id}``; the template to fill in."""
 
-from flask import Response, request
+from flask import request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -8,10 +8,9 @@ from marshmallow import fields
 
 from hardship.api import BaseSchema, route
 from hardship.archives import importer
+from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed
 from tenants.scoping import get_tenant
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class HouseholdImportForm(BaseSchema):
@@ -47,11 +46,4 @@ def import_households():
 @route("/imports/households/template.xlsx", tags=["imports"])
 def household_import_template():
     """The xlsx template of the household import: Chinese headers, an example row, the allowed values."""
-    return xlsx_response(importer.template_xlsx(), "困难职工家庭导入模板.xlsx")
-
-
-def xlsx_response(data: bytes, filename: str) -> Response:
-    from urllib.parse import quote
-
-    return Response(data, mimetype=XLSX,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
+    return xlsx_download(importer.template_xlsx(), "困难职工家庭导入模板.xlsx")

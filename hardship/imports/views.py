@@ -13,8 +13,8 @@ from sqlalchemy import select
 from hardship.archives import importer
 from hardship.archives.jobs import import_households
 from hardship.core.db import db
+from hardship.core.downloads import xlsx_download
 from hardship.core.jobs import Job
-from hardship.imports.api import xlsx_response
 from hardship.web import submit, tenant_blueprint
 
 bp = tenant_blueprint("imports_ui", __name__)
@@ -50,4 +50,4 @@ def households():
 @bp.route("/archive/import/template.xlsx")
 def template():
     importer.may_import(g.tenant, current_user)
-    return xlsx_response(importer.template_xlsx(), "困难职工家庭导入模板.xlsx")
+    return xlsx_download(importer.template_xlsx(), "困难职工家庭导入模板.xlsx")
