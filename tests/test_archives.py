@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from hardship.archives.models import Household, HouseholdEvent, Person
 from hardship.core.audit import AuditEvent
 from hardship.core.db import db
+from tenants.models import Tenant
 from tests.conftest import system
 from tests.fixtures.households import household_body, make_id
 
@@ -278,6 +279,44 @@ def test_overdue_survey_list(app, api_as, archive):
         db.session.execute(sa.update(Household).values(last_survey_on=date.today() - timedelta(days=200)))
         db.session.commit()
     assert api_as("k_clerk").get("/api/v1/households?tenant=K0101&overdue=1").json["total"] == 1
+
+
+def test_overdue_follows_the_interval_of_the_union_keeping_the_archive(app, api_as, archive):
+    """C01 surveys every 12 months, K0101 every 3 (its own setting), K0102 inherits C01's 12. Both
+    households were last surveyed 4 months ago: only K0101's is overdue, in the city's list too (the
+    reader's own interval would make neither overdue)."""
+    from hardship.archives import queries
+
+    archive.user("K0102", roles=("clerk",), username="k2_clerk")
+    archive.user("K0102", roles=("approver",), username="k2_approver")
+    for code, values in [("C01", {"survey_interval_months": 12}),
+                         ("K0101", {"survey_interval_months": 3, "publicity_days": 0}),
+                         ("K0102", {"publicity_days": 0})]:
+        assert api_as(f"{code.lower()}_all").put(f"/api/v1/tenants/{code}/settings", json=values).status_code == 200
+    k1 = _register(api_as)["id"]
+    k2 = _register(api_as, "k2_clerk", tenant="K0102")["id"]
+    for hid, clerk, approver in [(k1, "k_clerk", "k_approver"), (k2, "k2_clerk", "k2_approver")]:
+        _survey(api_as, hid, user=clerk)
+        _act(api_as, approver, hid, "publicize")
+    with system(app):
+        db.session.execute(sa.update(Household).values(last_survey_on=queries.months_before(date.today(), 4)))
+        db.session.commit()
+
+    def overdue(user, tenant):
+        resp = api_as(user).get(f"/api/v1/households?tenant={tenant}&overdue=1")
+        assert resp.status_code == 200, resp.json
+        return {h["id"] for h in resp.json["households"]}
+
+    assert overdue("c01_all", "C01") == {k1}
+    assert overdue("k_clerk", "K0101") == {k1} and overdue("k2_clerk", "K0102") == set()
+    with system(app):
+        ids = dict(db.session.execute(sa.select(Tenant.code, Tenant.id)).all())
+        city = db.session.scalar(sa.select(Tenant).where(Tenant.code == "C01"))
+        assert queries.survey_intervals(city) == {3: [ids["K0101"]], 12: [ids["K0102"]]}
+        db.session.rollback()
+    # the city lowers its interval: K0102 inherits it, K0101 keeps its own
+    api_as("c01_all").put("/api/v1/tenants/C01/settings", json={"survey_interval_months": 2})
+    assert overdue("c01_all", "C01") == {k1, k2}
 
 
 def test_history_is_append_only_in_postgres(app, api_as, archive):

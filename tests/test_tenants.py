@@ -154,6 +154,22 @@ def test_effective_settings_are_copies_of_the_shared_defaults(app, tree):
     assert theirs["matching_ratio"]["value"] == {"default": 1.0}
 
 
+def test_many_unions_settings_at_once_agree_with_each_unions_own(app, api_as, tree):
+    """``values_of`` (one setting of many unions in two queries) gives what ``effective`` gives each."""
+    from tenants.settings import DEFINITIONS, effective, values_of
+
+    for code, values in [("P01", {"survey_interval_months": 9}), ("C01", {"publicity_days": 7}),
+                         ("K0101", {"survey_interval_months": 3, "publicity_days": 0})]:
+        assert api_as(f"{code.lower()}_all").put(f"/api/v1/tenants/{code}/settings", json=values).status_code == 200
+    with system(app):
+        tenants = db.session.scalars(sa.select(Tenant)).all()
+        for key in DEFINITIONS:
+            assert values_of(tenants, key) == {t.id: effective(t)[key]["value"] for t in tenants}, key
+        by_code = {t.code: values_of(tenants, "survey_interval_months")[t.id] for t in tenants}
+        db.session.rollback()
+    assert by_code["E0101001"] == by_code["K0101"] == 3 and by_code["K0102"] == by_code["C02"] == 9
+
+
 @pytest.mark.parametrize("body, field", [
     ({"publicity_days": -1}, "publicity_days"),
     ({"publicity_days": "five"}, "publicity_days"),

@@ -81,7 +81,7 @@ def list_query(tenant: Tenant, *, status=None, category=None, reason=None, q=Non
         else:
             stmt = stmt.where(Household.id.in_(select(Person.household_id).where(Person.name.contains(q))))
     if overdue:
-        stmt = stmt.where(*_overdue_conditions(overdue_cutoff(tenant, today)))
+        stmt = stmt.where(*_overdue_conditions(tenant, today))
     if errors:
         raise ValidationFailed(fields=errors)
     return stmt
@@ -197,19 +197,31 @@ def months_before(day: date, months: int) -> date:
     return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
-def overdue_cutoff(tenant: Tenant, today: date | None = None) -> date:
-    """Archived households last surveyed before this day are overdue (setting ``survey_interval_months``)."""
-    months = int(tenant_settings.get(tenant, "survey_interval_months"))
-    return months_before(today or date.today(), months)
+def survey_intervals(tenant: Tenant) -> dict[int, list[int]]:
+    """The survey interval in months (setting ``survey_interval_months``) of every union that keeps the
+    archive of an archived household in ``tenant``'s subtree, as ``{months: [keeping union ids]}``.
+
+    The interval is the keeping union's, not the reader's: a county that surveys every 6 months keeps
+    to its own rule in its city's list too. A keeping union may lie above the reader (an enterprise's
+    households are kept by its county): it is read under the system scope, for its settings only."""
+    from tenants.scoping import system_scope
+
+    keeper_ids = db.session.scalars(select(Household.archive_tenant_id).distinct().where(
+        subtree_filter(Household, tenant.path), Household.status == "archived")).all()
+    if not keeper_ids:
+        return {}
+    with system_scope():
+        keepers = db.session.scalars(select(Tenant).where(Tenant.id.in_(keeper_ids))).all()
+        months = tenant_settings.values_of(keepers, "survey_interval_months")
+    by_months: dict[int, list[int]] = {}
+    for keeper_id, value in sorted(months.items()):
+        by_months.setdefault(int(value), []).append(keeper_id)
+    return dict(sorted(by_months.items()))
 
 
-def _overdue_conditions(cutoff: date):
-    return (Household.status == "archived",
-            sa.or_(Household.last_survey_on.is_(None), Household.last_survey_on < cutoff))
-
-
-def overdue_surveys(tenant: Tenant, today: date | None = None):
-    """Archived households of the subtree whose last home survey is older than the setting (SPEC 3.4)."""
-    settle_publicity()
-    cutoff = overdue_cutoff(tenant, today)
-    return select(Household).where(subtree_filter(Household, tenant.path), *_overdue_conditions(cutoff)), cutoff
+def _overdue_conditions(tenant: Tenant, today: date | None = None) -> tuple:
+    """Archived and never surveyed, or last surveyed before the keeping union's interval ago (SPEC 3.4)."""
+    today = today or date.today()
+    stale = [sa.and_(Household.archive_tenant_id.in_(ids), Household.last_survey_on < months_before(today, months))
+             for months, ids in survey_intervals(tenant).items()]
+    return Household.status == "archived", sa.or_(Household.last_survey_on.is_(None), *stale)

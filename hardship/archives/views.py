@@ -90,9 +90,9 @@ def index():
     else:
         status = 422
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
-    cutoff = queries.overdue_cutoff(tenant) if form.overdue.data else None
+    intervals = ", ".join(str(m) for m in queries.survey_intervals(tenant)) if form.overdue.data else None
     html = render_template("archives/list.html", form=form, rows=rows, total=total, page=page, pages=pages,
-                           args=form.query_args(), cutoff=cutoff, labels=LABELS,
+                           args=form.query_args(), intervals=intervals, labels=LABELS,
                            may_register=current_user.can("households.register"))
     db.session.commit()  # the audit entry for unmasked rows; households whose publicity ended
     return html, status
