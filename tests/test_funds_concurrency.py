@@ -1,7 +1,7 @@
 """No overdraft under concurrency (SPEC 4.4): many clients post allocations and returns against the same lots
 at once, through the whole app (HTTP layer, auth, scoping, one transaction per request).
 
-On PostgreSQL (marker ``postgres``): 16 threads for several seconds, conditional updates and row locks in id
+On PostgreSQL (marker ``postgres``): 16 threads for several seconds, conditional updates and row locks in key
 order. On SQLite a smaller run proves ``BEGIN IMMEDIATE`` queues the writers instead of failing them.
 """
 

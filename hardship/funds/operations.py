@@ -8,15 +8,17 @@ Every posting goes through :func:`_post`, which
 2. honours the idempotency key: the same key (per posting union) with the same request returns the
    first transaction and posts nothing; with a different request it is a 409;
 3. writes the immutable transaction, its entries (which sum to zero) and the audit event, and only
-   then changes the lots it touches, in ascending id order (a fixed order, so concurrent postings never
-   deadlock; last, so a lot's row lock is held only until the commit), a debit as one conditional
-   ``UPDATE ... SET balance = balance - :a WHERE id = :id AND balance >= :a``: if no row matches there
-   is not enough money, the transaction is rolled back and nothing is written (the CHECK
+   then changes the lots it touches, in the order of their key (union id, source, fiscal year: one
+   fixed order for every posting and for the disbursement planner's locks, so concurrent postings never
+   deadlock; last, so a lot's row lock is held only until the commit), each as one conditional
+   ``UPDATE ... SET balance = balance + :delta WHERE <the lot> AND balance + :delta >= 0``: if no row
+   matches there is not enough money, the transaction is rolled back and nothing is written (the CHECK
    ``balance >= 0`` backs it up).
 
-On PostgreSQL a posting inside the poster's scope is one statement (:func:`_posting_statement_pg`),
-sent with its COMMIT in one round trip when the caller lets it commit; on SQLite, and for the rows a
-return writes in the parent's scope, one statement per row (:func:`_write_each`).
+On PostgreSQL a posting inside the poster's scope is one statement for its rows
+(:func:`_rows_statement_pg`) and one plain conditional update per lot (:data:`_LOT_CHANGE_PG`), sent
+with the COMMIT in one round trip when the caller lets it commit; on SQLite, and for the rows a return
+writes in the parent's scope, one statement per row (:func:`_write_each`).
 
 Scope: a posting touches its union and, for an allocation, a direct child: both inside the poster's
 subtree. A return to the parent (and the reversal of one) also writes the *parent's* lot and entry,
@@ -424,42 +426,26 @@ SHORT = "hardship: not enough money in a lot"
 _TX_COLUMNS = ("tenant_id", "kind", "document_no", "posted_on", "source", "fiscal_year", "amount", "from_tenant_id",
                "to_tenant_id", "destination", "purpose", "note", "reference", "reverses_id", "poster_tenant_id",
                "posted_by_id", "posted_by", "idempotency_key", "request_hash", "created_at")
-_POSTING_PG: dict[int, tuple[sa.TextClause, str]] = {}
+_ROWS_PG: dict = {}
 
 
-def _posting_statement_pg(lots: int, dialect) -> tuple[sa.TextClause, str]:
-    """PostgreSQL: a whole posting that changes ``lots`` lots as one statement (and its text for psycopg).
+def _rows_statement_pg(dialect) -> tuple[sa.TextClause, str]:
+    """PostgreSQL: a posting's rows as one statement (and its text for psycopg).
 
     1. ``found``: each leg's lot, looked up by union, source and fiscal year (a lot is exactly that);
     2. ``tx``: the transaction, only if every lot exists (else the result's ``missing`` counts those that
        do not, and nothing at all is written), and nothing either when its idempotency key or its
        reversal is taken (``ON CONFLICT DO NOTHING``: the result's ``id`` is then null);
     3. its entries and its audit event, from the transaction's row;
-    4. ``u1`` .. ``u<lots>``: one conditional ``UPDATE`` per lot, chained so each runs only after the one
-       before it changed its row (``EXISTS (SELECT 1 FROM u<k-1>)``): the lots are locked one by one in
-       ascending id order, the fixed order that keeps concurrent postings from deadlocking, and a debit
-       changes its lot only if the balance covers it (the CHECK ``balance >= 0`` backs it up). A short
-       debit stops the chain and fails the statement (``hardship_refuse``), so no part of the posting
-       stands and a COMMIT sent with it in the same round trip (:func:`_write_pg`) is not carried out.
+    4. the transaction's id in ``app.posting`` (empty when nothing was written), for the lots' updates
+       that follow in the same transaction (:data:`_LOT_CHANGE_PG`).
 
-    The result: ``id`` (the new transaction's), ``lots`` (each leg's lot id, null for an outside
-    account) and ``missing``. Built once per number of lots."""
-    built = _POSTING_PG.get(lots)
+    The result: ``id``, ``lots`` (each leg's lot id, null for an outside account) and ``missing``. The
+    lots are not changed here: a row lock taken inside this statement would be held through its
+    foreign-key checks, and a waiter's recheck of a statement this size costs more than the update."""
+    built = _ROWS_PG.get(dialect.name)
     if built is not None:
         return built
-    categories = (*INFLOWS, *OUTFLOWS)
-    sums = ", ".join(f"COALESCE(sum(amount) FILTER (WHERE category = '{c}'), 0) AS {c}" for c in categories)
-    chain = []
-    for k in range(1, lots + 1):
-        totals = ", ".join(f"{c} = l.{c} {'+' if c in INFLOWS else '-'} c.{c}" for c in categories)
-        after = "EXISTS (SELECT 1 FROM tx)" if k == 1 else f"EXISTS (SELECT 1 FROM u{k - 1})"
-        chain.append(f"""u{k} AS (
-  UPDATE fund_lots AS l SET balance = l.balance + c.delta, {totals}
-  FROM change AS c
-  WHERE c.k = {k} AND l.id = c.lot_id AND l.balance + c.delta >= 0 AND {after}
-  RETURNING 1)""")
-    chained = "".join(",\n" + update for update in chain)
-    done = f"EXISTS (SELECT 1 FROM u{lots})" if lots else "true"
     sql = f"""WITH leg AS (
   SELECT * FROM unnest(CAST(:e_tenant AS integer[]), CAST(:e_source AS varchar[]), CAST(:e_year AS integer[]),
                        CAST(:e_account AS varchar[]), CAST(:e_category AS varchar[]), CAST(:e_amount AS bigint[]))
@@ -483,16 +469,45 @@ def _posting_statement_pg(lots: int, dialect) -> tuple[sa.TextClause, str]:
   SELECT :created_at, :a_tenant_id, :a_user_id, :a_username, :a_action, :a_object_type, CAST(tx.id AS varchar),
          CAST(:a_detail AS json), :a_ip
   FROM tx
-), change AS (
-  SELECT lot_id, sum(amount) AS delta, {sums}, row_number() OVER (ORDER BY lot_id) AS k
-  FROM found WHERE lot_id IS NOT NULL GROUP BY lot_id
-){chained}
+)
 SELECT (SELECT id FROM tx) AS id, (SELECT array_agg(lot_id ORDER BY n) FROM found) AS lots,
        (SELECT n FROM missing) AS missing,
-       CASE WHEN NOT EXISTS (SELECT 1 FROM tx) OR {done} THEN 0 ELSE hardship_refuse('{SHORT}') END AS refused"""
+       set_config('app.posting', COALESCE(CAST((SELECT id FROM tx) AS text), ''), true) AS posting"""
     stmt = sa.text(sql)
-    built = _POSTING_PG[lots] = (stmt, str(stmt.compile(dialect=dialect)))
+    built = _ROWS_PG[dialect.name] = (stmt, str(stmt.compile(dialect=dialect)))
     return built
+
+
+#: PostgreSQL: one lot's change after :func:`_rows_statement_pg` wrote its posting's rows (nothing when it
+#: wrote none): balance and running totals, the lot named by its key, a debit only if the balance covers
+#: it; a short debit fails the statement (``hardship_refuse``), and with it the transaction. A plain
+#: single-row update: a posting waiting for a busy lot rechecks just that row when it gets it.
+_LOT_CHANGE_PG = f"""WITH posting AS (
+  SELECT COALESCE(current_setting('app.posting', true), '') <> '' AS written
+), changed AS (
+  UPDATE fund_lots SET balance = balance + CAST(%(delta)s AS bigint),
+    {", ".join(f"{c} = {c} {'+' if c in INFLOWS else '-'} CAST(%({c})s AS bigint)" for c in (*INFLOWS, *OUTFLOWS))}
+  WHERE tenant_id = CAST(%(tenant)s AS integer) AND source = CAST(%(source)s AS varchar)
+    AND fiscal_year = CAST(%(year)s AS integer)
+    AND balance + CAST(%(delta)s AS bigint) >= 0 AND (SELECT written FROM posting)
+  RETURNING 1
+)
+SELECT CASE WHEN NOT (SELECT written FROM posting) OR EXISTS (SELECT 1 FROM changed) THEN 0
+            ELSE hardship_refuse('{SHORT}') END"""
+
+
+def _lot_changes(legs: list[Leg]) -> list[dict]:
+    """Per lot of ``legs``, in the lock order (union id, source, fiscal year): the parameters of
+    :data:`_LOT_CHANGE_PG` (the balance's change and each running total's)."""
+    per_lot: dict[tuple, dict] = {}
+    for leg in legs:
+        if leg.account is None:
+            key = (leg.tenant.id, leg.source, leg.fiscal_year)
+            change = per_lot.setdefault(key, {"tenant": key[0], "source": key[1], "year": key[2], "delta": 0,
+                                              **dict.fromkeys((*INFLOWS, *OUTFLOWS), 0)})
+            change["delta"] += leg.amount
+            change[leg.category] += leg.amount
+    return [per_lot[key] for key in sorted(per_lot)]
 
 
 _INSERT_TX_NEW: dict[str, sa.Insert] = {}
@@ -597,16 +612,17 @@ def _short_lot(debits: dict[tuple, list]) -> Conflict:
 
 
 def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
-    """PostgreSQL, every row inside the scope: the posting as one statement (:func:`_posting_statement_pg`).
-    Returns the new transaction's id (``None`` when its key or its reversal was taken), each leg's lot id
-    and how many of its lots do not exist yet (then nothing was written).
+    """PostgreSQL, every row inside the scope: the posting's rows as one statement (:func:`_rows_statement_pg`),
+    then each lot's change (:data:`_LOT_CHANGE_PG`) in the lock order. Returns the new transaction's id
+    (``None`` when its key or its reversal was taken), each leg's lot id and how many of its lots do not
+    exist yet (then nothing was written).
 
-    With ``commit`` the statement and the ``COMMIT`` go to the server together (psycopg's pipeline mode on
-    the session's own connection; the session may have no changes pending, see :func:`_post`):
-    one round trip, and a lot's row lock is held only while the server works, never while this process
-    waits for its turn on a busy CPU, which is what kept concurrent postings on one lot queueing behind
-    each other. The session is committed right after, to follow (nothing is left for it to send). When a
-    lot was missing, that COMMIT ended a transaction the posting wrote nothing in."""
+    With ``commit`` the statements and the ``COMMIT`` go to the server together (psycopg's pipeline mode on
+    the session's own connection; the session may have no changes pending, see :func:`_post`): one round
+    trip, and a lot's row lock is held only while the server works, never while this process waits for its
+    turn on a busy CPU, which is what kept concurrent postings on one lot queueing behind each other. The
+    session is committed right after, to follow (nothing is left for it to send). When a lot was missing,
+    that COMMIT ended a transaction the posting wrote nothing in."""
     event = audit.values(f"funds.{kind}", poster, object_type="FundTransaction", detail=detail, user=actor)
     params = {**values, **{f"a_{k}": v for k, v in event.items() if k != "detail"},
               "a_detail": json.dumps(detail, ensure_ascii=False),
@@ -615,9 +631,9 @@ def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
               "e_year": [None if leg.account else leg.fiscal_year for leg in legs],
               "e_account": [leg.account for leg in legs], "e_category": [leg.category for leg in legs],
               "e_amount": [leg.amount for leg in legs]}
-    lots = len({(leg.tenant.id, leg.source, leg.fiscal_year) for leg in legs if leg.account is None})
+    changes = _lot_changes(legs)
     conn = db.session.connection()
-    stmt, sql = _posting_statement_pg(lots, conn.dialect)
+    stmt, sql = _rows_statement_pg(conn.dialect)
     try:
         if commit:
             raw = conn.connection.dbapi_connection
@@ -625,6 +641,8 @@ def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
                 with raw.pipeline():
                     apply_scope(conn)
                     cursor = raw.execute(sql, params)
+                    for change in changes:
+                        raw.execute(_LOT_CHANGE_PG, change)
                     raw.execute("COMMIT")
                 row = cursor.fetchone()
             except raw.Error as exc:  # psycopg's own (SQLAlchemy does not wrap the pipeline)
@@ -639,6 +657,8 @@ def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
             db.session.commit()
         else:
             row = conn.execute(stmt, params).one()
+            for change in changes:
+                conn.exec_driver_sql(_LOT_CHANGE_PG, change)
     except sa.exc.DBAPIError as exc:
         debits = _debits(legs)
         db.session.rollback()
@@ -649,8 +669,8 @@ def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
 
 
 def _write_each(conn, values, resolved, detail, poster, actor, kind, parent_side) -> int | None:
-    """One statement at a time, each scope's rows written in that scope; the lots last, in ascending id
-    order (the lock order), debits only if the balance covers them."""
+    """One statement at a time, each scope's rows written in that scope; the lots last, in the lock order
+    (union id, source, fiscal year), debits only if the balance covers them."""
     tx_id = _insert_tx(conn, values)
     if tx_id is None:
         return None
@@ -661,15 +681,17 @@ def _write_each(conn, values, resolved, detail, poster, actor, kind, parent_side
                  "account": resolved[i].account, "category": resolved[i].category,
                  "amount": resolved[i].amount} for i in group])
     audit.write(f"funds.{kind}", poster, object_type="FundTransaction", object_id=tx_id, detail=detail, user=actor)
-    per_lot: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    lot_tenant: dict[int, Tenant] = {}
+    per_lot: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    lot_of: dict[tuple, tuple[int, Tenant]] = {}
     for leg in resolved:
         if leg.lot_id is not None:
-            per_lot[leg.lot_id][leg.category] += leg.amount
-            lot_tenant[leg.lot_id] = leg.tenant
-    for lot_id in sorted(per_lot):
-        with _side(lot_tenant[lot_id], parent_side):
-            changed = _apply_to_lot(lot_id, per_lot[lot_id])
+            key = (leg.tenant.id, leg.source, leg.fiscal_year)
+            per_lot[key][leg.category] += leg.amount
+            lot_of[key] = (leg.lot_id, leg.tenant)
+    for key in sorted(per_lot):  # the lock order: union id, source, fiscal year
+        lot_id, tenant = lot_of[key]
+        with _side(tenant, parent_side):
+            changed = _apply_to_lot(lot_id, per_lot[key])
         if not changed:
             debits = _debits(resolved)
             db.session.rollback()
@@ -858,10 +880,11 @@ def _candidate_lots(tenant: Tenant, sources, lot_id: int | None):
         stmt = stmt.where(FundLot.id == lot_id)
     else:
         stmt = stmt.where(FundLot.source.in_(list(sources)), FundLot.balance > 0)
-    stmt = stmt.order_by(FundLot.id).execution_options(populate_existing=True)
+    stmt = stmt.order_by(FundLot.tenant_id, FundLot.source, FundLot.fiscal_year).execution_options(
+        populate_existing=True)
     if db.session.connection().dialect.name == "postgresql":
-        # lock the candidates (in id order) so the plan holds until commit; NO KEY UPDATE, as an UPDATE
-        # takes, so the foreign-key checks of concurrent entries (KEY SHARE) do not wait on it
+        # lock the candidates (in the postings' lock order) so the plan holds until commit; NO KEY UPDATE, as
+        # an UPDATE takes, so the foreign-key checks of concurrent entries (KEY SHARE) do not wait on it
         stmt = stmt.with_for_update(key_share=True)
     return db.session.scalars(stmt).all()
 
