@@ -95,6 +95,16 @@ def test_yes_no_fields_take_booleans_and_words(app, api_as, archive, value, expe
     assert resp.json["head"]["migrant_worker"] is expected
 
 
+@pytest.mark.parametrize(("value", "expected"), [(None, True), ("", True), ("否", False), (False, False)])
+def test_a_head_not_said_otherwise_is_a_union_member(api_as, archive, value, expected):
+    """Union membership not given (absent, null or empty) is yes for the head, as the importer's "empty: 是"."""
+    body = household_body()
+    body["head"]["union_member"] = value
+    resp = api_as("e_clerk").post("/api/v1/households", json=body)
+    assert resp.status_code == 201, resp.json
+    assert resp.json["head"]["union_member"] is expected
+
+
 def test_luhn_failure_needs_confirmation(api_as, archive):
     body = household_body()
     body["bank"] = {"name": "工行", "card_number": "6222020200112233445"}

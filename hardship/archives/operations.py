@@ -121,6 +121,8 @@ def _person(errors: dict, prefix: str, raw: dict, role: str) -> dict:
     income = raw.get("income")
     person["income"] = 0 if income in (None, "") else _field(errors, f"{prefix}.income", parse_fen, income,
                                                              allow_zero=True, maximum=MAX_INCOME_FEN)
+    # not given (absent, null or empty): the head is taken to be a member, a family member not (as in the
+    # importer's template: "empty: 是" for the head)
     person["union_member"] = _field(errors, f"{prefix}.union_member", parse_flag, raw.get("union_member"),
                                     role == "head")
     person["model_worker"] = _field(errors, f"{prefix}.model_worker", parse_flag, raw.get("model_worker"))

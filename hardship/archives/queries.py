@@ -41,9 +41,10 @@ def get_household(household_id, tenant: Tenant | None = None) -> Household:
 
 
 def list_query(tenant: Tenant, *, status=None, category=None, reason=None, q=None, child=None, overdue=False,
-               today: date | None = None):
+               today: date | None = None, intervals: dict | None = None):
     """The filtered archive of ``tenant``'s subtree (``child``: one direct child's subtree; ``overdue``:
-    only the archived households whose home survey is overdue, SPEC 3.4)."""
+    only the archived households whose home survey is overdue, SPEC 3.4, by the keeping unions'
+    ``intervals`` when the caller has read them already with :func:`survey_intervals`)."""
     settle_publicity()
     root_path = tenant.path
     if child:
@@ -81,7 +82,7 @@ def list_query(tenant: Tenant, *, status=None, category=None, reason=None, q=Non
         else:
             stmt = stmt.where(Household.id.in_(select(Person.household_id).where(Person.name.contains(q))))
     if overdue:
-        stmt = stmt.where(*_overdue_conditions(tenant, today))
+        stmt = stmt.where(*_overdue_conditions(tenant, today, intervals))
     if errors:
         raise ValidationFailed(fields=errors)
     return stmt
@@ -219,9 +220,10 @@ def survey_intervals(tenant: Tenant) -> dict[int, list[int]]:
     return dict(sorted(by_months.items()))
 
 
-def _overdue_conditions(tenant: Tenant, today: date | None = None) -> tuple:
+def _overdue_conditions(tenant: Tenant, today: date | None = None, intervals: dict | None = None) -> tuple:
     """Archived and never surveyed, or last surveyed before the keeping union's interval ago (SPEC 3.4)."""
     today = today or date.today()
+    intervals = survey_intervals(tenant) if intervals is None else intervals
     stale = [sa.and_(Household.archive_tenant_id.in_(ids), Household.last_survey_on < months_before(today, months))
-             for months, ids in survey_intervals(tenant).items()]
+             for months, ids in intervals.items()]
     return Household.status == "archived", sa.or_(Household.last_survey_on.is_(None), *stale)

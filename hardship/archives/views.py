@@ -77,9 +77,10 @@ def index():
     tenant = g.tenant
     form = _filter_form(tenant)
     page, rows, total, status = _page(), [], 0, 200
+    intervals = queries.survey_intervals(tenant) if form.overdue.data else None
     if form.validate():
         try:
-            stmt = queries.list_query(tenant, **form.filters())
+            stmt = queries.list_query(tenant, **form.filters(), intervals=intervals)
         except ValidationFailed as exc:
             db.session.rollback()
             _put_errors(form, exc)
@@ -90,9 +91,9 @@ def index():
     else:
         status = 422
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
-    intervals = ", ".join(str(m) for m in queries.survey_intervals(tenant)) if form.overdue.data else None
     html = render_template("archives/list.html", form=form, rows=rows, total=total, page=page, pages=pages,
-                           args=form.query_args(), intervals=intervals, labels=LABELS,
+                           args=form.query_args(), labels=LABELS,
+                           intervals=None if intervals is None else ", ".join(str(m) for m in intervals),
                            may_register=current_user.can("households.register"))
     db.session.commit()  # the audit entry for unmasked rows; households whose publicity ended
     return html, status
