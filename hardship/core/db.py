@@ -113,4 +113,3 @@ def driver_error(conn, exc: Exception, statement: str, params) -> sa.exc.DBAPIEr
     broken = connection_lost(conn, exc)
     return sa.exc.DBAPIError.instance(statement, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect,
                                       connection_invalidated=broken)
-

@@ -97,8 +97,10 @@ class OutcomeUnknown(AppError):
 
     status = 503
     code = "outcome_unknown"
-    default_message = _l("The connection to the database was lost while this was being saved; it may or may "
-                         "not have been saved.")
+    default_message = _l(
+        "The connection to the database was lost while this posting was being saved; it may or may not have been "
+        "saved. Repeat it with the same Idempotency-Key: if it was saved, that returns it, and it is never posted "
+        "twice.")
 
 
 class ServerError(AppError):

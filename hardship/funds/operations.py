@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
@@ -496,15 +495,16 @@ SELECT CASE WHEN NOT (SELECT written FROM posting) OR EXISTS (SELECT 1 FROM chan
             ELSE hardship_refuse('{SHORT}') END"""
 
 
-def _lot_changes(legs: list[Leg]) -> list[dict]:
-    """Per lot of ``legs``, in the lock order (union id, source, fiscal year): the parameters of
-    :data:`_LOT_CHANGE_PG` (the balance's change and each running total's)."""
-    per_lot: dict[tuple, dict] = {}
+def _lot_changes(legs: list[Leg]) -> list[tuple[Leg, dict]]:
+    """Per lot of ``legs``, in the lock order (union id, source, fiscal year): one of its legs, and the
+    parameters of :data:`_LOT_CHANGE_PG` (the balance's change and each running total's)."""
+    per_lot: dict[tuple, tuple[Leg, dict]] = {}
     for leg in legs:
         if leg.account is None:
             key = (leg.tenant.id, leg.source, leg.fiscal_year)
-            change = per_lot.setdefault(key, {"tenant": key[0], "source": key[1], "year": key[2], "delta": 0,
-                                              **dict.fromkeys((*INFLOWS, *OUTFLOWS), 0)})
+            _first, change = per_lot.setdefault(key, (leg, {
+                "tenant": key[0], "source": key[1], "year": key[2], "delta": 0,
+                **dict.fromkeys((*INFLOWS, *OUTFLOWS), 0)}))
             change["delta"] += leg.amount
             change[leg.category] += leg.amount
     return [per_lot[key] for key in sorted(per_lot)]
@@ -641,23 +641,20 @@ def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
                 with raw.pipeline():
                     apply_scope(conn)
                     cursor = raw.execute(sql, params)
-                    for change in changes:
+                    for _leg, change in changes:
                         raw.execute(_LOT_CHANGE_PG, change)
                     raw.execute("COMMIT")
                 row = cursor.fetchone()
             except raw.Error as exc:  # psycopg's own (SQLAlchemy does not wrap the pipeline)
                 if connection_lost(conn, exc):  # lost with the COMMIT on its way: it may have been carried out
                     db.session.rollback()
-                    raise OutcomeUnknown(_l(
-                        "The connection to the database was lost while this posting was being saved; it may or "
-                        "may not have been saved. Repeat it with the same Idempotency-Key: if it was saved, that "
-                        "returns it, and it is never posted twice.")) from exc
+                    raise OutcomeUnknown() from exc
                 raise driver_error(conn, exc, sql, params) from exc
             transaction_ended(conn)
             db.session.commit()
         else:
             row = conn.execute(stmt, params).one()
-            for change in changes:
+            for _leg, change in changes:
                 conn.exec_driver_sql(_LOT_CHANGE_PG, change)
     except sa.exc.DBAPIError as exc:
         debits = _debits(legs)
@@ -681,17 +678,9 @@ def _write_each(conn, values, resolved, detail, poster, actor, kind, parent_side
                  "account": resolved[i].account, "category": resolved[i].category,
                  "amount": resolved[i].amount} for i in group])
     audit.write(f"funds.{kind}", poster, object_type="FundTransaction", object_id=tx_id, detail=detail, user=actor)
-    per_lot: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    lot_of: dict[tuple, tuple[int, Tenant]] = {}
-    for leg in resolved:
-        if leg.lot_id is not None:
-            key = (leg.tenant.id, leg.source, leg.fiscal_year)
-            per_lot[key][leg.category] += leg.amount
-            lot_of[key] = (leg.lot_id, leg.tenant)
-    for key in sorted(per_lot):  # the lock order: union id, source, fiscal year
-        lot_id, tenant = lot_of[key]
-        with _side(tenant, parent_side):
-            changed = _apply_to_lot(lot_id, per_lot[key])
+    for leg, change in _lot_changes(resolved):
+        with _side(leg.tenant, parent_side):
+            changed = _apply_to_lot(leg.lot_id, {c: change[c] for c in (*INFLOWS, *OUTFLOWS) if change[c]})
         if not changed:
             debits = _debits(resolved)
             db.session.rollback()
