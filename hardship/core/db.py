@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, make_transient_to_detached, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 NAMING_CONVENTION = {
@@ -42,22 +43,39 @@ def labelled_columns(model, prefix: str) -> tuple[list, dict[str, str]]:
 
 def adopt(model, values: dict):
     """A persistent ``model`` instance for a row just read or written with a Core statement (``values``:
-    every column), without another query: the instance already in the session's identity map (its
-    expired attributes filled in from ``values``), else one built from ``values`` as if the ORM had
-    loaded it. For hot paths where the ORM's loading cost more than the statement."""
+    its columns by attribute name), without another query: the instance already in the session's identity
+    map (its expired attributes filled in from ``values``), else one built from ``values`` as the ORM's
+    loading builds a loaded instance (``sqlalchemy.orm.loading``: a new instance, its values straight into
+    its dict, its identity key set and the state put in the identity map; a column not in ``values`` is
+    expired, so it is read on first access). For hot paths where the ORM's loading, or ``session.add`` of a
+    detached instance, cost more than the statement."""
     session = db.session()
-    existing = session.identity_map.get(session.identity_key(model, values["id"]))
+    manager, identity_class, columns = _adoption(model)
+    key = (identity_class, (values["id"],), None)
+    identity_map = session.identity_map
+    existing = identity_map.get(key)
     if existing is not None:
         for name in sa.inspect(existing).expired_attributes & values.keys():
             set_committed_value(existing, name, values[name])
         return existing
-    # as the ORM's loading builds an instance: no constructor, the values straight into its dict (the
-    # constructor's instrumented attribute sets cost more than the rest of this together)
-    obj = sa.inspect(model).class_manager.new_instance()
+    obj = manager.new_instance()
     obj.__dict__.update(values)
-    make_transient_to_detached(obj)
-    session.add(obj)
+    state = sa.inspect(obj)
+    state.key = key
+    state.identity_token = None
+    state.session_id = session.hash_key
+    identity_map._add_unpresent(state, key)
+    missing = columns - values.keys()
+    if missing:
+        state.expired_attributes.update(missing)
     return obj
+
+
+@cache
+def _adoption(model) -> tuple:
+    """``model``'s class manager, the class its identity keys name and its column attributes' names."""
+    mapper = sa.inspect(model)
+    return mapper.class_manager, mapper._identity_class, frozenset(prop.key for prop in mapper.column_attrs)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
