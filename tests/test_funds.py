@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -767,6 +768,47 @@ def test_ledger_rows_are_append_only_for_the_runtime_role(app, funded):
         with pytest.raises(sa.exc.IntegrityError, match="ck_fund_lots_balance_not_negative"):
             with conn.begin_nested():
                 conn.execute(sa.text("update fund_lots set balance = -1"))
+        conn.rollback()
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_lot_change_function_keeps_every_running_total(app, funded):
+    """``hardship_change_lots`` (a migration's function) names the running totals itself: one that is added
+    to the model and not to the function would never move on PostgreSQL. Called directly, a short debit
+    raises and changes nothing; a written posting's change moves the balance and the totals."""
+    from conftest import DATABASE_URL, IS_PG
+
+    from hardship.funds.models import INFLOWS, OUTFLOWS
+    from hardship.funds.operations import SHORT
+
+    if not IS_PG:
+        pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
+    engine = sa.create_engine(DATABASE_URL, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        source = conn.execute(sa.text("select pg_get_functiondef('hardship_change_lots(bigint, json)'::regprocedure)"))
+        source = " ".join(source.scalar().split())
+        for category in INFLOWS:
+            assert f"{category} = {category} + c.{category}" in source, category
+        for category in OUTFLOWS:
+            assert f"{category} = {category} - c.{category}" in source, category
+        lot = conn.execute(sa.text("select l.tenant_id, l.source, l.fiscal_year, l.balance, l.disbursed "
+                                   "from fund_lots l join tenants t on t.id = l.tenant_id where t.code = 'C01'")).one()
+        change = {"tenant": lot.tenant_id, "source": lot.source, "year": lot.fiscal_year,
+                  **dict.fromkeys((*INFLOWS, *OUTFLOWS), 0)}
+        short = {**change, "delta": -(lot.balance + 1), "disbursed": -(lot.balance + 1)}
+        with pytest.raises(sa.exc.DBAPIError, match=SHORT):
+            with conn.begin_nested():
+                conn.execute(sa.text("select hardship_change_lots(1, cast(:c as json))"), {"c": json.dumps([short])})
+        assert conn.execute(sa.text("select hardship_change_lots(null, cast(:c as json))"),
+                            {"c": json.dumps([short])}).scalar() == 0  # nothing written: nothing changed
+        spent = {**change, "delta": -100, "disbursed": -100}
+        assert conn.execute(sa.text("select hardship_change_lots(1, cast(:c as json))"),
+                            {"c": json.dumps([spent])}).scalar() == 1
+        after = conn.execute(sa.text("select balance, disbursed from fund_lots where tenant_id = :t and source = :s "
+                                     "and fiscal_year = :y"), {"t": lot.tenant_id, "s": lot.source,
+                                                               "y": lot.fiscal_year}).one()
+        assert (after.balance, after.disbursed) == (lot.balance - 100, lot.disbursed + 100)
         conn.rollback()
     engine.dispose()
 

@@ -15,9 +15,9 @@ Every posting goes through :func:`_post`, which
    matches there is not enough money, the transaction is rolled back and nothing is written (the CHECK
    ``balance >= 0`` backs it up).
 
-On PostgreSQL a posting inside the poster's scope is one statement for its rows
-(:func:`_rows_statement_pg`) and one plain conditional update per lot (:data:`_LOT_CHANGE_PG`), sent
-with the COMMIT in one round trip when the caller lets it commit; on SQLite, and for the rows a return
+On PostgreSQL a posting inside the poster's scope is one statement (:func:`_rows_statement_pg`: its
+rows, then one plain conditional update per lot inside a migration's function), sent with the COMMIT in
+one round trip when the caller lets it commit; on SQLite, and for the rows a return
 writes in the parent's scope, one statement per row (:func:`_write_each`).
 
 Scope: a posting touches its union and, for an allocation, a direct child: both inside the poster's
@@ -420,35 +420,40 @@ def _resolve_lots(planned: list[Leg], parent_side: Tenant | None) -> list[Leg]:
     return resolved
 
 
-#: what ``hardship_refuse`` (a migration's function that raises) says when a posting finds a debit short
+#: what a posting's statement raises when a debit is short (``hardship_change_lots``, a migration's function)
 SHORT = "hardship: not enough money in a lot"
 _TX_COLUMNS = ("tenant_id", "kind", "document_no", "posted_on", "source", "fiscal_year", "amount", "from_tenant_id",
                "to_tenant_id", "destination", "purpose", "note", "reference", "reverses_id", "poster_tenant_id",
                "posted_by_id", "posted_by", "idempotency_key", "request_hash", "created_at")
+_AUDIT_COLUMNS = ("at", "tenant_id", "user_id", "username", "action", "object_type", "detail", "ip")
 _ROWS_PG: dict = {}
 
 
 def _rows_statement_pg(dialect) -> tuple[sa.TextClause, str]:
-    """PostgreSQL: a posting's rows as one statement (and its text for psycopg).
+    """PostgreSQL: a whole posting as one statement (and its text for psycopg).
+
+    Its four parameters are JSON documents (one string each: binding them costs the driver a fraction of
+    forty typed values): ``tx`` (the transaction's columns), ``legs`` (each leg's union, source, year or
+    outside account, category, amount and position ``n``), ``audit`` (the audit event's columns, its
+    ``detail`` kept as written) and ``changes`` (each lot's change, see :func:`_lot_changes`).
 
     1. ``found``: each leg's lot, looked up by union, source and fiscal year (a lot is exactly that);
     2. ``tx``: the transaction, only if every lot exists (else the result's ``missing`` counts those that
        do not, and nothing at all is written), and nothing either when its idempotency key or its
        reversal is taken (``ON CONFLICT DO NOTHING``: the result's ``id`` is then null);
     3. its entries and its audit event, from the transaction's row;
-    4. the transaction's id in ``app.posting`` (empty when nothing was written), for the lots' updates
-       that follow in the same transaction (:data:`_LOT_CHANGE_PG`).
+    4. the lots' changes, in the lock order, by ``hardship_change_lots`` (a migration's function), when
+       the transaction was written: each a plain single-row conditional ``UPDATE`` of its own, so a
+       posting that waited for a busy lot rechecks just that row when it gets it; a short debit raises
+       :data:`SHORT`, which fails the statement and the transaction.
 
-    The result: ``id``, ``lots`` (each leg's lot id, null for an outside account) and ``missing``. The
-    lots are not changed here: a row lock taken inside this statement would be held through its
-    foreign-key checks, and a waiter's recheck of a statement this size costs more than the update."""
+    The result: ``id``, ``lots`` (each leg's lot id, null for an outside account) and ``missing``."""
     built = _ROWS_PG.get(dialect.name)
     if built is not None:
         return built
     sql = f"""WITH leg AS (
-  SELECT * FROM unnest(CAST(:e_tenant AS integer[]), CAST(:e_source AS varchar[]), CAST(:e_year AS integer[]),
-                       CAST(:e_account AS varchar[]), CAST(:e_category AS varchar[]), CAST(:e_amount AS bigint[]))
-    WITH ORDINALITY AS e(tenant_id, source, fiscal_year, account, category, amount, n)
+  SELECT * FROM json_to_recordset(CAST(:legs AS json)) AS e(tenant_id integer, source varchar, fiscal_year integer,
+                                                            account varchar, category varchar, amount bigint, n integer)
 ), found AS (
   SELECT leg.*, l.id AS lot_id FROM leg
   LEFT JOIN fund_lots AS l ON leg.account IS NULL AND l.tenant_id = leg.tenant_id AND l.source = leg.source
@@ -457,47 +462,37 @@ def _rows_statement_pg(dialect) -> tuple[sa.TextClause, str]:
   SELECT count(*) AS n FROM found WHERE account IS NULL AND lot_id IS NULL
 ), tx AS (
   INSERT INTO fund_transactions ({", ".join(_TX_COLUMNS)})
-  SELECT {", ".join(":" + c for c in _TX_COLUMNS)} WHERE (SELECT n FROM missing) = 0
+  SELECT {", ".join(_TX_COLUMNS)} FROM json_populate_record(NULL::fund_transactions, CAST(:tx AS json))
+  WHERE (SELECT n FROM missing) = 0
   ON CONFLICT DO NOTHING
   RETURNING id
 ), entries AS (
   INSERT INTO fund_entries (transaction_id, tenant_id, lot_id, account, category, amount)
   SELECT tx.id, f.tenant_id, f.lot_id, f.account, f.category, f.amount FROM tx, found AS f ORDER BY f.n
 ), audit AS (
-  INSERT INTO audit_events (at, tenant_id, user_id, username, action, object_type, object_id, detail, ip)
-  SELECT :created_at, :a_tenant_id, :a_user_id, :a_username, :a_action, :a_object_type, CAST(tx.id AS varchar),
-         CAST(:a_detail AS json), :a_ip
-  FROM tx
+  INSERT INTO audit_events ({", ".join(_AUDIT_COLUMNS)}, object_id)
+  SELECT {", ".join("a." + c for c in _AUDIT_COLUMNS)}, CAST(tx.id AS varchar)
+  FROM tx, json_populate_record(NULL::audit_events, CAST(:audit AS json)) AS a
 )
 SELECT (SELECT id FROM tx) AS id, (SELECT array_agg(lot_id ORDER BY n) FROM found) AS lots,
        (SELECT n FROM missing) AS missing,
-       set_config('app.posting', COALESCE(CAST((SELECT id FROM tx) AS text), ''), true) AS posting"""
+       hardship_change_lots((SELECT id FROM tx), CAST(:changes AS json)) AS changed"""
     stmt = sa.text(sql)
     built = _ROWS_PG[dialect.name] = (stmt, str(stmt.compile(dialect=dialect)))
     return built
 
 
-#: PostgreSQL: one lot's change after :func:`_rows_statement_pg` wrote its posting's rows (nothing when it
-#: wrote none): balance and running totals, the lot named by its key, a debit only if the balance covers
-#: it; a short debit fails the statement (``hardship_refuse``), and with it the transaction. A plain
-#: single-row update: a posting waiting for a busy lot rechecks just that row when it gets it.
-_LOT_CHANGE_PG = f"""WITH posting AS (
-  SELECT COALESCE(current_setting('app.posting', true), '') <> '' AS written
-), changed AS (
-  UPDATE fund_lots SET balance = balance + CAST(%(delta)s AS bigint),
-    {", ".join(f"{c} = {c} {'+' if c in INFLOWS else '-'} CAST(%({c})s AS bigint)" for c in (*INFLOWS, *OUTFLOWS))}
-  WHERE tenant_id = CAST(%(tenant)s AS integer) AND source = CAST(%(source)s AS varchar)
-    AND fiscal_year = CAST(%(year)s AS integer)
-    AND balance + CAST(%(delta)s AS bigint) >= 0 AND (SELECT written FROM posting)
-  RETURNING 1
-)
-SELECT CASE WHEN NOT (SELECT written FROM posting) OR EXISTS (SELECT 1 FROM changed) THEN 0
-            ELSE hardship_refuse('{SHORT}') END"""
+def _json_value(value):
+    """Dates and times in a posting's JSON parameters (ISO 8601, which PostgreSQL reads back exactly)."""
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    raise TypeError(f"not JSON: {value!r}")
 
 
 def _lot_changes(legs: list[Leg]) -> list[tuple[Leg, dict]]:
-    """Per lot of ``legs``, in the lock order (union id, source, fiscal year): one of its legs, and the
-    parameters of :data:`_LOT_CHANGE_PG` (the balance's change and each running total's)."""
+    """Per lot of ``legs``, in the lock order (union id, source, fiscal year): one of its legs, and its
+    change: ``tenant``, ``source``, ``year``, ``delta`` (the balance's change) and each running total's
+    amount (the signed sum of its entries of that category), as ``hardship_change_lots`` takes them."""
     per_lot: dict[tuple, tuple[Leg, dict]] = {}
     for leg in legs:
         if leg.account is None:
@@ -612,26 +607,26 @@ def _short_lot(debits: dict[tuple, list]) -> Conflict:
 
 
 def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
-    """PostgreSQL, every row inside the scope: the posting's rows as one statement (:func:`_rows_statement_pg`),
-    then each lot's change (:data:`_LOT_CHANGE_PG`) in the lock order. Returns the new transaction's id
-    (``None`` when its key or its reversal was taken), each leg's lot id and how many of its lots do not
-    exist yet (then nothing was written).
+    """PostgreSQL, every row inside the scope: the whole posting as one statement (:func:`_rows_statement_pg`:
+    its rows, then each lot's change in the lock order). Returns the new transaction's id (``None`` when
+    its key or its reversal was taken), each leg's lot id and how many of its lots do not exist yet (then
+    nothing was written).
 
-    With ``commit`` the statements and the ``COMMIT`` go to the server together (psycopg's pipeline mode on
+    With ``commit`` the statement and the ``COMMIT`` go to the server together (psycopg's pipeline mode on
     the session's own connection; the session may have no changes pending, see :func:`_post`): one round
     trip, and a lot's row lock is held only while the server works, never while this process waits for its
     turn on a busy CPU, which is what kept concurrent postings on one lot queueing behind each other. The
     session is committed right after, to follow (nothing is left for it to send). When a lot was missing,
     that COMMIT ended a transaction the posting wrote nothing in."""
     event = audit.values(f"funds.{kind}", poster, object_type="FundTransaction", detail=detail, user=actor)
-    params = {**values, **{f"a_{k}": v for k, v in event.items() if k != "detail"},
-              "a_detail": json.dumps(detail, ensure_ascii=False),
-              "e_tenant": [leg.tenant.id for leg in legs],
-              "e_source": [None if leg.account else leg.source for leg in legs],
-              "e_year": [None if leg.account else leg.fiscal_year for leg in legs],
-              "e_account": [leg.account for leg in legs], "e_category": [leg.category for leg in legs],
-              "e_amount": [leg.amount for leg in legs]}
-    changes = _lot_changes(legs)
+    event["at"] = values["created_at"]
+    params = {"tx": json.dumps(values, ensure_ascii=False, default=_json_value),
+              "audit": json.dumps(event, ensure_ascii=False, default=_json_value),
+              "legs": json.dumps([{"tenant_id": leg.tenant.id, "source": None if leg.account else leg.source,
+                                   "fiscal_year": None if leg.account else leg.fiscal_year, "account": leg.account,
+                                   "category": leg.category, "amount": leg.amount, "n": n}
+                                  for n, leg in enumerate(legs)], ensure_ascii=False),
+              "changes": json.dumps([change for _leg, change in _lot_changes(legs)], ensure_ascii=False)}
     conn = db.session.connection()
     stmt, sql = _rows_statement_pg(conn.dialect)
     try:
@@ -641,8 +636,6 @@ def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
                 with raw.pipeline():
                     apply_scope(conn)
                     cursor = raw.execute(sql, params)
-                    for _leg, change in changes:
-                        raw.execute(_LOT_CHANGE_PG, change)
                     raw.execute("COMMIT")
                 row = cursor.fetchone()
             except raw.Error as exc:  # psycopg's own (SQLAlchemy does not wrap the pipeline)
@@ -654,8 +647,6 @@ def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
             db.session.commit()
         else:
             row = conn.execute(stmt, params).one()
-            for _leg, change in changes:
-                conn.exec_driver_sql(_LOT_CHANGE_PG, change)
     except sa.exc.DBAPIError as exc:
         debits = _debits(legs)
         db.session.rollback()
