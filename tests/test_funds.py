@@ -814,7 +814,7 @@ def test_the_lot_change_function_keeps_every_running_total(app, funded):
 
 
 def test_a_lock_timeout_while_changing_the_lots_is_a_clean_busy_error(app, funded, api_as):
-    """The API sends the lots' statement and COMMIT together (psycopg pipeline); an error there (here a
+    """The API sends the posting statement and COMMIT together (psycopg pipeline); an error there (here a
     lock timeout: another connection holds the city's lot) is the app's "busy" error, and nothing stays."""
     from conftest import DATABASE_URL, IS_PG
 
