@@ -788,6 +788,9 @@ def test_the_lot_change_function_keeps_every_running_total(app, funded):
     with engine.connect() as conn:
         source = conn.execute(sa.text("select pg_get_functiondef('hardship_change_lots(bigint, json)'::regprocedure)"))
         source = " ".join(source.scalar().split())
+        # it runs as the caller (never as its owner, which would bypass row-level security)
+        assert conn.execute(sa.text("select prosecdef from pg_proc where proname = 'hardship_change_lots'")).scalar() \
+            is False
         for category in INFLOWS:
             assert f"{category} = {category} + c.{category}" in source, category
         for category in OUTFLOWS:

@@ -426,6 +426,7 @@ _TX_COLUMNS = ("tenant_id", "kind", "document_no", "posted_on", "source", "fisca
                "to_tenant_id", "destination", "purpose", "note", "reference", "reverses_id", "poster_tenant_id",
                "posted_by_id", "posted_by", "idempotency_key", "request_hash", "created_at")
 _AUDIT_COLUMNS = ("at", "tenant_id", "user_id", "username", "action", "object_type", "detail", "ip")
+_TX_KEYS, _AUDIT_KEYS = frozenset(_TX_COLUMNS), frozenset(_AUDIT_COLUMNS)
 _ROWS_PG: dict = {}
 
 
@@ -445,7 +446,11 @@ def _rows_statement_pg(dialect) -> tuple[sa.TextClause, str]:
     4. the lots' changes, in the lock order, by ``hardship_change_lots`` (a migration's function), when
        the transaction was written: each a plain single-row conditional ``UPDATE`` of its own, so a
        posting that waited for a busy lot rechecks just that row when it gets it; a short debit raises
-       :data:`SHORT`, which fails the statement and the transaction.
+       :data:`SHORT`, which fails the statement and the transaction. The function's argument reads the
+       entries' and the audit event's ``RETURNING``: PostgreSQL runs a data-modifying ``WITH`` that the
+       main query does not read only after it, and so after the lots were locked; read, they are
+       inserted first, and the lots are locked last (only the foreign-key checks at the statement's end
+       run after them).
 
     The result: ``id``, ``lots`` (each leg's lot id, null for an outside account) and ``missing``."""
     built = _ROWS_PG.get(dialect.name)
@@ -469,14 +474,17 @@ def _rows_statement_pg(dialect) -> tuple[sa.TextClause, str]:
 ), entries AS (
   INSERT INTO fund_entries (transaction_id, tenant_id, lot_id, account, category, amount)
   SELECT tx.id, f.tenant_id, f.lot_id, f.account, f.category, f.amount FROM tx, found AS f ORDER BY f.n
+  RETURNING 1
 ), audit AS (
   INSERT INTO audit_events ({", ".join(_AUDIT_COLUMNS)}, object_id)
   SELECT {", ".join("a." + c for c in _AUDIT_COLUMNS)}, CAST(tx.id AS varchar)
   FROM tx, json_populate_record(NULL::audit_events, CAST(:audit AS json)) AS a
+  RETURNING 1
 )
 SELECT (SELECT id FROM tx) AS id, (SELECT array_agg(lot_id ORDER BY n) FROM found) AS lots,
        (SELECT n FROM missing) AS missing,
-       hardship_change_lots((SELECT id FROM tx), CAST(:changes AS json)) AS changed"""
+       hardship_change_lots((SELECT id FROM tx WHERE (SELECT count(*) FROM entries) + (SELECT count(*) FROM audit) > 0),
+                            CAST(:changes AS json)) AS changed"""
     stmt = sa.text(sql)
     built = _ROWS_PG[dialect.name] = (stmt, str(stmt.compile(dialect=dialect)))
     return built
@@ -620,6 +628,9 @@ def _write_pg(values, legs, detail, poster, actor, kind, commit) -> tuple:
     that COMMIT ended a transaction the posting wrote nothing in."""
     event = audit.values(f"funds.{kind}", poster, object_type="FundTransaction", detail=detail, user=actor)
     event["at"] = values["created_at"]
+    # json_populate_record makes a key that is missing NULL: every column must be given (None where empty)
+    if not (_TX_KEYS <= values.keys() and _AUDIT_KEYS <= event.keys()):
+        raise RuntimeError(f"posting without {sorted((_TX_KEYS - values.keys()) | (_AUDIT_KEYS - event.keys()))}")
     params = {"tx": json.dumps(values, ensure_ascii=False, default=_json_value),
               "audit": json.dumps(event, ensure_ascii=False, default=_json_value),
               "legs": json.dumps([{"tenant_id": leg.tenant.id, "source": None if leg.account else leg.source,

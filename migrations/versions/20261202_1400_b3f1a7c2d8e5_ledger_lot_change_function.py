@@ -8,7 +8,8 @@ A posting on PostgreSQL is one statement (``hardship.funds.operations._rows_stat
 transaction, entries and audit event, and, through this function, the change of each lot it touches.
 Each change is a plain single-row conditional ``UPDATE`` of its own inside the function (so a posting
 that waited for a busy lot rechecks that one row when it gets it, not the whole statement), in the order
-the caller gives (the ledger's lock order: union id, source, fiscal year); a debit the balance does not
+the caller gives (the ledger's lock order: union id, source, fiscal year; the array's order, by its
+ordinality: SQL does not promise a function's rows in any order otherwise); a debit the balance does not
 cover raises ``hardship: not enough money in a lot`` (``operations.SHORT``), which fails the statement and
 the transaction around it. ``posting`` is the new transaction's id: null when nothing was written (its
 idempotency key or its reversal was taken, or a lot is missing), and then no lot changes.
@@ -40,10 +41,11 @@ def upgrade():
             IF posting IS NULL THEN
                 RETURN 0;
             END IF;
-            FOR c IN SELECT * FROM json_to_recordset(changes) AS x(
+            FOR c IN SELECT x.* FROM ROWS FROM (json_to_recordset(changes) AS (
                     tenant integer, source varchar, year integer, delta bigint, received bigint,
                     allocated_in bigint, returned_in bigint, allocated_out bigint, disbursed bigint,
-                    returned_out bigint)
+                    returned_out bigint)) WITH ORDINALITY AS x
+                    ORDER BY x.ordinality
             LOOP
                 UPDATE fund_lots SET balance = balance + c.delta,
                     received = received + c.received, allocated_in = allocated_in + c.allocated_in,
