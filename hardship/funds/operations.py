@@ -178,10 +178,17 @@ def parse_posting(data: dict, kind: str, today: date | None = None) -> dict:
     return clean
 
 
+def _json_value(value):
+    """Dates and times in a posting's JSON (ISO 8601, which PostgreSQL reads back exactly): its request
+    fingerprint and its statement's parameters."""
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    raise TypeError(f"not JSON: {value!r}")
+
+
 def _request_hash(kind: str, **values) -> str:
     """A fingerprint of the normalised request: the same key must come with the same posting."""
-    payload = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}
-    raw = json.dumps({"kind": kind, **payload}, sort_keys=True, ensure_ascii=False)
+    raw = json.dumps({"kind": kind, **values}, sort_keys=True, ensure_ascii=False, default=_json_value)
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -488,13 +495,6 @@ SELECT (SELECT id FROM tx) AS id, (SELECT array_agg(lot_id ORDER BY n) FROM foun
     stmt = sa.text(sql)
     built = _ROWS_PG[dialect.name] = (stmt, str(stmt.compile(dialect=dialect)))
     return built
-
-
-def _json_value(value):
-    """Dates and times in a posting's JSON parameters (ISO 8601, which PostgreSQL reads back exactly)."""
-    if isinstance(value, date):  # datetime too
-        return value.isoformat()
-    raise TypeError(f"not JSON: {value!r}")
 
 
 def _lot_changes(legs: list[Leg]) -> list[tuple[Leg, dict]]:
