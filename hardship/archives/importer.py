@@ -82,7 +82,6 @@ from hardship.core import audit, crypto
 from hardship.core.db import db
 from hardship.core.errors import AppError, NotFound, ValidationFailed
 from hardship.core.idcard import FieldError, check_char, parse_flag, parse_id_number
-from hardship.core.money import format_fen
 from hardship.imports.models import ImportUpload
 from tenants.models import Tenant
 from tenants.scoping import get_owned, subtree_filter, system_scope
@@ -669,20 +668,8 @@ class HouseholdImport:
         actor_id = getattr(self.actor, "id", None)
         # translated once per batch; the row number goes where the (never printed) NUL stands
         reason = _("Imported from %(file)s, row %(row)s.", file=self.filename, row="\x00")
-        households = []
-        for p in rows:
-            c = p.clean
-            households.append({
-                "tenant_id": p.tenant_id, "archive_tenant_id": p.keeper_id, "status": "applied", "episode": 1,
-                "category": c["category"], "primary_reason": c["primary_reason"],
-                "secondary_reasons": c["secondary_reasons"], "income_per_capita": c["income_per_capita"],
-                "subsistence": c["subsistence"], "medical_insurance": c["medical_insurance"],
-                "address_enc": crypto.encrypt(c["address"], "households.address"), "bank_name": c["bank_name"],
-                "card_enc": crypto.encrypt(c["card_number"], "households.card"), "card_luhn_ok": c["card_luhn_ok"],
-                "needs": c["needs"], "cadre_first": c["cadre_first"], "cadre_second": c["cadre_second"],
-                "head_name": c["head"]["name"], "applied_on": today, "import_key": p.import_key,
-                "created_by_id": actor_id,
-            })
+        households = [ops.household_columns(p.clean, tenant_id=p.tenant_id, keeper_id=p.keeper_id, applied_on=today,
+                                            import_key=p.import_key, created_by_id=actor_id) for p in rows]
         # batched RETURNING, matched by import key (asking for parameter order is row by row on SQLite)
         table = Household.__table__
         statement = _insert_or_skip(table, ["import_key"]).returning(table.c.import_key, table.c.id)
@@ -693,24 +680,14 @@ class HouseholdImport:
         people, events = [], []
         for p, household_id in zip(rows, ids, strict=True):
             c = p.clean
-            for person in [c["head"], *c["members"]]:
-                people.append({
-                    "tenant_id": p.tenant_id, "household_id": household_id, "role": person["role"],
-                    "name": person["name"], "id_enc": crypto.encrypt(person["id_number"], "persons.id"),
-                    "id_index": crypto.blind_index(person["id_number"]), "gender": person["gender"],
-                    "birth_date": person["birth_date"], "phone_enc": crypto.encrypt(person["phone"], "persons.phone"),
-                    "relation": person["relation"], "health": person["health"], "occupation": person["occupation"],
-                    "job": person["job"], "income": person["income"], "union_member": person["union_member"],
-                    "model_worker": person["model_worker"], "model_worker_grade": person["model_worker_grade"],
-                    "migrant_worker": person["migrant_worker"], "active": True,
-                })
+            people.extend({**ops.person_columns(person, p.tenant_id), "household_id": household_id}
+                          for person in [c["head"], *c["members"]])
             events.append({
                 "tenant_id": p.tenant_id, "household_id": household_id, "user_id": actor_id,
                 "username": getattr(self.actor, "username", None), "action": "import", "episode": 1,
                 "from_status": None, "to_status": "applied",
                 "reason": reason.replace("\x00", str(p.row)),
-                "changes": {"category": c["category"], "reasons": [c["primary_reason"], *c["secondary_reasons"]],
-                            "income_per_capita": format_fen(c["income_per_capita"]), "members": len(c["members"]),
+                "changes": {**ops.application_changes(c),
                             "import": {"job": self.job_id, "upload": self.upload_id, "row": p.row}},
             })
         if people:

@@ -264,6 +264,44 @@ def require_register(tenant: Tenant, actor) -> None:
         raise Forbidden(_l("Only the union itself or the union keeping its archive registers households."))
 
 
+def household_columns(clean: dict, *, tenant_id: int, keeper_id: int, applied_on: date, import_key: str | None,
+                      created_by_id: int | None) -> dict:
+    """A new application's ``households`` columns from :func:`parse_household`'s result (personal data
+    encrypted): the one mapping for a single registration and a bulk import alike."""
+    return {
+        "tenant_id": tenant_id, "archive_tenant_id": keeper_id, "status": "applied", "episode": 1,
+        "category": clean["category"], "primary_reason": clean["primary_reason"],
+        "secondary_reasons": clean["secondary_reasons"], "income_per_capita": clean["income_per_capita"],
+        "subsistence": clean["subsistence"], "medical_insurance": clean["medical_insurance"],
+        "address_enc": crypto.encrypt(clean["address"], "households.address"), "bank_name": clean["bank_name"],
+        "card_enc": crypto.encrypt(clean["card_number"], "households.card"), "card_luhn_ok": clean["card_luhn_ok"],
+        "needs": clean["needs"], "cadre_first": clean["cadre_first"], "cadre_second": clean["cadre_second"],
+        "head_name": clean["head"]["name"], "applied_on": applied_on, "import_key": import_key,
+        "created_by_id": created_by_id,
+    }
+
+
+def person_columns(person: dict, tenant_id: int) -> dict:
+    """A new household member's ``persons`` columns (not the household's id) from one person of
+    :func:`parse_household`'s result: ID number and phone encrypted, the ID number's blind index."""
+    return {
+        "tenant_id": tenant_id, "role": person["role"], "name": person["name"],
+        "id_enc": crypto.encrypt(person["id_number"], "persons.id"), "id_index": crypto.blind_index(person["id_number"]),
+        "gender": person["gender"], "birth_date": person["birth_date"],
+        "phone_enc": crypto.encrypt(person["phone"], "persons.phone"), "relation": person["relation"],
+        "health": person["health"], "occupation": person["occupation"], "job": person["job"],
+        "income": person["income"], "union_member": person["union_member"], "model_worker": person["model_worker"],
+        "model_worker_grade": person["model_worker_grade"], "migrant_worker": person["migrant_worker"],
+        "active": True,
+    }
+
+
+def application_changes(clean: dict) -> dict:
+    """What an application's history event records of it (register and import alike)."""
+    return {"category": clean["category"], "reasons": [clean["primary_reason"], *clean["secondary_reasons"]],
+            "income_per_capita": format_fen(clean["income_per_capita"]), "members": len(clean["members"])}
+
+
 def register_household(tenant: Tenant, data: dict, actor=None, *, import_key: str | None = None,
                        today: date | None = None) -> Household:
     """Apply for a household (SPEC 3.3 ``applied``): by the clerk of its enterprise union, or by the clerk
@@ -275,25 +313,11 @@ def register_household(tenant: Tenant, data: dict, actor=None, *, import_key: st
     holders = holder_of(numbers)
     if holders:
         raise _duplicate_conflict(holders, clean)
-    household = Household(
-        tenant_id=tenant.id, archive_tenant_id=keeper.id, status="applied", episode=1,
-        category=clean["category"], primary_reason=clean["primary_reason"],
-        secondary_reasons=clean["secondary_reasons"], income_per_capita=clean["income_per_capita"],
-        subsistence=clean["subsistence"], medical_insurance=clean["medical_insurance"],
-        address_enc=crypto.encrypt(clean["address"], "households.address"), bank_name=clean["bank_name"],
-        card_enc=crypto.encrypt(clean["card_number"], "households.card"), card_luhn_ok=clean["card_luhn_ok"],
-        needs=clean["needs"], cadre_first=clean["cadre_first"], cadre_second=clean["cadre_second"],
-        head_name=clean["head"]["name"], applied_on=today or date.today(), import_key=import_key,
-        created_by_id=getattr(actor, "id", None),
-    )
+    household = Household(**household_columns(clean, tenant_id=tenant.id, keeper_id=keeper.id,
+                                              applied_on=today or date.today(), import_key=import_key,
+                                              created_by_id=getattr(actor, "id", None)))
     for p in [clean["head"], *clean["members"]]:
-        household.people.append(Person(
-            tenant_id=tenant.id, role=p["role"], name=p["name"], id_enc=crypto.encrypt(p["id_number"], "persons.id"),
-            id_index=crypto.blind_index(p["id_number"]), gender=p["gender"], birth_date=p["birth_date"],
-            phone_enc=crypto.encrypt(p["phone"], "persons.phone"), relation=p["relation"], health=p["health"],
-            occupation=p["occupation"], job=p["job"], income=p["income"], union_member=p["union_member"],
-            model_worker=p["model_worker"], model_worker_grade=p["model_worker_grade"],
-            migrant_worker=p["migrant_worker"], active=True))
+        household.people.append(Person(**person_columns(p, tenant.id)))
     try:
         with db.session.begin_nested():
             db.session.add(household)
@@ -303,9 +327,7 @@ def register_household(tenant: Tenant, data: dict, actor=None, *, import_key: st
         if holders:
             raise _duplicate_conflict(holders, clean) from None
         raise
-    _event(household, "apply", actor, to_status="applied", changes={
-        "category": clean["category"], "reasons": [clean["primary_reason"], *clean["secondary_reasons"]],
-        "income_per_capita": format_fen(clean["income_per_capita"]), "members": len(clean["members"])})
+    _event(household, "apply", actor, to_status="applied", changes=application_changes(clean))
     return household
 
 
