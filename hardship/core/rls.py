@@ -71,8 +71,6 @@ def setup_runtime_role(conn, role: str) -> None:
     conn.execute(sa.text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"))
     conn.execute(sa.text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION hardship_scope() TO {role}"))
-    if conn.execute(sa.text("select to_regprocedure('hardship_refuse(text)') is not null")).scalar():
-        conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION hardship_refuse(text) TO {role}"))  # no longer called
     if conn.execute(sa.text("select to_regprocedure('hardship_change_lots(bigint, json)') is not null")).scalar():
         conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION hardship_change_lots(bigint, json) TO {role}"))  # postings
     for table in sorted(APPEND_ONLY_TABLES):
