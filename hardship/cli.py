@@ -213,3 +213,12 @@ def reconcile_command():
         click.echo(f"{len(differences)} differences in {lots} lots and {transactions} transactions", err=True)
         sys.exit(1)
     click.echo(f"ledger reconciled: {lots} lots and {transactions} transactions, no differences")
+
+
+def _register_groups() -> None:
+    from hardship.funds.cli import funds_cli
+
+    cli.add_command(funds_cli)
+
+
+_register_groups()

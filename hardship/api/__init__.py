@@ -95,7 +95,9 @@ def _schema(schema_cls: type[Schema]) -> Schema:
     return schema_cls()
 
 
-def _load(schema_cls: type[Schema], data, partial=False) -> dict:
+def load_data(schema_cls: type[Schema], data, partial=False) -> dict:
+    """``data`` (a dict) loaded with ``schema_cls``, or :class:`ValidationFailed` with the messages translated:
+    for a request's body and query, and for the command line's options given to an API schema."""
     try:
         return _schema(schema_cls).load(data, partial=partial)
     except ValidationError as exc:
@@ -121,11 +123,11 @@ def json_object() -> dict:
 
 def load_body(schema_cls: type[Schema], partial=False) -> dict:
     """Parse the JSON body with ``schema_cls``: 400 when it is not a JSON object, 422 when invalid."""
-    return _load(schema_cls, json_object(), partial=partial)
+    return load_data(schema_cls, json_object(), partial=partial)
 
 
 def load_query(schema_cls: type[Schema]) -> dict:
-    return _load(schema_cls, request.args.to_dict())
+    return load_data(schema_cls, request.args.to_dict())
 
 
 def route(rule: str, methods=("GET",), *, summary: str = "", tags=(), body=None, query=None,

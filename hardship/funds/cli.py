@@ -1,0 +1,259 @@
+"""The ledger on the command line: ``flask --app wsgi hardship funds ...``.
+
+The same operations as the API and the pages, with the same checks and messages (Chinese by default):
+
+* ``balances`` and ``transactions`` read the ledger of a union (``--subtree`` for everything below it) and
+  print it, or write the same xlsx as the API (``--xlsx FILE``; recorded in the audit log like any export);
+* ``receipt``, ``allocate``, ``return`` and ``reverse`` post. A posting is public money, so it always names
+  the person who makes it: ``--user`` is required, and the posting is made as that user (their union's
+  scope and their roles: a finance officer posts, an approver reverses), exactly as through the API.
+  ``--key`` is the posting's idempotency key: a script that repeats a command with the same key gets the
+  first result back and posts nothing twice.
+
+Reading without ``--user`` is the server operator's (every union, as ``reconcile`` is). Exit status: 0 when
+done, 2 with ``error: ...`` naming each field and its problem when the input is refused (nothing written).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from hardship.core.db import db
+from hardship.core.errors import AppError
+
+funds_cli = AppGroup("funds", help="The special-fund ledger: balances, transactions and postings.")
+
+
+def _fail(exc: AppError) -> None:
+    from hardship.cli import _fail as fail
+
+    db.session.rollback()
+    fail(exc)
+
+
+@contextmanager
+def _acting(username: str | None):
+    """The user named by ``--user`` (active, looked up by exact username) in their own scope; ``None`` and
+    every union without one. Refusals of the operations inside become ``error: ...`` and exit 2."""
+    from hardship.accounts.models import User
+    from tenants.scoping import scope, system_scope
+
+    user = None
+    if username is not None:
+        with system_scope():
+            user = db.session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            click.echo(f"error: --user: there is no active user {username!r}", err=True)
+            sys.exit(2)
+    try:
+        with scope(user.tenant.path) if user is not None else system_scope():
+            yield user
+    except AppError as exc:
+        _fail(exc)
+
+
+def _tenant(code: str):
+    from tenants.scoping import get_tenant
+
+    return get_tenant(code)
+
+
+def _write_xlsx(path: str, content: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(content)
+    click.echo(f"written to {path}")
+
+
+# ---------------------------------------------------------------- reading
+
+@funds_cli.command("balances")
+@click.option("--tenant", "tenant_code", required=True, help="Code of the union, e.g. C01.")
+@click.option("--subtree", is_flag=True, help="Every union below it too, with totals.")
+@click.option("--year", help="Only this fiscal year.")
+@click.option("--user", "username", help="Read as this user (their scope and roles).")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), help="Write the xlsx export to this file.")
+def balances_command(tenant_code, subtree, year, username, xlsx_path):
+    """Balances per union x source x fiscal year with their aging, and totals (as GET /api/v1/funds/balances)."""
+    from hardship.accounts.operations import require
+    from hardship.api import load_data
+    from hardship.core import audit
+    from hardship.core.money import format_fen
+    from hardship.funds import queries
+    from hardship.funds.api import BalanceQuery
+    from hardship.funds.models import AGING, SOURCES
+
+    with _acting(username) as user:
+        args = load_data(BalanceQuery, {"tenant": tenant_code, "subtree": subtree,
+                                        **({"year": year} if year is not None else {})})
+        tenant = _tenant(args["tenant"])
+        require(user, "funds.read")
+        result = queries.balances(tenant, subtree=args["subtree"], year=args.get("year"))
+        if xlsx_path:
+            audit.record("funds.export_balances", tenant, tenant, detail={"rows": len(result["rows"])}, user=user)
+            content = queries.balances_xlsx(result)
+            db.session.commit()
+            _write_xlsx(xlsx_path, content)
+            return
+        db.session.rollback()
+    for row in result["rows"]:
+        click.echo(f"{row['tenant']}\t{row['tenant_name']}\t{SOURCES.get(row['source'], row['source'])}\t"
+                   f"{row['fiscal_year']}\t{format_fen(row['balance'], grouped=True)}\t{row['consumed_pct']}%\t"
+                   f"{AGING.get(row['aging'], row['aging'])}")
+    totals = result["totals"]
+    click.echo(f"{len(result['rows'])} lots; balance {format_fen(totals['balance'], grouped=True)}, of which "
+               f"warning {format_fen(totals['warning'], grouped=True)}, overdue "
+               f"{format_fen(totals['overdue'], grouped=True)}")
+
+
+@funds_cli.command("transactions")
+@click.option("--tenant", "tenant_code", required=True, help="Code of the union, e.g. C01.")
+@click.option("--subtree", is_flag=True, help="Transactions touching any union below it too.")
+@click.option("--kind", help="receipt, allocation, return, reversal or disbursement.")
+@click.option("--source", help="Source of the funds, e.g. central_finance.")
+@click.option("--year", help="Fiscal year.")
+@click.option("--from", "date_from", help="Posted on or after this date (2026-01-01).")
+@click.option("--to", "date_to", help="Posted on or before this date.")
+@click.option("--document-no", help="Document number contains this.")
+@click.option("--user", "username", help="Read as this user (their scope and roles).")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), help="Write the xlsx export to this file.")
+def transactions_command(tenant_code, subtree, kind, source, year, date_from, date_to, document_no, username,
+                         xlsx_path):
+    """Transactions touching a union, newest first (as GET /api/v1/funds/transactions; at most 100,000)."""
+    from hardship.api import load_data
+    from hardship.core import audit
+    from hardship.funds import operations as ops
+    from hardship.funds import queries
+    from hardship.funds.api import TransactionQuery
+    from hardship.funds.models import KINDS
+
+    given = {"tenant": tenant_code, "subtree": subtree, "kind": kind, "source": source, "year": year,
+             "date_from": date_from, "date_to": date_to, "document_no": document_no}
+    with _acting(username) as user:
+        args = load_data(TransactionQuery, {k: v for k, v in given.items() if v is not None})
+        tenant = _tenant(args["tenant"])
+        ops.require_ledger_reader(user)
+        filters = {k: args.get(k) for k in ("kind", "source", "year", "date_from", "date_to", "document_no")}
+        stmt = queries.transactions_query(tenant, subtree=args["subtree"], **filters)
+        rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
+                                        subtree=args["subtree"])
+        if xlsx_path:
+            audit.record("funds.export_transactions", tenant, tenant, detail={"rows": len(rows)}, user=user)
+            content = queries.transactions_xlsx(rows)
+            db.session.commit()
+            _write_xlsx(xlsx_path, content)
+            return
+        db.session.rollback()
+    for row in rows:
+        kind = KINDS.get(row["kind"], row["kind"])
+        click.echo(f"{row['date']}\t#{row['id']}\t{kind}\t{row['document_no']}\t{row['from'] or ''}\t"
+                   f"{row['to'] or ''}\t{row['source'] or ''}\t{row['fiscal_year'] or ''}\t{row['amount']}\t"
+                   f"{row['change']}" + (f"\treversed by #{row['reversed_by']}" if row["reversed_by"] else ""))
+    click.echo(f"{len(rows)} transactions")
+
+
+# ---------------------------------------------------------------- postings
+
+def _posting_options(fn):
+    for option in reversed([
+        click.option("--user", "username", required=True, help="The user who posts (finance officer of the union)."),
+        click.option("--source", help="Source of the funds, e.g. central_finance."),
+        click.option("--fiscal-year", help="Fiscal year of the funds, e.g. 2026."),
+        click.option("--amount", help="Yuan, up to two decimals, e.g. 12000.50."),
+        click.option("--document-no", help="Document number (文号), required."),
+        click.option("--date", "on", help="Date of the document, e.g. 2026-03-01."),
+        click.option("--note", default="", help="Note."),
+        click.option("--key", help="Idempotency key: a repeat with the same key posts nothing twice."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def _data(source, fiscal_year, amount, document_no, on, note, **more) -> dict:
+    return {"source": source, "fiscal_year": fiscal_year, "amount": amount, "document_no": document_no,
+            "date": on, "note": note, **more}
+
+
+def _print_posted(posted) -> None:
+    from hardship.funds import queries
+
+    tx = posted.transaction
+    if posted.replayed:
+        click.echo(f"already posted with this key: transaction #{tx.id} (nothing posted now)")
+        body = queries.transaction_dict(tx, entries=queries.visible_entries(tx))
+    else:
+        click.echo(f"posted transaction #{tx.id}")
+        body = queries.transaction_dict(tx, posted.labels, entries=posted.entries)
+    click.echo(json.dumps(body, ensure_ascii=False, indent=1))
+
+
+@funds_cli.command("receipt")
+@click.option("--tenant", "tenant_code", required=True, help="Code of the receiving union.")
+@_posting_options
+def receipt_command(tenant_code, username, source, fiscal_year, amount, document_no, on, note, key):
+    """Post a receipt (入账): money enters the tree at a union from outside."""
+    from hardship.funds import operations as ops
+
+    with _acting(username) as user:
+        tenant = _tenant(tenant_code)
+        posted = ops.post_receipt(tenant, _data(source, fiscal_year, amount, document_no, on, note), actor=user,
+                                  idempotency_key=key, commit=True)
+        _print_posted(posted)
+
+
+@funds_cli.command("allocate")
+@click.option("--from", "parent_code", required=True, help="Code of the allocating union.")
+@click.option("--to", "child_code", required=True, help="Code of a direct child of it.")
+@click.option("--purpose", help="Earmark for a program type (optional), e.g. warmth.")
+@_posting_options
+def allocate_command(parent_code, child_code, purpose, username, source, fiscal_year, amount, document_no, on,
+                     note, key):
+    """Post an allocation (下拨) to a direct child: same source and fiscal year."""
+    from hardship.funds import operations as ops
+
+    with _acting(username) as user:
+        parent, child = _tenant(parent_code), _tenant(child_code)
+        posted = ops.allocate_funds(parent, child, _data(source, fiscal_year, amount, document_no, on, note,
+                                                         purpose=purpose),
+                                    actor=user, idempotency_key=key, commit=True)
+        _print_posted(posted)
+
+
+@funds_cli.command("return")
+@click.option("--tenant", "tenant_code", required=True, help="Code of the returning union.")
+@click.option("--to", "destination", help="finance (back to finance) or parent (back to the parent union).")
+@_posting_options
+def return_command(tenant_code, destination, username, source, fiscal_year, amount, document_no, on, note, key):
+    """Post a return (退回) to finance or to the parent union."""
+    from hardship.funds import operations as ops
+
+    with _acting(username) as user:
+        tenant = _tenant(tenant_code)
+        posted = ops.return_funds(tenant, _data(source, fiscal_year, amount, document_no, on, note, to=destination),
+                                  actor=user, idempotency_key=key, commit=True)
+        _print_posted(posted)
+
+
+@funds_cli.command("reverse")
+@click.argument("transaction_id")
+@click.option("--user", "username", required=True, help="The approver of the union that posted it.")
+@click.option("--document-no", help="Document number of the reversal, required.")
+@click.option("--date", "on", help="Date of the reversal, e.g. 2026-03-01.")
+@click.option("--note", default="", help="Why.")
+@click.option("--key", help="Idempotency key: a repeat with the same key posts nothing twice.")
+def reverse_command(transaction_id, username, document_no, on, note, key):
+    """Reverse the posting TRANSACTION_ID (冲销) with a document of its own."""
+    from hardship.funds import operations as ops
+    from hardship.funds.models import FundTransaction
+    from tenants.scoping import get_owned
+
+    with _acting(username) as user:
+        tx = get_owned(FundTransaction, transaction_id)
+        posted = ops.reverse_transaction(tx, {"document_no": document_no, "date": on, "note": note}, actor=user,
+                                         idempotency_key=key, commit=True)
+        _print_posted(posted)
