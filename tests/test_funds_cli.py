@@ -42,7 +42,7 @@ def _json(result) -> dict:
 def funded(app, users):
     """C01 received 100,000.00 and allocated 30,000.00 of it to K0101, both from the command line."""
     got = funds(app, "receipt", "--user", "c01_fin", "--tenant", "C01", "--amount", "100000.00",
-                "--document-no", "财社〔2026〕12号", *POSTING)
+                "--document-no", "财社〔2026〕12号", "--key", "receipt-1", *POSTING)
     assert got.exit_code == 0, got.output
     sent = funds(app, "allocate", "--user", "c01_fin", "--from", "C01", "--to", "K0101", "--amount", "30000",
                  "--document-no", "市工发〔2026〕5号", "--purpose", "warmth", "--key", "alloc-1", *POSTING)
@@ -56,7 +56,7 @@ def test_postings_from_the_command_line(app, funded):
     assert sorted((e["tenant"], e["amount"]) for e in funded["entries"]) == [("C01", "-30000.00"),
                                                                            ("K0101", "30000.00")]
     returned = funds(app, "return", "--user", "k0101_fin", "--tenant", "K0101", "--to", "parent", "--amount",
-                     "1000.00", "--document-no", "县工发〔2026〕9号", *POSTING)
+                     "1000.00", "--document-no", "县工发〔2026〕9号", "--key", "return-1", *POSTING)
     assert returned.exit_code == 0, returned.output
     with system(app):
         balances = lot_balances(db.session)
@@ -97,40 +97,61 @@ def test_the_same_key_posts_once(app, funded):
     (["--date", "2026-13-01"], ["date:"]),
 ])
 def test_bad_postings_are_refused_and_write_nothing(app, funded, args, words):
-    given = {"--user": "c01_fin", "--from": "C01", "--to": "K0101", "--amount": "10.00", "--document-no": "X1"}
+    given = {"--user": "c01_fin", "--from": "C01", "--to": "K0101", "--amount": "10.00", "--document-no": "X1",
+             "--key": "bad-1"}
     for name, value in zip(args[::2], args[1::2], strict=True):
         given[name] = value
-    with system(app):
-        before = counts(db.session), lot_balances(db.session)
-        db.session.rollback()
+    before = _written(app)
     result = funds(app, "allocate", *POSTING, *[part for pair in given.items() for part in pair])
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: ") and all(w in result.stderr for w in words), result.stderr
+    assert _written(app) == before
+
+
+def _written(app):
+    """Transactions, entries and lots, every balance, and the number of audit events."""
     with system(app):
-        assert (counts(db.session), lot_balances(db.session)) == before
+        found = counts(db.session), lot_balances(db.session), db.session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent))
+        db.session.rollback()
+    return found
 
 
-def test_a_posting_needs_a_user(app, users):
-    result = funds(app, "receipt", "--tenant", "C01", "--amount", "1", "--document-no", "X", *POSTING)
-    assert result.exit_code == 2 and "--user" in result.output
+@pytest.mark.parametrize("missing", ["--user", "--key"])
+def test_a_posting_needs_a_user_and_a_key(app, users, missing):
+    given = {"--user": "c01_fin", "--key": "k-1", "--tenant": "C01", "--amount": "1", "--document-no": "X"}
+    del given[missing]
+    result = funds(app, "receipt", *POSTING, *[part for pair in given.items() for part in pair])
+    assert result.exit_code == 2 and missing in result.output
+    with system(app):
+        assert counts(db.session) == (0, 0, 0)
 
 
 def test_reverse(app, funded):
     wrong = funds(app, "reverse", str(funded["id"]), "--user", "c01_fin", "--document-no", "冲〔2026〕1号",
-                  "--date", "2026-03-06")
+                  "--date", "2026-03-06", "--key", "rev-0")
     assert wrong.exit_code == 2 and "角色无权" in wrong.stderr  # reversals are an approver's
     done = funds(app, "reverse", str(funded["id"]), "--user", "c01_appr", "--document-no", "冲〔2026〕1号",
-                 "--date", "2026-03-06", "--note", "错拨")
+                 "--date", "2026-03-06", "--note", "错拨", "--key", "rev-1")
     assert done.exit_code == 0, done.output
     reversal = _json(done)
     assert reversal["kind"] == "reversal" and reversal["reverses"] == funded["id"]
     twice = funds(app, "reverse", str(funded["id"]), "--user", "c01_appr", "--document-no", "冲〔2026〕2号",
-                  "--date", "2026-03-06")
+                  "--date", "2026-03-06", "--key", "rev-2")
     assert twice.exit_code == 2 and "已被冲销" in twice.stderr
+    replayed = funds(app, "reverse", str(funded["id"]), "--user", "c01_appr", "--document-no", "冲〔2026〕1号",
+                     "--date", "2026-03-06", "--note", "错拨", "--key", "rev-1")
+    assert replayed.exit_code == 0 and _json(replayed)["id"] == reversal["id"]
+    # a replayed posting says what became of it since
+    allocation = funds(app, "allocate", "--user", "c01_fin", "--from", "C01", "--to", "K0101", "--amount", "30000",
+                       "--document-no", "市工发〔2026〕5号", "--purpose", "warmth", "--key", "alloc-1", *POSTING)
+    assert _json(allocation)["reversed_by"] == reversal["id"]
     with system(app):
         assert lot_balances(db.session)[("K0101", "central_finance", 2026)] == 0
-    missing = funds(app, "reverse", "999999", "--user", "c01_appr", "--document-no", "冲", "--date", "2026-03-06")
-    assert missing.exit_code == 2 and "未找到" in missing.stderr
+    for bad in ["999999", "abc", "1" * 30]:
+        missing = funds(app, "reverse", bad, "--user", "c01_appr", "--document-no", "冲", "--date", "2026-03-06",
+                        "--key", "rev-3")
+        assert missing.exit_code == 2 and "未找到" in missing.stderr
 
 
 def test_balances_and_transactions(app, funded, tmp_path):
@@ -148,6 +169,8 @@ def test_balances_and_transactions(app, funded, tmp_path):
     assert rows[-1] == "1 transactions"
     only = funds(app, "transactions", "--tenant", "C01", "--kind", "receipt")
     assert only.stdout.strip().splitlines()[-1] == "1 transactions"
+    earmarked = funds(app, "transactions", "--tenant", "C01", "--purpose", "warmth")
+    assert earmarked.stdout.strip().splitlines()[-1] == "1 transactions" and "市工发" in earmarked.stdout
 
     # a reader's scope and roles hold on the command line too
     outside = funds(app, "balances", "--tenant", "C01", "--user", "k0101_aud")
@@ -164,6 +187,11 @@ def test_balances_and_transactions(app, funded, tmp_path):
     assert funds(app, "transactions", "--tenant", "C01", "--xlsx", str(path)).exit_code == 0
     sheet = list(openpyxl.load_workbook(io.BytesIO(path.read_bytes())).active.iter_rows(values_only=True))
     assert len(sheet) == 3 and sheet[1][1] == "市工发〔2026〕5号"
+    # a file that cannot be written: a clear error, and no audit event for an export that did not happen
+    before = _written(app)
+    unwritable = funds(app, "balances", "--tenant", "C01", "--xlsx", str(tmp_path / "no" / "such" / "b.xlsx"))
+    assert unwritable.exit_code == 2 and unwritable.stderr.startswith("error: --xlsx:"), unwritable.output
+    assert _written(app) == before
     with system(app):
         exports = db.session.execute(sa.select(AuditEvent.action, AuditEvent.username)
                                      .where(AuditEvent.action.like("funds.export%"))).all()

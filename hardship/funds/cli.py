@@ -7,8 +7,8 @@ The same operations as the API and the pages, with the same checks and messages 
 * ``receipt``, ``allocate``, ``return`` and ``reverse`` post. A posting is public money, so it always names
   the person who makes it: ``--user`` is required, and the posting is made as that user (their union's
   scope and their roles: a finance officer posts, an approver reverses), exactly as through the API.
-  ``--key`` is the posting's idempotency key: a script that repeats a command with the same key gets the
-  first result back and posts nothing twice.
+  ``--key``, the posting's idempotency key, is required as the API's header is: a script that repeats a
+  command with the same key gets the first result back and posts nothing twice.
 
 Reading without ``--user`` is the server operator's (every union, as ``reconcile`` is). Exit status: 0 when
 done, 2 with ``error: ...`` naming each field and its problem when the input is refused (nothing written).
@@ -64,9 +64,27 @@ def _tenant(code: str):
     return get_tenant(code)
 
 
-def _write_xlsx(path: str, content: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(content)
+def _export(path: str, content: bytes, action: str, tenant, rows: int, user) -> None:
+    """Write an export to ``path`` with its audit event: both or neither (a file that cannot be written
+    is ``error: --xlsx: ...``, exit 2, and no event; an event that cannot be committed takes the file)."""
+    import os
+
+    from hardship.core import audit
+
+    audit.record(action, tenant, tenant, detail={"rows": rows}, user=user)
+    db.session.flush()
+    try:
+        with open(path, "wb") as fh:
+            fh.write(content)
+    except OSError as exc:
+        db.session.rollback()
+        click.echo(f"error: --xlsx: {exc.strerror or exc}: {path}", err=True)
+        sys.exit(2)
+    try:
+        db.session.commit()
+    except BaseException:
+        os.remove(path)
+        raise
     click.echo(f"written to {path}")
 
 
@@ -82,7 +100,6 @@ def balances_command(tenant_code, subtree, year, username, xlsx_path):
     """Balances per union x source x fiscal year with their aging, and totals (as GET /api/v1/funds/balances)."""
     from hardship.accounts.operations import require
     from hardship.api import load_data
-    from hardship.core import audit
     from hardship.core.money import format_fen
     from hardship.funds import queries
     from hardship.funds.api import BalanceQuery
@@ -95,10 +112,8 @@ def balances_command(tenant_code, subtree, year, username, xlsx_path):
         require(user, "funds.read")
         result = queries.balances(tenant, subtree=args["subtree"], year=args.get("year"))
         if xlsx_path:
-            audit.record("funds.export_balances", tenant, tenant, detail={"rows": len(result["rows"])}, user=user)
-            content = queries.balances_xlsx(result)
-            db.session.commit()
-            _write_xlsx(xlsx_path, content)
+            _export(xlsx_path, queries.balances_xlsx(result), "funds.export_balances", tenant, len(result["rows"]),
+                    user)
             return
         db.session.rollback()
     for row in result["rows"]:
@@ -120,33 +135,31 @@ def balances_command(tenant_code, subtree, year, username, xlsx_path):
 @click.option("--from", "date_from", help="Posted on or after this date (2026-01-01).")
 @click.option("--to", "date_to", help="Posted on or before this date.")
 @click.option("--document-no", help="Document number contains this.")
+@click.option("--purpose", help="Earmark of the allocations, e.g. warmth.")
 @click.option("--user", "username", help="Read as this user (their scope and roles).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), help="Write the xlsx export to this file.")
-def transactions_command(tenant_code, subtree, kind, source, year, date_from, date_to, document_no, username,
-                         xlsx_path):
+def transactions_command(tenant_code, subtree, kind, source, year, date_from, date_to, document_no, purpose,
+                         username, xlsx_path):
     """Transactions touching a union, newest first (as GET /api/v1/funds/transactions; at most 100,000)."""
     from hardship.api import load_data
-    from hardship.core import audit
     from hardship.funds import operations as ops
     from hardship.funds import queries
     from hardship.funds.api import TransactionQuery
     from hardship.funds.models import KINDS
 
     given = {"tenant": tenant_code, "subtree": subtree, "kind": kind, "source": source, "year": year,
-             "date_from": date_from, "date_to": date_to, "document_no": document_no}
+             "date_from": date_from, "date_to": date_to, "document_no": document_no, "purpose": purpose}
     with _acting(username) as user:
         args = load_data(TransactionQuery, {k: v for k, v in given.items() if v is not None})
         tenant = _tenant(args["tenant"])
         ops.require_ledger_reader(user)
-        filters = {k: args.get(k) for k in ("kind", "source", "year", "date_from", "date_to", "document_no")}
+        filters = {k: args.get(k) for k in ("kind", "source", "year", "date_from", "date_to", "document_no",
+                                            "purpose")}
         stmt = queries.transactions_query(tenant, subtree=args["subtree"], **filters)
         rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
                                         subtree=args["subtree"])
         if xlsx_path:
-            audit.record("funds.export_transactions", tenant, tenant, detail={"rows": len(rows)}, user=user)
-            content = queries.transactions_xlsx(rows)
-            db.session.commit()
-            _write_xlsx(xlsx_path, content)
+            _export(xlsx_path, queries.transactions_xlsx(rows), "funds.export_transactions", tenant, len(rows), user)
             return
         db.session.rollback()
     for row in rows:
@@ -159,6 +172,10 @@ def transactions_command(tenant_code, subtree, kind, source, year, date_from, da
 
 # ---------------------------------------------------------------- postings
 
+KEY_HELP = ("Idempotency key of this posting, required as with the API (e.g. a UUID): repeating the command "
+            "with the same key posts nothing twice and prints the first result.")
+
+
 def _posting_options(fn):
     for option in reversed([
         click.option("--user", "username", required=True, help="The user who posts (finance officer of the union)."),
@@ -168,7 +185,7 @@ def _posting_options(fn):
         click.option("--document-no", help="Document number (文号), required."),
         click.option("--date", "on", help="Date of the document, e.g. 2026-03-01."),
         click.option("--note", default="", help="Note."),
-        click.option("--key", help="Idempotency key: a repeat with the same key posts nothing twice."),
+        click.option("--key", required=True, help=KEY_HELP),
     ]):
         fn = option(fn)
     return fn
@@ -180,12 +197,14 @@ def _data(source, fiscal_year, amount, document_no, on, note, **more) -> dict:
 
 
 def _print_posted(posted) -> None:
+    from hardship.funds import operations as ops
     from hardship.funds import queries
 
     tx = posted.transaction
     if posted.replayed:
         click.echo(f"already posted with this key: transaction #{tx.id} (nothing posted now)")
-        body = queries.transaction_dict(tx, entries=queries.visible_entries(tx))
+        body = queries.transaction_dict(tx, entries=queries.visible_entries(tx),
+                                        reversed_by=getattr(ops.reversal_of(tx), "id", None))
     else:
         click.echo(f"posted transaction #{tx.id}")
         body = queries.transaction_dict(tx, posted.labels, entries=posted.entries)
@@ -245,7 +264,7 @@ def return_command(tenant_code, destination, username, source, fiscal_year, amou
 @click.option("--document-no", help="Document number of the reversal, required.")
 @click.option("--date", "on", help="Date of the reversal, e.g. 2026-03-01.")
 @click.option("--note", default="", help="Why.")
-@click.option("--key", help="Idempotency key: a repeat with the same key posts nothing twice.")
+@click.option("--key", required=True, help=KEY_HELP)
 def reverse_command(transaction_id, username, document_no, on, note, key):
     """Reverse the posting TRANSACTION_ID (冲销) with a document of its own."""
     from hardship.funds import operations as ops
