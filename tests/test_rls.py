@@ -187,6 +187,64 @@ def test_scope_is_transaction_local(data, runtime):
     assert _codes(runtime) == set()
 
 
+def _new_tenant(conn, code: str, parent_id: int, path: str) -> int:
+    return conn.execute(sa.text(
+        "insert into tenants (code, name, level, parent_id, path, depth, active, created_at) "
+        "values (:c, 'x', 'enterprise', :p, :path, 3, true, :now) returning id"),
+        {"c": code, "p": parent_id, "path": path, "now": datetime.now(UTC)}).scalar()
+
+
+def test_the_scope_ids_follow_the_scope_and_the_tree_within_a_transaction(data, runtime):
+    """The subtree's ids are read once per transaction and scope: a changed scope, a union created or moved
+    in the transaction and a savepoint rolled back are all seen at once."""
+    _scope(runtime, "/P01/C01/")
+    assert set(_tenant_ids(runtime, "jobs")) == {data[c] for c in C01_SUBTREE}  # the ids are read here
+    cached = runtime.execute(sa.text("select current_setting('app.tenant_ids', true)")).scalar()
+    assert cached.startswith("/P01/C01/|{")
+    _scope(runtime, "/P01/C02/")
+    assert set(_tenant_ids(runtime, "jobs")) == {data[c] for c in C02_SUBTREE}
+    _scope(runtime, "/P01/C01/K0101/")
+    assert set(_tenant_ids(runtime, "jobs")) == {data["K0101"], data["E0101001"]}  # read for this scope
+    new = _new_tenant(runtime, "E0101099", data["K0101"], "/P01/C01/K0101/E0101099/")
+    # a row of the new union, written and read back in the same statement (RETURNING needs USING too)
+    assert runtime.execute(sa.text(
+        "insert into tenant_settings (key, value, updated_at, tenant_id) values ('publicity_days', '3', now(), :t) "
+        "returning tenant_id"), {"t": new}).scalar() == new
+    assert new in _tenant_ids(runtime, "tenant_settings")
+    def ids():
+        return set(runtime.execute(sa.text("select unnest(hardship_scope_ids())")).scalars())
+
+    def setting():
+        return runtime.execute(sa.text("select current_setting('app.tenant_ids', true)")).scalar()
+
+    before = setting()
+    assert before.startswith("/P01/C01/K0101/|{") and new in ids()
+    with runtime.begin_nested() as savepoint:
+        other = _new_tenant(runtime, "E0101097", data["K0101"], "/P01/C01/K0101/E0101097/")
+        assert setting() == "" and other in ids()  # cleared by the insert, then read again
+        savepoint.rollback()
+    assert setting() == before and other not in ids()  # the union and the ids that held it rolled back
+
+
+def test_a_union_created_meanwhile_elsewhere_is_written_to(data, runtime, owner_engine):
+    """Another transaction's new union is not among the ids read before it committed, but a row written
+    for it is checked by its path, so the write is not refused; it is seen from the next transaction."""
+    _scope(runtime, "/P01/C01/")
+    assert _tenant_ids(runtime, "jobs")  # the ids are read
+    with owner_engine.begin() as other:
+        new = _new_tenant(other, "E0101098", data["K0101"], "/P01/C01/K0101/E0101098/")
+    runtime.execute(sa.text("insert into tenant_settings (key, value, updated_at, tenant_id) "
+                            "values ('publicity_days', '3', now(), :t)"), {"t": new})
+    with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):  # outside the scope: refused
+        with runtime.begin_nested():
+            runtime.execute(sa.text("insert into tenant_settings (key, value, updated_at, tenant_id) "
+                                    "values ('publicity_days', '3', now(), :t)"), {"t": data["K0201"]})
+    runtime.commit()
+    _scope(runtime, "/P01/C01/")
+    assert new in _tenant_ids(runtime, "tenant_settings")
+    runtime.rollback()
+
+
 def test_app_session_raw_sql_is_scoped(app, data):
     """A raw ``text()`` query bypasses the ORM safety net; RLS still limits it."""
     from hardship.core.db import db
@@ -237,7 +295,8 @@ def test_every_tenant_table_has_row_security(app, owner_engine):
     assert not missing_policy, f"tables without a policy: {missing_policy}"
     for table in tables:
         for qual, check, cmd in policies[table]:
-            assert cmd == "ALL" and "hardship_scope()" in qual and "hardship_scope()" in check, (table, qual, check)
+            read = "hardship_scope()" if table == "tenants" else "hardship_scope_ids()"
+            assert cmd == "ALL" and read in qual and "hardship_scope()" in check, (table, qual, check)
 
 
 def test_runtime_role_is_unprivileged(app, owner_engine):

@@ -4,7 +4,9 @@ overdrafts), on PostgreSQL.
     .venv/bin/python tools/bench_funds.py [--clients 8] [--seconds 10] [--database-url postgresql://...]
 
 On a new, empty database on the server of ``--database-url`` / ``DATABASE_URL`` (dropped afterwards):
-a city with eight counties and money to allocate; then ``--clients`` clients post allocations from the
+a city with eight counties and ``--enterprises`` enterprise unions below them (default 1,000: a city of
+the synthetic province of SPEC 10 holds 14,000 / 14; the policies of row-level security work over the
+city's whole subtree, so its size counts), and money to allocate; then ``--clients`` clients post allocations from the
 city to random counties for ``--seconds`` each way, with a ``VACUUM ANALYZE`` between: ``--rounds``
 times an ``operations`` run and a ``sql`` run right after it (a shared machine's speed drifts by a
 quarter within minutes, so the medians are reported, and the ratio is the median of each round's
@@ -57,8 +59,9 @@ def _app(url: str):
     return create_app({**CONFIG, "SQLALCHEMY_DATABASE_URI": url, "DATABASE_OWNER_URL": url})
 
 
-def setup(url: str, clients: int) -> dict:
-    """Schema, tenants, a finance user with one token per client, and 90 million yuan at the city."""
+def setup(url: str, clients: int, enterprises: int = 0) -> dict:
+    """Schema, tenants (``enterprises`` of them spread over the counties), a finance user with one token per
+    client, and 90 million yuan at the city."""
     from sqlalchemy import select
 
     from hardship.accounts.models import User
@@ -91,6 +94,10 @@ def setup(url: str, clients: int) -> dict:
                     ops.allocate_funds(city, db.session.scalar(select(type(city)).where(type(city).code == code)),
                                        {"source": "central_finance", "fiscal_year": 2026, "amount": "0.01",
                                         "document_no": "基准〔2026〕2号", "date": "2026-03-02"})
+            db.session.commit()
+            counties = [db.session.scalar(select(type(city)).where(type(city).code == c)) for c in COUNTIES]
+            for i in range(enterprises):
+                create_tenant(counties[i % len(counties)], f"E{i + 1:07d}", f"基准企业{i + 1}工会", "enterprise")
             db.session.commit()
             for lot, code in db.session.execute(select(FundLot.id, type(city).code)
                                                 .join(type(city), type(city).id == FundLot.tenant_id)):
@@ -246,6 +253,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="operations runs, each beside a baseline run; the medians are reported")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for the HTTP figure")
+    parser.add_argument("--enterprises", type=int, default=1000, help="enterprise unions below the city's counties")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
     args = parser.parse_args()
     import sqlalchemy as sa
@@ -261,7 +269,7 @@ def main() -> None:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
     try:
-        state = setup(url, args.clients)
+        state = setup(url, args.clients, args.enterprises)
         owner = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
         with owner.connect() as conn:  # the baseline's own copy of the lots
             conn.execute(sa.text("CREATE TABLE bench_baseline_lots (LIKE fund_lots INCLUDING ALL)"))
