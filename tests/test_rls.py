@@ -226,9 +226,37 @@ def test_the_scope_ids_follow_the_scope_and_the_tree_within_a_transaction(data, 
     assert setting() == before and other not in ids()  # the union and the ids that held it rolled back
 
 
+def test_the_scope_ids_follow_unions_moved_or_removed_in_the_transaction(data, runtime):
+    _scope(runtime, "/P01/C01/")
+    assert data["E0101001"] in set(_tenant_ids(runtime, "tenant_settings"))  # the ids are read here
+    runtime.execute(sa.text("reset role"))  # the owner moves a union to another city, in this transaction
+    runtime.execute(sa.text("update tenants set parent_id = :p, path = '/P01/C02/K0201/E0101001/' where id = :t"),
+                    {"p": data["K0201"], "t": data["E0101001"]})
+    runtime.execute(sa.text(f"set role {ROLE}"))
+    assert data["E0101001"] not in set(_tenant_ids(runtime, "tenant_settings"))
+    new = _new_tenant(runtime, "E0101096", data["K0101"], "/P01/C01/K0101/E0101096/")
+    assert new in set(runtime.execute(sa.text("select unnest(hardship_scope_ids())")).scalars())
+    runtime.execute(sa.text("delete from tenants where id = :t"), {"t": new})
+    assert new not in set(runtime.execute(sa.text("select unnest(hardship_scope_ids())")).scalars())
+    runtime.rollback()
+
+
+def test_the_scope_ids_are_read_in_a_parallel_plan_too(data, runtime):
+    """Keeping the ids is a write, refused during a parallel operation: the function must keep the planner
+    from running its statement in parallel (a PARALLEL RESTRICTED one failed with "cannot be set during a
+    parallel operation" on a cache miss)."""
+    name = "debug_parallel_query" if runtime.execute(sa.text(
+        "select count(*) from pg_settings where name = 'debug_parallel_query'")).scalar() else "force_parallel_mode"
+    runtime.execute(sa.text(f"set local {name} = on"))
+    _scope(runtime, "/P01/C01/")
+    assert set(_tenant_ids(runtime, "jobs")) == {data[c] for c in C01_SUBTREE}
+    runtime.rollback()
+
+
 def test_a_union_created_meanwhile_elsewhere_is_written_to(data, runtime, owner_engine):
-    """Another transaction's new union is not among the ids read before it committed, but a row written
-    for it is checked by its path, so the write is not refused; it is seen from the next transaction."""
+    """Another transaction's new union is not among the ids this one read before it committed, but a row
+    written for it is checked by its path, so the write is not refused. Reads (and ``RETURNING``) see it
+    from the next transaction (see ``hardship.core.rls``)."""
     _scope(runtime, "/P01/C01/")
     assert _tenant_ids(runtime, "jobs")  # the ids are read
     with owner_engine.begin() as other:
@@ -239,6 +267,7 @@ def test_a_union_created_meanwhile_elsewhere_is_written_to(data, runtime, owner_
         with runtime.begin_nested():
             runtime.execute(sa.text("insert into tenant_settings (key, value, updated_at, tenant_id) "
                                     "values ('publicity_days', '3', now(), :t)"), {"t": data["K0201"]})
+    assert new not in _tenant_ids(runtime, "tenant_settings")  # the ids this transaction read
     runtime.commit()
     _scope(runtime, "/P01/C01/")
     assert new in _tenant_ids(runtime, "tenant_settings")

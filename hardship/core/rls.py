@@ -49,24 +49,35 @@ def enable_tenants(op) -> None:
 #: half a millisecond each time, several times in every ledger posting. The ids are kept in the
 #: transaction-local setting ``app.tenant_ids`` as ``<scope path>|{ids}`` (a changed scope computes them
 #: again), and any change to ``tenants`` in the transaction clears them (:data:`SCOPE_IDS_RESET`), so a
-#: union created in the transaction is in its scope at once. A union another transaction creates in the
-#: meantime is seen from this transaction's next one (written rows are still checked exactly, see
-#: :func:`policy_clauses`). Trusting the setting is no weaker than trusting ``app.tenant_path`` itself:
-#: row-level security here guards against a query that forgot its filter, not against a caller that
-#: can run any SQL. Runs as the caller, so the tenants' own policy applies inside it as before.
+#: union created, moved or removed in the transaction is in or out of its scope at once.
+#:
+#: What it costs:
+#: - Keeping the setting is a write, which PostgreSQL refuses during a parallel operation, so the function
+#:   is PARALLEL UNSAFE: statements on tenant-owned tables run without parallel workers.
+#: - A union another transaction creates or moves while this one runs is seen with the ids this
+#:   transaction read first, until it ends: its rows stay invisible (or visible) to reads, ``UPDATE``,
+#:   ``DELETE`` and ``RETURNING`` here. Only the check of written rows is exact at once
+#:   (:func:`policy_clauses`). A request is one short transaction, an import commits every batch, and
+#:   the application moves no unions, so the window is that of one transaction and it can only refuse.
+#:
+#: Trusting the setting is no weaker than trusting ``app.tenant_path`` itself: row-level security here
+#: guards against a query that forgot its filter, not against a caller that can run any SQL. Names are
+#: qualified with ``public`` (a temporary table cannot stand in for ``tenants``), and the function runs as
+#: the caller, so the tenants' own policy applies inside it as before.
 SCOPE_IDS_FUNCTION = """
 CREATE OR REPLACE FUNCTION hardship_scope_ids() RETURNS integer[]
-LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED AS
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS
 $$
 DECLARE
-    scope_path text := hardship_scope();
+    scope_path text := public.hardship_scope();
     cached text := current_setting('app.tenant_ids', true);
     ids integer[];
 BEGIN
     IF cached IS NOT NULL AND split_part(cached, '|', 1) = scope_path THEN
         RETURN CAST(split_part(cached, '|', 2) AS integer[]);
     END IF;
-    ids := ARRAY(SELECT tenants.id FROM tenants WHERE tenants.path >= scope_path AND tenants.path < scope_path || '~');
+    ids := ARRAY(SELECT tenants.id FROM public.tenants
+                 WHERE tenants.path >= scope_path AND tenants.path < scope_path || '~');
     PERFORM set_config('app.tenant_ids', scope_path || '|' || CAST(ids AS text), true);
     RETURN ids;
 END

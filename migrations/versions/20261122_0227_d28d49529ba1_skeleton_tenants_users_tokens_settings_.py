@@ -169,3 +169,5 @@ def downgrade():
     # ### end Alembic commands ###
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS hardship_scope()")
+        op.execute("DROP FUNCTION IF EXISTS hardship_scope_ids()")  # made by rls.enable (see rls.py)
+        op.execute("DROP FUNCTION IF EXISTS hardship_scope_ids_reset()")
