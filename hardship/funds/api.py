@@ -253,9 +253,11 @@ def get_transaction(transaction_id):
                                     reversed_by=getattr(ops.reversal_of(tx), "id", None))
 
 
-def _transactions(args):
+def transactions_for(args: dict, actor):
+    """The union named by loaded :class:`TransactionQuery` arguments and the query of its transactions, for
+    ``actor`` (``None``: the command line's operator); the API and the command line alike."""
     tenant = get_tenant(args["tenant"])
-    ops.require_ledger_reader(current_user)
+    ops.require_ledger_reader(actor)
     filters = {k: args.get(k) for k in ("kind", "source", "year", "date_from", "date_to", "document_no", "purpose")}
     return tenant, queries.transactions_query(tenant, subtree=args["subtree"], **filters)
 
@@ -264,7 +266,7 @@ def _transactions(args):
 def list_transactions():
     """Transactions touching a union (or its subtree, ``subtree=1``), newest first, 50 a page."""
     args = load_query(TransactionQuery)
-    tenant, stmt = _transactions(args)
+    tenant, stmt = transactions_for(args, current_user)
     rows, total = queries.page_of(stmt, args["page"])
     return {"tenant": tenant.code, "page": args["page"], "per_page": queries.PER_PAGE, "total": total,
             "transactions": queries.transaction_rows(rows, tenant, subtree=args["subtree"])}
@@ -274,7 +276,7 @@ def list_transactions():
 def export_transactions():
     """The filtered transaction list as xlsx (Chinese headers; at most 100,000 rows)."""
     args = load_query(TransactionQuery)
-    tenant, stmt = _transactions(args)
+    tenant, stmt = transactions_for(args, current_user)
     rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
                                     subtree=args["subtree"])
     audit.record("funds.export_transactions", tenant, tenant, detail={"rows": len(rows)})

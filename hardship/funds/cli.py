@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from hardship.core.db import db
 from hardship.core.errors import AppError
+from tenants.scoping import get_tenant
 
 funds_cli = AppGroup("funds", help="The special-fund ledger: balances, transactions and postings.")
 
@@ -56,12 +57,6 @@ def _acting(username: str | None):
             yield user
     except AppError as exc:
         _fail(exc)
-
-
-def _tenant(code: str):
-    from tenants.scoping import get_tenant
-
-    return get_tenant(code)
 
 
 def _export(path: str, content: bytes, action: str, tenant, rows: int, user) -> None:
@@ -108,7 +103,7 @@ def balances_command(tenant_code, subtree, year, username, xlsx_path):
     with _acting(username) as user:
         args = load_data(BalanceQuery, {"tenant": tenant_code, "subtree": subtree,
                                         **({"year": year} if year is not None else {})})
-        tenant = _tenant(args["tenant"])
+        tenant = get_tenant(args["tenant"])
         require(user, "funds.read")
         result = queries.balances(tenant, subtree=args["subtree"], year=args.get("year"))
         if xlsx_path:
@@ -142,20 +137,15 @@ def transactions_command(tenant_code, subtree, kind, source, year, date_from, da
                          username, xlsx_path):
     """Transactions touching a union, newest first (as GET /api/v1/funds/transactions; at most 100,000)."""
     from hardship.api import load_data
-    from hardship.funds import operations as ops
     from hardship.funds import queries
-    from hardship.funds.api import TransactionQuery
+    from hardship.funds.api import TransactionQuery, transactions_for
     from hardship.funds.models import KINDS
 
     given = {"tenant": tenant_code, "subtree": subtree, "kind": kind, "source": source, "year": year,
              "date_from": date_from, "date_to": date_to, "document_no": document_no, "purpose": purpose}
     with _acting(username) as user:
         args = load_data(TransactionQuery, {k: v for k, v in given.items() if v is not None})
-        tenant = _tenant(args["tenant"])
-        ops.require_ledger_reader(user)
-        filters = {k: args.get(k) for k in ("kind", "source", "year", "date_from", "date_to", "document_no",
-                                            "purpose")}
-        stmt = queries.transactions_query(tenant, subtree=args["subtree"], **filters)
+        tenant, stmt = transactions_for(args, user)
         rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
                                         subtree=args["subtree"])
         if xlsx_path:
@@ -219,7 +209,7 @@ def receipt_command(tenant_code, username, source, fiscal_year, amount, document
     from hardship.funds import operations as ops
 
     with _acting(username) as user:
-        tenant = _tenant(tenant_code)
+        tenant = get_tenant(tenant_code)
         posted = ops.post_receipt(tenant, _data(source, fiscal_year, amount, document_no, on, note), actor=user,
                                   idempotency_key=key, commit=True)
         _print_posted(posted)
@@ -236,7 +226,7 @@ def allocate_command(parent_code, child_code, purpose, username, source, fiscal_
     from hardship.funds import operations as ops
 
     with _acting(username) as user:
-        parent, child = _tenant(parent_code), _tenant(child_code)
+        parent, child = get_tenant(parent_code), get_tenant(child_code)
         posted = ops.allocate_funds(parent, child, _data(source, fiscal_year, amount, document_no, on, note,
                                                          purpose=purpose),
                                     actor=user, idempotency_key=key, commit=True)
@@ -252,7 +242,7 @@ def return_command(tenant_code, destination, username, source, fiscal_year, amou
     from hardship.funds import operations as ops
 
     with _acting(username) as user:
-        tenant = _tenant(tenant_code)
+        tenant = get_tenant(tenant_code)
         posted = ops.return_funds(tenant, _data(source, fiscal_year, amount, document_no, on, note, to=destination),
                                   actor=user, idempotency_key=key, commit=True)
         _print_posted(posted)
