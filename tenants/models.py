@@ -54,6 +54,18 @@ class Tenant(db.Model):
         return registry.get(self.level)
 
 
+class TenantTreeVersion(db.Model):
+    """The tree's version on PostgreSQL: one row, set to a new number by a trigger on every change to
+    ``tenants``, by which each connection knows when the subtree ids it keeps for row-level security are
+    out of date (``hardship.core.rls.SCOPE_IDS_FUNCTION``). Unused on SQLite; the application never writes it."""
+
+    __tablename__ = "tenant_tree_version"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(sa.BigInteger)
+
+
 class TenantSetting(TenantOwned, db.Model):
     """One explicit override of a setting at one tenant; absent keys are inherited."""
 

@@ -788,9 +788,12 @@ def test_the_lot_change_function_keeps_every_running_total(app, funded):
     with engine.connect() as conn:
         source = conn.execute(sa.text("select pg_get_functiondef('hardship_change_lots(bigint, json)'::regprocedure)"))
         source = " ".join(source.scalar().split())
-        # it runs as the caller (never as its owner, which would bypass row-level security)
-        assert conn.execute(sa.text("select prosecdef from pg_proc where proname = 'hardship_change_lots'")).scalar() \
-            is False
+        # it runs as its owner, with a fixed search path, and holds each lot's union to the caller's scope
+        # itself (the lots' policy does not apply inside it; tests/test_rls.py calls it outside the scope)
+        definer, config = conn.execute(sa.text(
+            "select prosecdef, proconfig from pg_proc where proname = 'hardship_change_lots'")).one()
+        assert definer is True and config == ["search_path=pg_catalog, pg_temp"], (definer, config)
+        assert "t.id = c.tenant AND t.path >= scope_path AND t.path < scope_path || '~'" in source
         for category in INFLOWS:
             assert f"{category} = {category} + c.{category}" in source, category
         for category in OUTFLOWS:
@@ -800,6 +803,7 @@ def test_the_lot_change_function_keeps_every_running_total(app, funded):
         change = {"tenant": lot.tenant_id, "source": lot.source, "year": lot.fiscal_year,
                   **dict.fromkeys((*INFLOWS, *OUTFLOWS), 0)}
         short = {**change, "delta": -(lot.balance + 1), "disbursed": -(lot.balance + 1)}
+        conn.execute(sa.text("select set_config('app.tenant_path', '/', true)"))  # the system scope: every union
         with pytest.raises(sa.exc.DBAPIError, match=SHORT):
             with conn.begin_nested():
                 conn.execute(sa.text("select hardship_change_lots(1, cast(:c as json))"), {"c": json.dumps([short])})

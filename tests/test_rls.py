@@ -194,36 +194,116 @@ def _new_tenant(conn, code: str, parent_id: int, path: str) -> int:
         {"c": code, "p": parent_id, "path": path, "now": datetime.now(UTC)}).scalar()
 
 
+def _kept(conn) -> tuple[str, str]:
+    """The ids the connection keeps, and their key (tree version|scope|)."""
+    return tuple(conn.execute(sa.text(
+        "select current_setting('app.tenant_ids_key', true), current_setting('app.tenant_ids', true)")).one())
+
+
+def _scope_ids(conn) -> set[int]:
+    return set(conn.execute(sa.text("select unnest(hardship_scope_ids())")).scalars())
+
+
+def _tree_version(conn) -> int:
+    return conn.execute(sa.text("select version from tenant_tree_version")).scalar()
+
+
 def test_the_scope_ids_follow_the_scope_and_the_tree_within_a_transaction(data, runtime):
-    """The subtree's ids are read once per transaction and scope: a changed scope, a union created or moved
-    in the transaction and a savepoint rolled back are all seen at once."""
+    """A changed scope, a union created in the transaction and a savepoint rolled back are all seen at once."""
     _scope(runtime, "/P01/C01/")
     assert set(_tenant_ids(runtime, "jobs")) == {data[c] for c in C01_SUBTREE}  # the ids are read here
-    cached = runtime.execute(sa.text("select current_setting('app.tenant_ids', true)")).scalar()
-    assert cached.startswith("/P01/C01/|{")
+    key, ids = _kept(runtime)
+    assert key == f"{_tree_version(runtime)}|/P01/C01/|" and ids.startswith("{")
     _scope(runtime, "/P01/C02/")
     assert set(_tenant_ids(runtime, "jobs")) == {data[c] for c in C02_SUBTREE}
     _scope(runtime, "/P01/C01/K0101/")
     assert set(_tenant_ids(runtime, "jobs")) == {data["K0101"], data["E0101001"]}  # read for this scope
+    version = _tree_version(runtime)
     new = _new_tenant(runtime, "E0101099", data["K0101"], "/P01/C01/K0101/E0101099/")
+    assert _tree_version(runtime) > version  # the tree has a new version in this transaction
     # a row of the new union, written and read back in the same statement (RETURNING needs USING too)
     assert runtime.execute(sa.text(
         "insert into tenant_settings (key, value, updated_at, tenant_id) values ('publicity_days', '3', now(), :t) "
         "returning tenant_id"), {"t": new}).scalar() == new
     assert new in _tenant_ids(runtime, "tenant_settings")
-    def ids():
-        return set(runtime.execute(sa.text("select unnest(hardship_scope_ids())")).scalars())
-
-    def setting():
-        return runtime.execute(sa.text("select current_setting('app.tenant_ids', true)")).scalar()
-
-    before = setting()
-    assert before.startswith("/P01/C01/K0101/|{") and new in ids()
+    before = _kept(runtime)
+    assert before[0] == f"{_tree_version(runtime)}|/P01/C01/K0101/|" and new in _scope_ids(runtime)
     with runtime.begin_nested() as savepoint:
         other = _new_tenant(runtime, "E0101097", data["K0101"], "/P01/C01/K0101/E0101097/")
-        assert setting() == "" and other in ids()  # cleared by the insert, then read again
+        assert other in _scope_ids(runtime) and _kept(runtime) != before  # a new version: read again
         savepoint.rollback()
-    assert setting() == before and other not in ids()  # the union and the ids that held it rolled back
+    assert _kept(runtime) == before and other not in _scope_ids(runtime)  # rolled back with the union
+
+
+def test_the_scope_ids_are_kept_across_transactions_until_the_tree_changes(data, runtime, owner_engine):
+    """The connection keeps the ids after its transaction ends: a later transaction in the same scope uses
+    them as kept (shown by planting a wrong list under the right key), until another connection commits a
+    change to the tree; a change it has not committed yet changes nothing."""
+    _scope(runtime, "/P01/C01/")
+    assert _scope_ids(runtime) == {data[c] for c in C01_SUBTREE}
+    runtime.commit()
+    key, _ids = _kept(runtime)
+    runtime.execute(sa.text("select set_config('app.tenant_ids', :ids, false)"), {"ids": f"{{{data['K0101']}}}"})
+    runtime.commit()
+    _scope(runtime, "/P01/C01/")
+    assert _kept(runtime)[0] == key and _scope_ids(runtime) == {data["K0101"]}  # what was kept, not read again
+    runtime.rollback()
+    with owner_engine.connect() as other:
+        new = _new_tenant(other, "E0101095", data["K0101"], "/P01/C01/K0101/E0101095/")
+        _scope(runtime, "/P01/C01/")
+        assert _scope_ids(runtime) == {data["K0101"]}  # not committed: the tree this connection sees is unchanged
+        other.commit()
+        assert _scope_ids(runtime) == {data[c] for c in C01_SUBTREE} | {new}  # committed: read again at once
+    runtime.rollback()
+
+
+def test_the_tree_version_never_comes_back(data, runtime, owner_engine):
+    """Emptying the tables (as the tests do between tests) gives the tree a new version, never an old one:
+    a connection's kept ids must not match a different tree that happens to reach the same count."""
+    _scope(runtime, "/P01/C01/")
+    assert _scope_ids(runtime)
+    runtime.commit()
+    key, _ids = _kept(runtime)
+    with owner_engine.begin() as conn:
+        conn.execute(sa.text("truncate tenant_tree_version, tenants restart identity cascade"))
+        assert _tree_version(conn) > int(key.split("|")[0])
+    _scope(runtime, "/P01/C01/")
+    assert _scope_ids(runtime) == set()
+    runtime.rollback()
+
+
+def test_the_runtime_role_may_only_read_the_tree_version(data, runtime):
+    assert _tree_version(runtime) is not None
+    for sql in ("update tenant_tree_version set version = 1", "delete from tenant_tree_version",
+                "insert into tenant_tree_version values (2, 1)", "select hardship_tree_changed_now()"):
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            with runtime.begin_nested():
+                runtime.execute(sa.text(sql))
+    runtime.rollback()
+
+
+def test_the_lot_change_function_is_held_to_the_scope(data, runtime, owner_engine):
+    """``hardship_change_lots`` runs as the owner (the lots' policy does not apply inside it) and checks each
+    lot's union against the caller's scope itself: a lot outside the scope is refused as the policy would
+    refuse it, and nothing changes; one inside it changes."""
+    with owner_engine.begin() as conn:
+        lots = dict(conn.execute(sa.text(
+            "insert into fund_lots (tenant_id, source, fiscal_year, balance, received, allocated_in, returned_in, "
+            "allocated_out, disbursed, returned_out, created_at) "
+            "select id, 'central_finance', 2026, 1000, 1000, 0, 0, 0, 0, 0, now() from tenants "
+            "where code in ('K0101', 'K0201') returning tenant_id, id")).all())
+    change = ('[{{"tenant": {t}, "source": "central_finance", "year": 2026, "delta": 500, "received": 500, '
+              '"allocated_in": 0, "returned_in": 0, "allocated_out": 0, "disbursed": 0, "returned_out": 0}}]')
+    _scope(runtime, "/P01/C01/")
+    with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+        with runtime.begin_nested():
+            runtime.execute(sa.text("select hardship_change_lots(1, :c)"), {"c": change.format(t=data["K0201"])})
+    assert runtime.execute(sa.text("select hardship_change_lots(1, :c)"),
+                           {"c": change.format(t=data["K0101"])}).scalar() == 1
+    runtime.commit()
+    with owner_engine.connect() as conn:
+        balances = dict(conn.execute(sa.text("select id, balance from fund_lots")).all())
+    assert balances == {lots[data["K0101"]]: 1500, lots[data["K0201"]]: 1000}
 
 
 def test_the_scope_ids_follow_unions_moved_or_removed_in_the_transaction(data, runtime):
@@ -253,23 +333,20 @@ def test_the_scope_ids_are_read_in_a_parallel_plan_too(data, runtime):
     runtime.rollback()
 
 
-def test_a_union_created_meanwhile_elsewhere_is_written_to(data, runtime, owner_engine):
-    """Another transaction's new union is not among the ids this one read before it committed, but a row
-    written for it is checked by its path, so the write is not refused. Reads (and ``RETURNING``) see it
-    from the next transaction (see ``hardship.core.rls``)."""
+def test_a_union_created_meanwhile_elsewhere_is_seen_from_the_next_statement(data, runtime, owner_engine):
+    """Another transaction's new union is seen by this one's next statement once it is committed (the ids
+    are read again when the tree's version changes); a row written outside the scope is still refused."""
     _scope(runtime, "/P01/C01/")
     assert _tenant_ids(runtime, "jobs")  # the ids are read
     with owner_engine.begin() as other:
         new = _new_tenant(other, "E0101098", data["K0101"], "/P01/C01/K0101/E0101098/")
-    runtime.execute(sa.text("insert into tenant_settings (key, value, updated_at, tenant_id) "
-                            "values ('publicity_days', '3', now(), :t)"), {"t": new})
+    assert runtime.execute(sa.text(
+        "insert into tenant_settings (key, value, updated_at, tenant_id) values ('publicity_days', '3', now(), :t) "
+        "returning tenant_id"), {"t": new}).scalar() == new
     with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):  # outside the scope: refused
         with runtime.begin_nested():
             runtime.execute(sa.text("insert into tenant_settings (key, value, updated_at, tenant_id) "
                                     "values ('publicity_days', '3', now(), :t)"), {"t": data["K0201"]})
-    assert new not in _tenant_ids(runtime, "tenant_settings")  # the ids this transaction read
-    runtime.commit()
-    _scope(runtime, "/P01/C01/")
     assert new in _tenant_ids(runtime, "tenant_settings")
     runtime.rollback()
 

@@ -44,24 +44,35 @@ def enable_tenants(op) -> None:
     op.execute(f"CREATE POLICY tenant_subtree ON tenants USING ({TENANT_CLAUSE}) WITH CHECK ({TENANT_CLAUSE})")
 
 
-#: The ids of the scope's subtree, computed once per transaction and scope instead of once per statement
-#: and table: a city of a whole province holds a thousand unions or more, and reading them took about
-#: half a millisecond each time, several times in every ledger posting. The ids are kept in the
-#: transaction-local setting ``app.tenant_ids`` as ``<scope path>|{ids}`` (a changed scope computes them
-#: again), and any change to ``tenants`` in the transaction clears them (:data:`SCOPE_IDS_RESET`), so a
-#: union created, moved or removed in the transaction is in or out of its scope at once.
+#: The ids of the scope's subtree, read from ``tenants`` once per connection and tree, not once per statement
+#: and table: a city of a whole province holds a thousand unions or more, and reading them took about half
+#: a millisecond each time, several times in every ledger posting (and once per transaction still cost a
+#: posting a seventh of its database time). ``hardship_scope_ids()`` keeps them in the session settings
+#: ``app.tenant_ids`` (the ids as an array literal) and ``app.tenant_ids_key`` (``<tree version>|<scope
+#: path>|``), and uses them while the key is the current one:
+#:
+#: - the tree version is the one row of ``tenant_tree_version`` (:data:`TREE_VERSION`), which every change
+#:   to ``tenants`` (a union created, moved or removed, or the table emptied) sets to a new number from a
+#:   sequence, so a number never comes back, not even after the table is emptied;
+#: - it is read by every call, in the statement's own snapshot, before the ids: a change another
+#:   transaction committed is seen from this connection's next statement (under ``READ COMMITTED``), and a
+#:   change this transaction made, from its own next statement; a change rolled back takes the settings
+#:   kept since with it (settings set in a transaction or savepoint that rolls back are undone), so they
+#:   match the tree again;
+#: - one scope is kept per connection: a connection that serves another scope reads its ids once more.
 #:
 #: What it costs:
-#: - Keeping the setting is a write, which PostgreSQL refuses during a parallel operation, so the function
+#: - Keeping the settings is a write, which PostgreSQL refuses during a parallel operation, so the function
 #:   is PARALLEL UNSAFE: statements on tenant-owned tables run without parallel workers.
-#: - A union another transaction creates or moves while this one runs is seen with the ids this
-#:   transaction read first, until it ends: its rows stay invisible (or visible) to reads, ``UPDATE``,
-#:   ``DELETE`` and ``RETURNING`` here. Only the check of written rows is exact at once
-#:   (:func:`policy_clauses`). A request is one short transaction, an import commits every batch, and
-#:   the application moves no unions, so the window is that of one transaction and it can only refuse.
+#: - Two transactions that change the tree wait for each other (the version's row lock), as they would for
+#:   the same union; the tree changes rarely (a union is created by an administrator, never moved by the
+#:   application).
+#: - A tree changed with triggers disabled (``session_replication_role = replica``) is not seen by
+#:   connections that kept the ids: set a new version by hand (``SELECT hardship_tree_changed_now()``).
 #:
-#: Trusting the setting is no weaker than trusting ``app.tenant_path`` itself: row-level security here
-#: guards against a query that forgot its filter, not against a caller that can run any SQL. Names are
+#: Trusting the settings is no weaker than trusting ``app.tenant_path`` itself: row-level security here
+#: guards against a query that forgot its filter, not against a caller that can run any SQL (the runtime
+#: role may still not write the version: it is set by a trigger that runs as the owner). Names are
 #: qualified with ``public`` (a temporary table cannot stand in for ``tenants``), and the function runs as
 #: the caller, so the tenants' own policy applies inside it as before.
 SCOPE_IDS_FUNCTION = """
@@ -70,28 +81,50 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS
 $$
 DECLARE
     scope_path text := public.hardship_scope();
-    cached text := current_setting('app.tenant_ids', true);
+    tree bigint := (SELECT v.version FROM public.tenant_tree_version AS v WHERE v.id = 1);
+    key text := tree || '|' || scope_path || '|';
     ids integer[];
 BEGIN
-    IF cached IS NOT NULL AND split_part(cached, '|', 1) = scope_path THEN
-        RETURN CAST(split_part(cached, '|', 2) AS integer[]);
+    IF key IS NOT NULL AND current_setting('app.tenant_ids_key', true) = key THEN
+        RETURN CAST(current_setting('app.tenant_ids') AS integer[]);
     END IF;
     ids := ARRAY(SELECT tenants.id FROM public.tenants
                  WHERE tenants.path >= scope_path AND tenants.path < scope_path || '~');
-    PERFORM set_config('app.tenant_ids', scope_path || '|' || CAST(ids AS text), true);
+    IF key IS NOT NULL THEN  -- no version row (the table emptied by hand): nothing is kept
+        PERFORM set_config('app.tenant_ids', CAST(ids AS text), false);
+        PERFORM set_config('app.tenant_ids_key', key, false);
+    END IF;
     RETURN ids;
 END
 $$
 """
 
-#: a change to the tree clears the transaction's ids (a savepoint rolled back restores them with it)
-SCOPE_IDS_RESET = (
-    "CREATE OR REPLACE FUNCTION hardship_scope_ids_reset() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN PERFORM set_config('app.tenant_ids', '', true); RETURN NULL; END $$",
+#: The tree's version (see :data:`SCOPE_IDS_FUNCTION`): its table and sequence, and the trigger that sets a
+#: new number on any change to ``tenants`` (one per statement; it runs as the owner, the runtime role may
+#: only read the version).
+TREE_VERSION = (
+    "CREATE TABLE IF NOT EXISTS tenant_tree_version (id SMALLINT NOT NULL, version BIGINT NOT NULL, "
+    "CONSTRAINT pk_tenant_tree_version PRIMARY KEY (id), CONSTRAINT ck_tenant_tree_version_one_row CHECK (id = 1))",
+    "CREATE SEQUENCE IF NOT EXISTS tenant_tree_version_seq",
+    "CREATE OR REPLACE FUNCTION hardship_tree_changed_now() RETURNS bigint LANGUAGE sql SECURITY DEFINER "
+    "SET search_path = pg_catalog, pg_temp AS "
+    "$$ INSERT INTO public.tenant_tree_version AS v (id, version) "
+    "VALUES (1, nextval('public.tenant_tree_version_seq')) "
+    "ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version RETURNING v.version $$",
+    "CREATE OR REPLACE FUNCTION hardship_tree_changed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+    "SET search_path = pg_catalog, pg_temp AS "
+    "$$ BEGIN PERFORM public.hardship_tree_changed_now(); RETURN NULL; END $$",
+    "REVOKE EXECUTE ON FUNCTION hardship_tree_changed_now() FROM PUBLIC",
+    "REVOKE EXECUTE ON FUNCTION hardship_tree_changed() FROM PUBLIC",
+    "SELECT hardship_tree_changed_now()",
     "DROP TRIGGER IF EXISTS tenants_scope_ids_reset ON tenants",
-    "CREATE TRIGGER tenants_scope_ids_reset AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenants "
-    "FOR EACH STATEMENT EXECUTE FUNCTION hardship_scope_ids_reset()",
+    "DROP FUNCTION IF EXISTS hardship_scope_ids_reset()",
+    "DROP TRIGGER IF EXISTS tenants_tree_changed ON tenants",
+    "CREATE TRIGGER tenants_tree_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenants "
+    "FOR EACH STATEMENT EXECUTE FUNCTION hardship_tree_changed()",
 )
+#: tables the runtime role may read only
+READ_ONLY_TABLES: set[str] = {"tenant_tree_version"}
 
 
 def policy_clauses(table: str, column: str = "tenant_id") -> tuple[str, str]:
@@ -115,9 +148,9 @@ def enable(op, table: str, column: str = "tenant_id") -> None:
     if not _is_pg(op):
         return
     using, check = policy_clauses(table, column)
-    op.execute(SCOPE_IDS_FUNCTION)
-    for statement in SCOPE_IDS_RESET:
+    for statement in TREE_VERSION:
         op.execute(statement)
+    op.execute(SCOPE_IDS_FUNCTION)
     op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     op.execute(f"DROP POLICY IF EXISTS tenant_subtree ON {table}")
     op.execute(f"CREATE POLICY tenant_subtree ON {table} USING ({using}) WITH CHECK ({check})")
@@ -145,5 +178,8 @@ def setup_runtime_role(conn, role: str) -> None:
         conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION hardship_change_lots(bigint, json) TO {role}"))  # postings
     for table in sorted(APPEND_ONLY_TABLES):
         conn.execute(sa.text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
+    for table in sorted(READ_ONLY_TABLES):
+        if conn.execute(sa.text("select to_regclass(:t) is not null"), {"t": f"public.{table}"}).scalar():
+            conn.execute(sa.text(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
     for table in sorted(PRIVATE_TABLES):
         conn.execute(sa.text(f"REVOKE ALL ON {table} FROM {role}"))

@@ -445,12 +445,15 @@ def _rows_statement_pg(dialect) -> tuple[sa.TextClause, str]:
     outside account, category, amount and position ``n``), ``audit`` (the audit event's columns, its
     ``detail`` kept as written) and ``changes`` (each lot's change, see :func:`_lot_changes`).
 
-    1. ``found``: each leg's lot, looked up by union, source and fiscal year (a lot is exactly that);
+    1. ``found``: each leg's lot, looked up by union, source and fiscal year (a lot is exactly that), one
+       sub-select per leg: as a join, the planner read the lots of every union in the scope through the
+       policy's id list (a thousand index probes for a city) instead of the lots' key;
     2. ``tx``: the transaction, only if every lot exists (else the result's ``missing`` counts those that
        do not, and nothing at all is written), and nothing either when its idempotency key or its
        reversal is taken (``ON CONFLICT DO NOTHING``: the result's ``id`` is then null);
     3. its entries and its audit event, from the transaction's row;
-    4. the lots' changes, in the lock order, by ``hardship_change_lots`` (a migration's function), when
+    4. the lots' changes, in the lock order, by ``hardship_change_lots`` (a migration's function; it runs
+       as the owner and checks each lot's union against the scope itself, as the lots' policy would), when
        the transaction was written: each a plain single-row conditional ``UPDATE`` of its own, so a
        posting that waited for a busy lot rechecks just that row when it gets it; a short debit raises
        :data:`SHORT`, which fails the statement and the transaction. The function's argument reads the
@@ -467,9 +470,8 @@ def _rows_statement_pg(dialect) -> tuple[sa.TextClause, str]:
   SELECT * FROM json_to_recordset(CAST(:legs AS json)) AS e(tenant_id integer, source varchar, fiscal_year integer,
                                                             account varchar, category varchar, amount bigint, n integer)
 ), found AS (
-  SELECT leg.*, l.id AS lot_id FROM leg
-  LEFT JOIN fund_lots AS l ON leg.account IS NULL AND l.tenant_id = leg.tenant_id AND l.source = leg.source
-                              AND l.fiscal_year = leg.fiscal_year
+  SELECT leg.*, (SELECT l.id FROM fund_lots AS l WHERE leg.account IS NULL AND l.tenant_id = leg.tenant_id
+                 AND l.source = leg.source AND l.fiscal_year = leg.fiscal_year) AS lot_id FROM leg
 ), missing AS (
   SELECT count(*) AS n FROM found WHERE account IS NULL AND lot_id IS NULL
 ), tx AS (

@@ -171,3 +171,7 @@ def downgrade():
         op.execute("DROP FUNCTION IF EXISTS hardship_scope()")
         op.execute("DROP FUNCTION IF EXISTS hardship_scope_ids()")  # made by rls.enable (see rls.py)
         op.execute("DROP FUNCTION IF EXISTS hardship_scope_ids_reset()")
+        op.execute("DROP FUNCTION IF EXISTS hardship_tree_changed()")  # also made by rls.enable
+        op.execute("DROP FUNCTION IF EXISTS hardship_tree_changed_now()")
+        op.execute("DROP TABLE IF EXISTS tenant_tree_version")
+        op.execute("DROP SEQUENCE IF EXISTS tenant_tree_version_seq")
