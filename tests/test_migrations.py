@@ -124,6 +124,42 @@ def test_models_match_migrations(fresh_app):
     assert diff == [], "models and migrations differ; add a migration:\n" + "\n".join(map(repr, diff))
 
 
+def test_upgrading_from_the_previous_head_keeps_the_runtime_role_reading(fresh_app):
+    """The migration that keeps the scope's ids per connection (a7d3e9f1b2c4) adds a table every policy reads:
+    the runtime role must read it before ``hardship init`` grants it anything more (servers still running
+    meet the new schema at once); a downgrade and upgrade again gives the tree a version above any before."""
+    import flask_migrate
+
+    from hardship.core.rls import setup_runtime_role
+
+    if not fresh_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("row-level security is a PostgreSQL matter")
+    engine = _owner_engine(fresh_app)
+    role = fresh_app.config["DATABASE_RUNTIME_ROLE"]
+
+    def as_runtime(conn, sql):
+        conn.execute(sa.text(f"set local role {role}"))
+        conn.execute(sa.text("select set_config('app.tenant_path', '/', true)"))
+        return conn.execute(sa.text(sql)).scalar()
+
+    try:
+        with fresh_app.app_context():
+            flask_migrate.upgrade(revision="f6a8b1c3d5e7")
+            with engine.begin() as conn:
+                setup_runtime_role(conn, role)
+            flask_migrate.upgrade()  # no hardship init after it
+            with engine.begin() as conn:
+                assert as_runtime(conn, "select count(*) from tenant_settings") == 0
+                first = conn.execute(sa.text("select version from tenant_tree_version")).scalar()
+            flask_migrate.downgrade(revision="f6a8b1c3d5e7")
+            flask_migrate.upgrade()
+            with engine.begin() as conn:
+                assert as_runtime(conn, "select count(*) from tenant_settings") == 0
+                assert conn.execute(sa.text("select version from tenant_tree_version")).scalar() > first
+    finally:
+        engine.dispose()
+
+
 def test_migration_file_names_and_history():
     names = sorted(p.name for p in (MIGRATIONS / "versions").glob("*.py"))
     assert names

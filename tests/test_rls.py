@@ -275,11 +275,29 @@ def test_the_tree_version_never_comes_back(data, runtime, owner_engine):
 def test_the_runtime_role_may_only_read_the_tree_version(data, runtime):
     assert _tree_version(runtime) is not None
     for sql in ("update tenant_tree_version set version = 1", "delete from tenant_tree_version",
-                "insert into tenant_tree_version values (2, 1)", "select hardship_tree_changed_now()"):
+                "insert into tenant_tree_version values (2, 1)", "select hardship_tree_changed_now()",
+                "select nextval('tenant_tree_version_seq')"):
         with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
             with runtime.begin_nested():
                 runtime.execute(sa.text(sql))
     runtime.rollback()
+
+
+def test_the_owners_functions_are_not_for_everyone(owner_engine, app):
+    """``hardship_change_lots`` runs as the owner and ``hardship_tree_changed_now`` sets the tree's version:
+    PUBLIC (every role that can connect) may call neither, only the runtime role the first."""
+    with owner_engine.connect() as conn:
+        acls = dict(conn.execute(sa.text(
+            "select proname, coalesce(proacl::text[], '{}') from pg_proc where proname in "
+            "('hardship_change_lots', 'hardship_tree_changed_now', 'hardship_tree_changed')")).all())
+        may = {name: conn.execute(sa.text(
+            "select has_function_privilege(:r, p.oid, 'EXECUTE') from pg_proc p where proname = :f"),
+            {"r": ROLE, "f": name}).scalar() for name in acls}
+    assert len(acls) == 3, acls
+    for name, acl in acls.items():  # an entry "=X/owner" is PUBLIC's EXECUTE
+        assert acl and not any(entry.startswith("=") for entry in acl), (name, acl)
+    assert may == {"hardship_change_lots": True, "hardship_tree_changed_now": False,
+                   "hardship_tree_changed": False}, may
 
 
 def test_the_lot_change_function_is_held_to_the_scope(data, runtime, owner_engine):

@@ -52,29 +52,40 @@ def enable_tenants(op) -> None:
 #: path>|``), and uses them while the key is the current one:
 #:
 #: - the tree version is the one row of ``tenant_tree_version`` (:data:`TREE_VERSION`), which every change
-#:   to ``tenants`` (a union created, moved or removed, or the table emptied) sets to a new number from a
-#:   sequence, so a number never comes back, not even after the table is emptied;
-#: - it is read by every call, in the statement's own snapshot, before the ids: a change another
-#:   transaction committed is seen from this connection's next statement (under ``READ COMMITTED``), and a
-#:   change this transaction made, from its own next statement; a change rolled back takes the settings
-#:   kept since with it (settings set in a transaction or savepoint that rolls back are undone), so they
-#:   match the tree again;
+#:   to ``tenants`` (a union created, moved, edited or removed, or the table emptied) sets to a new number
+#:   from a sequence. A number never comes back: emptying the table leaves the sequence alone, and every
+#:   migration that touches the policies (and a new sequence, after a downgrade) moves it on to the
+#:   current time in microseconds, above any number it gave before. A restore that sets the sequence
+#:   back (``pg_restore`` into a database in use) needs the application restarted;
+#: - the version is read by every call, before the ids, each by a query of its own (which, in a VOLATILE
+#:   function under ``READ COMMITTED``, takes a snapshot of its own, possibly newer than the calling
+#:   statement's): ids read newer than the version are only ever labelled with an older key, which the
+#:   next call finds out of date. A change another transaction committed is seen from this connection's
+#:   next statement, a change this transaction made from its own next statement; a change rolled back
+#:   takes the settings kept since with it (settings set in a transaction or savepoint that rolls back
+#:   are undone), so they match the tree again;
 #: - one scope is kept per connection: a connection that serves another scope reads its ids once more.
 #:
 #: What it costs:
 #: - Keeping the settings is a write, which PostgreSQL refuses during a parallel operation, so the function
 #:   is PARALLEL UNSAFE: statements on tenant-owned tables run without parallel workers.
-#: - Two transactions that change the tree wait for each other (the version's row lock), as they would for
-#:   the same union; the tree changes rarely (a union is created by an administrator, never moved by the
-#:   application).
+#: - Every statement that changes ``tenants`` (even one that changes no row) takes the version's row
+#:   lock until its transaction ends: two transactions that change the tree wait for each other, may
+#:   deadlock if each then waits for a union the other holds, and under ``REPEATABLE READ`` or
+#:   ``SERIALIZABLE`` the second fails with a serialization error. The application changes the tree
+#:   rarely, in short ``READ COMMITTED`` transactions (an administrator creating or editing a union).
 #: - A tree changed with triggers disabled (``session_replication_role = replica``) is not seen by
-#:   connections that kept the ids: set a new version by hand (``SELECT hardship_tree_changed_now()``).
+#:   connections that kept the ids: set a new version by hand (``SELECT hardship_tree_changed_now()`` as
+#:   the owner).
 #:
-#: Trusting the settings is no weaker than trusting ``app.tenant_path`` itself: row-level security here
-#: guards against a query that forgot its filter, not against a caller that can run any SQL (the runtime
-#: role may still not write the version: it is set by a trigger that runs as the owner). Names are
+#: The kept list is trusted like ``app.tenant_path``, but for longer: row-level security here guards
+#: against a query that forgot its filter, not against a caller that can run any SQL. Such a caller
+#: could set either setting; a planted list would then stand for the rest of the connection's life (until
+#: the tree changes or the pool recycles the connection), where a planted path lasts one transaction. The
+#: runtime role may not write the version (it is set by a trigger that runs as the owner). Names are
 #: qualified with ``public`` (a temporary table cannot stand in for ``tenants``), and the function runs as
-#: the caller, so the tenants' own policy applies inside it as before.
+#: the caller, so the tenants' own policy applies inside it as before; every role may read the version
+#: (the function reads it as the caller, so a role without the grant could read no tenant-owned row).
 SCOPE_IDS_FUNCTION = """
 CREATE OR REPLACE FUNCTION hardship_scope_ids() RETURNS integer[]
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS
@@ -105,7 +116,10 @@ $$
 TREE_VERSION = (
     "CREATE TABLE IF NOT EXISTS tenant_tree_version (id SMALLINT NOT NULL, version BIGINT NOT NULL, "
     "CONSTRAINT pk_tenant_tree_version PRIMARY KEY (id), CONSTRAINT ck_tenant_tree_version_one_row CHECK (id = 1))",
+    "GRANT SELECT ON tenant_tree_version TO PUBLIC",
     "CREATE SEQUENCE IF NOT EXISTS tenant_tree_version_seq",
+    "SELECT setval('tenant_tree_version_seq', greatest(s.last_value, "
+    "CAST(extract(epoch FROM clock_timestamp()) * 1000000 AS bigint))) FROM tenant_tree_version_seq AS s",
     "CREATE OR REPLACE FUNCTION hardship_tree_changed_now() RETURNS bigint LANGUAGE sql SECURITY DEFINER "
     "SET search_path = pg_catalog, pg_temp AS "
     "$$ INSERT INTO public.tenant_tree_version AS v (id, version) "
@@ -181,5 +195,7 @@ def setup_runtime_role(conn, role: str) -> None:
     for table in sorted(READ_ONLY_TABLES):
         if conn.execute(sa.text("select to_regclass(:t) is not null"), {"t": f"public.{table}"}).scalar():
             conn.execute(sa.text(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
+    if conn.execute(sa.text("select to_regclass('public.tenant_tree_version_seq') is not null")).scalar():
+        conn.execute(sa.text(f"REVOKE ALL ON SEQUENCE tenant_tree_version_seq FROM {role}"))  # the trigger's
     for table in sorted(PRIVATE_TABLES):
         conn.execute(sa.text(f"REVOKE ALL ON {table} FROM {role}"))

@@ -14,7 +14,9 @@ Create Date: 2026-12-03 07:00:00
    under its policy: two parses of the subtree's ids per lot (the ``UPDATE`` and the ``SELECT`` policy
    both apply). It now runs as the owner (``SECURITY DEFINER``, so the policy does not apply inside) and
    checks what the policy's ``WITH CHECK`` did itself: each lot's union must lie inside the caller's scope
-   (one index probe, in the same ``UPDATE``); a lot outside it raises the error a policy would. The
+   (one index probe, in the same ``UPDATE``); a lot outside it raises a row-level security error (under
+   the policy it was hidden, and the change failed as a short debit; the posting's statement never asks
+   for such a lot, its lookup of the lots runs under the policy). The
    runtime role may still update lots directly under the policy; this function gives it nothing more.
    ``EXECUTE`` is revoked from ``PUBLIC`` (``hardship init`` grants it to the runtime role).
 
