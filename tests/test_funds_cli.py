@@ -195,4 +195,7 @@ def test_balances_and_transactions(app, funded, tmp_path):
     with system(app):
         exports = db.session.execute(sa.select(AuditEvent.action, AuditEvent.username)
                                      .where(AuditEvent.action.like("funds.export%"))).all()
-    assert sorted(exports, key=str) == [("funds.export_balances", "c01_aud"), ("funds.export_transactions", None)]
+    import getpass
+
+    assert sorted(exports, key=str) == [("funds.export_balances", "c01_aud"),
+                                        ("funds.export_transactions", f"os:{getpass.getuser()}")]

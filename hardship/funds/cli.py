@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import click
 from flask.cli import AppGroup
@@ -59,14 +60,28 @@ def _acting(username: str | None):
         _fail(exc)
 
 
+def _command_line_account() -> SimpleNamespace:
+    """Who exported without ``--user``, for the audit log: the operating-system account that ran the
+    command (``os:<login>``; the process's uid where it has no login name), not an application user."""
+    import getpass
+    import os
+
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no USER/LOGNAME and no passwd entry (a bare container)
+        login = f"uid {os.getuid()}"
+    return SimpleNamespace(id=None, username=f"os:{login}"[:64])
+
+
 def _export(path: str, content: bytes, action: str, tenant, rows: int, user) -> None:
     """Write an export to ``path`` with its audit event: both or neither (a file that cannot be written
-    is ``error: --xlsx: ...``, exit 2, and no event; an event that cannot be committed takes the file)."""
+    is ``error: --xlsx: ...``, exit 2, and no event; an event that cannot be committed takes the file).
+    Without ``--user`` the event names the operating-system account (:func:`_command_line_account`)."""
     import os
 
     from hardship.core import audit
 
-    audit.record(action, tenant, tenant, detail={"rows": rows}, user=user)
+    audit.record(action, tenant, tenant, detail={"rows": rows}, user=user or _command_line_account())
     db.session.flush()
     try:
         with open(path, "wb") as fh:
