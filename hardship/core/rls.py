@@ -113,9 +113,12 @@ $$
 #: The tree's version (see :data:`SCOPE_IDS_FUNCTION`): its table and sequence, and the trigger that sets a
 #: new number on any change to ``tenants`` (one per statement; it runs as the owner, the runtime role may
 #: only read the version).
-TREE_VERSION = (
+#: (the table as the model ``tenants.models.TenantTreeVersion`` has it; on SQLite it is made and never used)
+TREE_VERSION_TABLE = (
     "CREATE TABLE IF NOT EXISTS tenant_tree_version (id SMALLINT NOT NULL, version BIGINT NOT NULL, "
-    "CONSTRAINT pk_tenant_tree_version PRIMARY KEY (id), CONSTRAINT ck_tenant_tree_version_one_row CHECK (id = 1))",
+    "CONSTRAINT pk_tenant_tree_version PRIMARY KEY (id), CONSTRAINT ck_tenant_tree_version_one_row CHECK (id = 1))")
+TREE_VERSION = (
+    TREE_VERSION_TABLE,
     "GRANT SELECT ON tenant_tree_version TO PUBLIC",
     "CREATE SEQUENCE IF NOT EXISTS tenant_tree_version_seq",
     "SELECT setval('tenant_tree_version_seq', greatest(s.last_value, "

@@ -131,7 +131,7 @@ $$
 def upgrade():
     if op.get_bind().dialect.name != "postgresql":
         # the model's table, unused on SQLite (tests compare the models with the migrated schema)
-        op.execute(rls.TREE_VERSION[0])
+        op.execute(rls.TREE_VERSION_TABLE)
         return
     for statement in rls.TREE_VERSION:
         op.execute(statement)
