@@ -95,13 +95,56 @@ def _schema(schema_cls: type[Schema]) -> Schema:
     return schema_cls()
 
 
+def flatten_messages(messages, prefix: str = "") -> dict:
+    """marshmallow's nested messages as one level keyed by field path (``head.id_number``,
+    ``members.0.name``): the error format of SPEC 8.2, which the forms and the importer map to their inputs."""
+    if not isinstance(messages, dict):
+        return {prefix or "_schema": messages}
+    flat: dict = {}
+    for key, value in messages.items():
+        path = prefix if key == "_schema" and prefix else f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(flatten_messages(value, path))
+        else:
+            flat.setdefault(path, value)
+    return flat
+
+
 def load_data(schema_cls: type[Schema], data, partial=False) -> dict:
-    """``data`` (a dict) loaded with ``schema_cls``, or :class:`ValidationFailed` with the messages translated:
-    for a request's body and query, and for the command line's options given to an API schema."""
+    """``data`` (a dict) loaded with ``schema_cls``, or :class:`ValidationFailed` with the messages translated
+    and keyed by field path: for a request's body and query, a form's data, the command line's options and
+    a spreadsheet's row."""
     try:
         return _schema(schema_cls).load(data, partial=partial)
     except ValidationError as exc:
-        raise ValidationFailed(fields=translate_messages(exc.messages)) from None
+        raise ValidationFailed(fields=translate_messages(flatten_messages(exc.messages))) from None
+
+
+#: how deeply a JSON body may nest (the deepest body of the API nests 3 levels)
+MAX_JSON_DEPTH = 16
+
+
+def _too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text ``raw`` nests arrays and objects deeper than ``limit`` (read before parsing, so a
+    hostile body never reaches a recursive parser or encoder)."""
+    depth, in_string, escaped = 0, False, False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
 
 
 def json_object() -> dict:
@@ -113,6 +156,8 @@ def json_object() -> dict:
         return {}
     if request.mimetype != "application/json":
         raise BadRequest(_l("The body must be JSON (Content-Type: application/json)."))
+    if _too_deep(raw):
+        raise BadRequest(_l("The body nests too deeply (at most %(n)d levels).", n=MAX_JSON_DEPTH))
     data = request.get_json(silent=True)
     if data is None:
         raise BadRequest(_l("The body is not valid JSON."))

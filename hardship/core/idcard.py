@@ -14,11 +14,23 @@ from flask_babel import lazy_gettext as _l
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
-ID18_RE = re.compile(r"^\d{17}[\dX]$")
-ID15_RE = re.compile(r"^\d{15}$")
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}(?:-\d{1,6})?$")
-CARD_RE = re.compile(r"^\d{16,19}$")
+# [0-9], never \d: \d matches every script's digits, and int() reads them, so a copy of a number in
+# Arabic-Indic digits would pass as another person (full-width digits are folded first: fold_digits)
+ID18_RE = re.compile(r"^[0-9]{17}[0-9X]$")
+ID15_RE = re.compile(r"^[0-9]{15}$")
+MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+LANDLINE_RE = re.compile(r"^0[0-9]{2,3}-?[0-9]{7,8}(?:-[0-9]{1,6})?$")
+CARD_RE = re.compile(r"^[0-9]{16,19}$")
+#: full-width digits, X and x, and the full-width hyphen, as Chinese input methods type them
+_FULL_WIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "Ｘ": "X", "ｘ": "x", "－": "-",
+                             "＋": "+", "（": "(", "）": ")", "　": " "})
+
+
+def fold_digits(text: str) -> str:
+    """Full-width digits (and X, hyphen, plus, brackets, space) folded to ASCII, so that one number has one
+    form for uniqueness and search; digits of any other script are left as they are, for the caller's
+    ASCII-only pattern to refuse."""
+    return text.translate(_FULL_WIDTH)
 
 
 class FieldError(ValueError):
@@ -45,7 +57,7 @@ def parse_id_number(raw, today: date | None = None) -> IdNumber:
     """Validate a resident ID number (GB 11643): 18 characters with a MOD 11-2 check character
     (lower-case x accepted, stored upper-case) and a real, not future, birth date; a 15-digit
     legacy number is converted to 18 (century 19, check character computed)."""
-    value = str(raw or "").strip().replace(" ", "").upper()
+    value = fold_digits(str(raw or "")).strip().replace(" ", "").upper()
     if not value:
         raise FieldError(_l("Required."))
     if ID15_RE.match(value):
@@ -66,7 +78,7 @@ def parse_id_number(raw, today: date | None = None) -> IdNumber:
 
 def parse_phone(raw) -> str:
     """A mobile number (1[3-9] + 9 digits) or a landline with area code (010-12345678)."""
-    value = re.sub(r"[\s()]", "", str(raw or ""))
+    value = re.sub(r"[\s()]", "", fold_digits(str(raw or "")))
     if value.startswith("+86"):
         value = value[3:]
     if MOBILE_RE.match(value) or LANDLINE_RE.match(value):
@@ -89,7 +101,7 @@ def luhn_ok(digits: str) -> bool:
 def parse_card_number(raw) -> tuple[str, bool]:
     """A bank card number of 16 to 19 digits; returns ``(number, luhn_ok)``: a Luhn failure is a
     warning the clerk must confirm, not an error."""
-    value = re.sub(r"[\s-]", "", str(raw or ""))
+    value = re.sub(r"[\s-]", "", fold_digits(str(raw or "")))
     if not CARD_RE.match(value):
         raise FieldError(_l("A bank card number has 16 to 19 digits."))
     return value, luhn_ok(value)
@@ -102,7 +114,7 @@ def parse_name(raw) -> str:
         raise FieldError(_l("Required."))
     if len(value) > 50:
         raise FieldError(_l("At most %(n)d characters.", n=50))
-    if any(ord(c) < 32 or c in "<>\"\\" for c in value) or value.isdigit():
+    if any(ord(c) < 32 or c in "<>\"\\" or 0xD800 <= ord(c) <= 0xDFFF for c in value) or value.isdigit():
         raise FieldError(_l("Not a valid name."))
     return value
 

@@ -11,11 +11,11 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 
-from hardship.core.idcard import FieldError
+from hardship.core.idcard import FieldError, fold_digits
 
 #: the largest amount of one entry: 100,000,000.00 yuan
 MAX_FEN = 100_000_000_00
-_AMOUNT_RE = re.compile(r"^-?\d+(?:\.\d+)?$")
+_AMOUNT_RE = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$")  # ASCII digits only (see idcard.fold_digits)
 
 
 def parse_fen(raw, *, allow_zero: bool = False, maximum: int = MAX_FEN) -> int:
@@ -25,7 +25,7 @@ def parse_fen(raw, *, allow_zero: bool = False, maximum: int = MAX_FEN) -> int:
         raise FieldError(_l("Required."))
     if isinstance(raw, float):
         raise FieldError(_l("Write amounts as decimal strings, e.g. \"600.00\"."))
-    text = str(raw).strip().replace(",", "")
+    text = fold_digits(str(raw)).strip().replace(",", "").replace("．", ".")
     if not _AMOUNT_RE.match(text):
         raise FieldError(_l("Not an amount: write yuan with at most two decimals, e.g. 600.00."))
     try:
