@@ -28,7 +28,7 @@ def upgrade_database() -> None:
     """Bring the database to the latest schema (idempotent) and set up the runtime role."""
     import flask_migrate
 
-    from hardship.core.rls import setup_runtime_role
+    from tenants.rls import setup_runtime_role
 
     flask_migrate.upgrade()
     engine = create_engine(current_app.config["DATABASE_OWNER_URL"])
