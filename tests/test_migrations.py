@@ -252,6 +252,26 @@ def test_downgrade_to_base_leaves_nothing_of_ours(fresh_app):
         engine.dispose()
 
 
+def test_a_database_of_a_removed_revision_is_refused(fresh_app):
+    """A database stamped with a development revision squashed into the baseline (an old
+    ``instance/hardship.db``) is left alone, with a message that says what to do."""
+    engine = _owner_engine(fresh_app)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("create table alembic_version (version_num varchar(32) primary key)"))
+            conn.execute(sa.text("insert into alembic_version values ('a7d3e9f1b2c4')"))
+        result = fresh_app.test_cli_runner().invoke(args=["hardship", "init"])
+        with engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_heads() == ("a7d3e9f1b2c4",)
+            assert not _ours(conn)["tables"]
+    finally:
+        engine.dispose()
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    database = sa.engine.make_url(fresh_app.config["DATABASE_OWNER_URL"]).database
+    remedy = f"delete the file {database}" if database.endswith(".db") else f"drop the database {database}"
+    assert "a7d3e9f1b2c4" in result.output and remedy in result.output and "hardship init" in result.output
+
+
 #: the application's top-level packages, which a migration may not import
 APP_PACKAGES = {p.name for p in REPO.iterdir() if (p / "__init__.py").is_file()}
 
