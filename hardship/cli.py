@@ -25,14 +25,33 @@ def _fail(exc: AppError) -> None:
 
 
 def upgrade_database() -> None:
-    """Bring the database to the latest schema (idempotent) and set up the runtime role."""
+    """Bring the database to the latest schema (idempotent) and set up the runtime role.
+
+    The development revisions were squashed into one baseline before the first deployment (issue 13). A
+    database stamped with a revision that no longer exists (a developer's old ``instance/hardship.db``) is
+    refused with a message to delete it and run ``hardship init`` again, not migrated: it holds only test
+    data, and a second path to the schema would have to be kept and tested for nobody."""
     import flask_migrate
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
-    from hardship.core.rls import setup_runtime_role
+    from tenants.rls import setup_runtime_role
 
-    flask_migrate.upgrade()
     engine = create_engine(current_app.config["DATABASE_OWNER_URL"])
     try:
+        with engine.connect() as conn:
+            stamped = set(MigrationContext.configure(conn).get_current_heads())
+        script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+        unknown = stamped - {revision.revision for revision in script.walk_revisions()}
+        if unknown:
+            url = engine.url
+            remedy = (f"delete the file {url.database}" if url.get_backend_name() == "sqlite"
+                      else f"drop the database {url.database} and create it empty")
+            raise click.ClickException(
+                f"the database was made by an older development version (revision {', '.join(sorted(unknown))}, "
+                f"which no longer exists: the migrations were squashed into one baseline); {remedy}, "
+                "then run `hardship init` again")
+        flask_migrate.upgrade()
         with engine.begin() as conn:
             setup_runtime_role(conn, current_app.config["DATABASE_RUNTIME_ROLE"])
     finally:

@@ -8,8 +8,6 @@ Create Date: ${create_date}
 from alembic import op
 import sqlalchemy as sa
 
-import hardship.core.db
-from hardship.core import rls
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

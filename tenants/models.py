@@ -57,7 +57,8 @@ class Tenant(db.Model):
 class TenantTreeVersion(db.Model):
     """The tree's version on PostgreSQL: one row, set to a new number by a trigger on every change to
     ``tenants``, by which each connection knows when the subtree ids it keeps for row-level security are
-    out of date (``hardship.core.rls.SCOPE_IDS_FUNCTION``). Unused on SQLite; the application never writes it."""
+    out of date (``hardship_scope_ids()``, see the baseline migration). Unused on SQLite; the application
+    never writes it."""
 
     __tablename__ = "tenant_tree_version"
     __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)

@@ -138,7 +138,7 @@ def test_deeper_scope_sees_only_its_own_subtree(data, runtime):
 def _insert_user(conn, tenant_id: int, username: str) -> None:
     conn.execute(sa.text(
         "insert into users (username, display_name, password_hash, roles, active, failed_logins, "
-        "created_at, tenant_id) values (:u, '', 'x', 'clerk', true, 0, :now, :t)"),
+        "session_stamp, created_at, tenant_id) values (:u, '', 'x', 'clerk', true, 0, 'x', :now, :t)"),
         {"u": username, "now": datetime.now(UTC), "t": tenant_id})
 
 
@@ -414,7 +414,7 @@ def test_every_tenant_table_has_row_security(app, owner_engine):
                 "select tablename, qual, with_check, cmd from pg_policies where schemaname = 'public'")):
             policies.setdefault(table, []).append((qual, check, cmd))
     missing_rls = sorted(t for t in tables if not rls.get(t))
-    assert not missing_rls, f"tables without row-level security (call rls.enable in the migration): {missing_rls}"
+    assert not missing_rls, f"tables without row-level security (their migration must enable it and create the tenant_subtree policy, as the baseline does): {missing_rls}"
     missing_policy = sorted(t for t in tables if not policies.get(t))
     assert not missing_policy, f"tables without a policy: {missing_policy}"
     for table in tables:

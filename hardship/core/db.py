@@ -99,8 +99,8 @@ class TenantOwned:
     """Mixin for every row that belongs to one tenant.
 
     Rows of these classes are filtered by the ORM safety net (``tenants.scoping``) and, on
-    PostgreSQL, by a row-level security policy created in their migration with
-    ``hardship.core.rls.enable(op, table)``.
+    PostgreSQL, by the row-level security policy ``tenant_subtree`` written in their migration
+    (see the baseline migration).
     """
 
     @declared_attr
