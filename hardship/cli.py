@@ -153,7 +153,7 @@ def import_households_command(tenant_code, lang, verdicts_path, file):
     from hardship.archives import importer
     from hardship.core.errors import NotFound
     from hardship.core.i18n import LOCALES
-    from hardship.core.jobs import Job
+    from hardship.jobs.models import Job
     from tenants.scoping import get_tenant, system_scope
 
     with system_scope(), force_locale(LOCALES[lang]):
@@ -174,7 +174,9 @@ def import_households_command(tenant_code, lang, verdicts_path, file):
         except AppError as exc:
             db.session.rollback()
             _fail(exc)
-        job = db.session.scalar(select(Job).where(Job.id == run.id))
+        job_id = run.id
+        db.session.commit()  # the upload and its job; the job runs inline as the commit ends
+        job = db.session.scalar(select(Job).where(Job.id == job_id))
         result = dict(job.result or {})
         if job.status != "finished":
             click.echo(f"error: {result.get('refused') or job.error}", err=True)

@@ -14,9 +14,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from hardship import audit
 from hardship.accounts.models import ApiToken, User
 from hardship.accounts.passwords import hash_password, verify_password
-from hardship.core import audit
 from hardship.core.db import adopt, db, labelled_columns, utcnow
 from hardship.core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, ValidationFailed
 from tenants.models import Tenant
