@@ -103,6 +103,7 @@ def demo_command(password):
 
     upgrade_database()
     logins = demo.load(password or demo.DEMO_PASSWORD)
+    db.session.commit()
     click.echo(demo.format_logins(logins, password or demo.DEMO_PASSWORD))
 
 
@@ -129,7 +130,10 @@ def rotate_pii_command():
     """Re-encrypt personal data written with an older key of PII_KEYS with the current (first) key."""
     from hardship.archives.keys import rotate_personal_data
 
-    done = rotate_personal_data()
+    done: dict[str, int] = {}
+    for table, count in rotate_personal_data():
+        db.session.commit()  # each batch: a rotation stopped half-way is completed by running it again
+        done[table] = count
     for table, count in done.items():
         click.echo(f"{table}: {count} rows re-encrypted")
 
