@@ -63,7 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         for value in vars(module).values():
             if isinstance(value, Blueprint) and value.import_name == module.__name__:
                 app.register_blueprint(value)
-    from hardship.api import api
+    from hardship.api import api, openapi  # noqa: F401 (openapi serves /openapi.json)
     _discover("api")
     csrf.exempt(api)
     app.register_blueprint(api)

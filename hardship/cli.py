@@ -122,6 +122,7 @@ def demo_command(password):
 
     upgrade_database()
     logins = demo.load(password or demo.DEMO_PASSWORD)
+    db.session.commit()
     click.echo(demo.format_logins(logins, password or demo.DEMO_PASSWORD))
 
 
@@ -148,7 +149,10 @@ def rotate_pii_command():
     """Re-encrypt personal data written with an older key of PII_KEYS with the current (first) key."""
     from hardship.archives.keys import rotate_personal_data
 
-    done = rotate_personal_data()
+    done: dict[str, int] = {}
+    for table, count in rotate_personal_data():
+        db.session.commit()  # each batch: a rotation stopped half-way is completed by running it again
+        done[table] = count
     for table, count in done.items():
         click.echo(f"{table}: {count} rows re-encrypted")
 
@@ -172,7 +176,7 @@ def import_households_command(tenant_code, lang, verdicts_path, file):
     from hardship.archives import importer
     from hardship.core.errors import NotFound
     from hardship.core.i18n import LOCALES
-    from hardship.core.jobs import Job
+    from hardship.jobs.models import Job
     from tenants.scoping import get_tenant, system_scope
 
     with system_scope(), force_locale(LOCALES[lang]):
@@ -193,7 +197,9 @@ def import_households_command(tenant_code, lang, verdicts_path, file):
         except AppError as exc:
             db.session.rollback()
             _fail(exc)
-        job = db.session.scalar(select(Job).where(Job.id == run.id))
+        job_id = run.id
+        db.session.commit()  # the upload and its job; the job runs inline as the commit ends
+        job = db.session.scalar(select(Job).where(Job.id == job_id))
         result = dict(job.result or {})
         if job.status != "finished":
             click.echo(f"error: {result.get('refused') or job.error}", err=True)

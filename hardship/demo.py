@@ -37,8 +37,8 @@ def _ensure(parent, code, name, level, division=None) -> Tenant:
 
 
 def load(password: str = DEMO_PASSWORD) -> list[tuple[str, str, str]]:
-    """Create what is missing of the demo province; return ``(tenant, username, roles)`` for the first
-    tenant of each level."""
+    """Create what is missing of the demo province (the caller commits); return ``(tenant, username,
+    roles)`` for the first tenant of each level."""
     with system_scope():
         province = _ensure(None, "P01", "河北省总工会", "province", "130000")
         tenants = [province, _ensure(province, "I01", "省直机关工会", "industry")]
@@ -74,7 +74,7 @@ def load(password: str = DEMO_PASSWORD) -> list[tuple[str, str, str]]:
         from hardship.funds.demo import load_funds
 
         load_funds()
-        db.session.commit()
+        db.session.flush()  # under the system scope; the caller commits
     return shown
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 
 import xlsxwriter
 from flask_babel import force_locale
@@ -10,13 +11,23 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from hardship import audit
 from hardship.accounts.models import User
-from hardship.core import audit
 from hardship.core.db import db
-from hardship.core.jobs import job
+from hardship.core.jobs import job, scope_restorer
 from tenants.levels import registry
 from tenants.models import Tenant
-from tenants.scoping import subtree_filter
+from tenants.scoping import scope, subtree_filter, system_scope
+
+
+@scope_restorer
+@contextmanager
+def tenant_scope(tenant_id: int):
+    """A job runs under the scope of the tenant it was started for: that union's subtree, no wider."""
+    with system_scope():
+        path = db.session.scalar(select(Tenant.path).where(Tenant.id == tenant_id))
+    with scope(path):  # a union that is gone: the empty scope, in which the job finds nothing
+        yield
 
 
 @job("reports", label=_l("Union directory export"))

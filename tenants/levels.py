@@ -209,8 +209,8 @@ STANDARD_MENU: tuple[MenuEntry, ...] = (
     MenuEntry("tenants_ui.new_child", _l("New child union"), "tenants.manage"),
     MenuEntry("accounts_tenant_ui.users", _l("Users"), "users.manage"),
     MenuEntry("tenants_ui.settings", _l("Settings"), "settings.manage"),
-    MenuEntry("core_ui.audit", _l("Audit log"), "audit.read"),
-    MenuEntry("core_ui.jobs", _l("Background jobs"), "jobs.read"),
+    MenuEntry("audit_ui.audit", _l("Audit log"), "audit.read"),
+    MenuEntry("jobs_ui.jobs", _l("Background jobs"), "jobs.read"),
 )
 
 STANDARD_PANELS: tuple[DashboardPanel, ...] = (

@@ -12,9 +12,22 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from hardship.core.db import TenantOwned, UTCDateTime, db, utcnow
+from hardship.core.db import UTCDateTime, db, utcnow
+
+
+class TenantOwned:
+    """Mixin for every row that belongs to one tenant.
+
+    Rows of these classes are filtered by the ORM safety net (``tenants.scoping``) and, on
+    PostgreSQL, by the row-level security policy ``tenant_subtree`` written in their migration
+    (see the baseline migration; a new tenant-owned table's migration writes its own).
+    """
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(sa.ForeignKey("tenants.id"), index=True, nullable=False)
 
 
 class Tenant(db.Model):

@@ -8,8 +8,8 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
+from hardship import audit
 from hardship.accounts.operations import require
-from hardship.core import audit
 from hardship.core.db import db
 from hardship.core.errors import Conflict, ValidationFailed
 from tenants import settings as tenant_settings

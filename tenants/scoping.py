@@ -27,9 +27,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, with_loader_criteria
 from sqlalchemy.pool import Pool
 
-from hardship.core.db import TenantOwned, adopt, db, driver_error
+from hardship.core.db import adopt, db, driver_error
 from hardship.core.errors import NotFound
-from tenants.models import Tenant
+from tenants.models import Tenant, TenantOwned
 
 SYSTEM = "/"
 #: a path that matches nothing: the scope when none was set

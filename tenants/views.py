@@ -115,4 +115,4 @@ def export():
     from tenants.jobs import export_directory
 
     run = export_directory.enqueue(g.tenant, g.tenant.id, user=current_user)
-    return redirect(url_for("core_ui.job", job_id=run.id))
+    return redirect(url_for("jobs_ui.job", job_id=run.id))

@@ -5,7 +5,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from hardship.accounts.models import ApiToken, User
-from hardship.core.audit import AuditEvent
+from hardship.audit.models import AuditEvent
 from hardship.core.db import db, utcnow
 from tests.conftest import PASSWORD, csrf_from, system
 

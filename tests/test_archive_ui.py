@@ -14,7 +14,7 @@ from fixtures.households import household_body, make_id, unique_id
 
 from hardship.archives import operations as ops
 from hardship.archives.models import Household, HouseholdEvent, Person, Survey
-from hardship.core.audit import AuditEvent
+from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from tenants.scoping import get_tenant
 

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from hardship.archives.models import Household, HouseholdEvent, Person
-from hardship.core.audit import AuditEvent
+from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from tenants.models import Tenant
 from tests.conftest import system

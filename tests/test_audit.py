@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from hardship.core.audit import AuditEvent
+from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from tests.conftest import csrf_from, system
 

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from hardship.accounts.models import User
 from hardship.archives.models import STATUSES, Household, HouseholdEvent, Objection, Person, Relief, Survey
-from hardship.core.audit import AuditEvent
+from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from tenants.models import Tenant
 from tests.conftest import PASSWORD, system

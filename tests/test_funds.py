@@ -97,7 +97,7 @@ def test_a_posting_records_its_lots_and_its_audit_event(app, api_as, funded):
     """The response's entries carry the lots' ids and the audit event names each lot by union, source and
     year, on both paths (PostgreSQL writes a posting as one statement, SQLite row by row); the first
     allocation to a county creates its lot."""
-    from hardship.core.audit import AuditEvent
+    from hardship.audit.models import AuditEvent
     from tenants.models import Tenant
 
     entries = {e["tenant"]: e for e in funded["entries"]}
@@ -740,7 +740,7 @@ def test_exports(app, funded, api_as):
     rows = list(openpyxl.load_workbook(io.BytesIO(resp.data)).active.iter_rows(values_only=True))
     assert len(rows) == 2 and rows[1][1] == "市工发〔2026〕5号" and rows[1][5] == 30000.0 and rows[1][6] == -30000.0
     with system(app):
-        from hardship.core.audit import AuditEvent
+        from hardship.audit.models import AuditEvent
 
         actions = set(db.session.scalars(sa.select(AuditEvent.action)))
     assert {"funds.export_balances", "funds.export_transactions", "funds.receipt", "funds.allocation"} <= actions

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from conftest import system
 from fixtures.funds import counts, lot_balances
 
-from hardship.core.audit import AuditEvent
+from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from hardship.funds.models import FundTransaction
 

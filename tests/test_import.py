@@ -21,12 +21,12 @@ from werkzeug.test import encode_multipart
 
 from hardship.archives import importer
 from hardship.archives.models import Household, HouseholdEvent, Person
+from hardship.audit.models import AuditEvent
 from hardship.core import crypto
-from hardship.core.audit import AuditEvent
 from hardship.core.db import db
 from hardship.core.idcard import check_char, luhn_ok
-from hardship.core.jobs import Job
 from hardship.imports.models import ImportUpload
+from hardship.jobs.models import Job
 from tenants.models import Tenant
 
 HEADERS = [c.header for c in importer.COLUMNS]

@@ -521,7 +521,7 @@ def test_writes_outside_the_scope_are_refused(app, tree):
     from conftest import system
 
     from hardship.accounts.models import User
-    from hardship.core.audit import AuditEvent
+    from hardship.audit.models import AuditEvent
     from hardship.core.db import db
     from hardship.core.errors import NotFound
     from tenants.models import Tenant

@@ -6,7 +6,7 @@ import textwrap
 import pytest
 import sqlalchemy as sa
 
-from hardship.core.audit import AuditEvent
+from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from tenants.levels import registry
 from tenants.models import Tenant

@@ -74,7 +74,7 @@ def child(path: str, database_url: str) -> None:
     from hardship.archives import importer
     from hardship.cli import upgrade_database
     from hardship.core.db import db
-    from hardship.core.jobs import Job
+    from hardship.jobs.models import Job
     from tenants.operations import create_tenant
     from tenants.scoping import system_scope
 
@@ -92,10 +92,12 @@ def child(path: str, database_url: str) -> None:
             before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
             started = time.perf_counter()
             run = importer.start_household_import(county, "bench.xlsx", content, inline=True)
+            job_id = run.id
+            db.session.commit()  # the tool owns the transaction: the job runs inline as it commits
             elapsed = time.perf_counter() - started
             usage = resource.getrusage(resource.RUSAGE_SELF)
             cpu = usage.ru_utime + usage.ru_stime - cpu_before
-            job = db.session.get(Job, run.id)
+            job = db.session.get(Job, job_id)
             result = dict(job.result or {})
             status = job.status
         db.session.remove()

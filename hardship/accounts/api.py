@@ -9,6 +9,7 @@ from hardship.accounts.models import User
 from hardship.accounts.schemas import TokenRequest, TokenResponse, UserCreate, UserList, UserOut, UserUpdate
 from hardship.api import load_body, route
 from hardship.core.db import db
+from hardship.core.errors import AppError
 from tenants.scoping import get_owned, get_tenant
 
 
@@ -17,7 +18,11 @@ from tenants.scoping import get_owned, get_tenant
 def create_token():
     """Exchange a username and password for a bearer token."""
     data = load_body(TokenRequest)
-    user = ops.authenticate(data["username"], data["password"])
+    try:
+        user = ops.authenticate(data["username"], data["password"])
+    except AppError:
+        db.session.commit()  # a refused login is counted (and audited) although the request fails
+        raise
     token, row = ops.issue_token(user)
     return {"token": token, "expires_at": row.expires_at.isoformat(), "user": UserOut().dump(user)}, 201
 

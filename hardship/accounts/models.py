@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hardship.core.db import TenantOwned, UTCDateTime, db, utcnow
-from tenants.models import Tenant
+from hardship.core.db import UTCDateTime, db, utcnow
+from tenants.models import Tenant, TenantOwned
 
 
 class User(TenantOwned, UserMixin, db.Model):

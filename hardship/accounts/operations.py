@@ -14,9 +14,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from hardship import audit
 from hardship.accounts.models import ApiToken, User
 from hardship.accounts.passwords import hash_password, verify_password
-from hardship.core import audit
 from hardship.core.db import adopt, db, labelled_columns, utcnow
 from hardship.core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, ValidationFailed
 from tenants.models import Tenant
@@ -117,8 +117,8 @@ def _locked(cfg, until) -> TooManyRequests:
 
 def authenticate(username: str, password: str) -> User:
     """Check a login. Failures are counted atomically (``failed_logins = failed_logins + 1``) and
-    committed even though the caller's request fails; the request that reaches
-    ``LOGIN_MAX_FAILURES`` locks the account for ``LOGIN_LOCK_MINUTES``."""
+    audited before the refusal is raised: the caller commits them even though its request fails. The
+    request that reaches ``LOGIN_MAX_FAILURES`` locks the account for ``LOGIN_LOCK_MINUTES``."""
     cfg = current_app.config
     username = (username or "").strip().lower()
     wrong = Unauthorized(_l("Wrong username or password."))
@@ -140,7 +140,7 @@ def authenticate(username: str, password: str) -> User:
                 db.session.execute(update(User).where(User.id == user.id)
                                    .values(failed_logins=0, locked_until=until))
             audit.record("user.login_failed", user.tenant, user, user=user)
-            db.session.commit()
+            db.session.flush()  # written under the system scope; the caller commits after it ends
             if until is not None:
                 raise _locked(cfg, until)
             raise wrong

@@ -31,9 +31,7 @@ def login():
     if form.validate_on_submit():
         try:
             user = ops.authenticate(form.username.data, form.password.data)
-            db.session.commit()
-        except AppError as exc:
-            db.session.rollback()
+        except AppError as exc:  # the refusal's count and audit entry commit with the request
             flash(str(exc.message), "error")
             status = exc.status
         else:
@@ -47,7 +45,6 @@ def login():
 def logout():
     if current_user.is_authenticated:
         ops.end_sessions(current_user, tokens=False)
-        db.session.commit()
     logout_user()
     flash(str(_l("You have logged out.")), "info")
     return redirect(url_for("accounts_ui.login"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import jsonify
 
 from hardship.api import ENDPOINTS, api, openapi_path
 
@@ -85,3 +86,8 @@ def build_spec() -> dict:
         spec.path(path=path, operations=operations)
     doc = spec.to_dict()
     return doc
+
+
+@api.route("/openapi.json")
+def openapi_json():
+    return jsonify(build_spec())

@@ -15,9 +15,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from hardship import audit
 from hardship.archives.models import CATEGORIES, GENDERS, INSURANCE, REASONS, STATUSES, SUBSISTENCE, Household
 from hardship.archives.operations import may_see_personal_data
-from hardship.core import audit, crypto
+from hardship.core import crypto
 from hardship.core.db import db
 from hardship.core.errors import ValidationFailed
 from hardship.core.idcard import FieldError, mask_address, mask_card, mask_id, mask_phone, parse_id_number

@@ -37,8 +37,9 @@ transaction of bulk inserts in which the unique indexes decide, so nothing can s
 check and the insert: ``ON CONFLICT (import_key) DO NOTHING`` skips the households already
 imported, and the partial unique index on the people's blind index refuses anyone already in an
 open household (only then are the batch's people looked up, in bulk, for the holding union's name,
-and the batch is inserted again without those rows). The job's progress is committed in the same
-transaction, so whatever the job has reported as imported is in the database.
+and the batch is inserted again without those rows). Each batch ends at a checkpoint of the job
+runner (``run.report``), which commits it with the job's progress, so whatever the job has reported
+as imported is in the database.
 The verdicts are ``{"row", "field", "column", "message"}``: ``row`` is the spreadsheet's row number
 (the header is row 1 in the template, so row 2 is the first household), ``field`` the field's path
 as in the API (``head.id_number``, ``members.0.relation``, ``tenant``), ``column`` the file's column.
@@ -67,6 +68,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from hardship import audit
 from hardship.archives import operations as ops
 from hardship.archives.models import (
     CATEGORIES,
@@ -78,7 +80,7 @@ from hardship.archives.models import (
     HouseholdEvent,
     Person,
 )
-from hardship.core import audit, crypto
+from hardship.core import crypto
 from hardship.core.db import db
 from hardship.core.errors import AppError, NotFound, ValidationFailed
 from hardship.core.idcard import FieldError, check_char, parse_flag, parse_id_number
@@ -744,8 +746,8 @@ def may_import(tenant: Tenant, actor) -> None:
 
 def start_household_import(tenant: Tenant, filename: str, content: bytes, actor=None, *, locale: str | None = None,
                            inline: bool = False):
-    """Check the upload (size, type, ...), store it encrypted for the worker and start the import job;
-    returns the :class:`~hardship.core.jobs.Job` (already finished when it ran inline)."""
+    """Check the upload (size, type, ...), store it encrypted for the worker and start the import job
+    once the caller commits; returns the :class:`~hardship.jobs.models.Job`."""
     from hardship.archives.jobs import import_households
 
     may_import(tenant, actor)
@@ -771,19 +773,16 @@ def run_import(run, upload_id: int) -> dict:
     with force_locale(upload.locale or "zh_Hans_CN"):
         try:
             result = _run(run, upload)
-        except Exception as exc:
-            if isinstance(exc, AppError):
-                exc.message = str(exc.message)  # in the job's language, before leaving force_locale
-            db.session.rollback()  # what the failing batch left; the batches before it are committed
-            _drop_content(upload_id)
-            db.session.commit()
+        except AppError as exc:
+            exc.message = str(exc.message)  # in the job's language, before leaving force_locale
             raise
-    _drop_content(upload_id)  # committed with the job's result
+    drop_content(run, upload_id)  # committed with the job's result
     return result
 
 
-def _drop_content(upload_id: int) -> None:
-    """The file holds personal data in clear: keep it no longer than its job needs it."""
+def drop_content(run, upload_id: int) -> None:
+    """The file holds personal data in clear: keep it no longer than its job needs it (also after a
+    failure: the job runner calls this in the transaction that records it)."""
     from sqlalchemy import update
 
     db.session.execute(update(ImportUpload).where(ImportUpload.id == upload_id, subtree_filter(ImportUpload))

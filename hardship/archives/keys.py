@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from sqlalchemy import or_, select
 
 from hardship.archives.models import Household, Person
@@ -16,11 +18,11 @@ ENCRYPTED_COLUMNS = {
 }
 
 
-def rotate_personal_data(batch: int = 500) -> dict[str, int]:
-    """Re-encrypt every value not written with the current (first) key of ``PII_KEYS``; commits per
-    batch, so it can be stopped and run again. Returns the number of rows rewritten per table."""
+def rotate_personal_data(batch: int = 500) -> Iterator[tuple[str, int]]:
+    """Re-encrypt every value not written with the current (first) key of ``PII_KEYS``, one batch at a
+    time: yields ``(table, rows rewritten so far)`` after each batch and at each table's end, so that the
+    caller commits each batch and the rotation can be stopped and run again."""
     current = crypto.current_key_id()
-    done: dict[str, int] = {}
     with system_scope():
         for model, columns in ENCRYPTED_COLUMNS.items():
             stale = or_(*[getattr(model, attr).notlike(f"{current}:%") for attr in columns])
@@ -38,6 +40,6 @@ def rotate_personal_data(batch: int = 500) -> dict[str, int]:
                             setattr(row, attr, crypto.encrypt(crypto.decrypt(value, label), label))
                     last_id = row.id
                 count += len(rows)
-                db.session.commit()
-            done[model.__tablename__] = count
-    return done
+                db.session.flush()  # under the system scope, before the caller commits
+                yield model.__tablename__, count
+            yield model.__tablename__, count

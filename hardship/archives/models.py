@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hardship.core.db import TenantOwned, UTCDateTime, db, utcnow
+from hardship.core.db import UTCDateTime, db, utcnow
+from tenants.models import TenantOwned
 
 STATUSES = {
     "applied": _l("Applied"),

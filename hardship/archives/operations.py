@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from hardship import audit
 from hardship.accounts.operations import require
 from hardship.archives.models import (
     CANCEL_REASONS,
@@ -25,7 +26,7 @@ from hardship.archives.models import (
     Relief,
     Survey,
 )
-from hardship.core import audit, crypto
+from hardship.core import crypto
 from hardship.core.db import db
 from hardship.core.errors import Conflict, Forbidden, ValidationFailed
 from hardship.core.idcard import (

@@ -95,7 +95,6 @@ def index():
                            args=form.query_args(), labels=LABELS,
                            intervals=None if intervals is None else ", ".join(str(m) for m in intervals),
                            may_register=current_user.can("households.register"))
-    db.session.commit()  # the audit entry for unmasked rows; households whose publicity ended
     return html, status
 
 
@@ -116,7 +115,6 @@ def export():
         if not exc.fields:
             flash(str(exc.message), "error")
         return back
-    db.session.commit()  # the audit entry of an unmasked export
     return xlsx_download(content, filename)
 
 
@@ -138,7 +136,6 @@ def _render_household(household, *, survey_form=None, objection_form=None, faile
     html = render_template("archives/household.html", h=detail, events=events, transition_forms=transition_forms,
                            survey_form=survey_form, objection_form=objection_form, labels=LABELS,
                            cancel_reasons=CANCEL_REASONS)
-    db.session.commit()  # the audit entry of an unmasked view
     return html, status
 
 

@@ -7,7 +7,7 @@ from functools import cache
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm.attributes import set_committed_value
 
 NAMING_CONVENTION = {
@@ -93,19 +93,6 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
-
-
-class TenantOwned:
-    """Mixin for every row that belongs to one tenant.
-
-    Rows of these classes are filtered by the ORM safety net (``tenants.scoping``) and, on
-    PostgreSQL, by the row-level security policy ``tenant_subtree`` written in their migration
-    (see the baseline migration).
-    """
-
-    @declared_attr
-    def tenant_id(cls) -> Mapped[int]:  # noqa: N805
-        return mapped_column(sa.ForeignKey("tenants.id"), index=True, nullable=False)
 
 
 def is_postgres() -> bool:

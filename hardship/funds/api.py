@@ -13,9 +13,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import fields, validate
 
+from hardship import audit
 from hardship.accounts.operations import require
 from hardship.api import BaseSchema, between, json_object, load_body, load_query, route
-from hardship.core import audit
 from hardship.core.db import db
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import BadRequest, ValidationFailed

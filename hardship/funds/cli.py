@@ -79,7 +79,7 @@ def _export(path: str, content: bytes, action: str, tenant, rows: int, user) -> 
     Without ``--user`` the event names the operating-system account (:func:`_command_line_account`)."""
     import os
 
-    from hardship.core import audit
+    from hardship import audit
 
     audit.record(action, tenant, tenant, detail={"rows": rows}, user=user or _command_line_account())
     db.session.flush()

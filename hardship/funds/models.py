@@ -25,7 +25,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hardship.core.db import TenantOwned, UTCDateTime, db, utcnow
+from hardship.core.db import UTCDateTime, db, utcnow
+from tenants.models import TenantOwned
 
 #: fund sources (SPEC 4.2), in the order people list them
 SOURCES = {

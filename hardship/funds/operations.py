@@ -40,8 +40,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from hardship import audit
 from hardship.accounts.operations import require
-from hardship.core import audit
 from hardship.core.db import adopt, connection_lost, db, driver_error, utcnow
 from hardship.core.errors import Conflict, Forbidden, NotFound, OutcomeUnknown, ValidationFailed
 from hardship.core.idcard import FieldError

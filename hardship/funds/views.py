@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from hardship import audit
 from hardship.accounts.operations import require
-from hardship.core import audit
 from hardship.core.db import db
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed

@@ -7,7 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hardship.core.db import TenantOwned, UTCDateTime, db, utcnow
+from hardship.core.db import UTCDateTime, db, utcnow
+from tenants.models import TenantOwned
 
 
 class ImportUpload(TenantOwned, db.Model):

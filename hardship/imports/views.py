@@ -14,7 +14,7 @@ from hardship.archives import importer
 from hardship.archives.jobs import import_households
 from hardship.core.db import db
 from hardship.core.downloads import xlsx_download
-from hardship.core.jobs import Job
+from hardship.jobs.models import Job
 from hardship.web import submit, tenant_blueprint
 
 bp = tenant_blueprint("imports_ui", __name__)
@@ -39,7 +39,7 @@ def households():
                 locale=str(get_locale()))
 
         if submit(form, action, _l("The file was received; the import runs in the background.")):
-            return redirect(url_for("core_ui.job", job_id=started["job"].id))
+            return redirect(url_for("jobs_ui.job", job_id=started["job"].id))
     recent = db.session.scalars(select(Job).where(Job.tenant_id == tenant.id, Job.name == import_households.job_name)
                                 .order_by(Job.created_at.desc()).limit(10)).all()
     return render_template("imports/households.html", form=form, tenant=tenant, recent=recent,

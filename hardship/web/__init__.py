@@ -1,6 +1,9 @@
-"""Web UI plumbing: tenant-scoped blueprints, the layout's context, the language switch."""
+"""Web UI plumbing: tenant-scoped blueprints, the request's transaction, the layout's context, the
+language switch."""
 
 from __future__ import annotations
+
+from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import get_locale
@@ -49,13 +52,30 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def transactional(view):
+    """The request owns the transaction, as the API's ``route()``: a page's view commits once, when it
+    returns, and rolls back on any exception (every UI view is wrapped by :func:`init_app`)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            response = view(*args, **kwargs)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        return response
+
+    return wrapper
+
+
 def submit(form, action, success_message, *, field_map: dict | None = None) -> bool:
-    """Run ``action()`` for a validated form, commit, flash. On an :class:`AppError`, roll back and
-    put the messages on the form's fields (or flash them), and the error's HTTP status on
+    """Run ``action()`` for a validated form and flash; the request commits it. On an :class:`AppError`,
+    roll back and put the messages on the form's fields (or flash them), and the error's HTTP status on
     ``form.error_status`` (for the re-rendered page). Returns True on success."""
     try:
         action()
-        db.session.commit()
+        db.session.flush()  # a constraint refuses it here, before the success is flashed
     except ValidationFailed as exc:
         db.session.rollback()
         form.error_status = exc.status
@@ -121,7 +141,12 @@ def set_language(lang):
 
 
 def init_app(app) -> None:
+    """Called once every blueprint is registered: the UI's views get their transaction (the API's
+    ``route()`` owns its own)."""
     app.register_blueprint(bp)
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint != "static" and endpoint.split(".")[0] != "api":
+            app.view_functions[endpoint] = transactional(view)
 
     @app.context_processor
     def _layout():

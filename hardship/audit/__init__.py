@@ -7,29 +7,12 @@ action and its audit entry commit or roll back together. Rows are never updated 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy.orm import Mapped, mapped_column
 
-from hardship.core.db import TenantOwned, UTCDateTime, db, utcnow
-
-
-class AuditEvent(TenantOwned, db.Model):
-    __tablename__ = "audit_events"
-    __table_args__ = (sa.Index("ix_audit_events_tenant_at", "tenant_id", "at"),)
-
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    username: Mapped[str | None] = mapped_column(sa.String(64))
-    action: Mapped[str] = mapped_column(sa.String(64), index=True)
-    object_type: Mapped[str] = mapped_column(sa.String(64))
-    object_id: Mapped[str | None] = mapped_column(sa.String(64))
-    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    ip: Mapped[str | None] = mapped_column(sa.String(64))
+from hardship.audit.models import AuditEvent
+from hardship.core.db import db, utcnow
 
 
 def values(action: str, tenant, obj=None, object_type=None, object_id=None, detail=None, user=None) -> dict:

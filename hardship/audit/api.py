@@ -1,42 +1,15 @@
-"""Core API resources: the OpenAPI document, background jobs and the audit log."""
+"""The audit log's API resource."""
 
-from flask import jsonify
 from flask_login import current_user
 from marshmallow import fields
 from sqlalchemy import select
 
 from hardship.accounts.operations import require
-from hardship.api import BaseSchema, api, between, load_query, route
-from hardship.core.audit import AuditEvent
+from hardship.api import BaseSchema, between, load_query, route
+from hardship.audit.models import AuditEvent
 from hardship.core.db import db
-from hardship.core.jobs import Job
-from tenants.scoping import get_owned, get_tenant, subtree_filter
-
-
-@api.route("/openapi.json")
-def openapi_json():
-    from hardship.api.openapi import build_spec
-
-    return jsonify(build_spec())
-
-
-class JobOut(BaseSchema):
-    id = fields.String()
-    status = fields.String()
-    progress = fields.Float()
-    total = fields.Integer(allow_none=True)
-
-
-@route("/jobs/<job_id>", tags=["jobs"], response=JobOut)
-def get_job(job_id):
-    """Status, progress and result of a background job of your subtree."""
-    return get_owned(Job, job_id).to_dict()
-
-
-@route("/jobs/<job_id>/output", tags=["jobs"])
-def get_job_output(job_id):
-    """The file a finished job produced (xlsx)."""
-    return get_owned(Job, job_id).output_response(current_user)
+from tenants.models import Tenant
+from tenants.scoping import get_tenant, subtree_filter
 
 
 class AuditQuery(BaseSchema):
@@ -63,8 +36,6 @@ class AuditPage(BaseSchema):
 
 def audit_page(tenant, action=None, page=1, per_page=50):
     """Audit events of ``tenant``'s subtree, newest first (shared by the UI and the API)."""
-    from tenants.models import Tenant
-
     stmt = (select(AuditEvent, Tenant.code).join(Tenant, Tenant.id == AuditEvent.tenant_id)
             .where(subtree_filter(AuditEvent, tenant.path)).order_by(AuditEvent.id.desc())
             .limit(per_page).offset((page - 1) * per_page))
