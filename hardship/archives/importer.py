@@ -24,9 +24,9 @@ importing union itself).
 
 The rules
 ---------
-Every row goes through :func:`hardship.archives.operations.parse_household`, the rules of the API
-and the forms; then one person, one archive (SPEC 3.5) holds within the file (a person already in
-an earlier row is refused) and against every open household of the deployment. A household's
+Every row is loaded through :class:`hardship.archives.schemas.HouseholdIn`, the schema of the API
+and the forms (the file's Chinese words for choices are read as the schema's keys first); then one
+person, one archive (SPEC 3.5) holds within the file (a person already in an earlier row is refused) and against every open household of the deployment. A household's
 ``import_key`` is the SHA-256 of the importing union's id and the head's normalised ID number: a
 row whose household an earlier run created counts as *already imported* (never as rejected and
 never changed), so running the same file again creates nothing new, and running again a file whose
@@ -67,6 +67,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from hardship.api import load_data
 from hardship.archives import operations as ops
 from hardship.archives.models import (
     CATEGORIES,
@@ -78,10 +79,11 @@ from hardship.archives.models import (
     HouseholdEvent,
     Person,
 )
+from hardship.archives.schemas import HouseholdIn
 from hardship.core import audit, crypto
 from hardship.core.db import db
 from hardship.core.errors import AppError, NotFound, ValidationFailed
-from hardship.core.idcard import FieldError, check_char, parse_flag, parse_id_number
+from hardship.core.idcard import FieldError, check_char, parse_id_number
 from hardship.imports.models import ImportUpload
 from tenants.models import Tenant
 from tenants.scoping import get_owned, subtree_filter, system_scope
@@ -134,7 +136,7 @@ for _labels, _keys in [(CATEGORY_LABELS, CATEGORIES), (REASON_LABELS, REASONS), 
 @dataclass(frozen=True)
 class Column:
     """One column of the file: its header (the file format's contract, so not translated), the path
-    of its field (as in the API and in ``parse_household``'s errors), how to read it, whether the
+    of its field (as in the API and in ``schemas.HouseholdIn``'s errors), how to read it, whether the
     column must be present, and its explanation in the template."""
 
     header: str
@@ -547,18 +549,13 @@ class HouseholdImport:
                 target = self._target(text)
                 if not isinstance(target, tuple):
                     errors["tenant"] = [target]
+                data["tenant"] = text
                 continue
             if kind in ("id", "card") and _rounded_number(raw):
                 errors[slot.field] = [_l("Excel kept this number as a number and rounded it (%(value)s): format "
                                          "the column as text and type the number again.", value=text)]
                 continue
-            if kind == "flag":
-                try:
-                    value = parse_flag(text)
-                except FieldError:
-                    errors[slot.field] = [_l("Write 是 or 否.")]
-                    continue
-            elif kind == "choice":
+            if kind == "choice":  # the file's words (Chinese labels) for the schema's keys
                 value = slot.choices.get(text.replace(" ", "")) or slot.choices.get(text.lower())
                 if value is None:
                     errors[slot.field] = [_l("Unknown value %(value)s; write one of: %(choices)s.", value=text,
@@ -582,11 +579,12 @@ class HouseholdImport:
             target = self._target("")
             if not isinstance(target, tuple):
                 errors["tenant"] = [target]
-        # members as parse_household numbers them (only the groups present), mapped back to the file's groups
+        data.setdefault("tenant", self.tenant_code)
+        # members as the schema numbers them (only the groups present), mapped back to the file's groups
         members = data.pop("members", [])
         data["members"] = [members[g] if g < len(members) else {} for g in members_present]
         try:
-            clean = ops.parse_household(data)
+            clean = load_data(HouseholdIn, data)
         except ValidationFailed as exc:
             clean = None
             for path, messages in exc.fields.items():
