@@ -391,3 +391,15 @@ def test_the_importer_folds_full_width_amounts(app, api_as, archive):
     with system(app):
         h = db.session.scalar(sa.select(Household).where(Household.import_key.is_not(None)))
         assert h.income_per_capita == 10000 and [p.income for p in h.people] == [0, 12050]
+
+
+@pytest.mark.parametrize(("tenant", "field"), [("E0201001\x01", "tenant"), ("", "tenant"), ("x" * 200, "tenant")])
+def test_the_import_upload_names_a_bad_tenant(app, api_as, archive, tenant, field):
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    boundary, body = encode_multipart({"tenant": tenant, "file": FileStorage(io.BytesIO(_csv([_row(make_id())])),
+                                                                             filename="households.csv")})
+    _refused(app, api_as, archive, lambda: api_as("e2_clerk").request(
+        "POST", "/api/v1/imports/households", data=body, content_type=f"multipart/form-data; boundary={boundary}"),
+        422, field)

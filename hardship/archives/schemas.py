@@ -37,25 +37,19 @@ CODE_LENGTH = 32
 
 
 class InputSchema(BaseSchema):
-    """Nothing, null or empty text in an optional field is the field's default (a form's empty input, a
-    spreadsheet's empty cell); a required field left out or empty is "Required."."""
+    """Nothing or null is a field not given; empty text in an optional field is its default too (a form's empty
+    input, a spreadsheet's empty cell). A required field not given is "Required."."""
 
     def on_bind_field(self, field_name, field_obj):
-        field_obj.error_messages = {**field_obj.error_messages, "required": _l("Required.")}
+        if field_obj.error_messages["required"] == fields.Field.default_error_messages["required"]:
+            field_obj.error_messages = {**field_obj.error_messages, "required": _l("Required.")}
 
     @pre_load
     def blank_is_missing(self, data, **kwargs):
         if not isinstance(data, dict):
             return data  # marshmallow refuses it as a whole
-        clean = {}
-        for key, value in data.items():
-            field = self.fields.get(key)
-            if value is None or value == "":
-                if field is None or not field.required:
-                    continue
-                value = ""  # the field's own "Required."
-            clean[key] = value
-        return clean
+        return {key: value for key, value in data.items() if value is not None and not (
+            value == "" and (key not in self.fields or not self.fields[key].required))}
 
 
 class Reasons(fields.List):
@@ -273,7 +267,19 @@ FILTERS = ("status", "category", "reason", "q", "child", "overdue")
 
 def filters_of(args: dict) -> dict:
     """The loaded filters as ``queries.list_query``'s keyword arguments."""
-    return {k: args.get(k) or None for k in FILTERS}
+    return {**{k: args.get(k) or None for k in FILTERS}, "overdue": bool(args.get("overdue"))}
+
+
+# ---------------------------------------------------------------- the bulk import
+
+class HouseholdImportIn(InputSchema):
+    """multipart/form-data: the importing union and the file (xlsx, or csv in UTF-8 or GB18030); the rows are
+    loaded one by one with :class:`HouseholdIn` by ``importer.HouseholdImport.check_row``."""
+
+    tenant = Text(required=True, max_length=CODE_LENGTH, metadata={"description": "Code of the importing union"})
+    file = fields.Raw(required=True, error_messages={
+        "required": _l("Attach the file as the multipart field \"file\".")}, metadata={
+        "type": "string", "format": "binary", "description": "xlsx or csv, at most 20 MB and 100,000 rows"})
 
 
 # ---------------------------------------------------------------- responses
