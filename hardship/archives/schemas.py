@@ -339,8 +339,8 @@ class ReliefOut(BaseSchema):
     note = fields.String()
 
 
-class HouseholdOut(BaseSchema):
-    """One household (``queries.household_detail``); personal data masked unless you keep the record."""
+class _HouseholdBaseOut(BaseSchema):
+    """What a household's list row and its whole record share."""
 
     id = fields.Integer()
     tenant = fields.String()
@@ -350,23 +350,9 @@ class HouseholdOut(BaseSchema):
     category = fields.String()
     reasons = fields.List(fields.String())
     income_per_capita = fields.String()
-    subsistence = fields.String()
-    medical_insurance = fields.String()
-    address = _nullable_string()
-    bank = fields.Nested(BankOut)
-    needs = fields.String()
-    cadres = fields.Nested(CadresOut)
     applied_on = _nullable_string()
-    publicity_ends_on = _nullable_string()
-    archived_on = _nullable_string()
-    closed_on = _nullable_string()
-    close_reason = _nullable_string()
     last_survey_on = _nullable_string()
-    head = fields.Nested(PersonOut, allow_none=True)
-    members = fields.List(fields.Nested(PersonOut))
-    surveys = fields.List(fields.Nested(SurveyOut))
-    objections = fields.List(fields.Nested(ObjectionOut))
-    reliefs = fields.List(fields.Nested(ReliefOut))
+    #: personal data is masked unless the reader keeps the record
     masked = fields.Boolean()
 
 
@@ -376,21 +362,30 @@ class HeadSummaryOut(BaseSchema):
     phone = _nullable_string()
 
 
-class HouseholdSummaryOut(BaseSchema):
+class HouseholdSummaryOut(_HouseholdBaseOut):
     """A row of the list (``queries.summary_rows``)."""
 
-    id = fields.Integer()
-    tenant = fields.String()
-    tenant_name = fields.String()
-    status = fields.String()
-    episode = fields.Integer()
-    category = fields.String()
-    reasons = fields.List(fields.String())
     head = fields.Nested(HeadSummaryOut)
-    income_per_capita = fields.String()
-    last_survey_on = _nullable_string()
-    applied_on = _nullable_string()
-    masked = fields.Boolean()
+
+
+class HouseholdOut(_HouseholdBaseOut):
+    """One household (``queries.household_detail``)."""
+
+    subsistence = fields.String()
+    medical_insurance = fields.String()
+    address = _nullable_string()
+    bank = fields.Nested(BankOut)
+    needs = fields.String()
+    cadres = fields.Nested(CadresOut)
+    publicity_ends_on = _nullable_string()
+    archived_on = _nullable_string()
+    closed_on = _nullable_string()
+    close_reason = _nullable_string()
+    head = fields.Nested(PersonOut, allow_none=True)
+    members = fields.List(fields.Nested(PersonOut))
+    surveys = fields.List(fields.Nested(SurveyOut))
+    objections = fields.List(fields.Nested(ObjectionOut))
+    reliefs = fields.List(fields.Nested(ReliefOut))
 
 
 class HouseholdPageOut(BaseSchema):
