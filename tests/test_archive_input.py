@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from conftest import csrf_from, system
 from fixtures.households import household_body, make_id
 
-from hardship.archives import importer
+from hardship.archives.importing.columns import COLUMNS
 from hardship.archives.models import Household, HouseholdEvent, Objection, Person, Survey
 from hardship.core import crypto
 from hardship.core.db import db
@@ -328,7 +328,7 @@ def test_the_relief_form_refuses_a_fractional_year(app, client, login, archive):
 # ---------------------------------------------------------------- the importer
 
 def _csv(rows: list[dict]) -> bytes:
-    headers = [c.header for c in importer.COLUMNS]
+    headers = [c.header for c in COLUMNS]
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(headers)

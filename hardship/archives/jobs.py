@@ -9,8 +9,8 @@ from hardship.core.jobs import job
 
 @job("imports", label=_l("Household import"))
 def import_households(run, upload_id: int):
-    """Import the households of an uploaded xlsx or csv file (``hardship.archives.importer``); runs
+    """Import the households of an uploaded xlsx or csv file (``hardship.archives.importing``); runs
     under the scope of the importing union, in the language of the person who uploaded it."""
-    from hardship.archives.importer import run_import
+    from hardship.archives.importing.job import run_import
 
     return run_import(run, upload_id)

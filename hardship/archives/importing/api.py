@@ -6,7 +6,9 @@ from flask_login import current_user
 from marshmallow import fields
 
 from hardship.api import BaseSchema, load_data, route
-from hardship.archives import importer
+from hardship.archives.importing import files
+from hardship.archives.importing.job import may_import, start_household_import
+from hardship.archives.importing.workbooks import template_xlsx
 from hardship.archives.schemas import HouseholdImportIn
 from hardship.core.downloads import xlsx_download
 from tenants.scoping import get_tenant
@@ -22,10 +24,10 @@ def import_households():
     """Start a bulk import of households (multipart ``file`` and ``tenant``); poll ``/jobs/{id}`` for the verdicts."""
     data = load_data(HouseholdImportIn, {"tenant": request.form.get("tenant"), "file": request.files.get("file")})
     tenant = get_tenant(data["tenant"])
-    importer.may_import(tenant, current_user)
+    may_import(tenant, current_user)
     upload = data["file"]
-    content = upload.stream.read(importer.MAX_BYTES + 1)
-    run = importer.start_household_import(tenant, upload.filename or "", content, actor=current_user,
+    content = upload.stream.read(files.MAX_BYTES + 1)
+    run = start_household_import(tenant, upload.filename or "", content, actor=current_user,
                                           locale=str(get_locale()))
     return {"job": run.id, "status": run.status}, 202
 
@@ -33,4 +35,4 @@ def import_households():
 @route("/imports/households/template.xlsx", tags=["imports"])
 def household_import_template():
     """The xlsx template of the household import: Chinese headers, an example row, the allowed values."""
-    return xlsx_download(importer.template_xlsx(), "困难职工家庭导入模板.xlsx")
+    return xlsx_download(template_xlsx(), "困难职工家庭导入模板.xlsx")
