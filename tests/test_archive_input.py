@@ -403,3 +403,12 @@ def test_the_import_upload_names_a_bad_tenant(app, api_as, archive, tenant, fiel
     _refused(app, api_as, archive, lambda: api_as("e2_clerk").request(
         "POST", "/api/v1/imports/households", data=body, content_type=f"multipart/form-data; boundary={boundary}"),
         422, field)
+
+
+@pytest.mark.parametrize(("page", "status"), [("1", 200), ("１", 200), ("٢", 422), ("2.5", 422), ("0", 422),
+                                              ("1e2", 422), ("", 200), ("99999999999", 422)])
+def test_the_list_page_is_a_whole_number_in_ascii_digits(api_as, archive, page, status):
+    resp = api_as("k_clerk").get("/api/v1/households", query_string={"tenant": "K0101", "page": page})
+    assert resp.status_code == status, resp.json
+    if status == 422:
+        assert list(resp.json["error"]["fields"]) == ["page"]

@@ -25,6 +25,7 @@ from hardship.core.fields import (
     Name,
     Phone,
     Text,
+    Whole,
     Year,
     clean_text,
 )
@@ -258,7 +259,7 @@ class HouseholdFilters(InputSchema):
 
 
 class HouseholdQuery(HouseholdFilters):
-    page = fields.Integer(load_default=1, validate=between(1, 100000))
+    page = Whole(load_default=1, validate=between(1, 100000))
 
 
 #: the filters ``queries.list_query`` takes
