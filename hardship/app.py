@@ -21,11 +21,12 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _discover(suffix: str) -> list:
-    """Import every ``<package>.<module>.<suffix>`` (and ``<package>.<suffix>``) that exists."""
+    """Import every ``<package>[.<subpackage>...].<suffix>`` that exists (``hardship.archives.views``,
+    ``hardship.archives.importing.views``)."""
     found = []
     for top in DOMAIN_PACKAGES:
         package = importlib.import_module(top)
-        names = [top] + [f"{top}.{m.name}" for m in pkgutil.iter_modules(package.__path__) if m.ispkg]
+        names = [top] + [m.name for m in pkgutil.walk_packages(package.__path__, prefix=f"{top}.") if m.ispkg]
         for name in names:
             try:
                 found.append(importlib.import_module(f"{name}.{suffix}"))

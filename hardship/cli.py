@@ -173,7 +173,8 @@ def import_households_command(tenant_code, lang, verdicts_path, file):
 
     from flask_babel import force_locale
 
-    from hardship.archives import importer
+    from hardship.archives.importing.files import MAX_BYTES, ImportRefused
+    from hardship.archives.importing.job import start_household_import
     from hardship.core.errors import NotFound
     from hardship.core.i18n import LOCALES
     from hardship.jobs.models import Job
@@ -186,11 +187,10 @@ def import_households_command(tenant_code, lang, verdicts_path, file):
             click.echo(f"error: there is no tenant with the code {tenant_code.upper()}", err=True)
             sys.exit(2)
         with open(file, "rb") as fh:
-            content = fh.read(importer.MAX_BYTES + 1)
+            content = fh.read(MAX_BYTES + 1)
         try:
-            run = importer.start_household_import(tenant, os.path.basename(file), content, locale=LOCALES[lang],
-                                                  inline=True)
-        except importer.ImportRefused as exc:
+            run = start_household_import(tenant, os.path.basename(file), content, locale=LOCALES[lang], inline=True)
+        except ImportRefused as exc:
             db.session.rollback()
             click.echo(f"error: {exc.message}", err=True)
             sys.exit(2)

@@ -12,8 +12,10 @@ import sqlalchemy as sa
 from conftest import csrf_from, system
 from fixtures.households import household_body, make_id, unique_id
 
+from hardship.api import load_data
 from hardship.archives import operations as ops
 from hardship.archives.models import Household, HouseholdEvent, Person, Survey
+from hardship.archives.schemas import HouseholdIn, SurveyIn
 from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from tenants.scoping import get_tenant
@@ -58,7 +60,7 @@ def _register(app, tenant="E0101001", n=None, name="张三", head_id=None, **ove
     body = household_body(tenant, head_id=head_id or (unique_id(n) if n is not None else make_id()), **overrides)
     body["head"]["name"] = name
     with system(app):
-        h = ops.register_household(get_tenant(tenant), body)
+        h = ops.register_household(get_tenant(tenant), load_data(HouseholdIn, body))
         db.session.commit()
         return h.id
 
@@ -69,8 +71,8 @@ def _advance(app, hid, *steps):
         h = db.session.get(Household, hid)
         for step in steps:
             if step == "survey":
-                ops.record_survey(h, {"visited_on": date.today().isoformat(), "visitors": ["王五"],
-                                      "findings": "属实", "income_per_capita": "700.00"})
+                ops.record_survey(h, load_data(SurveyIn, {"visited_on": date.today().isoformat(), "visitors": ["王五"],
+                                                          "findings": "属实", "income_per_capita": "700.00"}))
             else:
                 ops.transition(h, step, "原因" if step not in ("cancel",) else "death: 病故")
         db.session.commit()
@@ -154,8 +156,8 @@ def test_search_by_name_and_id_number(app, client, login, archive):
     body_b = household_body(head_id=with_x)
     body_b["head"]["name"] = "张伟"
     with system(app):
-        ha = ops.register_household(get_tenant("E0101001"), body_a)
-        hb = ops.register_household(get_tenant("E0101001"), body_b)
+        ha = ops.register_household(get_tenant("E0101001"), load_data(HouseholdIn, body_a))
+        hb = ops.register_household(get_tenant("E0101001"), load_data(HouseholdIn, body_b))
         db.session.commit()
         ha, hb = ha.id, hb.id
     login("k_clerk")

@@ -19,17 +19,17 @@ from fixtures.households import household_body, unique_id
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from hardship.archives import importer
+from hardship.archives.importing import columns, files, job, landing
+from hardship.archives.importing.models import ImportUpload
 from hardship.archives.models import Household, HouseholdEvent, Person
 from hardship.audit.models import AuditEvent
 from hardship.core import crypto
 from hardship.core.db import db
 from hardship.core.idcard import check_char, luhn_ok
-from hardship.imports.models import ImportUpload
 from hardship.jobs.models import Job
 from tenants.models import Tenant
 
-HEADERS = [c.header for c in importer.COLUMNS]
+HEADERS = [c.header for c in columns.COLUMNS]
 IMPORT_URL = "/api/v1/imports/households"
 
 # people who are already in an open household before the import
@@ -353,7 +353,7 @@ def test_same_file_twice_imports_nothing_new(app, county, api_as):
 def test_interrupted_import_is_completed_by_running_it_again(app, county, api_as, monkeypatch):
     sheet = build_sheet(1000)
     data = to_csv(sheet)
-    monkeypatch.setattr(importer, "BATCH_SIZE", 100)
+    monkeypatch.setattr(job, "BATCH_SIZE", 100)
     calls = []
 
     def stop_after_three(batch_number):
@@ -361,7 +361,7 @@ def test_interrupted_import_is_completed_by_running_it_again(app, county, api_as
         if batch_number == 3:
             raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(importer, "_checkpoint", stop_after_three)
+    monkeypatch.setattr(job, "_checkpoint", stop_after_three)
     api = api_as("k_clerk")
     broken = run_import(api, data, "a.csv")
     assert broken["status"] == "failed" and calls == [1, 2, 3]
@@ -373,7 +373,7 @@ def test_interrupted_import_is_completed_by_running_it_again(app, county, api_as
     with system(app):
         assert db.session.scalar(sa.select(ImportUpload.content_enc)) is None  # not kept after the failure
 
-    monkeypatch.setattr(importer, "_checkpoint", lambda n: None)
+    monkeypatch.setattr(job, "_checkpoint", lambda n: None)
     rerun = run_import(api, data, "a.csv")
     assert rerun["status"] == "finished"
     assert rerun["already_imported"] == landed and rerun["imported"] == sheet.imported - landed
@@ -386,16 +386,16 @@ def test_someone_registered_meanwhile_is_rejected_and_the_rest_lands(app, county
     batch lands: the unique index refuses that row (with the holder's name), the rest of the batch lands."""
     sheet = build_sheet(20)
     racer = unique_id(5)  # the head of row 7
-    real_land = importer.HouseholdImport.land
+    real_land = landing.land
     raced = []
 
-    def land_after_a_registration(self, batch):
+    def land_after_a_registration(importer, batch):
         if not raced:
             raced.append(racer)
             _register_elsewhere(app, racer)  # committed on another connection
-        return real_land(self, batch)
+        return real_land(importer, batch)
 
-    monkeypatch.setattr(importer.HouseholdImport, "land", land_after_a_registration)
+    monkeypatch.setattr(landing, "land", land_after_a_registration)
     job = run_import(api_as("k_clerk"), to_csv(sheet), "a.csv")
     assert job["status"] == "finished", job
     assert raced and verdict_set(job) == sheet.expected | {(7, "head.id_number")}
@@ -448,7 +448,7 @@ def _zip_with(parts: dict) -> bytes:
 
 def test_oversized_files_are_refused(app, county, api_as, monkeypatch):
     api = api_as("k_clerk", lang="en")
-    big = b"x" * (importer.MAX_BYTES + 1)
+    big = b"x" * (files.MAX_BYTES + 1)
     assert "larger than 20 MB" in _refusal(upload(api, big, "big.csv"))
     # beyond the request limit the server refuses before reading (a raw body: the test client spools a large
     # multipart body to a temporary file that it does not close when the server stops reading)
@@ -456,13 +456,13 @@ def test_oversized_files_are_refused(app, county, api_as, monkeypatch):
                                          content_type="multipart/form-data; boundary=xyz")
     assert too_big_for_the_server.status_code == 413
     assert "20 MB" in too_big_for_the_server.json["error"]["message"]
-    monkeypatch.setattr(importer, "MAX_BYTES", 64 * 1024)
+    monkeypatch.setattr(files, "MAX_BYTES", 64 * 1024)
     data = to_csv(build_sheet(1000))
     assert len(data) > 64 * 1024
     assert "larger than 64 KB" in _refusal(upload(api, data, "a.csv"))
     # too many rows: refused by the job before anything is written
-    monkeypatch.setattr(importer, "MAX_BYTES", 20 * 1024 * 1024)
-    monkeypatch.setattr(importer, "MAX_ROWS", 500)
+    monkeypatch.setattr(files, "MAX_BYTES", 20 * 1024 * 1024)
+    monkeypatch.setattr(files, "MAX_ROWS", 500)
     for name, payload in [("a.csv", data), ("a.xlsx", to_xlsx(build_sheet(501)))]:
         job = run_import(api, payload, name)
         assert job["status"] == "failed", job
@@ -496,7 +496,7 @@ def test_corrupt_and_disguised_files_are_refused(app, county, api_as, monkeypatc
         assert needle in message, (name, message)
 
     # a zip bomb-ish workbook: its parts unpack to more than the limit
-    monkeypatch.setattr(importer, "MAX_UNPACKED", 1024 * 1024)
+    monkeypatch.setattr(files, "MAX_UNPACKED", 1024 * 1024)
     with zipfile.ZipFile(io.BytesIO(good_xlsx)) as src:
         parts = {i.filename: src.read(i) for i in src.infolist()}
     bomb = _zip_with({**parts, "xl/media/image1.bin": b"\x00" * (5 * 1024 * 1024)})
@@ -666,7 +666,7 @@ def test_upload_page_to_job_page(app, county, client, login):
 def test_upload_page_refusals_and_roles(app, county, client, login, monkeypatch):
     login("k_clerk")
     token = csrf_from(client.get("/t/K0101/archive/import").get_data(as_text=True))
-    monkeypatch.setattr(importer, "MAX_ROWS", 10)
+    monkeypatch.setattr(files, "MAX_ROWS", 10)
     resp = client.post("/t/K0101/archive/import", data={"csrf_token": token,
                                                         "file": (io.BytesIO(to_csv(build_sheet(11))), "a.csv")},
                        content_type="multipart/form-data")

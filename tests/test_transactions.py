@@ -31,9 +31,9 @@ def counted_commits():
 
 def _counts() -> dict[str, int]:
     from hardship.accounts.models import ApiToken, User
+    from hardship.archives.importing.models import ImportUpload
     from hardship.archives.models import Household
     from hardship.audit.models import AuditEvent
-    from hardship.imports.models import ImportUpload
     from hardship.jobs.models import Job
 
     return {m.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(m))
@@ -67,7 +67,7 @@ def test_accounts_operations_never_commit(app, tree):
 def test_an_import_job_commits_only_at_the_runners_checkpoints(app, tree, monkeypatch):
     from test_import import build_sheet, to_csv
 
-    from hardship.archives import importer
+    from hardship.archives.importing import job as importer
     from hardship.archives.models import Household
     from hardship.jobs.models import Job
     from tenants.scoping import get_tenant

@@ -44,7 +44,7 @@ def _card(n: int) -> str:
 def write_xlsx(path: str, rows: int) -> None:
     import xlsxwriter
 
-    from hardship.archives.importer import COLUMNS
+    from hardship.archives.importing.columns import COLUMNS
 
     headers = [c.header for c in COLUMNS]
     book = xlsxwriter.Workbook(path, {"constant_memory": True})
@@ -71,7 +71,7 @@ def child(path: str, database_url: str) -> None:
     instance = tempfile.mkdtemp(prefix="hardship-bench-")
     os.environ["HARDSHIP_INSTANCE"] = instance
     from hardship.app import create_app
-    from hardship.archives import importer
+    from hardship.archives.importing.job import start_household_import
     from hardship.cli import upgrade_database
     from hardship.core.db import db
     from hardship.jobs.models import Job
@@ -91,7 +91,7 @@ def child(path: str, database_url: str) -> None:
             usage = resource.getrusage(resource.RUSAGE_SELF)
             before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
             started = time.perf_counter()
-            run = importer.start_household_import(county, "bench.xlsx", content, inline=True)
+            run = start_household_import(county, "bench.xlsx", content, inline=True)
             job_id = run.id
             db.session.commit()  # the tool owns the transaction: the job runs inline as it commits
             elapsed = time.perf_counter() - started

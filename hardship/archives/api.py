@@ -1,94 +1,48 @@
 """Household archive API (SPEC 8.3, appendix A)."""
 
 from flask_login import current_user
-from marshmallow import fields, validate
 
 from hardship.accounts.operations import require
-from hardship.api import BaseSchema, between, json_object, load_body, load_query, route
+from hardship.api import load_body, load_query, route
 from hardship.archives import exports, queries
 from hardship.archives import operations as ops
-from hardship.archives.models import CATEGORIES, REASONS
+from hardship.archives.schemas import (
+    HistoryOut,
+    HouseholdFilters,
+    HouseholdIn,
+    HouseholdOut,
+    HouseholdPageOut,
+    HouseholdQuery,
+    ObjectionCreatedOut,
+    ObjectionIn,
+    SurveyCreatedOut,
+    SurveyIn,
+    TransitionIn,
+    TransitionOut,
+    filters_of,
+)
 from hardship.core.downloads import xlsx_download
 from tenants.scoping import get_tenant
-
-
-class HouseholdIn(BaseSchema):
-    """Documented shape of a registration; validated by ``operations.parse_household``."""
-
-    tenant = fields.String(required=True)
-    head = fields.Dict(required=True)
-    members = fields.List(fields.Dict())
-    category = fields.String(required=True, validate=validate.OneOf(list(CATEGORIES)))
-    reasons = fields.List(fields.String(validate=validate.OneOf(list(REASONS))), required=True)
-    income_per_capita = fields.String(required=True)
-    subsistence = fields.String()
-    medical_insurance = fields.String()
-    address = fields.String(required=True)
-    bank = fields.Dict()
-    needs = fields.String()
-    cadres = fields.Dict()
-
-
-class HouseholdOut(BaseSchema):
-    id = fields.Integer()
-    status = fields.String()
-    tenant = fields.String()
-
-
-class HouseholdFilters(BaseSchema):
-    tenant = fields.String(required=True)
-    status = fields.String()
-    category = fields.String()
-    reason = fields.String()
-    child = fields.String()
-    q = fields.String(validate=validate.Length(max=50))
-    overdue = fields.Boolean(load_default=False)
-
-
-class HouseholdQuery(HouseholdFilters):
-    page = fields.Integer(load_default=1, validate=between(1, 100000))
-
-
-def _filters(args: dict) -> dict:
-    return {k: args.get(k) for k in ("status", "category", "reason", "q", "child", "overdue")}
-
-
-class SurveyIn(BaseSchema):
-    visited_on = fields.String(required=True)
-    visitors = fields.List(fields.String(), required=True)
-    findings = fields.String(required=True)
-    income_per_capita = fields.String(required=True)
-
-
-class TransitionIn(BaseSchema):
-    action = fields.String(required=True, validate=validate.OneOf(list(ops.ACTIONS)))
-    reason = fields.String(load_default="")
-    year = fields.Integer(validate=between(2000, 2100))
-
-
-class ObjectionIn(BaseSchema):
-    text = fields.String(required=True)
 
 
 @route("/households", ["POST"], body=HouseholdIn, response=HouseholdOut, status=201, tags=["archive"],
        responses={409: None})
 def create_household():
     """Register a hardship household (status ``applied``)."""
-    data = json_object()
-    tenant = get_tenant(str(data.get("tenant") or ""))
+    clean = load_body(HouseholdIn)
+    tenant = get_tenant(clean["tenant"])
     require(current_user, "households.register")
-    payload = {k: v for k, v in data.items() if k != "tenant"}
-    household = ops.register_household(tenant, payload, actor=current_user)
+    household = ops.register_household(tenant, clean, actor=current_user)
     return queries.household_detail(household, current_user), 201
 
 
-@route("/households", tags=["archive"], query=HouseholdQuery)
+@route("/households", tags=["archive"], query=HouseholdQuery, response=HouseholdPageOut)
 def list_households():
     """The archive of a tenant's subtree, filtered and paginated (50 a page)."""
     args = load_query(HouseholdQuery)
     tenant = get_tenant(args["tenant"])
     require(current_user, "households.read")
-    stmt = queries.list_query(tenant, **_filters(args))
+    stmt = queries.list_query(tenant, **filters_of(args))
     rows, total = queries.page_of(stmt, args["page"])
     return {"tenant": tenant.code, "page": args["page"], "per_page": 50, "total": total,
             "households": queries.summary_rows(rows, current_user)}
@@ -101,13 +55,13 @@ def export_households():
     args = load_query(HouseholdFilters)
     tenant = get_tenant(args["tenant"])
     require(current_user, "households.read")
-    filters = _filters(args)
+    filters = filters_of(args)
     content, filename = exports.households_xlsx(tenant, queries.list_query(tenant, **filters), current_user,
                                                 filters=filters)
     return xlsx_download(content, filename)
 
 
-@route("/households/<int:household_id>", tags=["archive"])
+@route("/households/<int:household_id>", tags=["archive"], response=HouseholdOut)
 def get_household(household_id):
     """One household; personal data masked unless you keep the record."""
     household = queries.get_household(household_id)
@@ -115,7 +69,7 @@ def get_household(household_id):
     return queries.household_detail(household, current_user)
 
 
-@route("/households/<int:household_id>/surveys", ["POST"], body=SurveyIn, status=201, tags=["archive"],
+@route("/households/<int:household_id>/surveys", ["POST"], body=SurveyIn, response=SurveyCreatedOut, status=201, tags=["archive"],
        responses={409: None})
 def create_survey(household_id):
     """Record a home survey."""
@@ -126,19 +80,19 @@ def create_survey(household_id):
     return {"id": survey.id, "household": household.id, "status": household.status}, 201
 
 
-@route("/households/<int:household_id>/transitions", ["POST"], body=TransitionIn, tags=["archive"],
+@route("/households/<int:household_id>/transitions", ["POST"], body=TransitionIn, response=TransitionOut, tags=["archive"],
        responses={409: None})
 def create_transition(household_id):
     """Publicize, archive, reject, relieve, exit, cancel or reopen a household."""
     household = queries.get_household(household_id)
     require(current_user, "households.decide")
     data = load_body(TransitionIn)
-    ops.transition(household, data["action"], data.get("reason", ""), actor=current_user,
-                   detail={"year": data.get("year")})
+    ops.transition(household, data["action"], data["reason"], actor=current_user,
+                   detail={"year": data["year"]})
     return {"id": household.id, "status": household.status, "episode": household.episode}
 
 
-@route("/households/<int:household_id>/objections", ["POST"], body=ObjectionIn, status=201, tags=["archive"],
+@route("/households/<int:household_id>/objections", ["POST"], body=ObjectionIn, response=ObjectionCreatedOut, status=201, tags=["archive"],
        responses={409: None})
 def create_objection(household_id):
     """Record an objection raised during publicity."""
@@ -149,7 +103,7 @@ def create_objection(household_id):
     return {"id": objection.id, "household": household.id}, 201
 
 
-@route("/households/<int:household_id>/history", tags=["archive"])
+@route("/households/<int:household_id>/history", tags=["archive"], response=HistoryOut)
 def get_history(household_id):
     """Every change of the household: who, when, why, before and after."""
     household = queries.get_household(household_id)

@@ -12,8 +12,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from hardship.api import load_data
 from hardship.archives import operations as ops
 from hardship.archives.models import Household
+from hardship.archives.schemas import HouseholdIn
 from hardship.core.db import db
 from hardship.core.errors import AppError
 from hardship.core.idcard import check_char, luhn_ok
@@ -84,7 +86,7 @@ def _body(county: Tenant, division: str, j: int) -> dict:
 
 def _survey(h, when: date, j: int) -> None:
     ops.record_survey(h, {"visited_on": when, "visitors": ["工会干事", "社区网格员"], "findings": FINDINGS[j % len(FINDINGS)],
-                          "income_per_capita": f"{380 + j * 29 % 800}.00"}, today=when)
+                          "income_per_capita": (380 + j * 29 % 800) * 100})
 
 
 def _archive(h, start: date, j: int) -> None:
@@ -152,7 +154,8 @@ def load_households(counties, today: date | None = None) -> int:
             start = today - timedelta(days=ago)
             try:
                 with db.session.begin_nested():
-                    h = ops.register_household(holder, _body(county, division, j), import_key=key, today=start)
+                    clean = load_data(HouseholdIn, {**_body(county, division, j), "tenant": holder.code})
+                    h = ops.register_household(holder, clean, import_key=key, today=start)
                     _play(h, plan, start, today, j)
             except AppError:  # a demo person already holds an archive: leave this one out
                 continue

@@ -1,4 +1,4 @@
-"""Archive forms. They only collect input: every rule and message comes from ``operations``."""
+"""Archive forms. They only collect input: the views load it through ``schemas`` (every rule and message)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional
 
 from hardship.accounts.forms import MultiCheckboxField
 from hardship.archives.models import (
@@ -31,7 +30,7 @@ def _choices(labels: dict, blank=None) -> list[SelectChoice]:
 
 
 class FilterForm(FlaskForm):
-    """The archive list's filters (GET, no CSRF); values are checked by ``queries.list_query``."""
+    """The archive list's filters (GET, no CSRF); loaded through ``schemas.HouseholdFilters``."""
 
     class Meta:
         csrf = False
@@ -40,17 +39,18 @@ class FilterForm(FlaskForm):
     category = SelectField(_l("Hardship category"), choices=_choices(CATEGORIES, _l("All")), validate_choice=False)
     reason = SelectField(_l("Reason"), choices=_choices(REASONS, _l("All")), validate_choice=False)
     child = SelectField(_l("Union below"), choices=[], validate_choice=False)
-    q = StringField(_l("Name or ID number"), validators=[Optional(), Length(max=50)])
+    q = StringField(_l("Name or ID number"))
     overdue = BooleanField(_l("Only overdue home surveys"))
 
-    def filters(self) -> dict:
-        return {"status": self.status.data or None, "category": self.category.data or None,
-                "reason": self.reason.data or None, "child": self.child.data or None,
-                "q": (self.q.data or "").strip() or None, "overdue": bool(self.overdue.data)}
+    def values(self) -> dict:
+        """The filters as typed, for ``schemas.HouseholdFilters``."""
+        return {"status": self.status.data, "category": self.category.data, "reason": self.reason.data,
+                "child": self.child.data, "q": self.q.data, "overdue": bool(self.overdue.data)}
 
     def query_args(self) -> dict:
         """The filters as URL arguments (for pagination and export links)."""
-        args = {k: v for k, v in self.filters().items() if v}
+        args = {k: v.strip() if isinstance(v, str) else v for k, v in self.values().items()}
+        args = {k: v for k, v in args.items() if v}
         if args.get("overdue"):
             args["overdue"] = "y"
         return args
@@ -60,35 +60,35 @@ class RegistrationForm(FlaskForm):
     """A household application (SPEC 3.1); the member rows ``member_<i>_<field>`` are added below."""
 
     tenant = SelectField(_l("Union of the worker"), choices=[], validate_choice=False)
-    head_name = StringField(_l("Full name"), validators=[Length(max=100)])
-    head_id_number = StringField(_l("ID number"), validators=[Length(max=30)])
-    head_phone = StringField(_l("Phone"), validators=[Length(max=30)])
-    head_job = StringField(_l("Type of work"), validators=[Length(max=200)])
+    head_name = StringField(_l("Full name"))
+    head_id_number = StringField(_l("ID number"))
+    head_phone = StringField(_l("Phone"))
+    head_job = StringField(_l("Type of work"))
     head_union_member = BooleanField(_l("Union member"), default=True)
     head_model_worker = BooleanField(_l("Model worker"))
-    head_model_worker_grade = StringField(_l("Model worker grade"), validators=[Length(max=100)])
+    head_model_worker_grade = StringField(_l("Model worker grade"))
     head_migrant_worker = BooleanField(_l("Migrant worker"))
     category = SelectField(_l("Hardship category"), choices=_choices(CATEGORIES, "—"), validate_choice=False)
     primary_reason = SelectField(_l("Primary reason"), choices=_choices(REASONS, "—"), validate_choice=False)
     secondary_reasons = MultiCheckboxField(_l("Other reasons"), choices=_choices(REASONS), validate_choice=False)
-    income_per_capita = StringField(_l("Monthly income per person (yuan)"), validators=[Length(max=30)])
+    income_per_capita = StringField(_l("Monthly income per person (yuan)"))
     subsistence = SelectField(_l("Minimum subsistence"), choices=_choices(SUBSISTENCE), validate_choice=False)
     medical_insurance = SelectField(_l("Medical insurance"), choices=_choices(INSURANCE), validate_choice=False)
-    address = StringField(_l("Address"), validators=[Length(max=400)])
-    bank_name = StringField(_l("Bank"), validators=[Length(max=100)])
-    card_number = StringField(_l("Card number"), validators=[Length(max=40)])
+    address = StringField(_l("Address"))
+    bank_name = StringField(_l("Bank"))
+    card_number = StringField(_l("Card number"))
     card_confirmed = BooleanField(_l("I checked the card number against the card: it is right"))
-    needs = TextAreaField(_l("Needs"), validators=[Length(max=2000)])
-    cadre_first = StringField(_l("First responsible person"), validators=[Length(max=100)])
-    cadre_second = StringField(_l("Second responsible person"), validators=[Length(max=100)])
+    needs = TextAreaField(_l("Needs"))
+    cadre_first = StringField(_l("First responsible person"))
+    cadre_second = StringField(_l("Second responsible person"))
 
     def member_rows(self) -> list[dict]:
         """The member rows' fields, one dict per row (for the template)."""
         return [{name: self[f"member_{i}_{name}"] for name in MEMBER_FIELDS} for i in range(MEMBER_ROWS)]
 
     def payload(self) -> tuple[dict, dict]:
-        """The household as ``operations.register_household`` takes it, and the map from the operation's
-        field paths (``members.0.name``) to this form's fields."""
+        """The household as ``schemas.HouseholdIn`` loads it, and the map from the schema's field paths
+        (``members.0.name``) to this form's fields."""
         field_map = {"head.name": "head_name", "head.id_number": "head_id_number", "head.phone": "head_phone",
                      "head.job": "head_job", "head.model_worker_grade": "head_model_worker_grade",
                      "reasons": "primary_reason", "bank.name": "bank_name", "bank.card_number": "card_number",
@@ -104,6 +104,7 @@ class RegistrationForm(FlaskForm):
         primary = self.primary_reason.data or None
         reasons = [primary] + [r for r in (self.secondary_reasons.data or []) if r != primary] if primary else []
         data = {
+            "tenant": self.tenant.data,
             "head": {"name": self.head_name.data, "id_number": self.head_id_number.data,
                      "phone": self.head_phone.data, "job": self.head_job.data,
                      "union_member": self.head_union_member.data, "model_worker": self.head_model_worker.data,
@@ -126,15 +127,15 @@ for _i in range(MEMBER_ROWS):
         if _name == "relation":
             _field = SelectField(_MEMBER_LABELS[_name], choices=_choices(RELATIONS, "—"), validate_choice=False)
         else:
-            _field = StringField(_MEMBER_LABELS[_name], validators=[Length(max=200)])
+            _field = StringField(_MEMBER_LABELS[_name])
         setattr(RegistrationForm, f"member_{_i}_{_name}", _field)
 
 
 class SurveyForm(FlaskForm):
     visited_on = StringField(_l("Visited on"), default=lambda: date.today().isoformat())
-    visitors = StringField(_l("Visitors (separated by commas)"), validators=[Length(max=600)])
-    findings = TextAreaField(_l("Findings"), validators=[Length(max=8000)])
-    income_per_capita = StringField(_l("Verified monthly income per person (yuan)"), validators=[Length(max=30)])
+    visitors = StringField(_l("Visitors (separated by commas)"))
+    findings = TextAreaField(_l("Findings"))
+    income_per_capita = StringField(_l("Verified monthly income per person (yuan)"))
 
     def payload(self) -> dict:
         return {"visited_on": self.visited_on.data, "visitors": self.visitors.data or "",
@@ -142,16 +143,16 @@ class SurveyForm(FlaskForm):
 
 
 class ObjectionForm(FlaskForm):
-    text = TextAreaField(_l("Objection raised"), validators=[Length(max=4000)])
+    text = TextAreaField(_l("Objection raised"))
 
 
 class TransitionForm(FlaskForm):
     """One decision on a household; the page shows one per allowed action (``prefix`` = the action, which
     is posted unprefixed as ``action``)."""
 
-    reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
+    reason = TextAreaField(_l("Reason"))
     cancel_kind = SelectField(_l("Kind of cancellation"), choices=_choices(CANCEL_REASONS, "—"), validate_choice=False)
-    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(2000, 2100)], default=lambda: date.today().year)
+    year = StringField(_l("Year"), default=lambda: str(date.today().year))
 
     def reason_text(self, action: str) -> str:
         """The reason as the operation takes it (a cancellation starts with its kind: ``death: ...``)."""

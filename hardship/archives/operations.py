@@ -13,12 +13,7 @@ from hardship import audit
 from hardship.accounts.operations import require
 from hardship.archives.models import (
     CANCEL_REASONS,
-    CATEGORIES,
     CLOSED,
-    INSURANCE,
-    REASONS,
-    RELATIONS,
-    SUBSISTENCE,
     Household,
     HouseholdEvent,
     Objection,
@@ -29,22 +24,10 @@ from hardship.archives.models import (
 from hardship.core import crypto
 from hardship.core.db import db
 from hardship.core.errors import Conflict, Forbidden, ValidationFailed
-from hardship.core.idcard import (
-    FieldError,
-    parse_card_number,
-    parse_flag,
-    parse_id_number,
-    parse_name,
-    parse_phone,
-)
-from hardship.core.money import format_fen, parse_fen
+from hardship.core.money import format_fen
 from tenants import settings as tenant_settings
 from tenants.models import Tenant
 from tenants.scoping import system_scope
-
-#: the most a household member earns per month that we accept as plausible (100,000.00 yuan)
-MAX_INCOME_FEN = 100_000_00
-
 
 # ---------------------------------------------------------------- who keeps which archive
 
@@ -73,126 +56,6 @@ def may_see_personal_data(user, household: Household) -> bool:
     if user.tenant_id not in (household.tenant_id, household.archive_tenant_id):
         return False
     return bool({"clerk", "approver"} & set(user.roles))
-
-
-# ---------------------------------------------------------------- input parsing (one place)
-
-def _field(errors: dict, name: str, fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except FieldError as exc:
-        errors[name] = [exc.message]
-        return None
-
-
-def _choice(errors, name, value, choices, required=True):
-    if value in (None, "") and not required:
-        return None
-    if value not in choices:
-        errors[name] = [_l("Choose one of: %(choices)s.", choices=", ".join(choices))]
-        return None
-    return value
-
-
-def _text(errors, name, value, limit, required=False):
-    value = "" if value is None else str(value).strip()
-    if required and not value:
-        errors[name] = [_l("Required.")]
-    elif len(value) > limit:
-        errors[name] = [_l("At most %(n)d characters.", n=limit)]
-    return value
-
-
-def _person(errors: dict, prefix: str, raw: dict, role: str) -> dict:
-    raw = raw or {}
-    person = {"role": role}
-    person["name"] = _field(errors, f"{prefix}.name", parse_name, raw.get("name"))
-    parsed = _field(errors, f"{prefix}.id_number", parse_id_number, raw.get("id_number"))
-    if parsed is not None:
-        person.update(id_number=parsed.number, gender=parsed.gender, birth_date=parsed.birth_date)
-    phone = raw.get("phone")
-    person["phone"] = _field(errors, f"{prefix}.phone", parse_phone, phone) if phone not in (None, "") else None
-    if role == "head" and not phone:
-        errors[f"{prefix}.phone"] = [_l("Required.")]
-    person["relation"] = "self" if role == "head" else _choice(errors, f"{prefix}.relation", raw.get("relation"),
-                                                                RELATIONS)
-    person["health"] = _text(errors, f"{prefix}.health", raw.get("health"), 100)
-    person["occupation"] = _text(errors, f"{prefix}.occupation", raw.get("occupation"), 100)
-    person["job"] = _text(errors, f"{prefix}.job", raw.get("job"), 100)
-    income = raw.get("income")
-    person["income"] = 0 if income in (None, "") else _field(errors, f"{prefix}.income", parse_fen, income,
-                                                             allow_zero=True, maximum=MAX_INCOME_FEN)
-    # not given (absent, null or empty): the head is taken to be a member, a family member not (as in the
-    # importer's template: "empty: 是" for the head)
-    person["union_member"] = _field(errors, f"{prefix}.union_member", parse_flag, raw.get("union_member"),
-                                    role == "head")
-    person["model_worker"] = _field(errors, f"{prefix}.model_worker", parse_flag, raw.get("model_worker"))
-    person["model_worker_grade"] = _text(errors, f"{prefix}.model_worker_grade", raw.get("model_worker_grade"), 50)
-    person["migrant_worker"] = _field(errors, f"{prefix}.migrant_worker", parse_flag, raw.get("migrant_worker"))
-    return person
-
-
-def parse_household(data: dict) -> dict:
-    """Validate and normalise a household (SPEC 3.1, appendix A); every problem at once, each keyed by
-    its field path (``head.id_number``, ``members.0.name``, ``bank.card_number``)."""
-    if not isinstance(data, dict):
-        raise ValidationFailed(fields={"_schema": [_l("Must be an object.")]})
-    errors: dict = {}
-    clean: dict = {"head": _person(errors, "head", data.get("head") if isinstance(data.get("head"), dict) else {},
-                                   "head")}
-    members = data.get("members") or []
-    if not isinstance(members, list) or len(members) > 20:
-        errors["members"] = [_l("A list of at most 20 members.")]
-        members = []
-    clean["members"] = [_person(errors, f"members.{i}", m if isinstance(m, dict) else {}, "member")
-                        for i, m in enumerate(members)]
-    seen: dict[str, str] = {}
-    for i, person in enumerate([clean["head"], *clean["members"]]):
-        number = person.get("id_number")
-        where = "head.id_number" if i == 0 else f"members.{i - 1}.id_number"
-        if number and number in seen:
-            errors[where] = [_l("The same ID number appears twice in this household.")]
-        elif number:
-            seen[number] = where
-    clean["category"] = _choice(errors, "category", data.get("category"), CATEGORIES)
-    reasons = data.get("reasons")
-    if not isinstance(reasons, list) or not reasons:
-        errors["reasons"] = [_l("Give the primary reason first, then any secondary reasons.")]
-        reasons = []
-    bad = [r for r in reasons if r not in REASONS]
-    if bad:
-        errors["reasons"] = [_l("Unknown reasons: %(r)s; choose from %(choices)s.", r=", ".join(map(str, bad)),
-                                choices=", ".join(REASONS))]
-    clean["primary_reason"] = reasons[0] if reasons and not bad else None
-    clean["secondary_reasons"] = list(dict.fromkeys(reasons[1:])) if not bad else []
-    income = data.get("income_per_capita")
-    clean["income_per_capita"] = _field(errors, "income_per_capita", parse_fen, income, allow_zero=True,
-                                        maximum=MAX_INCOME_FEN)
-    clean["subsistence"] = _choice(errors, "subsistence", data.get("subsistence") or "none", SUBSISTENCE)
-    clean["medical_insurance"] = _choice(errors, "medical_insurance", data.get("medical_insurance") or "employee",
-                                         INSURANCE)
-    clean["address"] = _text(errors, "address", data.get("address"), 200, required=True)
-    bank = data.get("bank") if isinstance(data.get("bank"), dict) else {}
-    clean["bank_name"] = _text(errors, "bank.name", bank.get("name"), 50) or None
-    clean["card_number"], clean["card_luhn_ok"] = None, True
-    if bank.get("card_number") not in (None, ""):
-        parsed = _field(errors, "bank.card_number", parse_card_number, bank.get("card_number"))
-        if parsed is not None:
-            clean["card_number"], clean["card_luhn_ok"] = parsed
-            confirmed = _field(errors, "bank.confirmed", parse_flag, bank.get("confirmed"))
-            if not parsed[1] and confirmed is False:
-                errors["bank.card_number"] = [_l(
-                    "The card number fails the Luhn check; check it against the card, then confirm it "
-                    "(bank.confirmed = true).")]
-        if not clean["bank_name"]:
-            errors["bank.name"] = [_l("Name the bank of the card.")]
-    clean["needs"] = _text(errors, "needs", data.get("needs"), 1000)
-    cadres = data.get("cadres") if isinstance(data.get("cadres"), dict) else {}
-    clean["cadre_first"] = _text(errors, "cadres.first", cadres.get("first"), 50)
-    clean["cadre_second"] = _text(errors, "cadres.second", cadres.get("second"), 50)
-    if errors:
-        raise ValidationFailed(fields=errors)
-    return clean
 
 
 # ---------------------------------------------------------------- history
@@ -267,7 +130,7 @@ def require_register(tenant: Tenant, actor) -> None:
 
 def household_columns(clean: dict, *, tenant_id: int, keeper_id: int, applied_on: date, import_key: str | None,
                       created_by_id: int | None) -> dict:
-    """A new application's ``households`` columns from :func:`parse_household`'s result (personal data
+    """A new application's ``households`` columns from ``schemas.HouseholdIn``'s clean values (personal data
     encrypted): the one mapping for a single registration and a bulk import alike."""
     return {
         "tenant_id": tenant_id, "archive_tenant_id": keeper_id, "status": "applied", "episode": 1,
@@ -284,7 +147,7 @@ def household_columns(clean: dict, *, tenant_id: int, keeper_id: int, applied_on
 
 def person_columns(person: dict, tenant_id: int) -> dict:
     """A new household member's ``persons`` columns (not the household's id) from one person of
-    :func:`parse_household`'s result: ID number and phone encrypted, the ID number's blind index."""
+    ``schemas.HouseholdIn``'s clean values: ID number and phone encrypted, the ID number's blind index."""
     return {
         "tenant_id": tenant_id, "role": person["role"], "name": person["name"],
         "id_enc": crypto.encrypt(person["id_number"], "persons.id"), "id_index": crypto.blind_index(person["id_number"]),
@@ -303,13 +166,13 @@ def application_changes(clean: dict) -> dict:
             "income_per_capita": format_fen(clean["income_per_capita"]), "members": len(clean["members"])}
 
 
-def register_household(tenant: Tenant, data: dict, actor=None, *, import_key: str | None = None,
+def register_household(tenant: Tenant, clean: dict, actor=None, *, import_key: str | None = None,
                        today: date | None = None) -> Household:
-    """Apply for a household (SPEC 3.3 ``applied``): by the clerk of its enterprise union, or by the clerk
-    of the county-level union keeping the archive for the enterprises below it."""
+    """Apply for a household (SPEC 3.3 ``applied``) from ``schemas.HouseholdIn``'s clean values: by the
+    clerk of its enterprise union, or by the clerk of the county-level union keeping the archive for the
+    enterprises below it."""
     require_register(tenant, actor)
     keeper = archive_keeper(tenant)
-    clean = parse_household(data)
     numbers = [p["id_number"] for p in [clean["head"], *clean["members"]]]
     holders = holder_of(numbers)
     if holders:
@@ -334,39 +197,18 @@ def register_household(tenant: Tenant, data: dict, actor=None, *, import_key: st
 
 # ---------------------------------------------------------------- surveys
 
-def record_survey(household: Household, data: dict, actor=None, today: date | None = None) -> Survey:
-    """Record a home survey (by the clerk of the union keeping the archive); an ``applied`` household
-    becomes ``surveyed``; the verified income replaces the declared one."""
+def record_survey(household: Household, clean: dict, actor=None) -> Survey:
+    """Record a home survey from ``schemas.SurveyIn``'s clean values (by the clerk of the union keeping the
+    archive); an ``applied`` household becomes ``surveyed``; the verified income replaces the declared one."""
     require(actor, "households.survey")
     if not _is_keeper(actor, household):
         raise Forbidden(_l("Home surveys are recorded by the union keeping the archive."))
-    today = today or date.today()
-    errors: dict = {}
-    visited = data.get("visited_on")
-    try:
-        visited_on = visited if isinstance(visited, date) else date.fromisoformat(str(visited or ""))
-        if visited_on > today:
-            errors["visited_on"] = [_l("The visit cannot be in the future.")]
-    except ValueError:
-        visited_on = None
-        errors["visited_on"] = [_l("A date like 2026-11-20.")]
-    visitors = data.get("visitors")
-    if isinstance(visitors, str):
-        visitors = [v for v in (x.strip() for x in visitors.replace("，", ",").split(",")) if v]
-    if not isinstance(visitors, list) or not visitors or not all(isinstance(v, str) and v.strip() for v in visitors):
-        errors["visitors"] = [_l("Name at least one visitor.")]
-    elif len(visitors) > 10 or any(len(v) > 50 for v in visitors):
-        errors["visitors"] = [_l("At most 10 visitors of at most 50 characters.")]
-    findings = _text(errors, "findings", data.get("findings"), 4000, required=True)
-    income = _field(errors, "income_per_capita", parse_fen, data.get("income_per_capita"), allow_zero=True,
-                    maximum=MAX_INCOME_FEN)
     if household.status in CLOSED:
         raise Conflict(_l("The household is %(status)s; surveys are recorded for open households.",
                           status=status_label(household.status)), status=household.status)
-    if errors:
-        raise ValidationFailed(fields=errors)
+    visited_on, income = clean["visited_on"], clean["income_per_capita"]
     survey = Survey(tenant_id=household.tenant_id, household_id=household.id, visited_on=visited_on,
-                    visitors=[v.strip() for v in visitors], findings=findings, income_per_capita=income,
+                    visitors=clean["visitors"], findings=clean["findings"], income_per_capita=income,
                     recorded_by_id=getattr(actor, "id", None))
     db.session.add(survey)
     before = {"status": household.status, "income_per_capita": format_fen(household.income_per_capita),
@@ -474,8 +316,6 @@ def transition(household: Household, action: str, reason: str = "", actor=None, 
                        status=household.status)
     if needs_reason and not reason:
         raise ValidationFailed(fields={"reason": [_l("Give a reason.")]})
-    if len(reason) > 1000:
-        raise ValidationFailed(fields={"reason": [_l("At most %(n)d characters.", n=1000)]})
     if action == "cancel":
         kind = reason.split(":", 1)[0].split("：", 1)[0].strip()
         if kind not in CANCEL_REASONS:
@@ -535,17 +375,14 @@ def _set_people_active(household: Household, active: bool) -> None:
 
 
 def record_objection(household: Household, text: str, actor=None, today: date | None = None) -> Objection:
-    """Record an objection raised during publicity; the household then waits for a decision."""
+    """Record an objection raised during publicity (``schemas.ObjectionIn``'s clean text); the household then
+    waits for a decision."""
     require(actor, "households.survey")
     if not _is_keeper(actor, household):
         raise Forbidden(_l("Objections are recorded by the union keeping the archive."))
     if household.status != "publicizing":
         raise Conflict(_l("The household is %(status)s; objections are recorded during publicity.",
                           status=status_label(household.status)), status=household.status)
-    errors: dict = {}
-    text = _text(errors, "text", text, 2000, required=True)
-    if errors:
-        raise ValidationFailed(fields=errors)
     objection = Objection(tenant_id=household.tenant_id, household_id=household.id, episode=household.episode,
                           raised_on=today or date.today(), text=text, recorded_by_id=getattr(actor, "id", None))
     db.session.add(objection)
@@ -562,7 +399,7 @@ def record_relief(household: Household, note: str, actor=None, today: date | Non
         raise Conflict(_l("The household is %(status)s; relief is recorded for archived households.",
                           status=status_label(household.status)), status=household.status)
     today = today or date.today()
-    year = int(year) if str(year or "").isdigit() else today.year
+    year = year or today.year
     relief = Relief(tenant_id=household.tenant_id, household_id=household.id, year=year, relieved_on=today,
                     note=(note or "")[:1000], recorded_by_id=getattr(actor, "id", None))
     db.session.add(relief)

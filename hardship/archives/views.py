@@ -13,6 +13,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from hardship.accounts.operations import require
+from hardship.api import load_data
 from hardship.archives import exports, queries
 from hardship.archives import operations as ops
 from hardship.archives.forms import FilterForm, ObjectionForm, RegistrationForm, SurveyForm, TransitionForm
@@ -25,6 +26,14 @@ from hardship.archives.models import (
     RELATIONS,
     STATUSES,
     SUBSISTENCE,
+)
+from hardship.archives.schemas import (
+    HouseholdFilters,
+    HouseholdIn,
+    ObjectionIn,
+    SurveyIn,
+    TransitionIn,
+    filters_of,
 )
 from hardship.core.db import db
 from hardship.core.downloads import xlsx_download
@@ -71,25 +80,28 @@ def _put_errors(form, exc: AppError) -> None:
         flash(str(exc.message), "error")
 
 
+def _load_filters(tenant: Tenant, form: FilterForm) -> dict:
+    """The list's filters loaded through ``schemas.HouseholdFilters``, as ``queries.list_query`` takes them."""
+    return filters_of(load_data(HouseholdFilters, {**form.values(), "tenant": tenant.code}))
+
+
 @bp.route("/archive")
 def index():
     require(current_user, "households.read")
     tenant = g.tenant
     form = _filter_form(tenant)
-    page, rows, total, status = _page(), [], 0, 200
-    intervals = queries.survey_intervals(tenant) if form.overdue.data else None
-    if form.validate():
-        try:
-            stmt = queries.list_query(tenant, **form.filters(), intervals=intervals)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            _put_errors(form, exc)
-            status = 422
-        else:
-            households, total = queries.page_of(stmt, page, PER_PAGE)
-            rows = queries.summary_rows(households, current_user)
-    else:
+    page, rows, total, status, intervals = _page(), [], 0, 200, None
+    try:
+        filters = _load_filters(tenant, form)
+        intervals = queries.survey_intervals(tenant) if filters["overdue"] else None
+        stmt = queries.list_query(tenant, **filters, intervals=intervals)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        _put_errors(form, exc)
         status = 422
+    else:
+        households, total = queries.page_of(stmt, page, PER_PAGE)
+        rows = queries.summary_rows(households, current_user)
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
     html = render_template("archives/list.html", form=form, rows=rows, total=total, page=page, pages=pages,
                            args=form.query_args(), labels=LABELS,
@@ -104,17 +116,15 @@ def export():
     tenant = g.tenant
     form = _filter_form(tenant)
     back = redirect(url_for("archives_ui.index", **{k: v for k, v in request.args.items() if k != "page"}))
-    if not form.validate():
-        return back  # the list shows the errors at the filters
-    filters = form.filters()
     try:
+        filters = _load_filters(tenant, form)
         content, filename = exports.households_xlsx(tenant, queries.list_query(tenant, **filters), current_user,
                                                     filters=filters)
     except ValidationFailed as exc:
         db.session.rollback()
         if not exc.fields:
             flash(str(exc.message), "error")
-        return back
+        return back  # the list shows the errors at the filters
     return xlsx_download(content, filename)
 
 
@@ -159,7 +169,8 @@ def survey(household_id):
     h = queries.get_household(household_id, g.tenant)
     require(current_user, "households.survey")
     form = SurveyForm(prefix="survey")
-    if form.validate_on_submit() and submit(form, lambda: ops.record_survey(h, form.payload(), actor=current_user),
+    if form.validate_on_submit() and submit(form, lambda: ops.record_survey(h, load_data(SurveyIn, form.payload()),
+                                                                                 actor=current_user),
                                             _l("The home survey was recorded.")):
         return _back(h, "#surveys")
     return _render_household(h, survey_form=form, status=_failure_status(form))
@@ -170,7 +181,8 @@ def objection(household_id):
     h = queries.get_household(household_id, g.tenant)
     require(current_user, "households.survey")
     form = ObjectionForm(prefix="objection")
-    if form.validate_on_submit() and submit(form, lambda: ops.record_objection(h, form.text.data, actor=current_user),
+    if form.validate_on_submit() and submit(form, lambda: ops.record_objection(
+            h, load_data(ObjectionIn, {"text": form.text.data})["text"], actor=current_user),
                                             _l("The objection was recorded.")):
         return _back(h, "#objections")
     return _render_household(h, objection_form=form, status=_failure_status(form))
@@ -182,10 +194,12 @@ def transition(household_id):
     require(current_user, "households.decide")
     action = request.form.get("action", "")
     form = TransitionForm(prefix=action if action in ops.ACTIONS else "transition")
-    if form.validate_on_submit() and submit(
-            form, lambda: ops.transition(h, action, form.reason_text(action), actor=current_user,
-                                         detail={"year": form.year.data}),
-            _l("Done: %(action)s.", action=ops.ACTIONS.get(action, action))):
+
+    def decide():
+        data = load_data(TransitionIn, {"action": action, "reason": form.reason_text(action), "year": form.year.data})
+        ops.transition(h, data["action"], data["reason"], actor=current_user, detail={"year": data["year"]})
+
+    if form.validate_on_submit() and submit(form, decide, _l("Done: %(action)s.", action=ops.ACTIONS.get(action, action))):
         return _back(h)
     return _render_household(h, failed=(action, form), status=_failure_status(form))
 
@@ -221,7 +235,8 @@ def new():
                 created = {}
 
                 def action():
-                    created["household"] = ops.register_household(target, data, actor=current_user)
+                    created["household"] = ops.register_household(target, load_data(HouseholdIn, data),
+                                                                  actor=current_user)
 
                 if submit(form, action, _l("The household was registered."), field_map=field_map):
                     return redirect(url_for("archives_ui.household", household_id=created["household"].id))

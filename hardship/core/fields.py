@@ -156,6 +156,22 @@ class Flag(fields.Field):
         return None if value is None else bool(value)
 
 
+class Whole(_Parsed):
+    """A whole number in ASCII digits (full-width folded), e.g. a page number; ``2.5``, ``true`` and the
+    digits of other scripts are refused, never rounded or read."""
+
+    numbers = True
+
+    def parse(self, value):
+        text = idcard.fold_digits(str(value)).strip()
+        if not re.fullmatch(r"[0-9]{1,9}", text):
+            raise idcard.FieldError(_l("A whole number, e.g. 2."))
+        return int(text)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
 class Year(_Parsed):
     """A year of four ASCII digits, from :data:`FIRST_YEAR` to :data:`LAST_YEAR` (a whole number in JSON, or
     text; ``2026.5`` and ``true`` are refused, never rounded)."""

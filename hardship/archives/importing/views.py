@@ -10,7 +10,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 
-from hardship.archives import importer
+from hardship.archives.importing import files
+from hardship.archives.importing.columns import COLUMNS
+from hardship.archives.importing.job import may_import, start_household_import
+from hardship.archives.importing.workbooks import template_xlsx
 from hardship.archives.jobs import import_households
 from hardship.core.db import db
 from hardship.core.downloads import xlsx_download
@@ -27,15 +30,15 @@ class HouseholdImportForm(FlaskForm):
 @bp.route("/archive/import", methods=["GET", "POST"])
 def households():
     tenant = g.tenant
-    importer.may_import(tenant, current_user)
+    may_import(tenant, current_user)
     form = HouseholdImportForm()
     if form.validate_on_submit():
         started = {}
 
         def action():
             upload = form.file.data
-            started["job"] = importer.start_household_import(
-                tenant, upload.filename or "", upload.stream.read(importer.MAX_BYTES + 1), actor=current_user,
+            started["job"] = start_household_import(
+                tenant, upload.filename or "", upload.stream.read(files.MAX_BYTES + 1), actor=current_user,
                 locale=str(get_locale()))
 
         if submit(form, action, _l("The file was received; the import runs in the background.")):
@@ -43,11 +46,11 @@ def households():
     recent = db.session.scalars(select(Job).where(Job.tenant_id == tenant.id, Job.name == import_households.job_name)
                                 .order_by(Job.created_at.desc()).limit(10)).all()
     return render_template("imports/households.html", form=form, tenant=tenant, recent=recent,
-                           columns=importer.COLUMNS, max_mb=importer.MAX_BYTES // (1024 * 1024),
-                           max_rows=importer.MAX_ROWS), 422 if form.errors else 200
+                           columns=COLUMNS, max_mb=files.MAX_BYTES // (1024 * 1024),
+                           max_rows=files.MAX_ROWS), 422 if form.errors else 200
 
 
 @bp.route("/archive/import/template.xlsx")
 def template():
-    importer.may_import(g.tenant, current_user)
-    return xlsx_download(importer.template_xlsx(), "困难职工家庭导入模板.xlsx")
+    may_import(g.tenant, current_user)
+    return xlsx_download(template_xlsx(), "困难职工家庭导入模板.xlsx")

@@ -1,0 +1,210 @@
+"""Refusing a file as a whole, and reading its rows (xlsx with python-calamine; csv in UTF-8 or GB18030)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from hardship.archives.importing.columns import COLUMN_BY_HEADER, REQUIRED_HEADERS
+from hardship.core.errors import ValidationFailed
+
+#: the largest file accepted (SPEC 3.7 / issue 3: 20 MB)
+MAX_BYTES = 20 * 1024 * 1024
+#: the most households in one file
+MAX_ROWS = 100_000
+#: the most an xlsx may unpack to (its XML parts, all together): a guard against zip bombs
+MAX_UNPACKED = 300 * 1024 * 1024
+MAX_ZIP_ENTRIES = 2000
+#: how far down the header row is looked for (a title may sit above it)
+HEADER_SEARCH_ROWS = 10
+EXTENSIONS = (".xlsx", ".csv")
+
+
+# ---------------------------------------------------------------- refusing a file
+
+class ImportRefused(ValidationFailed):
+    """The file as a whole cannot be imported; nothing was written."""
+
+    def __init__(self, message):
+        super().__init__(message, fields={"file": [message]})
+
+
+def check_upload(filename: str, content: bytes) -> str:
+    """The cheap checks done when the file arrives: size, extension, and that the content is what the
+    name says (an xlsx is a zip holding a workbook whose parts unpack to a sane size; a csv is text).
+    Returns ``"xlsx"`` or ``"csv"``; raises :class:`ImportRefused`."""
+    ext = os.path.splitext((filename or "").lower())[1]
+    if not content:
+        raise ImportRefused(_l("The file is empty."))
+    if len(content) > MAX_BYTES:
+        raise ImportRefused(_l("The file is larger than %(max)s; split it into smaller files.", max=_size(MAX_BYTES)))
+    if ext not in EXTENSIONS:
+        raise ImportRefused(_l("Only .xlsx workbooks and .csv files can be imported (save an .xls workbook as "
+                               ".xlsx in Excel)."))
+    is_zip = content.startswith(b"PK\x03\x04")
+    is_ole = content.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+    if ext == ".xlsx":
+        if is_ole:
+            raise ImportRefused(_l("This is an old .xls workbook or a password-protected one: save it in Excel as "
+                                   ".xlsx, without a password."))
+        if not is_zip:
+            raise ImportRefused(_l("The file is named .xlsx but is not an Excel workbook."))
+        _check_zip(content, unpack=False)
+        return "xlsx"
+    if is_zip or is_ole:
+        raise ImportRefused(_l("The file is named .csv but is an Excel workbook: save it as csv, or name it .xlsx."))
+    if b"\x00" in content[:65536]:
+        raise ImportRefused(_l("The file is named .csv but is not a text file."))
+    decode_csv(content)
+    return "csv"
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MB" if n % (1024 * 1024) == 0 else f"{n // 1024} KB"
+
+
+def decode_csv(content: bytes) -> str:
+    """UTF-8 (with or without BOM), else GB18030, else refused."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportRefused(_l("The csv file is neither UTF-8 nor GB18030 text; save it from Excel as "
+                           "\"CSV (comma delimited)\" or \"CSV UTF-8\"."))
+
+
+def _damaged():
+    return ImportRefused(_l("The workbook is damaged or not an .xlsx file; open it in Excel and save it again."))
+
+
+def _too_big_unpacked():
+    return ImportRefused(_l("The workbook unpacks to more than %(max)s; it cannot be imported.",
+                            max=_size(MAX_UNPACKED)))
+
+
+def _check_zip(content: bytes, unpack: bool) -> None:
+    """An xlsx is a zip archive: check its directory (and, with ``unpack``, every part's real size and
+    checksum, in a stream, before the workbook reader sees it)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            infos = archive.infolist()
+            if "xl/workbook.xml" not in {i.filename for i in infos}:
+                raise ImportRefused(_l("The file is a zip archive but not an Excel workbook."))
+            if len(infos) > MAX_ZIP_ENTRIES or sum(i.file_size for i in infos) > MAX_UNPACKED:
+                raise _too_big_unpacked()
+            if not unpack:
+                return
+            unpacked = 0
+            for info in infos:
+                with archive.open(info) as part:
+                    while chunk := part.read(1 << 20):
+                        unpacked += len(chunk)
+                        if unpacked > MAX_UNPACKED:
+                            raise _too_big_unpacked()
+    except ImportRefused:
+        raise
+    except Exception:  # BadZipFile, zlib.error, an unsupported compression method: whatever a broken archive raises
+        raise _damaged() from None
+
+
+# ---------------------------------------------------------------- reading rows
+
+@dataclass
+class Table:
+    """The rows of a file after its header: ``rows()`` yields ``(row number, cells)`` of the non-empty rows."""
+
+    headers: list
+    total: int
+    _source: object
+    _first: int  # index, in the source's rows, of the first row after the header
+    _row_number: object  # source index -> spreadsheet row number
+
+    def rows(self) -> Iterator[tuple[int, list]]:
+        for index, cells in enumerate(self._source(), start=0):
+            if index < self._first or _blank(cells):
+                continue
+            yield self._row_number(index), cells
+
+
+def _blank(cells) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+def _header_key(value) -> str:
+    text = "" if value is None else str(value)
+    return re.sub(r"[\s*＊]", "", text).replace("（", "(").replace("）", ")")
+
+
+def open_table(kind: str, content: bytes) -> Table:
+    """Read the file's rows (xlsx: python-calamine; csv: UTF-8 or GB18030) and find the header row.
+    Raises :class:`ImportRefused` for anything that cannot be imported as a whole."""
+    if kind == "xlsx":
+        source, row_number = _xlsx_rows(content)
+    else:
+        source, row_number = _csv_rows(content)
+    header_index, headers = None, None
+    try:
+        for index, cells in enumerate(source()):
+            if index >= HEADER_SEARCH_ROWS:
+                break
+            keys = [_header_key(c) for c in cells]
+            if "户主姓名" in keys and "身份证号" in keys:
+                header_index, headers = index, keys
+                break
+    except csv.Error:
+        raise ImportRefused(_l("The csv file cannot be read; save it from Excel as CSV again.")) from None
+    if headers is None:
+        raise ImportRefused(_l("No header row: the first row must hold the column headers of the template "
+                               "(户主姓名, 身份证号, ...)."))
+    seen: set[str] = set()
+    for header in headers:
+        if header in COLUMN_BY_HEADER and header in seen:
+            raise ImportRefused(_l("The column %(column)s appears twice.", column=header))
+        seen.add(header)
+    missing = [h for h in REQUIRED_HEADERS if h not in seen]
+    if missing:
+        raise ImportRefused(_l("Required columns are missing: %(columns)s. Start from the template.",
+                               columns="、".join(missing)))
+    total = 0
+    try:
+        for index, cells in enumerate(source()):
+            if index > header_index and not _blank(cells):
+                total += 1
+                if total > MAX_ROWS:
+                    raise ImportRefused(_l("The file has more than %(max)s households; import at most %(max)s rows "
+                                           "at a time.", max=f"{MAX_ROWS:,}"))
+    except csv.Error:
+        raise ImportRefused(_l("The csv file cannot be read; save it from Excel as CSV again.")) from None
+    if total == 0:
+        raise ImportRefused(_l("The file has no households below its header row."))
+    return Table(headers, total, source, header_index + 1, row_number)
+
+
+def _xlsx_rows(content: bytes):
+    from python_calamine import CalamineWorkbook
+
+    _check_zip(content, unpack=True)
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        sheets = [m for m in book.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+        sheet = book.get_sheet_by_name(sheets[0].name) if sheets else book.get_sheet_by_index(0)
+    except Exception:  # CalamineError, ZipError, XmlError, PasswordError, ...
+        raise _damaged() from None
+    start = sheet.start[0] if sheet.start else 0
+    return sheet.iter_rows, (lambda index: start + index + 1)
+
+
+def _csv_rows(content: bytes):
+    text = decode_csv(content)
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    return (lambda: csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)), (lambda index: index + 1)
+
