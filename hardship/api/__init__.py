@@ -175,12 +175,40 @@ def load_query(schema_cls: type[Schema]) -> dict:
     return load_data(schema_cls, request.args.to_dict())
 
 
+def dumped(fn, response: type[Schema] | None):
+    """``fn`` with its result dumped through ``response`` (a handler returns objects or a dict, optionally with
+    a status code), so the OpenAPI document is what the API sends; a :class:`Response` is left alone. The dump
+    runs before the commit, while the objects are still loaded in the request's scope."""
+    if response is None:
+        return fn
+
+    @wraps(fn)
+    def dump(**kwargs):
+        result = fn(**kwargs)
+        body, code = result if isinstance(result, tuple) else (result, None)
+        if isinstance(body, Response):
+            return result
+        body = _schema(response).dump(body)
+        return body if code is None else (body, code)
+
+    return dump
+
+
+#: handlers' modules whose response schemas do not declare all that their handlers return yet (the ledger and
+#: archives streams are moving them to funds/schemas.py and archives/schemas.py): not dumped, so that nothing
+#: is dropped; tests/test_api_conformance.py marks their routes. Empty it once those schemas are complete.
+NOT_DUMPED_YET = frozenset({"hardship.funds.api", "hardship.archives.api"})
+
+
 def route(rule: str, methods=("GET",), *, summary: str = "", tags=(), body=None, query=None,
           response=None, status: int = 200, auth: bool = True, responses: dict | None = None, form=None,
           headers: tuple[dict, ...] = ()):
-    """Register an API endpoint and its documentation (``form``: a multipart/form-data body schema)."""
+    """Register an API endpoint and its documentation (``form``: a multipart/form-data body schema); the
+    handler's result is dumped through ``response`` (:func:`dumped`)."""
 
     def decorator(fn):
+        fn = dumped(fn, None if fn.__module__ in NOT_DUMPED_YET else response)
+
         @wraps(fn)
         def wrapper(**kwargs):
             if auth and not current_user.is_authenticated:

@@ -2,13 +2,14 @@
 
 from flask import jsonify
 from flask_login import current_user
-from marshmallow import fields
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from hardship.accounts.operations import require
 from hardship.api import BaseSchema, api, between, load_query, route
 from hardship.core.audit import AuditEvent
 from hardship.core.db import db
+from hardship.core.fields import Text
 from hardship.core.jobs import Job
 from tenants.scoping import get_owned, get_tenant, subtree_filter
 
@@ -20,11 +21,43 @@ def openapi_json():
     return jsonify(build_spec())
 
 
+class StartedJob(BaseSchema):
+    """A background job just started: poll ``/jobs/{id}``."""
+
+    job = fields.String(required=True, metadata={"description": "the job's id"})
+    status = fields.String(required=True)
+
+
+class RejectedRow(BaseSchema):
+    row = fields.Integer(required=True)
+    field = fields.String(required=True)
+    column = fields.String(required=True)
+    message = fields.String(required=True)
+
+
 class JobOut(BaseSchema):
-    id = fields.String()
-    status = fields.String()
-    progress = fields.Float()
-    total = fields.Integer(allow_none=True)
+    """A job's status and progress; a finished job adds its result (an import: ``imported``, ``rejected``, ...;
+    an export: ``rows``); a refused one, ``refused``."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    queue = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["queued", "started", "finished", "failed"]))
+    progress = fields.Float(required=True)
+    total = fields.Integer(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
+    has_output = fields.Boolean(required=True)
+    created_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    finished_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    refused = fields.String(metadata={"description": "why a job was refused (e.g. a file that cannot be imported)"})
+    rows = fields.Integer(metadata={"description": "rows read (an import) or written (an export)"})
+    file = fields.String(metadata={"description": "the imported file's name"})
+    imported = fields.Integer()
+    already_imported = fields.Integer()
+    rejected_rows = fields.Integer()
+    rejected = fields.List(fields.Nested(RejectedRow), metadata={"description": "the first rejected rows' verdicts"})
+    rejected_complete = fields.Boolean(metadata={"description": "whether ``rejected`` lists every verdict"})
+    ignored_columns = fields.List(fields.String())
 
 
 @route("/jobs/<job_id>", tags=["jobs"], response=JobOut)
@@ -40,25 +73,25 @@ def get_job_output(job_id):
 
 
 class AuditQuery(BaseSchema):
-    tenant = fields.String(required=True)
-    action = fields.String()
+    tenant = Text(required=True, max_length=32)
+    action = Text(max_length=64)
     page = fields.Integer(load_default=1, validate=between(1, 100000))
 
 
 class AuditOut(BaseSchema):
-    id = fields.Integer()
-    at = fields.DateTime()
-    tenant = fields.String()
-    username = fields.String(allow_none=True)
-    action = fields.String()
-    object_type = fields.String()
-    object_id = fields.String(allow_none=True)
-    detail = fields.Dict()
+    id = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    tenant = fields.String(required=True)
+    username = fields.String(required=True, allow_none=True)
+    action = fields.String(required=True)
+    object_type = fields.String(required=True)
+    object_id = fields.String(required=True, allow_none=True)
+    detail = fields.Dict(required=True, allow_none=True)
 
 
 class AuditPage(BaseSchema):
-    events = fields.List(fields.Nested(AuditOut))
-    page = fields.Integer()
+    events = fields.List(fields.Nested(AuditOut), required=True)
+    page = fields.Integer(required=True)
 
 
 def audit_page(tenant, action=None, page=1, per_page=50):
@@ -81,5 +114,4 @@ def list_audit():
     args = load_query(AuditQuery)
     tenant = get_tenant(args["tenant"])
     require(current_user, "audit.read")
-    return {"events": AuditOut(many=True).dump(audit_page(tenant, args.get("action"), args["page"])),
-            "page": args["page"]}
+    return {"events": audit_page(tenant, args["action"], args["page"]), "page": args["page"]}

@@ -37,15 +37,16 @@ def clean_text(value, *, multiline: bool = False) -> str:
 
 class Text(fields.Field):
     """Free text, stripped: ``required`` also refuses blank text; ``max_length`` in characters; ``multiline``
-    allows tab and newline."""
+    allows tab and newline; ``strip=False`` keeps the spaces around it (a password's are part of it)."""
 
-    def __init__(self, *, max_length: int | None = None, multiline: bool = False, **kwargs):
+    def __init__(self, *, max_length: int | None = None, multiline: bool = False, strip: bool = True, **kwargs):
         kwargs.setdefault("load_default", "" if not kwargs.get("required") else fields.missing_)
         super().__init__(**kwargs)
-        self.max_length, self.multiline = max_length, multiline
+        self.max_length, self.multiline, self.strip = max_length, multiline, strip
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = clean_text(value, multiline=self.multiline).strip()
+        text = clean_text(value, multiline=self.multiline)
+        text = text.strip() if self.strip else text
         if self.required and not text:
             raise ValidationError([_l("Required.")])
         if self.max_length is not None and len(text) > self.max_length:
