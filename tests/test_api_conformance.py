@@ -81,7 +81,7 @@ REQUESTS: dict[str, Call] = {
     "GET /api/v1/funds/balances": Call(path="/api/v1/funds/balances?tenant=C01&subtree=1"),
     "GET /api/v1/funds/balances.xlsx": Call(path="/api/v1/funds/balances.xlsx?tenant=C01"),
     "GET /api/v1/funds/matching": Call(path="/api/v1/funds/matching?tenant=C01&year=2026"),
-    "POST /api/v1/imports/households": Call(user="k0101_all", form={"tenant": "E0101001", "file": "{template}"}),
+    "POST /api/v1/imports/households": Call(user="k0101_all", form={"tenant": "K0101", "file": "{households.csv}"}),
     "GET /api/v1/imports/households/template.xlsx": Call(),
     "GET /api/v1/levels": Call(),
     "POST /api/v1/tenants": Call(json={"parent": "C01", "code": "K0199", "name": "某县总工会", "level": "county",
@@ -151,20 +151,25 @@ def seeded(app, tree, api_as):
     assert job.status_code == 202, job.json
     with system(app):
         from hardship.accounts.models import User
-        from hardship.archives.importer import template_xlsx
 
         user = db.session.scalar(sa.select(User.id).where(User.username == "k0101_all"))
-        template = template_xlsx()
     return {"job": job.json["job"], "user": user, "applied": households[0], "publicizing": households[1],
-            "allocation": posted.json["id"], "template": template}
+            "allocation": posted.json["id"], "households.csv": IMPORT_CSV}
+
+
+#: an import of one good household and one with a wrong ID number (a rejected row in the job's result)
+IMPORT_CSV = "\r\n".join([
+    "户主姓名,身份证号,联系电话,困难类别,致困原因,家庭人均月收入,家庭住址",
+    f"王五,{unique_id(7)},13812345678,深度困难,因病,850.00,石家庄市长安区建设北大街7号",
+    "赵六,130102197506150010,13812345679,深度困难,因病,850.00,石家庄市长安区建设北大街8号",
+]).encode()
 
 
 def _send(app, client, tree, call: Call, method: str, path: str, ids: dict):
     api = ApiClient(client, tree.token(call.user) if call.user else None)
     url = (call.path or path).format(**ids)
     if call.form is not None:
-        data = {k: (io.BytesIO(ids["template"]), "households.xlsx") if v == "{template}" else v
-                for k, v in call.form.items()}
+        data = {k: (io.BytesIO(ids[v[1:-1]]), v[1:-1]) if v.startswith("{") else v for k, v in call.form.items()}
         return api.request(method, url, data=data, content_type="multipart/form-data", headers=call.headers)
     return api.request(method, url, json=call.json, headers=call.headers)
 
@@ -211,3 +216,17 @@ def test_a_response_that_differs_from_its_schema_fails(app, client, tree, seeded
         resp.set_data(json.dumps(changed))
         with pytest.raises((AssertionError, FailureGroup)):
             operation.validate_response(schemathesis.Response.from_any(resp))
+
+
+def test_an_import_jobs_answer_is_what_the_document_says(app, client, tree, seeded):
+    """A finished import's result (imported, rejected rows, ...) as well as the export's of the route's case."""
+    import schemathesis
+
+    call = REQUESTS["POST /api/v1/imports/households"]
+    started = _send(app, client, tree, call, "POST", "/api/v1/imports/households", seeded)
+    assert started.status_code == 202, started.get_data(as_text=True)
+    resp = _send(app, client, tree, Call(user=call.user), "GET", f"/api/v1/jobs/{started.json['job']}", seeded)
+    assert resp.status_code == 200 and resp.json["status"] == "finished", resp.json
+    assert resp.json["imported"] == 1 and [r["field"] for r in resp.json["rejected"]] == ["head.id_number"]
+    operation = schemathesis.openapi.from_wsgi(OPENAPI_PATH, app)["/api/v1/jobs/{job_id}"]["GET"]
+    operation.validate_response(schemathesis.Response.from_any(resp))
