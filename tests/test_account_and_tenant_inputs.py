@@ -203,3 +203,41 @@ def test_new_union_page_refuses_what_the_api_refuses(app, client, login, tree, c
     resp = client.post("/t/K0101/children/new", data=form, headers={"Accept-Language": "en"})
     assert resp.status_code == 200 and _page_error(resp, message), resp.get_data(as_text=True)[:3000]
     assert _written(app) == before
+
+
+# ---------------------------------------------------------------- malformed bodies: 400, documented
+
+@pytest.mark.parametrize("levels", [17, 5000, 200000])
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/api/v1/auth/tokens"), ("POST", "/api/v1/tenants"), ("POST", "/api/v1/tenants/C01/users"),
+    ("PATCH", "/api/v1/users/{user_id}"), ("PUT", "/api/v1/tenants/C01/settings"), ("POST", "/api/v1/households"),
+])
+def test_a_body_nested_too_deeply_is_400(app, api_as, tree, levels, method, path):
+    """Refused before any parser reads it (a deep enough body used to exhaust the stack: 500)."""
+    with system(app):
+        user_id = db.session.scalar(sa.select(User.id).where(User.username == "k0101_all"))
+    api = api_as("c01_all", lang="en")
+    before = _written(app)
+    body = b'{"name": ' + b"[" * levels + b"]" * levels + b"}"
+    resp = api.request(method, path.format(user_id=user_id), data=body, content_type="application/json")
+    assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
+    assert resp.json["error"]["code"] == "bad_request" and "16 levels" in resp.json["error"]["message"]
+    assert _written(app) == before
+
+
+def test_sixteen_levels_are_not_too_deep(api_as, tree):
+    body = b'{"name": ' + b"[" * 15 + b"]" * 15 + b"}"
+    resp = api_as("c01_all", lang="en").request("POST", "/api/v1/tenants", data=body, content_type="application/json")
+    assert resp.status_code == 422 and "name" in resp.json["error"]["fields"]
+
+
+def test_every_body_and_parameter_documents_400_and_every_body_422(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            if "requestBody" in operation or operation.get("parameters"):
+                assert "400" in responses, (method, path)
+                assert "nested deeper than 16 levels" in responses["400"]["description"]
+            if "requestBody" in operation:
+                assert "422" in responses, (method, path)

@@ -120,33 +120,6 @@ def load_data(schema_cls: type[Schema], data, partial=False) -> dict:
         raise ValidationFailed(fields=translate_messages(flatten_messages(exc.messages))) from None
 
 
-#: how deeply a JSON body may nest (the deepest body of the API nests 3 levels)
-MAX_JSON_DEPTH = 16
-
-
-def _too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether the JSON text ``raw`` nests arrays and objects deeper than ``limit`` (read before parsing, so a
-    hostile body never reaches a recursive parser or encoder)."""
-    depth, in_string, escaped = 0, False, False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
-            depth += 1
-            if depth > limit:
-                return True
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return False
-
-
 def json_object() -> dict:
     """The request's JSON body as a dict (empty body: ``{}``); 400 when it is not a JSON object."""
     if request.mimetype not in ("application/json", "") and (request.content_length or request.form or request.files):
@@ -156,9 +129,7 @@ def json_object() -> dict:
         return {}
     if request.mimetype != "application/json":
         raise BadRequest(_l("The body must be JSON (Content-Type: application/json)."))
-    if _too_deep(raw):
-        raise BadRequest(_l("The body nests too deeply (at most %(n)d levels).", n=MAX_JSON_DEPTH))
-    data = request.get_json(silent=True)
+    data = request.get_json(silent=True)  # a body nested too deeply was refused before (core.security)
     if data is None:
         raise BadRequest(_l("The body is not valid JSON."))
     if not isinstance(data, dict):

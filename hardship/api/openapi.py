@@ -5,8 +5,9 @@ from __future__ import annotations
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from hardship.api import ENDPOINTS, MAX_JSON_DEPTH, api, openapi_path
+from hardship.api import ENDPOINTS, api, openapi_path
 from hardship.core import fields
+from hardship.core.security import MAX_JSON_DEPTH
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -24,10 +25,10 @@ ERROR_SCHEMA = {
     },
 }
 
-_STATUS_TEXT = {400: f"Malformed request: a body that is not a JSON object, not valid JSON, or nested deeper than "
-                     f"{MAX_JSON_DEPTH} levels; text holding U+0000", 401: "Not authenticated", 403: "Not allowed to your roles",
-                404: "Absent or outside your subtree", 409: "Conflict", 422: "Validation failed",
-                429: "Too many failed logins"}
+_STATUS_TEXT = {400: f"Malformed request: a body that is not a JSON object, not valid JSON or nested deeper than "
+                     f"{MAX_JSON_DEPTH} levels; a parameter or text holding U+0000",
+                401: "Not authenticated", 403: "Not allowed to your roles", 404: "Absent or outside your subtree",
+                409: "Conflict", 422: "Validation failed", 429: "Too many failed logins"}
 
 
 def _path_params(rule: str) -> list[dict]:
@@ -98,7 +99,7 @@ def build_spec() -> dict:
                 codes |= {401, 403}
                 op["security"] = [{"bearer": []}]
             if params or has_body:
-                codes |= {404}
+                codes |= {400, 404}
             codes |= set(ep.extra_responses)
             for code in sorted(codes):
                 responses[str(code)] = {"description": _STATUS_TEXT.get(code, "Error"), **error_ref}
