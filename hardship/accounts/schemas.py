@@ -27,14 +27,14 @@ class Username(Text):
         return username
 
 
-def password(**kwargs) -> Text:
+def new_password(**kwargs) -> Text:
     """A new password: kept as typed, from :data:`MIN_PASSWORD` to :data:`MAX_PASSWORD` characters."""
     return Text(strip=False, max_length=MAX_PASSWORD,
                 validate=validate.Length(min=MIN_PASSWORD, error=_l("At least %(n)d characters.", n=MIN_PASSWORD)),
                 **kwargs)
 
 
-def roles(**kwargs) -> fields.List:
+def role_list(**kwargs) -> fields.List:
     """Roles of :data:`tenants.levels.ROLES`, at least one (which of them a level has is the operation's rule)."""
     return fields.List(Choice(ROLES, required=True), validate=validate.Length(min=1, error=_l("Choose at least one role.")),
                        **kwargs)
@@ -47,18 +47,18 @@ class TokenRequest(BaseSchema):
 
 class UserCreate(BaseSchema):
     username = Username(required=True)
-    password = password(required=True)
+    password = new_password(required=True)
     display_name = Text(max_length=50)
-    roles = roles(required=True)
+    roles = role_list(required=True)
 
 
 class UserUpdate(BaseSchema):
     """A partial change: what is left out stays as it is."""
 
     display_name = Text(max_length=50, load_default=fields.missing_)
-    roles = roles()
+    roles = role_list()
     active = fields.Boolean()  # not Flag: a null must not be read as "no" and disable the user
-    password = password(load_default=fields.missing_)
+    password = new_password(load_default=fields.missing_)
 
 
 class UserOut(BaseSchema):
