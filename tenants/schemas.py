@@ -53,26 +53,12 @@ class InstalledLevels:
         return iter(sorted(registry.levels))
 
 
-class Level(Choice):
-    """The key of an installed level plugin."""
-
-    def __init__(self, **kwargs):
-        super().__init__(InstalledLevels(), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return super()._deserialize(value, attr, data, **kwargs)
-        except ValidationError:
-            shown = value[:32] if isinstance(value, str) else ""
-            raise ValidationError([_l("Unknown level %(level)s; installed: %(known)s.", level=shown,
-                                      known=", ".join(self.choices))]) from None
-
-
 class TenantCreate(BaseSchema):
     parent = Text(required=True, max_length=32, metadata={"description": "code of the parent union"})
     code = UnionCode(required=True)
     name = Text(required=True, max_length=100)
-    level = Level(required=True)
+    level = Choice(InstalledLevels(), required=True, unknown=lambda value, known: _l(
+        "Unknown level %(level)s; installed: %(known)s.", level=value, known=known))
     division_code = DivisionCode()
 
 

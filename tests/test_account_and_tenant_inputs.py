@@ -78,7 +78,7 @@ def test_a_password_keeps_its_spaces(app, api_as, tree):
     ({"display_name": "王" * 51}, "display_name", "At most 50 characters."),
     ({"roles": "clerk"}, "roles", "Not a valid list."),
     ({"roles": [1]}, "roles.0", None),
-    ({"roles": ["emperor"]}, "roles.0", None),
+    ({"roles": ["emperor"]}, "roles.0", "Not a role at this level: emperor."),
     ({"roles": []}, "roles", "Choose at least one role."),
 ])
 def test_bad_new_users_are_422(app, api_as, tree, change, field, message):

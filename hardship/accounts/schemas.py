@@ -36,8 +36,9 @@ def new_password(**kwargs) -> Text:
 
 def role_list(**kwargs) -> fields.List:
     """Roles of :data:`tenants.levels.ROLES`, at least one (which of them a level has is the operation's rule)."""
-    return fields.List(Choice(ROLES, required=True), validate=validate.Length(min=1, error=_l("Choose at least one role.")),
-                       **kwargs)
+    role = Choice(ROLES, required=True, unknown=lambda value, known: _l("Not a role at this level: %(roles)s.",
+                                                                         roles=value))
+    return fields.List(role, validate=validate.Length(min=1, error=_l("Choose at least one role.")), **kwargs)
 
 
 class TokenRequest(BaseSchema):

@@ -210,18 +210,22 @@ class Day(_Parsed):
 
 class Choice(fields.Field):
     """One of the keys of ``choices`` (a dict of key to label, or a sequence of keys); ``required=False``
-    takes an empty value as ``None``."""
+    takes an empty value as ``None``; ``unknown(value, choices)`` is the message naming a text that is none
+    of them (default: the choices)."""
 
-    def __init__(self, choices, **kwargs):
+    def __init__(self, choices, *, unknown=None, **kwargs):
         kwargs.setdefault("allow_none", not kwargs.get("required"))
         super().__init__(**kwargs)
-        self.choices = choices
+        self.choices, self.unknown = choices, unknown
 
     def _deserialize(self, value, attr, data, **kwargs):
         if value == "" and not self.required:
             return None
         if not isinstance(value, str) or value not in self.choices:
-            raise ValidationError([_l("Choose one of: %(choices)s.", choices=", ".join(self.choices))])
+            known = ", ".join(self.choices)
+            if self.unknown is not None and isinstance(value, str):
+                raise ValidationError([self.unknown(clean_text(value)[:32], known)])
+            raise ValidationError([_l("Choose one of: %(choices)s.", choices=known)])
         return value
 
     def _serialize(self, value, attr, obj, **kwargs):
