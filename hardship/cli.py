@@ -64,8 +64,10 @@ def upgrade_database() -> None:
 @click.option("--root-level", default="province", show_default=True, help="Level key of the root tenant.")
 def init_command(root_code, root_name, root_level):
     """Bring the database to the latest schema and optionally create the root tenant."""
+    from hardship.api import load_data
     from tenants.models import Tenant
     from tenants.operations import create_tenant
+    from tenants.schemas import TenantCreate
     from tenants.scoping import system_scope
 
     upgrade_database()
@@ -78,7 +80,9 @@ def init_command(root_code, root_name, root_level):
             click.echo(f"root tenant {existing.code} ({existing.name}) already exists")
             return
         try:
-            tenant = create_tenant(None, root_code, root_name or root_code, root_level)
+            data = load_data(TenantCreate, {"code": root_code, "name": root_name or root_code, "level": root_level},
+                             partial=("parent",))
+            tenant = create_tenant(None, data["code"], data["name"], data["level"])
             db.session.commit()
         except AppError as exc:
             db.session.rollback()
@@ -95,6 +99,8 @@ def init_command(root_code, root_name, root_level):
 def create_user_command(tenant_code, username, password, roles, display_name):
     """Create a user in a tenant."""
     from hardship.accounts.operations import create_user
+    from hardship.accounts.schemas import UserCreate
+    from hardship.api import load_data
     from hardship.core.errors import NotFound
     from tenants.scoping import get_tenant, system_scope
 
@@ -105,8 +111,9 @@ def create_user_command(tenant_code, username, password, roles, display_name):
             click.echo(f"error: there is no tenant with the code {tenant_code.upper()}", err=True)
             sys.exit(2)
         try:
-            user = create_user(tenant, username, password, [r.strip() for r in roles.split(",") if r.strip()],
-                               display_name)
+            data = load_data(UserCreate, {"username": username, "password": password, "display_name": display_name,
+                                          "roles": [r.strip() for r in roles.split(",") if r.strip()]})
+            user = create_user(tenant, data["username"], data["password"], data["roles"], data["display_name"])
             db.session.commit()
         except AppError as exc:
             db.session.rollback()

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from hardship.accounts.operations import require
 from hardship.api import json_object, load_body, route
 from hardship.core.db import db
+from hardship.jobs.api import StartedJob
 from tenants import operations as ops
 from tenants import settings as tenant_settings
 from tenants.levels import registry
@@ -27,15 +28,14 @@ def create_tenant():
     data = load_body(TenantCreate)
     parent = get_tenant(data["parent"])
     require(current_user, "tenants.manage")
-    tenant = ops.create_tenant(parent, data["code"], data["name"], data["level"], data.get("division_code"),
-                               actor=current_user)
-    return TenantOut().dump(tenant), 201
+    return ops.create_tenant(parent, data["code"], data["name"], data["level"], data["division_code"],
+                             actor=current_user), 201
 
 
 @route("/tenants/<code>", tags=["tenants"], response=TenantOut)
 def get_tenant_view(code):
     """One union of your subtree."""
-    return TenantOut().dump(get_tenant(code))
+    return get_tenant(code)
 
 
 @route("/tenants/<code>/children", tags=["tenants"], response=TenantList)
@@ -45,7 +45,7 @@ def list_children(code):
     children = db.session.scalars(
         select(Tenant).where(Tenant.parent_id == tenant.id, subtree_filter(Tenant)).order_by(Tenant.code)
     )
-    return {"tenant": tenant.code, "children": TenantOut(many=True).dump(children)}
+    return {"tenant": tenant.code, "children": children}
 
 
 @route("/tenants/<code>/settings", tags=["tenants"], response=SettingsOut)
@@ -55,7 +55,7 @@ def get_settings(code):
     return {"tenant": tenant.code, "settings": tenant_settings.effective(tenant)}
 
 
-@route("/tenants/<code>/settings", ["PUT"], tags=["tenants"], response=SettingsOut)
+@route("/tenants/<code>/settings", ["PUT"], tags=["tenants"], response=SettingsOut, responses={400: None, 422: None})
 def put_settings(code):
     """Override settings (partial object); a ``null`` value removes the override."""
     tenant = get_tenant(code)
@@ -63,7 +63,7 @@ def put_settings(code):
     return {"tenant": tenant.code, "settings": ops.update_settings(tenant, json_object(), actor=current_user)}
 
 
-@route("/tenants/<code>/exports", ["POST"], tags=["tenants"], status=202)
+@route("/tenants/<code>/exports", ["POST"], tags=["tenants"], response=StartedJob, status=202)
 def export_directory(code):
     """Start a background export of the subtree's union directory (xlsx); poll ``/jobs/{id}``."""
     from tenants.jobs import export_directory as export_job

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
@@ -17,41 +15,17 @@ from tenants.levels import registry
 from tenants.models import Tenant, TenantSetting
 from tenants.scoping import system_scope
 
-CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
-DIVISION_RE = re.compile(r"^\d{6}$")
-
-
-def _validate(code, name, level, division_code, parent: Tenant | None) -> dict:
-    errors: dict = {}
-    if not code or not CODE_RE.match(code):
-        errors["code"] = [_l("2 to 32 characters: capital letters, digits and '-', starting with a letter or digit.")]
-    if not name or not name.strip():
-        errors["name"] = [_l("Required.")]
-    elif len(name.strip()) > 100:
-        errors["name"] = [_l("At most %(n)d characters.", n=100)]
-    plugin = registry.get(level or "")
-    if plugin is None:
-        errors["level"] = [_l("Unknown level %(level)s; installed: %(known)s.", level=level or "",
-                              known=", ".join(sorted(registry.levels)))]
-    elif parent is not None and not parent.plugin.allows_child(plugin.key):
-        locale = str(get_locale())
-        errors["level"] = [_l("A %(child)s cannot sit under a %(parent)s.", child=plugin.name(locale),
-                              parent=parent.plugin.name(locale))]
-    if division_code not in (None, "") and not DIVISION_RE.match(str(division_code)):
-        errors["division_code"] = [_l("Six digits (administrative division code).")]
-    if errors:
-        raise ValidationFailed(fields=errors)
-    return errors
-
 
 def create_tenant(parent: Tenant | None, code: str, name: str, level: str,
                   division_code: str | None = None, actor=None) -> Tenant:
-    """Create a union under ``parent`` (``None``: a root, command line only)."""
+    """Create a union under ``parent`` (``None``: a root, command line only) from clean values (loaded with
+    :class:`tenants.schemas.TenantCreate`)."""
     require(actor, "tenants.manage")
-    code = (code or "").strip().upper()
-    name = (name or "").strip()
-    division_code = (division_code or "").strip() or None
-    _validate(code, name, level, division_code, parent)
+    plugin = registry.get(level)
+    if parent is not None and not parent.plugin.allows_child(level):
+        locale = str(get_locale())
+        raise ValidationFailed(fields={"level": [_l("A %(child)s cannot sit under a %(parent)s.",
+                                                    child=plugin.name(locale), parent=parent.plugin.name(locale))]})
     with system_scope():
         exists = db.session.scalar(select(Tenant.id).where(Tenant.code == code))
     if exists is not None:

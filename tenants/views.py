@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from hardship.accounts.models import User
 from hardship.accounts.operations import require
+from hardship.api import load_data
 from hardship.core.db import db
 from hardship.web import submit, tenant_blueprint
 from tenants import operations as ops
@@ -20,6 +21,7 @@ from tenants import settings as tenant_settings
 from tenants.forms import ChildTenantForm
 from tenants.levels import registry
 from tenants.models import Tenant
+from tenants.schemas import TenantCreate
 from tenants.scoping import subtree_filter
 
 bp = tenant_blueprint("tenants_ui", __name__)
@@ -61,8 +63,10 @@ def new_child():
         created = {}
 
         def action():
-            created["t"] = ops.create_tenant(tenant, form.code.data, form.name.data, form.level.data,
-                                             form.division_code.data, actor=current_user)
+            data = load_data(TenantCreate, {"parent": tenant.code, "code": form.code.data, "name": form.name.data,
+                                            "level": form.level.data, "division_code": form.division_code.data})
+            created["t"] = ops.create_tenant(tenant, data["code"], data["name"], data["level"], data["division_code"],
+                                             actor=current_user)
 
         if submit(form, action, _l("The union was created.")):
             return redirect(url_for("tenants_ui.home", tenant_code=created["t"].code))

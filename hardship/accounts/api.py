@@ -6,7 +6,15 @@ from sqlalchemy import select
 
 from hardship.accounts import operations as ops
 from hardship.accounts.models import User
-from hardship.accounts.schemas import TokenRequest, TokenResponse, UserCreate, UserList, UserOut, UserUpdate
+from hardship.accounts.schemas import (
+    MeOut,
+    TokenRequest,
+    TokenResponse,
+    UserCreate,
+    UserList,
+    UserOut,
+    UserUpdate,
+)
 from hardship.api import load_body, route
 from hardship.core.db import db
 from hardship.core.errors import AppError
@@ -24,7 +32,7 @@ def create_token():
         db.session.commit()  # a refused login is counted (and audited) although the request fails
         raise
     token, row = ops.issue_token(user)
-    return {"token": token, "expires_at": row.expires_at.isoformat(), "user": UserOut().dump(user)}, 201
+    return {"token": token, "expires_at": row.expires_at, "user": user}, 201
 
 
 @route("/auth/tokens/current", ["DELETE"], tags=["auth"], status=204)
@@ -36,10 +44,10 @@ def revoke_current_token():
     return "", 204
 
 
-@route("/auth/me", tags=["auth"], response=UserOut)
+@route("/auth/me", tags=["auth"], response=MeOut)
 def me():
     """The authenticated user, with capabilities."""
-    return {**UserOut().dump(current_user), "capabilities": sorted(current_user.capabilities)}
+    return current_user
 
 
 @route("/tenants/<code>/users", ["POST"], body=UserCreate, response=UserOut, status=201, tags=["users"],
@@ -49,9 +57,8 @@ def create_user(code):
     tenant = get_tenant(code)
     ops.require(current_user, "users.manage")
     data = load_body(UserCreate)
-    user = ops.create_user(tenant, data["username"], data["password"], data["roles"],
-                           data.get("display_name", ""), actor=current_user)
-    return UserOut().dump(user), 201
+    return ops.create_user(tenant, data["username"], data["password"], data["roles"], data["display_name"],
+                           actor=current_user), 201
 
 
 @route("/tenants/<code>/users", tags=["users"], response=UserList)
@@ -60,7 +67,7 @@ def list_users(code):
     tenant = get_tenant(code)
     ops.require(current_user, "users.manage")
     users = db.session.scalars(select(User).where(User.tenant_id == tenant.id).order_by(User.username))
-    return {"users": UserOut(many=True).dump(users)}
+    return {"users": users}
 
 
 @route("/users/<int:user_id>", ["PATCH"], body=UserUpdate, response=UserOut, tags=["users"], responses={409: None})
@@ -69,5 +76,4 @@ def update_user(user_id):
     user = get_owned(User, user_id)
     ops.require(current_user, "users.manage")
     data = load_body(UserUpdate)
-    ops.update_user(user, actor=current_user, **data)
-    return UserOut().dump(user)
+    return ops.update_user(user, actor=current_user, **data)

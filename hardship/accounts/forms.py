@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -15,16 +15,19 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+# The users forms only render and carry the inputs: their data is loaded through the API's schemas
+# (hardship.accounts.schemas), which alone validate them.
+
 class UserForm(FlaskForm):
     tenant = SelectField(_l("Union"), choices=[])
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
-    display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=50)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
-    roles = MultiCheckboxField(_l("Roles"), choices=[])
+    username = StringField(_l("Username"))
+    display_name = StringField(_l("Display name"))
+    password = PasswordField(_l("Password"))
+    roles = MultiCheckboxField(_l("Roles"), choices=[], validate_choice=False)
 
 
 class UserEditForm(FlaskForm):
-    display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=50)])
-    password = PasswordField(_l("New password (leave empty to keep)"), validators=[Optional(), Length(max=200)])
-    roles = MultiCheckboxField(_l("Roles"), choices=[])
+    display_name = StringField(_l("Display name"))
+    password = PasswordField(_l("New password (leave empty to keep)"))
+    roles = MultiCheckboxField(_l("Roles"), choices=[], validate_choice=False)
     active = BooleanField(_l("Active"))

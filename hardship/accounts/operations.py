@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from datetime import timedelta
 
@@ -22,9 +21,6 @@ from hardship.core.errors import Conflict, Forbidden, TooManyRequests, Unauthori
 from tenants.models import Tenant
 from tenants.scoping import first_in_scope, set_scope, system_scope
 
-USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
-MIN_PASSWORD = 8
-
 
 def require(actor, capability: str) -> None:
     """Raise 403 unless ``actor`` (``None`` = the command line) holds ``capability``."""
@@ -32,38 +28,20 @@ def require(actor, capability: str) -> None:
         raise Forbidden()
 
 
-def _check_user_fields(tenant, username=None, password=None, display_name=None, roles=None,
-                       creating=False) -> dict:
-    errors: dict = {}
-    if creating or username is not None:
-        if not username or not USERNAME_RE.match(username):
-            errors["username"] = [_l("3 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.")]
-    if creating or password is not None:
-        if not password or len(password) < MIN_PASSWORD:
-            errors["password"] = [_l("At least %(n)d characters.", n=MIN_PASSWORD)]
-        elif len(password) > 200:
-            errors["password"] = [_l("At most %(n)d characters.", n=200)]
-    if display_name is not None and len(display_name) > 50:
-        errors["display_name"] = [_l("At most %(n)d characters.", n=50)]
-    if creating or roles is not None:
-        plugin = tenant.plugin
-        allowed = set(plugin.roles) if plugin else set()
-        roles = list(roles or [])
-        unknown = [r for r in roles if r not in allowed]
-        if not roles:
-            errors["roles"] = [_l("Choose at least one role.")]
-        elif unknown:
-            errors["roles"] = [_l("Not a role at this level: %(roles)s.", roles=", ".join(map(str, unknown)))]
-    if errors:
-        raise ValidationFailed(fields=errors)
-    return errors
+def _check_roles(tenant, roles) -> None:
+    """The roles must be roles of the tenant's level (their form is checked by the schema)."""
+    plugin = tenant.plugin
+    allowed = set(plugin.roles) if plugin else set()
+    unknown = [r for r in roles if r not in allowed]
+    if unknown:
+        raise ValidationFailed(fields={"roles": [_l("Not a role at this level: %(roles)s.",
+                                                    roles=", ".join(map(str, unknown)))]})
 
 
 def create_user(tenant, username: str, password: str, roles, display_name: str = "", actor=None) -> User:
+    """Create a user from clean values (loaded with :class:`hardship.accounts.schemas.UserCreate`)."""
     require(actor, "users.manage")
-    username = (username or "").strip().lower()
-    display_name = (display_name or "").strip()
-    _check_user_fields(tenant, username, password, display_name, roles, creating=True)
+    _check_roles(tenant, roles)
     with system_scope():
         taken = db.session.scalar(select(User.id).where(User.username == username))
     if taken is not None:
@@ -78,8 +56,11 @@ def create_user(tenant, username: str, password: str, roles, display_name: str =
 
 
 def update_user(user: User, *, roles=None, active=None, display_name=None, password=None, actor=None) -> User:
+    """Change a user from clean values (loaded with :class:`hardship.accounts.schemas.UserUpdate`); ``None``
+    leaves a value as it is."""
     require(actor, "users.manage")
-    _check_user_fields(user.tenant, password=password, display_name=display_name, roles=roles)
+    if roles is not None:
+        _check_roles(user.tenant, roles)
     before = {"roles": user.roles, "active": user.active, "display_name": user.display_name}
     if actor is not None and actor.id == user.id and (
             active is False or (roles is not None and sorted(set(roles)) != user.roles)):
@@ -91,7 +72,7 @@ def update_user(user: User, *, roles=None, active=None, display_name=None, passw
         if active:
             user.failed_logins, user.locked_until = 0, None
     if display_name is not None:
-        user.display_name = display_name.strip()
+        user.display_name = display_name
     if password is not None:
         user.password_hash = hash_password(password)
     if password is not None or active is False or (roles is not None and before["roles"] != user.roles):

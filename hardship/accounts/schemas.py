@@ -1,43 +1,87 @@
-"""API schemas for accounts."""
+"""Schemas of accounts: what the API, the users pages and the command line load, and what the API sends."""
 
-from marshmallow import fields
+import re
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError, fields, validate
 
 from hardship.api import BaseSchema
+from hardship.core.fields import Choice, Text
+from tenants.levels import ROLES
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+MIN_PASSWORD, MAX_PASSWORD = 8, 200
+
+
+class Username(Text):
+    """A username, lower-cased: 3 to 64 letters, digits, '.', '_' or '-'."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=64, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        username = super()._deserialize(value, attr, data, **kwargs).lower()
+        if not USERNAME_RE.match(username):
+            raise ValidationError([_l("3 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or "
+                                      "digit.")])
+        return username
+
+
+def new_password(**kwargs) -> Text:
+    """A new password: kept as typed, from :data:`MIN_PASSWORD` to :data:`MAX_PASSWORD` characters."""
+    return Text(strip=False, max_length=MAX_PASSWORD,
+                validate=validate.Length(min=MIN_PASSWORD, error=_l("At least %(n)d characters.", n=MIN_PASSWORD)),
+                **kwargs)
+
+
+def role_list(**kwargs) -> fields.List:
+    """Roles of :data:`tenants.levels.ROLES`, at least one (which of them a level has is the operation's rule)."""
+    role = Choice(ROLES, required=True, unknown=lambda value, known: _l("Not a role at this level: %(roles)s.",
+                                                                         roles=value))
+    return fields.List(role, validate=validate.Length(min=1, error=_l("Choose at least one role.")), **kwargs)
 
 
 class TokenRequest(BaseSchema):
-    username = fields.String(required=True)
-    password = fields.String(required=True)
-
-
-class TokenResponse(BaseSchema):
-    token = fields.String()
-    expires_at = fields.DateTime()
+    username = Text(required=True, max_length=64)
+    password = Text(required=True, strip=False, max_length=MAX_PASSWORD)
 
 
 class UserCreate(BaseSchema):
-    username = fields.String(required=True)
-    password = fields.String(required=True)
-    display_name = fields.String(load_default="")
-    roles = fields.List(fields.String(), required=True)
+    username = Username(required=True)
+    password = new_password(required=True)
+    display_name = Text(max_length=50)
+    roles = role_list(required=True)
 
 
 class UserUpdate(BaseSchema):
-    display_name = fields.String()
-    roles = fields.List(fields.String())
-    active = fields.Boolean()
-    password = fields.String()
+    """A partial change: what is left out stays as it is."""
+
+    display_name = Text(max_length=50, load_default=fields.missing_)
+    roles = role_list()
+    active = fields.Boolean()  # not Flag: a null must not be read as "no" and disable the user
+    password = new_password(load_default=fields.missing_)
 
 
 class UserOut(BaseSchema):
-    id = fields.Integer()
-    username = fields.String()
-    display_name = fields.String()
-    tenant = fields.Function(lambda u: u.tenant.code)
-    roles = fields.List(fields.String())
-    active = fields.Boolean()
-    created_at = fields.DateTime()
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    display_name = fields.String(required=True)
+    tenant = fields.String(required=True, attribute="tenant.code", metadata={"description": "code of the user's union"})
+    roles = fields.List(fields.String(), required=True)
+    active = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class MeOut(UserOut):
+    capabilities = fields.Function(lambda user: sorted(user.capabilities), required=True,
+                                   metadata={"type": "array", "items": {"type": "string"}})
+
+
+class TokenResponse(BaseSchema):
+    token = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+    user = fields.Nested(UserOut, required=True)
 
 
 class UserList(BaseSchema):
-    users = fields.List(fields.Nested(UserOut))
+    users = fields.List(fields.Nested(UserOut), required=True)

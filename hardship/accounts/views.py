@@ -10,6 +10,8 @@ from sqlalchemy import select
 from hardship.accounts import operations as ops
 from hardship.accounts.forms import LoginForm, UserEditForm, UserForm
 from hardship.accounts.models import User
+from hardship.accounts.schemas import UserCreate, UserUpdate
+from hardship.api import load_data
 from hardship.core.db import db
 from hardship.core.errors import AppError
 from hardship.core.i18n import current_lang
@@ -71,9 +73,13 @@ def users():
         target = get_tenant(form.tenant.data)
     form.roles.choices = [(r, str(ROLES[r])) for r in ROLES]
     if form.validate_on_submit():
-        if submit(form, lambda: ops.create_user(target, form.username.data, form.password.data, form.roles.data,
-                                                form.display_name.data or "", actor=current_user),
-                  _l("The user was created.")):
+        def create():
+            data = load_data(UserCreate, {"username": form.username.data, "password": form.password.data,
+                                          "display_name": form.display_name.data, "roles": form.roles.data})
+            ops.create_user(target, data["username"], data["password"], data["roles"], data["display_name"],
+                            actor=current_user)
+
+        if submit(form, create, _l("The user was created.")):
             return redirect(url_for("accounts_tenant_ui.users"))
     elif request.method == "GET":
         form.tenant.data = tenant.code
@@ -96,9 +102,12 @@ def edit_user(user_id):
         form.roles.data = user.roles
         form.active.data = user.active
     if form.validate_on_submit():
-        if submit(form, lambda: ops.update_user(user, roles=form.roles.data, active=form.active.data,
-                                                display_name=form.display_name.data or "",
-                                                password=form.password.data or None, actor=current_user),
-                  _l("The user was updated.")):
+        def update():
+            changes = {"display_name": form.display_name.data, "roles": form.roles.data, "active": form.active.data}
+            if form.password.data:  # empty: keep the password
+                changes["password"] = form.password.data
+            ops.update_user(user, actor=current_user, **load_data(UserUpdate, changes))
+
+        if submit(form, update, _l("The user was updated.")):
             return redirect(url_for("accounts_tenant_ui.users"))
     return render_template("accounts/edit_user.html", form=form, user=user, tenant=g.tenant)

@@ -120,33 +120,6 @@ def load_data(schema_cls: type[Schema], data, partial=False) -> dict:
         raise ValidationFailed(fields=translate_messages(flatten_messages(exc.messages))) from None
 
 
-#: how deeply a JSON body may nest (the deepest body of the API nests 3 levels)
-MAX_JSON_DEPTH = 16
-
-
-def _too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether the JSON text ``raw`` nests arrays and objects deeper than ``limit`` (read before parsing, so a
-    hostile body never reaches a recursive parser or encoder)."""
-    depth, in_string, escaped = 0, False, False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
-            depth += 1
-            if depth > limit:
-                return True
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return False
-
-
 def json_object() -> dict:
     """The request's JSON body as a dict (empty body: ``{}``); 400 when it is not a JSON object."""
     if request.mimetype not in ("application/json", "") and (request.content_length or request.form or request.files):
@@ -156,9 +129,7 @@ def json_object() -> dict:
         return {}
     if request.mimetype != "application/json":
         raise BadRequest(_l("The body must be JSON (Content-Type: application/json)."))
-    if _too_deep(raw):
-        raise BadRequest(_l("The body nests too deeply (at most %(n)d levels).", n=MAX_JSON_DEPTH))
-    data = request.get_json(silent=True)
+    data = request.get_json(silent=True)  # a body nested too deeply was refused before (core.security)
     if data is None:
         raise BadRequest(_l("The body is not valid JSON."))
     if not isinstance(data, dict):
@@ -175,12 +146,40 @@ def load_query(schema_cls: type[Schema]) -> dict:
     return load_data(schema_cls, request.args.to_dict())
 
 
+def dumped(fn, response: type[Schema] | None):
+    """``fn`` with its result dumped through ``response`` (a handler returns objects or a dict, optionally with
+    a status code), so the OpenAPI document is what the API sends; a :class:`Response` is left alone. The dump
+    runs before the commit, while the objects are still loaded in the request's scope."""
+    if response is None:
+        return fn
+
+    @wraps(fn)
+    def dump(**kwargs):
+        result = fn(**kwargs)
+        body, code = result if isinstance(result, tuple) else (result, None)
+        if isinstance(body, Response):
+            return result
+        body = _schema(response).dump(body)
+        return body if code is None else (body, code)
+
+    return dump
+
+
+#: handlers' modules whose response schemas do not declare all that their handlers return yet (the ledger and
+#: archives streams are moving them to funds/schemas.py and archives/schemas.py): not dumped, so that nothing
+#: is dropped; tests/test_api_conformance.py marks their routes. Empty it once those schemas are complete.
+NOT_DUMPED_YET = frozenset({"hardship.funds.api"})
+
+
 def route(rule: str, methods=("GET",), *, summary: str = "", tags=(), body=None, query=None,
           response=None, status: int = 200, auth: bool = True, responses: dict | None = None, form=None,
           headers: tuple[dict, ...] = ()):
-    """Register an API endpoint and its documentation (``form``: a multipart/form-data body schema)."""
+    """Register an API endpoint and its documentation (``form``: a multipart/form-data body schema); the
+    handler's result is dumped through ``response`` (:func:`dumped`)."""
 
     def decorator(fn):
+        fn = dumped(fn, None if fn.__module__ in NOT_DUMPED_YET else response)
+
         @wraps(fn)
         def wrapper(**kwargs):
             if auth and not current_user.is_authenticated:

@@ -7,6 +7,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import jsonify
 
 from hardship.api import ENDPOINTS, api, openapi_path
+from hardship.core import fields
+from hardship.core.security import MAX_JSON_DEPTH
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -24,9 +26,10 @@ ERROR_SCHEMA = {
     },
 }
 
-_STATUS_TEXT = {400: "Malformed request", 401: "Not authenticated", 403: "Not allowed to your roles",
-                404: "Absent or outside your subtree", 409: "Conflict", 422: "Validation failed",
-                429: "Too many failed logins"}
+_STATUS_TEXT = {400: f"Malformed request: a body that is not a JSON object, not valid JSON or nested deeper than "
+                     f"{MAX_JSON_DEPTH} levels; a parameter or text holding U+0000",
+                401: "Not authenticated", 403: "Not allowed to your roles", 404: "Absent or outside your subtree",
+                409: "Conflict", 422: "Validation failed", 429: "Too many failed logins"}
 
 
 def _path_params(rule: str) -> list[dict]:
@@ -39,14 +42,35 @@ def _path_params(rule: str) -> list[dict]:
     return params
 
 
+#: the OpenAPI type and format of each input field of :mod:`hardship.core.fields` (a subclass finds its base's)
+FIELD_TYPES = {**dict.fromkeys((fields.Text, fields.Name, fields.IdNumber, fields.Phone, fields.BankCard, fields.Fen,
+                                fields.Choice), ("string", None)),
+               fields.Flag: ("boolean", None), fields.Year: ("integer", None), fields.Day: ("string", "date")}
+
+
+def _input_field_limits(self, field, **kwargs) -> dict:
+    """The limits an input field of :mod:`hardship.core.fields` enforces, as OpenAPI properties."""
+    if isinstance(field, fields.Text) and field.max_length is not None:
+        return {"maxLength": field.max_length}
+    if isinstance(field, fields.Year):
+        return {"minimum": fields.FIRST_YEAR, "maximum": fields.LAST_YEAR}
+    if isinstance(field, fields.Choice):
+        return {"enum": list(field.choices) + ([None] if field.allow_none else [])}
+    return {}
+
+
 def build_spec() -> dict:
+    marshmallow_plugin = MarshmallowPlugin()
     spec = APISpec(
         title="工会困难职工帮扶平台 API",
         version="1.0.0",
         openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
+        plugins=[marshmallow_plugin],
         servers=[{"url": "/"}],
     )
+    for field_cls, type_and_format in FIELD_TYPES.items():
+        marshmallow_plugin.map_to_openapi_type(field_cls, *type_and_format)
+    marshmallow_plugin.converter.add_attribute_function(_input_field_limits)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", ERROR_SCHEMA)
     error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -76,7 +100,7 @@ def build_spec() -> dict:
                 codes |= {401, 403}
                 op["security"] = [{"bearer": []}]
             if params or has_body:
-                codes |= {404}
+                codes |= {400, 404}
             codes |= set(ep.extra_responses)
             for code in sorted(codes):
                 responses[str(code)] = {"description": _STATUS_TEXT.get(code, "Error"), **error_ref}

@@ -8,30 +8,31 @@ from hardship.accounts.operations import require
 from hardship.api import BaseSchema, between, load_query, route
 from hardship.audit.models import AuditEvent
 from hardship.core.db import db
+from hardship.core.fields import Text
 from tenants.models import Tenant
 from tenants.scoping import get_tenant, subtree_filter
 
 
 class AuditQuery(BaseSchema):
-    tenant = fields.String(required=True)
-    action = fields.String()
+    tenant = Text(required=True, max_length=32)
+    action = Text(max_length=64)
     page = fields.Integer(load_default=1, validate=between(1, 100000))
 
 
 class AuditOut(BaseSchema):
-    id = fields.Integer()
-    at = fields.DateTime()
-    tenant = fields.String()
-    username = fields.String(allow_none=True)
-    action = fields.String()
-    object_type = fields.String()
-    object_id = fields.String(allow_none=True)
-    detail = fields.Dict()
+    id = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    tenant = fields.String(required=True)
+    username = fields.String(required=True, allow_none=True)
+    action = fields.String(required=True)
+    object_type = fields.String(required=True)
+    object_id = fields.String(required=True, allow_none=True)
+    detail = fields.Dict(required=True, allow_none=True)
 
 
 class AuditPage(BaseSchema):
-    events = fields.List(fields.Nested(AuditOut))
-    page = fields.Integer()
+    events = fields.List(fields.Nested(AuditOut), required=True)
+    page = fields.Integer(required=True)
 
 
 def audit_page(tenant, action=None, page=1, per_page=50):
@@ -52,5 +53,4 @@ def list_audit():
     args = load_query(AuditQuery)
     tenant = get_tenant(args["tenant"])
     require(current_user, "audit.read")
-    return {"events": AuditOut(many=True).dump(audit_page(tenant, args.get("action"), args["page"])),
-            "page": args["page"]}
+    return {"events": audit_page(tenant, args["action"], args["page"]), "page": args["page"]}

@@ -37,15 +37,16 @@ def clean_text(value, *, multiline: bool = False) -> str:
 
 class Text(fields.Field):
     """Free text, stripped: ``required`` also refuses blank text; ``max_length`` in characters; ``multiline``
-    allows tab and newline."""
+    allows tab and newline; ``strip=False`` keeps the spaces around it (a password's are part of it)."""
 
-    def __init__(self, *, max_length: int | None = None, multiline: bool = False, **kwargs):
+    def __init__(self, *, max_length: int | None = None, multiline: bool = False, strip: bool = True, **kwargs):
         kwargs.setdefault("load_default", "" if not kwargs.get("required") else fields.missing_)
         super().__init__(**kwargs)
-        self.max_length, self.multiline = max_length, multiline
+        self.max_length, self.multiline, self.strip = max_length, multiline, strip
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = clean_text(value, multiline=self.multiline).strip()
+        text = clean_text(value, multiline=self.multiline)
+        text = text.strip() if self.strip else text
         if self.required and not text:
             raise ValidationError([_l("Required.")])
         if self.max_length is not None and len(text) > self.max_length:
@@ -225,18 +226,22 @@ class Day(_Parsed):
 
 class Choice(fields.Field):
     """One of the keys of ``choices`` (a dict of key to label, or a sequence of keys); ``required=False``
-    takes an empty value as ``None``."""
+    takes an empty value as ``None``; ``unknown(value, choices)`` is the message naming a text that is none
+    of them (default: the choices)."""
 
-    def __init__(self, choices, **kwargs):
+    def __init__(self, choices, *, unknown=None, **kwargs):
         kwargs.setdefault("allow_none", not kwargs.get("required"))
         super().__init__(**kwargs)
-        self.choices = choices
+        self.choices, self.unknown = choices, unknown
 
     def _deserialize(self, value, attr, data, **kwargs):
         if value == "" and not self.required:
             return None
         if not isinstance(value, str) or value not in self.choices:
-            raise ValidationError([_l("Choose one of: %(choices)s.", choices=", ".join(self.choices))])
+            known = ", ".join(self.choices)
+            if self.unknown is not None and isinstance(value, str):
+                raise ValidationError([self.unknown(clean_text(value)[:32], known)])
+            raise ValidationError([_l("Choose one of: %(choices)s.", choices=known)])
         return value
 
     def _serialize(self, value, attr, obj, **kwargs):

@@ -1,6 +1,11 @@
-"""Security headers on every response; requests carrying NUL characters are refused."""
+"""Security headers on every response; requests carrying NUL characters, and JSON bodies nested too deeply, are
+refused."""
 
 from flask import request
+from flask_babel import lazy_gettext as _l
+
+#: how deeply a JSON body may nest (the deepest body of the API nests 3 levels)
+MAX_JSON_DEPTH = 16
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -25,13 +30,37 @@ def _has_nul(value) -> bool:
     return False
 
 
+def nests_too_deeply(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text ``raw`` nests arrays and objects deeper than ``limit`` (read before parsing, so a
+    hostile body never reaches a recursive parser or encoder)."""
+    depth, in_string, escaped = 0, False, False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
 def refuse_nul() -> None:
     """``before_request``: PostgreSQL text cannot hold NUL, so a path, query, form field or JSON
-    string containing one would fail in the database (500); refuse it up front (400)."""
-    from flask import request
-
+    string containing one would fail in the database (500); refuse it up front (400). A JSON body nested
+    deeper than :data:`MAX_JSON_DEPTH` is refused before it is parsed (400): parsing it could exhaust the stack."""
     from hardship.core.errors import BadRequest
 
+    if request.is_json and nests_too_deeply(request.get_data(cache=True)):
+        raise BadRequest(_l("The body nests too deeply (at most %(n)d levels).", n=MAX_JSON_DEPTH))
     if (_has_nul(request.path) or any(_has_nul(k) or _has_nul(v) for k, v in request.args.items(multi=True))
             or any(_has_nul(k) or _has_nul(v) for k, v in request.form.items(multi=True))
             or (request.is_json and _json_has_nul())):

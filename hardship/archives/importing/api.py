@@ -3,23 +3,18 @@
 from flask import request
 from flask_babel import get_locale
 from flask_login import current_user
-from marshmallow import fields
 
-from hardship.api import BaseSchema, load_data, route
+from hardship.api import load_data, route
 from hardship.archives.importing import files
 from hardship.archives.importing.job import may_import, start_household_import
 from hardship.archives.importing.workbooks import template_xlsx
 from hardship.archives.schemas import HouseholdImportIn
 from hardship.core.downloads import xlsx_download
+from hardship.jobs.api import StartedJob
 from tenants.scoping import get_tenant
 
 
-class JobStarted(BaseSchema):
-    job = fields.String()
-    status = fields.String()
-
-
-@route("/imports/households", ["POST"], form=HouseholdImportIn, response=JobStarted, status=202, tags=["imports"])
+@route("/imports/households", ["POST"], form=HouseholdImportIn, response=StartedJob, status=202, tags=["imports"])
 def import_households():
     """Start a bulk import of households (multipart ``file`` and ``tenant``); poll ``/jobs/{id}`` for the verdicts."""
     data = load_data(HouseholdImportIn, {"tenant": request.form.get("tenant"), "file": request.files.get("file")})
@@ -28,7 +23,7 @@ def import_households():
     upload = data["file"]
     content = upload.stream.read(files.MAX_BYTES + 1)
     run = start_household_import(tenant, upload.filename or "", content, actor=current_user,
-                                          locale=str(get_locale()))
+                                 locale=str(get_locale()))
     return {"job": run.id, "status": run.status}, 202
 
 

@@ -1,0 +1,223 @@
+"""Every API route answers what /api/v1/openapi.json says it answers.
+
+On a seeded tree (the ``tree`` fixture, two households, ledger postings and a finished export job), each
+documented route is called once with a valid request. The answer must have the documented success status; a
+JSON answer must be documented with a response schema and conform to it (schemathesis' response schema
+conformance: types, nullability, required and undeclared keys); an answer that is not JSON (a file, 204) must
+not be documented as JSON. :data:`REQUESTS` lists every route of :data:`hardship.api.ENDPOINTS`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from conftest import PASSWORD, ApiClient, system
+from fixtures.funds import allocation, receipt, refund
+from fixtures.households import household_body, unique_id
+
+from hardship.core.db import db
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+
+
+@dataclass
+class Call:
+    """One valid request: ``path`` and ``json`` may hold ``{name}`` fields filled from the seeded ids."""
+
+    user: str | None = "p01_all"
+    path: str = ""
+    json: dict | None = None
+    headers: dict = field(default_factory=dict)
+    #: multipart form fields (``(bytes, filename)`` for a file)
+    form: dict | None = None
+
+
+def _posting_key() -> dict:
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+SURVEY = {"visited_on": date.today().isoformat(), "visitors": ["王五"], "findings": "家中一人患病，收入低",
+          "income_per_capita": "800.00"}
+
+#: "METHOD documented path" -> a valid request
+REQUESTS: dict[str, Call] = {
+    "GET /api/v1/jobs/{job_id}": Call(path="/api/v1/jobs/{job}"),
+    "GET /api/v1/jobs/{job_id}/output": Call(path="/api/v1/jobs/{job}/output"),
+    "GET /api/v1/audit": Call(path="/api/v1/audit?tenant=C01"),
+    "POST /api/v1/auth/tokens": Call(user=None, json={"username": "k0101_all", "password": PASSWORD}),
+    "DELETE /api/v1/auth/tokens/current": Call(user="k0101_all"),
+    "GET /api/v1/auth/me": Call(),
+    "POST /api/v1/tenants/{code}/users": Call(path="/api/v1/tenants/C01/users", json={
+        "username": "c01_fin", "password": "Longpass-1", "display_name": "王会计", "roles": ["finance"]}),
+    "GET /api/v1/tenants/{code}/users": Call(path="/api/v1/tenants/C01/users"),
+    "PATCH /api/v1/users/{user_id}": Call(path="/api/v1/users/{user}", json={"display_name": "李主席"}),
+    "POST /api/v1/households": Call(user="e0101001_all", json=household_body(head_id=unique_id(3))),
+    "GET /api/v1/households": Call(path="/api/v1/households?tenant=K0101"),
+    "GET /api/v1/households/export.xlsx": Call(path="/api/v1/households/export.xlsx?tenant=K0101"),
+    "GET /api/v1/households/{household_id}": Call(path="/api/v1/households/{applied}"),
+    "POST /api/v1/households/{household_id}/surveys": Call(user="k0101_all", path="/api/v1/households/{applied}/surveys",
+                                                           json=SURVEY),
+    "POST /api/v1/households/{household_id}/transitions": Call(
+        user="k0101_all", path="/api/v1/households/{publicizing}/transitions",
+        json={"action": "reject", "reason": "核实有出租收入"}),
+    "POST /api/v1/households/{household_id}/objections": Call(
+        user="k0101_all", path="/api/v1/households/{publicizing}/objections", json={"text": "群众反映其有房产出租"}),
+    "GET /api/v1/households/{household_id}/history": Call(path="/api/v1/households/{publicizing}/history"),
+    "POST /api/v1/funds/receipts": Call(user="c01_all", json=receipt(document_no="财社〔2026〕13号")),
+    "POST /api/v1/funds/allocations": Call(user="c01_all", json=allocation(amount="100.00", document_no="市工发〔2026〕6号")),
+    "POST /api/v1/funds/returns": Call(user="k0101_all", json=refund()),
+    "POST /api/v1/funds/transactions/{transaction_id}/reversal": Call(
+        user="c01_all", path="/api/v1/funds/transactions/{allocation}/reversal",
+        json={"document_no": "市工发〔2026〕7号", "date": "2026-03-10"}),
+    "GET /api/v1/funds/transactions/{transaction_id}": Call(path="/api/v1/funds/transactions/{allocation}"),
+    "GET /api/v1/funds/transactions": Call(path="/api/v1/funds/transactions?tenant=C01"),
+    "GET /api/v1/funds/transactions.xlsx": Call(path="/api/v1/funds/transactions.xlsx?tenant=C01"),
+    "GET /api/v1/funds/balances": Call(path="/api/v1/funds/balances?tenant=C01&subtree=1"),
+    "GET /api/v1/funds/balances.xlsx": Call(path="/api/v1/funds/balances.xlsx?tenant=C01"),
+    "GET /api/v1/funds/matching": Call(path="/api/v1/funds/matching?tenant=C01&year=2026"),
+    "POST /api/v1/imports/households": Call(user="k0101_all", form={"tenant": "K0101", "file": "{households.csv}"}),
+    "GET /api/v1/imports/households/template.xlsx": Call(),
+    "GET /api/v1/levels": Call(),
+    "POST /api/v1/tenants": Call(json={"parent": "C01", "code": "K0199", "name": "某县总工会", "level": "county",
+                                       "division_code": "130799"}),
+    "GET /api/v1/tenants/{code}": Call(path="/api/v1/tenants/K0101"),
+    "GET /api/v1/tenants/{code}/children": Call(path="/api/v1/tenants/C01/children"),
+    "GET /api/v1/tenants/{code}/settings": Call(path="/api/v1/tenants/K0101/settings"),
+    "PUT /api/v1/tenants/{code}/settings": Call(path="/api/v1/tenants/K0101/settings", json={"publicity_days": 5}),
+    "POST /api/v1/tenants/{code}/exports": Call(path="/api/v1/tenants/K0101/exports"),
+}
+#: postings send an idempotency key
+for _route in ("POST /api/v1/funds/receipts", "POST /api/v1/funds/allocations", "POST /api/v1/funds/returns",
+               "POST /api/v1/funds/transactions/{transaction_id}/reversal"):
+    REQUESTS[_route].headers = {"Idempotency-Key": "conformance-" + _route.rsplit("/", 1)[-1]}
+
+#: routes of other streams whose schemas are being moved (funds/schemas.py, archives/schemas.py), not dumped yet
+#: (hardship.api.NOT_DUMPED_YET): the integrator removes these marks once their branches are merged (strict: a
+#: mark on a conforming route fails)
+_TRANSACTION = ("TransactionOut does not declare destination, from_name, note, posted_at, posted_by, reference, to_name; "
+                "EntryOut does not declare fiscal_year, source")
+KNOWN_DIFFERENCES: dict[str, str] = {
+    "POST /api/v1/funds/receipts": _TRANSACTION,
+    "POST /api/v1/funds/allocations": _TRANSACTION,
+    "POST /api/v1/funds/returns": _TRANSACTION,
+    "POST /api/v1/funds/transactions/{transaction_id}/reversal": _TRANSACTION,
+    "GET /api/v1/funds/transactions/{transaction_id}": _TRANSACTION,
+    "GET /api/v1/funds/transactions": _TRANSACTION,
+    "GET /api/v1/funds/balances": "BalancesOut does not declare subtree, tenant, year; BalanceRow does not declare tenant_name",
+    "GET /api/v1/funds/matching": "MatchingOut does not declare tenant, year; MatchingRow does not declare tenant_name",
+}
+
+
+def _params():
+    for route in REQUESTS:
+        reason = KNOWN_DIFFERENCES.get(route)
+        marks = [pytest.mark.xfail(strict=True, reason=f"{route}: {reason}")] if reason else []
+        yield pytest.param(route, id=route, marks=marks)
+
+
+@pytest.fixture
+def seeded(app, tree, api_as):
+    """The tree plus ledger postings, a household applied for, one in publicity and a finished export job of
+    ``p01_all``; the ids they got."""
+    c01 = api_as("c01_all")
+    assert c01.post("/api/v1/funds/receipts", json=receipt(), headers=_posting_key()).status_code == 201
+    posted = c01.post("/api/v1/funds/allocations", json=allocation(), headers=_posting_key())
+    assert posted.status_code == 201, posted.json
+    enterprise, county = api_as("e0101001_all"), api_as("k0101_all")
+    households = []
+    for n in (1, 2):
+        resp = enterprise.post("/api/v1/households", json=household_body(head_id=unique_id(n)))
+        assert resp.status_code == 201, resp.json
+        households.append(resp.json["id"])
+    assert county.post(f"/api/v1/households/{households[1]}/surveys", json=SURVEY).status_code == 201
+    resp = county.post(f"/api/v1/households/{households[1]}/transitions", json={"action": "publicize"})
+    assert resp.status_code == 200, resp.json
+    job = api_as("p01_all").post("/api/v1/tenants/K0101/exports")
+    assert job.status_code == 202, job.json
+    with system(app):
+        from hardship.accounts.models import User
+
+        user = db.session.scalar(sa.select(User.id).where(User.username == "k0101_all"))
+    return {"job": job.json["job"], "user": user, "applied": households[0], "publicizing": households[1],
+            "allocation": posted.json["id"], "households.csv": IMPORT_CSV}
+
+
+#: an import of one good household and one with a wrong ID number (a rejected row in the job's result)
+IMPORT_CSV = "\r\n".join([
+    "户主姓名,身份证号,联系电话,困难类别,致困原因,家庭人均月收入,家庭住址",
+    f"王五,{unique_id(7)},13812345678,深度困难,因病,850.00,石家庄市长安区建设北大街7号",
+    "赵六,130102197506150010,13812345679,深度困难,因病,850.00,石家庄市长安区建设北大街8号",
+]).encode()
+
+
+def _send(app, client, tree, call: Call, method: str, path: str, ids: dict):
+    api = ApiClient(client, tree.token(call.user) if call.user else None)
+    url = (call.path or path).format(**ids)
+    if call.form is not None:
+        data = {k: (io.BytesIO(ids[v[1:-1]]), v[1:-1]) if v.startswith("{") else v for k, v in call.form.items()}
+        return api.request(method, url, data=data, content_type="multipart/form-data", headers=call.headers)
+    return api.request(method, url, json=call.json, headers=call.headers)
+
+
+@pytest.mark.parametrize("route", list(_params()))
+def test_the_answer_is_what_the_document_says(app, client, tree, seeded, route):
+    import schemathesis
+
+    method, path = route.split(" ", 1)
+    document = client.get(OPENAPI_PATH).get_json()
+    responses = document["paths"][path][method.lower()]["responses"]
+    documented = [code for code in responses if code.startswith("2")]
+    assert len(documented) == 1, f"{route} documents {documented} as success"
+
+    resp = _send(app, client, tree, REQUESTS[route], method, path, seeded)
+    assert str(resp.status_code) == documented[0], f"{route}: {resp.status_code} {resp.get_data(as_text=True)[:500]}"
+    content = responses[documented[0]].get("content", {})
+    if resp.is_json:
+        assert "application/json" in content, f"{route} answers JSON but documents no response schema"
+        operation = schemathesis.openapi.from_wsgi(OPENAPI_PATH, app)[path][method]
+        operation.validate_response(schemathesis.Response.from_any(resp))
+    else:
+        assert "application/json" not in content, f"{route} is documented as JSON but answers {resp.mimetype}"
+
+
+def test_every_route_has_a_request(app):
+    from hardship.api import ENDPOINTS, api, openapi_path
+
+    routes = {f"{method} {api.url_prefix}{openapi_path(ep.rule)}" for ep in ENDPOINTS for method in ep.methods}
+    assert routes == set(REQUESTS), {"without a request": routes - set(REQUESTS),
+                                     "not a route": set(REQUESTS) - routes}
+
+
+def test_a_response_that_differs_from_its_schema_fails(app, client, tree, seeded):
+    """The check can fail: a response with an undeclared key, or without a required one, does not conform."""
+    import schemathesis
+    from schemathesis.core.failures import FailureGroup
+
+    operation = schemathesis.openapi.from_wsgi(OPENAPI_PATH, app)["/api/v1/tenants/{code}"]["GET"]
+    resp = _send(app, client, tree, REQUESTS["GET /api/v1/tenants/{code}"], "GET", "/api/v1/tenants/{code}", seeded)
+    operation.validate_response(schemathesis.Response.from_any(resp))
+    for changed in ({**resp.json, "extra": 1}, {k: v for k, v in resp.json.items() if k != "level_name"},
+                    {**resp.json, "depth": "2"}):
+        resp.set_data(json.dumps(changed))
+        with pytest.raises((AssertionError, FailureGroup)):
+            operation.validate_response(schemathesis.Response.from_any(resp))
+
+
+def test_an_import_jobs_answer_is_what_the_document_says(app, client, tree, seeded):
+    """A finished import's result (imported, rejected rows, ...) as well as the export's of the route's case."""
+    import schemathesis
+
+    call = REQUESTS["POST /api/v1/imports/households"]
+    started = _send(app, client, tree, call, "POST", "/api/v1/imports/households", seeded)
+    assert started.status_code == 202, started.get_data(as_text=True)
+    resp = _send(app, client, tree, Call(user=call.user), "GET", f"/api/v1/jobs/{started.json['job']}", seeded)
+    assert resp.status_code == 200 and resp.json["status"] == "finished", resp.json
+    assert resp.json["imported"] == 1 and [r["field"] for r in resp.json["rejected"]] == ["head.id_number"]
+    operation = schemathesis.openapi.from_wsgi(OPENAPI_PATH, app)["/api/v1/jobs/{job_id}"]["GET"]
+    operation.validate_response(schemathesis.Response.from_any(resp))
