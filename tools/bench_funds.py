@@ -182,7 +182,7 @@ def _client(args) -> tuple[int, int]:
     _STATE["barrier"].wait()  # every client has built its app and connected
     end = time.time() + seconds
     if mode == "operations":
-        from hardship.core.db import db
+        from hardship.core.db import commit, db
         from hardship.core.errors import Conflict
         from hardship.funds import operations as ops
         from tenants.scoping import get_tenant, scope
@@ -195,7 +195,8 @@ def _client(args) -> tuple[int, int]:
                         ops.allocate_funds(get_tenant("C01"), get_tenant(rng.choice(COUNTIES)), {
                             "source": "central_finance", "fiscal_year": 2026,
                             "amount": f"{cents // 100}.{cents % 100:02d}", "document_no": "基准〔2026〕9号",
-                            "date": "2026-03-05"}, idempotency_key=str(uuid.uuid4()), commit=True)
+                            "date": "2026-03-05"}, idempotency_key=str(uuid.uuid4()))
+                        commit()
                         made += 1
                     except Conflict:
                         db.session.rollback()

@@ -200,7 +200,7 @@ def _post_for(field: str, schema, operation):
     require(current_user, "funds.post")
     key = idempotency_key()
     data = load_body(schema)
-    return _posted(operation(tenant, data, actor=current_user, idempotency_key=key, commit=True))
+    return _posted(operation(tenant, data, actor=current_user, idempotency_key=key))
 
 
 @route("/funds/receipts", ["POST"], body=ReceiptIn, response=TransactionOut, status=201, tags=["funds"],
@@ -219,8 +219,7 @@ def post_allocation():
     require(current_user, "funds.post")
     key = idempotency_key()
     data = load_body(AllocationIn)
-    return _posted(ops.allocate_funds(parent, child, data, actor=current_user, idempotency_key=key,
-                                      commit=True))
+    return _posted(ops.allocate_funds(parent, child, data, actor=current_user, idempotency_key=key))
 
 
 @route("/funds/returns", ["POST"], body=ReturnIn, response=TransactionOut, status=201, tags=["funds"],
@@ -238,8 +237,7 @@ def post_reversal(transaction_id):
     require(current_user, "funds.reverse")
     key = idempotency_key()
     data = load_body(ReversalIn)
-    return _posted(ops.reverse_transaction(tx, data, actor=current_user, idempotency_key=key,
-                                           commit=True))
+    return _posted(ops.reverse_transaction(tx, data, actor=current_user, idempotency_key=key))
 
 
 # ---------------------------------------------------------------- reading

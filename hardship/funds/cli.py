@@ -25,7 +25,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from hardship.core.db import db
+from hardship.core.db import commit, db
 from hardship.core.errors import AppError
 from tenants.scoping import get_tenant
 
@@ -91,7 +91,7 @@ def _export(path: str, content: bytes, action: str, tenant, rows: int, user) -> 
         click.echo(f"error: --xlsx: {exc.strerror or exc}: {path}", err=True)
         sys.exit(2)
     try:
-        db.session.commit()
+        commit()
     except BaseException:
         os.remove(path)
         raise
@@ -226,7 +226,8 @@ def receipt_command(tenant_code, username, source, fiscal_year, amount, document
     with _acting(username) as user:
         tenant = get_tenant(tenant_code)
         posted = ops.post_receipt(tenant, _data(source, fiscal_year, amount, document_no, on, note), actor=user,
-                                  idempotency_key=key, commit=True)
+                                  idempotency_key=key)
+        commit()
         _print_posted(posted)
 
 
@@ -244,7 +245,8 @@ def allocate_command(parent_code, child_code, purpose, username, source, fiscal_
         parent, child = get_tenant(parent_code), get_tenant(child_code)
         posted = ops.allocate_funds(parent, child, _data(source, fiscal_year, amount, document_no, on, note,
                                                          purpose=purpose),
-                                    actor=user, idempotency_key=key, commit=True)
+                                    actor=user, idempotency_key=key)
+        commit()
         _print_posted(posted)
 
 
@@ -259,7 +261,8 @@ def return_command(tenant_code, destination, username, source, fiscal_year, amou
     with _acting(username) as user:
         tenant = get_tenant(tenant_code)
         posted = ops.return_funds(tenant, _data(source, fiscal_year, amount, document_no, on, note, to=destination),
-                                  actor=user, idempotency_key=key, commit=True)
+                                  actor=user, idempotency_key=key)
+        commit()
         _print_posted(posted)
 
 
@@ -279,5 +282,6 @@ def reverse_command(transaction_id, username, document_no, on, note, key):
     with _acting(username) as user:
         tx = get_owned(FundTransaction, transaction_id)
         posted = ops.reverse_transaction(tx, {"document_no": document_no, "date": on, "note": note}, actor=user,
-                                         idempotency_key=key, commit=True)
+                                         idempotency_key=key)
+        commit()
         _print_posted(posted)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from hardship.accounts.operations import require
 from hardship.core import audit
-from hardship.core.db import db
+from hardship.core.db import commit, db
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed
 from hardship.core.money import fen_of, format_fen
@@ -117,8 +117,7 @@ class _Outcome:
 
 
 def _posting_page(form, title, operation):
-    """A posting form; ``operation`` commits the posting itself (``commit=True``: on PostgreSQL with its
-    last statement, in one round trip), so :func:`submit`'s commit has nothing left to do."""
+    """A posting form: ``operation`` posts, :func:`submit` commits (or rolls back and shows the error)."""
     outcome = _Outcome()
 
     def run():
@@ -140,7 +139,7 @@ def _posting_page(form, title, operation):
 def new_receipt():
     require(current_user, "funds.post")
     return _posting_page(ReceiptForm(), _l("New receipt"), lambda data, key: ops.post_receipt(
-        g.tenant, data, actor=current_user, idempotency_key=key, commit=True))
+        g.tenant, data, actor=current_user, idempotency_key=key))
 
 
 @bp.route("/funds/allocations/new", methods=["GET", "POST"])
@@ -156,8 +155,7 @@ def new_allocation():
     def allocate(data, key):
         if not form.to.data:
             raise ValidationFailed(fields={"to": [_l("Choose a child union.")]})
-        return ops.allocate_funds(g.tenant, get_tenant(form.to.data), data, actor=current_user, idempotency_key=key,
-                                  commit=True)
+        return ops.allocate_funds(g.tenant, get_tenant(form.to.data), data, actor=current_user, idempotency_key=key)
 
     return _posting_page(form, _l("New allocation"), allocate)
 
@@ -170,7 +168,7 @@ def new_return():
     if g.tenant.parent_id is not None:
         form.to.choices.append(("parent", str(ops.DESTINATIONS["parent"])))
     return _posting_page(form, _l("New return"), lambda data, key: ops.return_funds(
-        g.tenant, data, actor=current_user, idempotency_key=key, commit=True))
+        g.tenant, data, actor=current_user, idempotency_key=key))
 
 
 @bp.route("/funds/transactions/<int:transaction_id>/reverse", methods=["GET", "POST"])
@@ -183,7 +181,7 @@ def reverse(transaction_id):
     def run():
         posted = ops.reverse_transaction(tx, {"document_no": form.document_no.data, "date": form.date.data,
                                               "note": form.note.data}, actor=current_user,
-                                         idempotency_key=form.idempotency_key.data or None, commit=True)
+                                         idempotency_key=form.idempotency_key.data or None)
         outcome.replayed, outcome.transaction = posted.replayed, posted.transaction
 
     if form.validate_on_submit() and submit(form, run, outcome):
@@ -203,7 +201,7 @@ def export_balances():
     result = queries.balances(g.tenant, subtree=request.args.get("subtree") == "1",
                               year=_int_arg("year", 2000, 2100))
     audit.record("funds.export_balances", g.tenant, g.tenant, detail={"rows": len(result["rows"])})
-    db.session.commit()
+    commit()
     return xlsx_download(queries.balances_xlsx(result), f"{g.tenant.code}-资金结余.xlsx")
 
 
@@ -215,5 +213,5 @@ def export_transactions():
     rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), g.tenant,
                                     subtree=subtree)
     audit.record("funds.export_transactions", g.tenant, g.tenant, detail={"rows": len(rows)})
-    db.session.commit()
+    commit()
     return xlsx_download(queries.transactions_xlsx(rows), f"{g.tenant.code}-资金明细.xlsx")

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from flask_babel import get_locale
 from flask_login import current_user
 
-from hardship.core.db import db
+from hardship.core.db import commit, db
 from hardship.core.errors import AppError, ValidationFailed
 from hardship.core.i18n import COOKIE, LOCALES, current_lang
 
@@ -55,7 +55,7 @@ def submit(form, action, success_message, *, field_map: dict | None = None) -> b
     ``form.error_status`` (for the re-rendered page). Returns True on success."""
     try:
         action()
-        db.session.commit()
+        commit()  # a connection lost while committing: 503 outcome_unknown
     except ValidationFailed as exc:
         db.session.rollback()
         form.error_status = exc.status
