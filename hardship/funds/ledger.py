@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from itertools import groupby
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -283,10 +284,13 @@ def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: li
                                             "account": leg.account, "category": leg.category, "amount": leg.amount}
                                            for leg in group])
     audit.write(f"funds.{kind}", poster, object_type="FundTransaction", object_id=tx.id, detail=detail, user=actor)
-    for leg, change in _lot_changes(legs):
-        with union_scope(leg.tenant, parent):
-            changed = conn.execute(_CHANGE_LOT, change).rowcount == 1
-        if not changed:
+    # in the lock order; consecutive lots of one scope sent together (one round trip), run in that order
+    for _parents, run in groupby(_lot_changes(legs), key=lambda change: parent is not None
+                                 and change[0].tenant.id == parent.id):
+        run = list(run)
+        with union_scope(run[0][0].tenant, parent):
+            changed = conn.execute(_CHANGE_LOT, [params for _leg, params in run]).rowcount
+        if changed != len(run):
             debits = _debits(legs)
             db.session.rollback()
             raise _short_lot(debits)
