@@ -100,7 +100,10 @@ def get_tenant(code: str) -> Tenant:
     root = g.get("scope_tenant") if has_app_context() else None
     if root is not None and root.path == path and root.code == code:
         return root  # the caller's own union, read with the caller in this request (hardship.accounts.auth)
-    tenant = db.session.scalar(select(Tenant).where(Tenant.code == code, path_range(Tenant.path, path)))
+    # the statement carries the subtree filter itself: the safety net's criteria (which cost more than the
+    # query on every request) would only repeat it
+    tenant = db.session.scalar(select(Tenant).where(Tenant.code == code, path_range(Tenant.path, path))
+                               .execution_options(include_all_tenants=True))
     if tenant is None:
         raise NotFound()
     return tenant

@@ -11,6 +11,7 @@ from fixtures.funds import allocation, counts, lot_balances, post, receipt, refu
 
 from hardship.core.db import db
 from hardship.funds.models import FundEntry, FundLot, FundTransaction
+from hardship.funds.schemas import AllocationIn, DisbursementIn, PostingIn, ReversalIn
 
 
 @pytest.fixture
@@ -230,6 +231,11 @@ BAD_ALLOCATIONS = [
     ({"date": "2026-02-30"}, 422, "date", "2026-03-01"),
     ({"date": "2099-01-01"}, 422, "date", "future"),
     ({"fiscal_year": 1999}, 422, "fiscal_year", ""),
+    ({"fiscal_year": 2026.5}, 422, "fiscal_year", "four-digit"),  # never rounded
+    ({"fiscal_year": True}, 422, "fiscal_year", ""),
+    ({"fiscal_year": 2028}, 422, "fiscal_year", "2027"),  # at most the year after the posting's date
+    ({"fiscal_year": "2027", "date": "2026-03-05"}, 409, "amount", "0.00"),  # next year's: allowed, no money
+    ({"date": "２０２６-03-05", "amount": "７０００１"}, 409, "amount", "70000.00"),  # full-width digits fold
     ({"purpose": "holiday"}, 422, "purpose", ""),
     ({"surprise": 1}, 422, "surprise", ""),
 ]
@@ -253,6 +259,14 @@ def test_bad_allocations(app, api_as, ledger, change, status, field, words):
         assert words in text, error
     with system(app):
         assert (counts(db.session), lot_balances(db.session)) == before
+
+
+def test_full_width_digits_fold_in_every_input(app, api_as, ledger):
+    """The API, the pages and the command line load the same schema: ``"１００"`` is 100.00 everywhere."""
+    fin = api_as("c01_fin", lang="en")
+    resp = post(fin, "receipt", receipt(amount="１００", year="２０２６"))
+    assert resp.status_code == 201, resp.json
+    assert (resp.json["amount"], resp.json["fiscal_year"]) == ("100.00", 2026)
 
 
 def test_missing_document_number_field(app, api_as, ledger):
@@ -350,7 +364,9 @@ def test_reversal_rules(app, api_as, funded):
     assert _reverse(api_as("c01_fin"), funded["id"]).status_code == 403
     # a reversal needs its own document number and a date not before the original
     bad = _reverse(api_as("c01_appr", lang="en"), funded["id"], document_no="", date="2026-03-04")
-    assert bad.status_code == 422 and set(bad.json["error"]["fields"]) == {"document_no", "date"}
+    assert bad.status_code == 422 and set(bad.json["error"]["fields"]) == {"document_no"}  # the format first
+    bad = _reverse(api_as("c01_appr", lang="en"), funded["id"], document_no="冲", date="2026-03-04")
+    assert bad.status_code == 422 and set(bad.json["error"]["fields"]) == {"date"}  # then the ledger's rule
     # outside the subtree: absent
     other = _reverse(api_as("c02_all"), funded["id"])
     assert other.status_code == 404 and other.json == _reverse(api_as("c02_all"), 999999).json
@@ -383,21 +399,28 @@ def _tenants():
     return {t.code: t for t in db.session.scalars(sa.select(Tenant))}
 
 
+def _loaded(schema, data: dict) -> dict:
+    """What the API, the pages and the command line hand the operations: ``data`` loaded through ``schema``."""
+    from hardship.api import load_data
+
+    return load_data(schema, data)
+
+
 def _op_receipt(tenant, amount, source="central_finance", year=2026, on=None):
     from hardship.funds import operations as ops
 
-    return ops.post_receipt(_tenants()[tenant], {
+    return ops.post_receipt(_tenants()[tenant], _loaded(PostingIn, {
         "source": source, "fiscal_year": year, "amount": amount, "document_no": f"R-{tenant}-{source}-{year}-{amount}",
-        "date": on or f"{year}-03-01"}).transaction
+        "date": on or f"{year}-03-01"})).transaction
 
 
 def _op_allocate(parent, child, amount, source="central_finance", year=2026, on=None):
     from hardship.funds import operations as ops
 
     t = _tenants()
-    return ops.allocate_funds(t[parent], t[child], {
-        "source": source, "fiscal_year": year, "amount": amount, "document_no": f"A-{child}-{source}-{year}-{amount}",
-        "date": on or f"{year}-04-01"}).transaction
+    return ops.allocate_funds(t[parent], t[child], _loaded(AllocationIn, {
+        "from": parent, "to": child, "source": source, "fiscal_year": year, "amount": amount,
+        "document_no": f"A-{child}-{source}-{year}-{amount}", "date": on or f"{year}-04-01"})).transaction
 
 
 def _aging(app, tenant, today, year=None):
@@ -517,7 +540,7 @@ def test_matching(app, ledger, api_as):
     with system(app):
         tx = db.session.scalar(sa.select(FundTransaction).where(FundTransaction.kind == "allocation",
                                                                 FundTransaction.source == "central_finance"))
-        ops.reverse_transaction(tx, {"document_no": "冲", "date": "2026-04-02"})
+        ops.reverse_transaction(tx, _loaded(ReversalIn, {"document_no": "冲", "date": "2026-04-02"}))
         db.session.commit()
     assert _matching(app, "K0101", 2026) == {"K0101": (0, 1.0, 0, 0, 0)}
     assert _matching(app, "K0102", 2026) == {"K0102": (0, 1.0, 0, 0, 0)}
@@ -592,14 +615,13 @@ def test_disburse(app, county_lots, api_as):
     from hardship.funds.reconcile import reconcile
 
     with system(app):
-        posted = ops.disburse(_tenants()["K0101"], "1200.00", sources=["central_finance", "donation"],
-                              document_no="县帮〔2026〕3号", on="2026-11-01",
-                              reference="batch:5", purpose="warmth", idempotency_key="batch-5-pay")
+        payment = _loaded(DisbursementIn, {"amount": "1200.00", "sources": ["central_finance", "donation"],
+                                           "document_no": "县帮〔2026〕3号", "date": "2026-11-01",
+                                           "reference": "batch:5", "purpose": "warmth"})
+        posted = ops.disburse(_tenants()["K0101"], payment, idempotency_key="batch-5-pay")
         tx_id = posted.transaction.id
         assert posted.transaction.source is None  # two lots of different sources and years
-        again = ops.disburse(_tenants()["K0101"], 1200_00, sources=["central_finance", "donation"],
-                             document_no="县帮〔2026〕3号", on="2026-11-01", reference="batch:5", purpose="warmth",
-                             idempotency_key="batch-5-pay")
+        again = ops.disburse(_tenants()["K0101"], {**payment, "amount": 1200_00}, idempotency_key="batch-5-pay")
         assert again.replayed and again.transaction.id == tx_id
         db.session.commit()
         entries = db.session.execute(sa.select(FundEntry.lot_id, FundEntry.account, FundEntry.category,
@@ -619,12 +641,13 @@ def test_disburse(app, county_lots, api_as):
     assert resp.status_code == 409 and "aid batch" in resp.json["error"]["message"]
     with system(app):
         tx = db.session.scalar(sa.select(FundTransaction).where(FundTransaction.id == tx_id))
-        ops.reverse_transaction(tx, {"document_no": "冲销", "date": "2026-11-02"}, allow_disbursement=True)
+        ops.reverse_transaction(tx, _loaded(ReversalIn, {"document_no": "冲销", "date": "2026-11-02"}),
+                                allow_disbursement=True)
         db.session.commit()
         assert lot_balances(db.session)[("K0101", "donation", 2024)] == 500_00
         with pytest.raises(Conflict):
-            ops.disburse(_tenants()["K0101"], "5000.00", sources=["central_finance"], document_no="x",
-                         on="2026-11-01")
+            ops.disburse(_tenants()["K0101"], _loaded(DisbursementIn, {
+                "amount": "5000.00", "sources": ["central_finance"], "document_no": "x", "date": "2026-11-01"}))
         db.session.rollback()
         assert counts(db.session)[0] == 8
 
@@ -784,8 +807,8 @@ def test_every_running_total_moves_with_its_entries(app, ledger, api_as):
     assert post(county, "return", refund(amount="20.00")).status_code == 201
     assert post(county, "return", refund(amount="30.00", to="finance")).status_code == 201
     with system(app):
-        ops.disburse(_tenants()["K0101"], "40.00", sources=["central_finance"], document_no="县帮〔2026〕1号",
-                     on="2026-11-01")
+        ops.disburse(_tenants()["K0101"], _loaded(DisbursementIn, {
+            "amount": "40.00", "sources": ["central_finance"], "document_no": "县帮〔2026〕1号", "date": "2026-11-01"}))
         db.session.commit()
         assert set(db.session.scalars(sa.select(FundEntry.category).where(FundEntry.lot_id.is_not(None)))) == \
             set(RUNNING_TOTALS)
@@ -946,15 +969,15 @@ def test_demo_ledger(app):
         assert counts(db.session)[0] == posted
 
 
-@pytest.mark.parametrize("amount", [0, -1, 100_000_000_01, "0", "-1", "1.001", "abc", None, True])
-def test_disburse_refuses_bad_amounts(app, county_lots, amount):
+@pytest.mark.parametrize("amount", [0, -1, 100_000_000_01, "0", "-1", "1.001", "abc", None, True, 600.5])
+def test_disbursement_options_refuse_bad_amounts(app, county_lots, amount):
     from hardship.core.errors import ValidationFailed
-    from hardship.funds import operations as ops
 
     with system(app):
         before = counts(db.session), lot_balances(db.session)
         with pytest.raises(ValidationFailed) as exc:
-            ops.disburse(_tenants()["K0101"], amount, sources=["central_finance"], document_no="x", on="2026-11-01")
+            _loaded(DisbursementIn, {"amount": amount, "sources": ["central_finance"], "document_no": "x",
+                                     "date": "2026-11-01"})
         assert "amount" in exc.value.fields
         db.session.rollback()
         assert (counts(db.session), lot_balances(db.session)) == before
@@ -967,9 +990,9 @@ def test_a_posting_never_commits(app, ledger):
 
     with system(app):
         before = counts(db.session), lot_balances(db.session)
-        posted = ops.post_receipt(_tenants()["C01"], {"source": "central_finance", "fiscal_year": 2026,
-                                                     "amount": "10.00", "document_no": "测〔2026〕1号",
-                                                     "date": "2026-03-01"}, idempotency_key="never-commits")
+        posted = ops.post_receipt(_tenants()["C01"], _loaded(PostingIn, {
+            "source": "central_finance", "fiscal_year": 2026, "amount": "10.00", "document_no": "测〔2026〕1号",
+            "date": "2026-03-01"}), idempotency_key="never-commits")
         assert posted.transaction.id is not None and not posted.replayed
         assert counts(db.session) == (before[0][0] + 1, before[0][1] + 2, before[0][2] + 1)
         db.session.rollback()

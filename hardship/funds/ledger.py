@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cache
 from itertools import groupby
 
 import sqlalchemy as sa
@@ -134,13 +135,20 @@ _CHANGE_LOT = (sa.update(_LOTS)
                        **{name: _LOTS.c[name] + sa.bindparam(name, type_=sa.BigInteger) for name in RUNNING_TOTALS}))
 
 
-def _dialect_insert(conn):
+def _dialect_insert(dialect: str):
     """The dialect's INSERT, which has ``ON CONFLICT DO NOTHING`` (both dialects spell it alike)."""
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
+
+
+@cache
+def _insert_transaction(dialect: str) -> sa.Insert:
+    """The transaction's ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (an ORM row: no read-back), built
+    once per dialect."""
+    return _dialect_insert(dialect)(FundTransaction).on_conflict_do_nothing().returning(FundTransaction)
 
 
 def earlier(poster_id: int, key: str | None, request_hash: str) -> FundTransaction | None:
@@ -229,7 +237,7 @@ def _with_lots(planned: list[Leg], parent: Tenant | None) -> list[Leg]:
                 leg = keys[lot_key]
                 if leg.amount < 0:
                     raise insufficient(leg.tenant.name, leg.source, leg.fiscal_year, -leg.amount, 0)
-                conn.execute(_dialect_insert(conn)(_LOTS).values(tenant_id=lot_key[0], source=lot_key[1],
+                conn.execute(_dialect_insert(conn.dialect.name)(_LOTS).values(tenant_id=lot_key[0], source=lot_key[1],
                                                                  fiscal_year=lot_key[2])
                              .on_conflict_do_nothing(index_elements=["tenant_id", "source", "fiscal_year"]))
             if missing:
@@ -274,8 +282,7 @@ def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: li
                            "category": leg.category, "amount": format_fen(leg.amount)} for leg in planned]}
     legs = _with_lots(planned, parent)
     conn = db.session.connection()
-    tx = db.session.scalar(_dialect_insert(conn)(FundTransaction).values(**values).on_conflict_do_nothing()
-                           .returning(FundTransaction))
+    tx = db.session.scalars(_insert_transaction(conn.dialect.name), [values]).first()
     if tx is None:
         return None
     for group in _by_scope(legs, parent):

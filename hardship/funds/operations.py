@@ -16,109 +16,33 @@ from sqlalchemy import select
 from hardship.accounts.operations import require
 from hardship.core.db import db
 from hardship.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from hardship.core.idcard import FieldError
-from hardship.core.money import MAX_FEN, format_fen, parse_fen
+from hardship.core.fields import FIRST_YEAR
+from hardship.core.money import format_fen
 from hardship.funds import ledger
 from hardship.funds.ledger import Leg, Posted, insufficient, union_scope
-from hardship.funds.models import EXTERNAL, PURPOSES, SOURCES, FundEntry, FundLot, FundTransaction
+from hardship.funds.models import EXTERNAL, SOURCES, FundEntry, FundLot, FundTransaction
 from tenants.models import Tenant
 from tenants.scoping import scope, subtree_filter
 
-FIRST_YEAR = 2000
 MAX_KEY = 100
-DESTINATIONS = {"finance": _l("Back to finance"), "parent": _l("Back to the parent union")}
+#: the fields of a receipt, allocation or return the operations read (``PostingIn``'s, loaded)
+POSTING_FIELDS = ("source", "fiscal_year", "amount", "document_no", "date", "note")
 
 
-# ---------------------------------------------------------------- input (one parser for UI, API, CLI)
-
-def _required_text(errors: dict, name: str, value, limit: int, required: bool = True) -> str:
-    text = "" if value is None else str(value).strip()
-    if required and not text:
-        errors[name] = [_l("Required.")]
-    elif len(text) > limit:
-        errors[name] = [_l("At most %(n)d characters.", n=limit)]
-    return text
-
-
-def _parse_date(errors: dict, name: str, value, today: date) -> date | None:
-    if value in (None, ""):
-        errors[name] = [_l("Required.")]
-        return None
-    try:
-        day = value if isinstance(value, date) else date.fromisoformat(str(value).strip())
-    except ValueError:
-        errors[name] = [_l("A date like 2026-03-01.")]
-        return None
-    if day > today:
-        errors[name] = [_l("The date cannot be in the future.")]
-    elif day.year < FIRST_YEAR:
-        errors[name] = [_l("Not before %(year)d.", year=FIRST_YEAR)]
-    return day
-
-
-def _parse_amount(errors: dict, value) -> int | None:
-    try:
-        return parse_fen(value)
-    except FieldError as exc:
-        errors["amount"] = [exc.message]
-        return None
-
-
-def _parse_year(errors: dict, value, on: date | None, today: date) -> int | None:
-    if isinstance(value, bool) or value in (None, ""):
-        errors["fiscal_year"] = [_l("Required.")]
-        return None
-    text = str(value).strip()
-    if not text.isdigit() or len(text) != 4:
-        errors["fiscal_year"] = [_l("A four-digit year, e.g. 2026.")]
-        return None
-    year = int(text)
-    latest = (on or today).year + 1  # next year's funds are often issued in advance (提前下达)
-    if not FIRST_YEAR <= year <= latest:
-        errors["fiscal_year"] = [_l("From %(low)d to %(high)d.", low=FIRST_YEAR, high=latest)]
-        return None
-    return year
-
-
-def _parse_source(errors: dict, value) -> str | None:
-    if value not in SOURCES:
-        errors["source"] = [_l("Choose one of: %(choices)s.", choices=", ".join(SOURCES))]
-        return None
-    return value
-
-
-def parse_posting(data: dict, kind: str, today: date | None = None) -> dict:
-    """Validate a receipt, allocation or return; every problem at once, keyed by field."""
-    today = today or date.today()
-    if not isinstance(data, dict):
-        raise ValidationFailed(fields={"_schema": [_l("Must be an object.")]})
-    errors: dict = {}
-    clean = {
-        "source": _parse_source(errors, data.get("source")),
-        "amount": _parse_amount(errors, data.get("amount")),
-        "document_no": _required_text(errors, "document_no", data.get("document_no"), 100),
-        "date": _parse_date(errors, "date", data.get("date"), today),
-        "note": _required_text(errors, "note", data.get("note"), 500, required=False),
-    }
-    clean["fiscal_year"] = _parse_year(errors, data.get("fiscal_year"), clean["date"], today)
-    if kind == "allocation":
-        purpose = data.get("purpose") or None
-        if purpose is not None and purpose not in PURPOSES:
-            errors["purpose"] = [_l("Choose one of: %(choices)s.", choices=", ".join(PURPOSES))]
-        clean["purpose"] = purpose
-    if kind == "return":
-        to = data.get("to")
-        if to not in DESTINATIONS:
-            errors["to"] = [_l("Choose one of: %(choices)s.", choices=", ".join(DESTINATIONS))]
-        clean["to"] = to
-    if errors:
-        raise ValidationFailed(fields=errors)
+def _posting(data: dict, *extra: str) -> dict:
+    """The posting's loaded fields (and ``extra`` ones), with the ledger's rule on the fiscal year: from
+    :data:`FIRST_YEAR` to the year after the posting's date (next year's funds are often issued in
+    advance, 提前下达)."""
+    clean = {name: data[name] for name in (*POSTING_FIELDS, *extra)}
+    latest = clean["date"].year + 1
+    if not FIRST_YEAR <= clean["fiscal_year"] <= latest:
+        raise ValidationFailed(fields={"fiscal_year": [_l("From %(low)d to %(high)d.", low=FIRST_YEAR,
+                                                          high=latest)]})
     return clean
 
 
 def _json_value(value):
-    """Dates and times in a posting's JSON (ISO 8601, which PostgreSQL reads back exactly): its request
-    fingerprint and its statement's parameters."""
+    """Dates in a posting's request fingerprint (ISO 8601)."""
     if isinstance(value, date):  # datetime too
         return value.isoformat()
     raise TypeError(f"not JSON: {value!r}")
@@ -164,13 +88,12 @@ def _posting_union(actor, tenant: Tenant, message) -> None:
 
 # ---------------------------------------------------------------- receipts, allocations, returns
 
-def post_receipt(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str | None = None,
-                 today: date | None = None) -> Posted:
+def post_receipt(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str | None = None) -> Posted:
     """Receipt (入账): money enters the tree at ``tenant`` from outside (finance, donors, the union's own funds)."""
     require(actor, "funds.post")
     _posting_union(actor, tenant, _l("Receipts are posted by the finance officer of the receiving union."))
     key = check_idempotency_key(idempotency_key)
-    clean = parse_posting(data, "receipt", today)
+    clean = _posting(data)
     source, year, amount = clean["source"], clean["fiscal_year"], clean["amount"]
     digest = _request_hash("receipt", tenant=tenant.code, **clean)
     header = {"document_no": clean["document_no"], "posted_on": clean["date"], "source": source,
@@ -181,14 +104,14 @@ def post_receipt(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str
                            Leg(tenant, -amount, EXTERNAL, account=f"outside:{source}")])
 
 
-def allocate_funds(parent: Tenant, child: Tenant, data: dict, actor=None, *, idempotency_key: str | None = None,
-                   today: date | None = None) -> Posted:
+def allocate_funds(parent: Tenant, child: Tenant, data: dict, actor=None, *,
+                   idempotency_key: str | None = None) -> Posted:
     """Allocation (下拨): ``parent`` moves money from its lot to a direct child's lot of the same source and
     fiscal year, optionally earmarked for a program type."""
     require(actor, "funds.post")
     _posting_union(actor, parent, _l("Allocations are posted by the finance officer of the allocating union."))
     key = check_idempotency_key(idempotency_key)
-    clean = parse_posting(data, "allocation", today)
+    clean = _posting(data, "purpose")
     if child.parent_id != parent.id:
         raise ValidationFailed(fields={"to": [_l("%(child)s is not a direct child of %(parent)s; allocations go one "
                                                  "level down.", child=child.name, parent=parent.name)]})
@@ -203,14 +126,13 @@ def allocate_funds(parent: Tenant, child: Tenant, data: dict, actor=None, *, ide
                            Leg(child, amount, "allocated_in", source, year)])
 
 
-def return_funds(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str | None = None,
-                 today: date | None = None) -> Posted:
+def return_funds(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str | None = None) -> Posted:
     """Return (退回): money leaves the tree back to finance (``to="finance"``) or goes back up to the parent's
     lot of the same source and year (``to="parent"``)."""
     require(actor, "funds.post")
     _posting_union(actor, tenant, _l("Returns are posted by the finance officer of the returning union."))
     key = check_idempotency_key(idempotency_key)
-    clean = parse_posting(data, "return", today)
+    clean = _posting(data, "to")
     source, year, amount = clean["source"], clean["fiscal_year"], clean["amount"]
     parent = None
     if clean["to"] == "parent":
@@ -257,7 +179,7 @@ def may_reverse(user, tx: FundTransaction, reversed_by: int | None = None, known
 
 
 def reverse_transaction(tx: FundTransaction, data: dict, actor=None, *, idempotency_key: str | None = None,
-                        today: date | None = None, allow_disbursement: bool = False) -> Posted:
+                        allow_disbursement: bool = False) -> Posted:
     """Reversal (冲销): a new transaction whose entries undo ``tx``'s, with its own document number and date.
 
     Posted by an approver of the union that posted ``tx``. A reversal cannot be reversed, a transaction
@@ -269,15 +191,10 @@ def reverse_transaction(tx: FundTransaction, data: dict, actor=None, *, idempote
     if actor is not None and actor.tenant_id != tx.poster_tenant_id:
         raise Forbidden(_l("A posting is reversed by an approver of the union that posted it."))
     key = check_idempotency_key(idempotency_key)
-    today = today or date.today()
-    errors: dict = {}
-    document_no = _required_text(errors, "document_no", (data or {}).get("document_no"), 100)
-    on = _parse_date(errors, "date", (data or {}).get("date"), today)
-    note = _required_text(errors, "note", (data or {}).get("note"), 500, required=False)
-    if on is not None and "date" not in errors and on < tx.posted_on:
-        errors["date"] = [_l("Not before the date of the posting it reverses (%(d)s).", d=tx.posted_on.isoformat())]
-    if errors:
-        raise ValidationFailed(fields=errors)
+    document_no, on, note = data["document_no"], data["date"], data["note"]
+    if on < tx.posted_on:
+        raise ValidationFailed(fields={"date": [_l("Not before the date of the posting it reverses (%(d)s).",
+                                                   d=tx.posted_on.isoformat())]})
     poster = db.session.scalar(select(Tenant).where(Tenant.id == tx.poster_tenant_id))
     if poster is None:
         raise NotFound()
@@ -367,36 +284,19 @@ def plan_disbursement(tenant: Tenant, amount: int, sources, *, lot_id: int | Non
     return plan
 
 
-def disburse(tenant: Tenant, amount, *, sources, document_no: str, on, actor=None, lot_id: int | None = None,
-             reference: str | None = None, purpose: str | None = None, note: str = "",
-             idempotency_key: str | None = None, today: date | None = None) -> Posted:
-    """Disbursement (发放): pay ``amount`` (fen, or a decimal string of yuan) of aid from ``tenant``'s lots,
-    chosen by :func:`plan_disbursement`; one transaction, one debit per lot. ``reference`` names what it
+def disburse(tenant: Tenant, options: dict, actor=None, *, idempotency_key: str | None = None) -> Posted:
+    """Disbursement (发放): pay ``options["amount"]`` (fen) of aid from ``tenant``'s lots, the named ``lot`` or
+    those :func:`plan_disbursement` chooses among ``sources``; one transaction, one debit per lot.
+    ``options``: a loaded :class:`~hardship.funds.schemas.DisbursementIn`; its ``reference`` names what it
     pays (``batch:5``). The caller (the aid module) has checked the batch; this checks the money."""
     require(actor, "aid.pay")
     key = check_idempotency_key(idempotency_key)
-    today = today or date.today()
-    errors: dict = {}
-    if isinstance(amount, int) and not isinstance(amount, bool):
-        fen = amount  # already fen: the same limits as a parsed amount
-        if fen <= 0:
-            errors["amount"] = [_l("Must be more than zero.")]
-        elif fen > MAX_FEN:
-            errors["amount"] = [_l("At most %(max)s yuan in one entry.", max=format_fen(MAX_FEN))]
-    else:
-        fen = _parse_amount(errors, amount)
-    document_no = _required_text(errors, "document_no", document_no, 100)
-    day = _parse_date(errors, "date", on, today)
-    note = _required_text(errors, "note", note, 500, required=False)
-    if purpose is not None and purpose not in PURPOSES:
-        errors["purpose"] = [_l("Choose one of: %(choices)s.", choices=", ".join(PURPOSES))]
-    if reference is not None and len(str(reference)) > 64:
-        errors["reference"] = [_l("At most %(n)d characters.", n=64)]
-    if errors:
-        raise ValidationFailed(fields=errors)
-    sources = list(sources or ())
+    fen, sources, lot_id, day = options["amount"], list(options["sources"]), options["lot"], options["date"]
+    document_no, reference, purpose, note = (options["document_no"], options["reference"], options["purpose"],
+                                             options["note"])
     digest = _request_hash("disbursement", tenant=tenant.code, amount=fen, sources=sources, lot=lot_id,
                            document_no=document_no, date=day, reference=reference, purpose=purpose, note=note)
+
     def legs():
         plan = plan_disbursement(tenant, fen, sources, lot_id=lot_id)
         out = []

@@ -18,7 +18,10 @@ from sqlalchemy import func, select
 from hardship.core.db import db
 from hardship.core.money import format_fen
 from hardship.funds.models import (
+    INFLOWS,
     MATCHED_SOURCES,
+    OUTFLOWS,
+    RUNNING_TOTALS,
     SOURCES,
     FundEntry,
     FundLot,
@@ -28,8 +31,12 @@ from tenants import settings as tenant_settings
 from tenants.models import Tenant
 from tenants.scoping import current_scope, path_range, scope, subtree_filter
 
-#: the money fields of a balance row, in the order of SPEC 4.8 (``returned`` is money returned *out*)
-MONEY_FIELDS = ("received", "allocated_in", "returned_in", "allocated_out", "disbursed", "returned", "balance")
+#: a balance row's name of a running total, where it differs (``returned`` is money returned *out*)
+ROW_NAMES = {"returned_out": "returned"}
+#: the money fields of a balance row, in the order of SPEC 4.8: the running totals, then the balance
+MONEY_FIELDS = (*(ROW_NAMES.get(name, name) for name in RUNNING_TOTALS), "balance")
+INFLOW_FIELDS = tuple(ROW_NAMES.get(name, name) for name in INFLOWS)
+OUTFLOW_FIELDS = tuple(ROW_NAMES.get(name, name) for name in OUTFLOWS)
 PER_PAGE = 50
 EXPORT_LIMIT = 100_000
 
@@ -98,10 +105,8 @@ def balances(tenant: Tenant, *, subtree: bool = False, year: int | None = None, 
     for lot, owner in db.session.execute(_lots_query(tenant, subtree, year)).all():
         status = aging_status(lot.fiscal_year, lot.inflow, lot.consumed, lot.balance, rule(owner), today)
         row = {"lot": lot.id, "tenant": owner.code, "tenant_name": owner.name, "source": lot.source,
-               "fiscal_year": lot.fiscal_year, "received": lot.received, "allocated_in": lot.allocated_in,
-               "returned_in": lot.returned_in, "allocated_out": lot.allocated_out, "disbursed": lot.disbursed,
-               "returned": lot.returned_out, "balance": lot.balance,
-               "consumed_pct": consumed_pct(lot.inflow, lot.consumed), "aging": status}
+               "fiscal_year": lot.fiscal_year, **{ROW_NAMES.get(name, name): getattr(lot, name) for name in RUNNING_TOTALS},
+               "balance": lot.balance, "consumed_pct": consumed_pct(lot.inflow, lot.consumed), "aging": status}
         rows.append(row)
         for name in MONEY_FIELDS:
             totals[name] += row[name]
@@ -109,8 +114,8 @@ def balances(tenant: Tenant, *, subtree: bool = False, year: int | None = None, 
             totals[status] += lot.balance
     rows.sort(key=lambda r: (r["tenant"] != tenant.code, r["tenant"], r["fiscal_year"], order.index(r["source"])
                              if r["source"] in order else 99))
-    inflow = totals["received"] + totals["allocated_in"] + totals["returned_in"]
-    totals["consumed_pct"] = consumed_pct(inflow, totals["allocated_out"] + totals["disbursed"] + totals["returned"])
+    totals["consumed_pct"] = consumed_pct(sum(totals[name] for name in INFLOW_FIELDS),
+                                          sum(totals[name] for name in OUTFLOW_FIELDS))
     return {"tenant": tenant.code, "subtree": subtree, "year": year, "rows": rows, "totals": totals}
 
 
