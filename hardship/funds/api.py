@@ -18,8 +18,8 @@ from hardship.core import audit
 from hardship.core.db import db
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import BadRequest, ValidationFailed
+from hardship.funds import exports, queries
 from hardship.funds import operations as ops
-from hardship.funds import queries
 from hardship.funds.models import FundTransaction
 from hardship.funds.schemas import (
     AllocationIn,
@@ -166,7 +166,7 @@ def export_transactions():
     rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
                                     subtree=args["subtree"])
     audit.record("funds.export_transactions", tenant, tenant, detail={"rows": len(rows)})
-    return xlsx_download(queries.transactions_xlsx(rows), f"{tenant.code}-资金明细.xlsx")
+    return xlsx_download(exports.transactions_xlsx(rows), f"{tenant.code}-资金明细.xlsx")
 
 
 def _read(schema):
@@ -190,7 +190,7 @@ def export_balances():
     args, tenant = _read(BalanceQuery)
     result = queries.balances(tenant, subtree=args["subtree"], year=args.get("year"))
     audit.record("funds.export_balances", tenant, tenant, detail={"rows": len(result["rows"])})
-    return xlsx_download(queries.balances_xlsx(result), f"{tenant.code}-资金结余.xlsx")
+    return xlsx_download(exports.balances_xlsx(result), f"{tenant.code}-资金结余.xlsx")
 
 
 @route("/funds/matching", tags=["funds"], query=MatchingQuery, response=MatchingOut)

@@ -120,7 +120,9 @@ def balances_command(tenant_code, subtree, year, username, xlsx_path):
         require(user, "funds.read")
         result = queries.balances(tenant, subtree=args["subtree"], year=args.get("year"))
         if xlsx_path:
-            _export(xlsx_path, queries.balances_xlsx(result), "funds.export_balances", tenant, len(result["rows"]),
+            from hardship.funds import exports
+
+            _export(xlsx_path, exports.balances_xlsx(result), "funds.export_balances", tenant, len(result["rows"]),
                     user)
             return
         db.session.rollback()
@@ -162,7 +164,9 @@ def transactions_command(tenant_code, subtree, kind, source, year, date_from, da
         rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
                                         subtree=args["subtree"])
         if xlsx_path:
-            _export(xlsx_path, queries.transactions_xlsx(rows), "funds.export_transactions", tenant, len(rows), user)
+            from hardship.funds import exports
+
+            _export(xlsx_path, exports.transactions_xlsx(rows), "funds.export_transactions", tenant, len(rows), user)
             return
         db.session.rollback()
     for row in rows:

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
 
 from hardship.funds.models import PURPOSES, SOURCES
-from hardship.funds.operations import POSTING_FIELDS
+from hardship.funds.postings import POSTING_FIELDS
 
 
 def _new_key() -> str:

@@ -30,9 +30,12 @@ system scope; on PostgreSQL row-level security applies to every statement.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import date
 from functools import cache
 from itertools import groupby
 
@@ -43,7 +46,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hardship.core import audit
 from hardship.core.db import db, utcnow
-from hardship.core.errors import Conflict, NotFound
+from hardship.core.errors import Conflict, NotFound, ValidationFailed
 from hardship.core.money import format_fen
 from hardship.funds.models import (
     KINDS,
@@ -114,6 +117,33 @@ def _by_scope(legs: list[Leg], parent: Tenant | None) -> list[list[Leg]]:
     mine = [leg for leg in legs if parent is None or leg.tenant.id != parent.id]
     theirs = [leg for leg in legs if parent is not None and leg.tenant.id == parent.id]
     return [group for group in (mine, theirs) if group]
+
+
+MAX_KEY = 100
+
+
+def check_idempotency_key(key) -> str | None:
+    """``None`` or a key of 1 to 100 printable characters."""
+    if key is None:
+        return None
+    key = str(key).strip()
+    if not key or len(key) > MAX_KEY or any(ord(c) < 32 for c in key):
+        raise ValidationFailed(fields={"idempotency_key": [_l("1 to %(n)d printable characters.", n=MAX_KEY)]})
+    return key
+
+
+def _json_value(value):
+    """Dates in a posting's request fingerprint (ISO 8601)."""
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    raise TypeError(f"not JSON: {value!r}")
+
+
+def request_hash(kind: str, **values) -> str:
+    """A fingerprint of the normalised request: the same key must come with the same posting."""
+    raw = json.dumps({"kind": kind, **values}, sort_keys=True, ensure_ascii=False, default=_json_value)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
 
 
 _LOTS, _TXS, _ENTRIES = FundLot.__table__, FundTransaction.__table__, FundEntry.__table__

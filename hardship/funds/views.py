@@ -17,8 +17,8 @@ from hardship.core.db import commit, db
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed
 from hardship.core.money import fen_of, format_fen
+from hardship.funds import exports, queries
 from hardship.funds import operations as ops
-from hardship.funds import queries
 from hardship.funds.forms import AllocationForm, ReceiptForm, ReturnForm, ReversalForm
 from hardship.funds.models import AGING, KINDS, PURPOSES, SOURCES, FundTransaction
 from hardship.funds.schemas import (
@@ -200,7 +200,7 @@ def export_balances():
     result = queries.balances(g.tenant, subtree=args["subtree"], year=args["year"])
     audit.record("funds.export_balances", g.tenant, g.tenant, detail={"rows": len(result["rows"])})
     commit()
-    return xlsx_download(queries.balances_xlsx(result), f"{g.tenant.code}-资金结余.xlsx")
+    return xlsx_download(exports.balances_xlsx(result), f"{g.tenant.code}-资金结余.xlsx")
 
 
 @bp.route("/funds/transactions.xlsx")
@@ -213,4 +213,4 @@ def export_transactions():
                                     subtree=subtree)
     audit.record("funds.export_transactions", g.tenant, g.tenant, detail={"rows": len(rows)})
     commit()
-    return xlsx_download(queries.transactions_xlsx(rows), f"{g.tenant.code}-资金明细.xlsx")
+    return xlsx_download(exports.transactions_xlsx(rows), f"{g.tenant.code}-资金明细.xlsx")
