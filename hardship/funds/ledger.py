@@ -176,9 +176,8 @@ def _dialect_insert(dialect: str):
 
 @cache
 def _insert_transaction(dialect: str) -> sa.Insert:
-    """The transaction's ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (an ORM row: no read-back), built
-    once per dialect."""
-    return _dialect_insert(dialect)(FundTransaction).on_conflict_do_nothing().returning(FundTransaction)
+    """The transaction's ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``, built once per dialect."""
+    return _dialect_insert(dialect)(_TXS).on_conflict_do_nothing().returning(_TXS.c.id)
 
 
 def earlier(poster_id: int, key: str | None, request_hash: str) -> FundTransaction | None:
@@ -217,20 +216,22 @@ _BUSY = _l("The same posting is being made by another request at this moment; re
 
 
 def post(kind: str, *, owner_id: int, poster: Tenant, actor, key: str | None, request_hash: str, header: dict,
-         legs: Callable[[], list[Leg]], parent: Tenant | None = None) -> Posted:
-    """Write one balanced transaction (see the module docstring); ``legs`` plans its entries once the
-    write lock is held and the idempotency key was not found (a replayed disbursement is not planned again:
-    it may no longer fit). ``parent``: the parent of the posting union whose rows a return to the parent
-    (or its reversal) writes.
+         legs: list[Leg] | Callable[[], list[Leg]], parent: Tenant | None = None) -> Posted:
+    """Write one balanced transaction (see the module docstring). ``legs``: its entries, or a function that
+    plans them from the database once the write lock is held and the idempotency key was not found (a
+    replayed disbursement is not planned again: it may no longer fit); entries known up front are not
+    looked up first, the transaction's insert meets their key. ``parent``: the parent of the posting union
+    whose rows a return to the parent (or its reversal) writes.
 
     All or nothing: once writing has started, any failure rolls back the transaction before the error is
     raised, so no part of a posting is ever committed (with the caller's earlier work in that transaction:
     a failed posting fails the request, the command or the job)."""
     begin_write()
-    found = earlier(poster.id, key, request_hash)
-    if found is not None:
-        return Posted(found, True)
-    planned = legs()
+    if callable(legs):
+        found = earlier(poster.id, key, request_hash)
+        if found is not None:
+            return Posted(found, True)
+    planned = legs() if callable(legs) else legs
     if sum(leg.amount for leg in planned) != 0 or any(leg.amount == 0 for leg in planned):
         raise RuntimeError(f"unbalanced posting {kind}: {planned}")
     try:
@@ -312,9 +313,10 @@ def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: li
                            "category": leg.category, "amount": format_fen(leg.amount)} for leg in planned]}
     legs = _with_lots(planned, parent)
     conn = db.session.connection()
-    tx = db.session.scalars(_insert_transaction(conn.dialect.name), [values]).first()
-    if tx is None:
+    tx_id = conn.execute(_insert_transaction(conn.dialect.name), values).scalar()
+    if tx_id is None:
         return None
+    tx = FundTransaction(id=tx_id, **values)  # the row as written, for the response (not read back)
     for group in _by_scope(legs, parent):
         with union_scope(group[0].tenant, parent):
             conn.execute(_INSERT_ENTRIES, [{"transaction_id": tx.id, "tenant_id": leg.tenant.id, "lot_id": leg.lot_id,

@@ -68,7 +68,7 @@ def post_receipt(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str
     header = {"document_no": clean["document_no"], "posted_on": clean["date"], "source": source,
               "fiscal_year": year, "amount": amount, "to_tenant_id": tenant.id, "note": clean["note"]}
     return ledger.post("receipt", owner_id=tenant.id, poster=tenant, actor=actor, key=key, request_hash=digest,
-                       header=header, legs=lambda: [
+                       header=header, legs=[
                            Leg(tenant, amount, "received", source, year),
                            Leg(tenant, -amount, EXTERNAL, account=f"outside:{source}")])
 
@@ -90,7 +90,7 @@ def allocate_funds(parent: Tenant, child: Tenant, data: dict, actor=None, *,
               "fiscal_year": year, "amount": amount, "from_tenant_id": parent.id, "to_tenant_id": child.id,
               "purpose": clean["purpose"], "note": clean["note"]}
     return ledger.post("allocation", owner_id=child.id, poster=parent, actor=actor, key=key, request_hash=digest,
-                       header=header, legs=lambda: [
+                       header=header, legs=[
                            Leg(parent, -amount, "allocated_out", source, year),
                            Leg(child, amount, "allocated_in", source, year)])
 
@@ -115,14 +115,10 @@ def return_funds(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str
               "to_tenant_id": parent.id if parent else None,
               "destination": clean["to"], "note": clean["note"]}
 
-    def legs():
-        out = Leg(tenant, -amount, "returned_out", source, year)
-        if parent is None:
-            return [out, Leg(tenant, amount, EXTERNAL, account=f"outside:{source}")]
-        return [out, Leg(parent, amount, "returned_in", source, year)]
-
+    back = (Leg(tenant, amount, EXTERNAL, account=f"outside:{source}") if parent is None
+            else Leg(parent, amount, "returned_in", source, year))
     return ledger.post("return", owner_id=tenant.id, poster=tenant, actor=actor, key=key, request_hash=digest,
-                       header=header, legs=legs, parent=parent)
+                       header=header, legs=[Leg(tenant, -amount, "returned_out", source, year), back], parent=parent)
 
 
 # ---------------------------------------------------------------- reversals
