@@ -91,6 +91,13 @@ def subtree_filter(model=Tenant, path: str | None = None):
     return model.tenant_id.in_(select(Tenant.id).where(path_range(Tenant.path, path)))
 
 
+#: built once; it carries the subtree filter itself, so the safety net's criteria (which cost more than the
+#: query, on every request) would only repeat it
+_TENANT_BY_CODE = (select(Tenant).where(Tenant.code == sa.bindparam("code"), Tenant.path >= sa.bindparam("low"),
+                                        Tenant.path < sa.bindparam("high"))
+                   .execution_options(include_all_tenants=True))
+
+
 def get_tenant(code: str) -> Tenant:
     """The tenant ``code`` if it is in scope, else :class:`NotFound` (same as absent)."""
     path = current_scope()
@@ -100,10 +107,7 @@ def get_tenant(code: str) -> Tenant:
     root = g.get("scope_tenant") if has_app_context() else None
     if root is not None and root.path == path and root.code == code:
         return root  # the caller's own union, read with the caller in this request (hardship.accounts.auth)
-    # the statement carries the subtree filter itself: the safety net's criteria (which cost more than the
-    # query on every request) would only repeat it
-    tenant = db.session.scalar(select(Tenant).where(Tenant.code == code, path_range(Tenant.path, path))
-                               .execution_options(include_all_tenants=True))
+    tenant = db.session.scalar(_TENANT_BY_CODE, {"code": code, "low": path, "high": path + PATH_END})
     if tenant is None:
         raise NotFound()
     return tenant

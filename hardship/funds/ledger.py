@@ -268,9 +268,8 @@ def _with_lots(planned: list[Leg], parent: Tenant | None) -> list[Leg]:
                 leg = keys[lot_key]
                 if leg.amount < 0:
                     raise insufficient(leg.tenant.name, leg.source, leg.fiscal_year, -leg.amount, 0)
-                conn.execute(_dialect_insert(conn.dialect.name)(_LOTS).values(tenant_id=lot_key[0], source=lot_key[1],
-                                                                 fiscal_year=lot_key[2])
-                             .on_conflict_do_nothing(index_elements=["tenant_id", "source", "fiscal_year"]))
+                conn.execute(_dialect_insert(conn.dialect.name)(_LOTS).on_conflict_do_nothing(),
+                             {"tenant_id": lot_key[0], "source": lot_key[1], "fiscal_year": lot_key[2]})
             if missing:
                 ids.update({(t, s, y): i for i, t, s, y in conn.execute(_FIND_LOTS, params)})
     return [leg if leg.account is not None or leg.lot_id is not None
@@ -319,10 +318,10 @@ def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: li
     tx = FundTransaction(id=tx_id, **values)  # the row as written, for the response (not read back)
     for group in _by_scope(legs, parent):
         with union_scope(group[0].tenant, parent):
-            conn.execute(_INSERT_ENTRIES, [{"transaction_id": tx.id, "tenant_id": leg.tenant.id, "lot_id": leg.lot_id,
-                                            "account": leg.account, "category": leg.category, "amount": leg.amount}
-                                           for leg in group])
-    audit.write(f"funds.{kind}", poster, object_type="FundTransaction", object_id=tx.id, detail=detail, user=actor)
+            conn.execute(_INSERT_ENTRIES, [
+                {"transaction_id": tx_id, "tenant_id": leg.tenant.id, "lot_id": leg.lot_id, "account": leg.account,
+                 "category": leg.category, "amount": leg.amount} for leg in group])
+    audit.write(f"funds.{kind}", poster, object_type="FundTransaction", object_id=tx_id, detail=detail, user=actor)
     # in the lock order; consecutive lots of one scope sent together (one round trip), run in that order
     for _parents, run in groupby(_lot_changes(legs), key=lambda change: parent is not None
                                  and change[0].tenant.id == parent.id):
