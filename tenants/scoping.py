@@ -206,13 +206,14 @@ def init_app(app) -> None:
     @event.listens_for(Engine, "before_cursor_execute")
     def _apply_scope(conn, cursor, statement, parameters, context, executemany):
         """Before each statement of a session's transaction: the scope, if it changed since the last
-        statement (``set_config(..., true)`` lasts until the transaction ends). On the statement's own
-        cursor, so an error is SQLAlchemy's (a lost connection is invalidated)."""
+        statement (``set_config(..., true)`` lasts until the transaction ends). Run here, an error is
+        SQLAlchemy's (a lost connection is invalidated); on a cursor of its own, as the statement's may be
+        a server-side one (``yield_per``), which would only declare it."""
         info = conn.info
         if info.get(_SCOPED) and not statement.startswith(_CONTROL):
             path = current_scope()
             if info.get(_APPLIED) != path:
-                cursor.execute(_SET_SCOPE, (path,))
+                cursor.connection.execute(_SET_SCOPE, (path,))
                 info[_APPLIED] = path
 
     def _forget(conn, *_args):

@@ -49,6 +49,7 @@ def test_a_transaction_runs_in_its_scope(app, tree):
     ``app.tenant_path``), a savepoint rolled back takes a scope set inside it along, and the next transaction
     starts afresh."""
     from hardship.core.db import db
+    from tenants.models import Tenant
     from tenants.scoping import scope
 
     setting = sa.text("select current_setting('app.tenant_path', true)")
@@ -65,4 +66,9 @@ def test_a_transaction_runs_in_its_scope(app, tree):
             assert db.session.scalar(setting) == "/P01/C01/"
         db.session.commit()
         assert db.session.scalar(setting) == "//"  # no scope: a path that matches nothing
+        db.session.rollback()
+        with scope("/P01/C02/"):  # a server-side cursor's statement, first in its transaction: RLS sees the scope
+            codes = set(db.session.scalars(sa.select(Tenant.code).execution_options(
+                yield_per=10, include_all_tenants=True)))
+        assert codes == {"C02", "K0201", "E0201001"}
         db.session.rollback()
