@@ -9,7 +9,8 @@ request, the command or the job that owns the transaction does):
 1. the write lock where the database needs one: SQLite ``BEGIN IMMEDIATE``, so concurrent postings queue
    instead of failing half-way with "database is locked" (PostgreSQL locks rows);
 2. the idempotency key: the same key (per posting union) with the same request returns the first
-   transaction and writes nothing; with another request it is a 409;
+   transaction and writes nothing; with another request it is a 409 (looked up first only when the entries
+   are planned from the database, e.g. a disbursement's lots; otherwise step 4's insert meets it);
 3. the lots it credits are created when missing (insert-or-skip), before anything is locked;
 4. the transaction, ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: the idempotency key and "a
    transaction is reversed at most once" are unique indexes, so a concurrent twin writes nothing;
