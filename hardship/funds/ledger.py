@@ -9,8 +9,7 @@ request, the command or the job that owns the transaction does):
 1. the write lock where the database needs one: SQLite ``BEGIN IMMEDIATE``, so concurrent postings queue
    instead of failing half-way with "database is locked" (PostgreSQL locks rows);
 2. the idempotency key: the same key (per posting union) with the same request returns the first
-   transaction and writes nothing; with another request it is a 409 (looked up first only when the entries
-   are planned from the database, e.g. a disbursement's lots; otherwise step 4's insert meets it);
+   transaction and writes nothing; with another request it is a 409;
 3. the lots it credits are created when missing (insert-or-skip), before anything is locked;
 4. the transaction, ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: the idempotency key and "a
    transaction is reversed at most once" are unique indexes, so a concurrent twin writes nothing;
@@ -220,18 +219,16 @@ def post(kind: str, *, owner_id: int, poster: Tenant, actor, key: str | None, re
          legs: list[Leg] | Callable[[], list[Leg]], parent: Tenant | None = None) -> Posted:
     """Write one balanced transaction (see the module docstring). ``legs``: its entries, or a function that
     plans them from the database once the write lock is held and the idempotency key was not found (a
-    replayed disbursement is not planned again: it may no longer fit); entries known up front are not
-    looked up first, the transaction's insert meets their key. ``parent``: the parent of the posting union
-    whose rows a return to the parent (or its reversal) writes.
+    replayed disbursement is not planned again: it may no longer fit). ``parent``: the parent of the
+    posting union whose rows a return to the parent (or its reversal) writes.
 
     All or nothing: once writing has started, any failure rolls back the transaction before the error is
     raised, so no part of a posting is ever committed (with the caller's earlier work in that transaction:
     a failed posting fails the request, the command or the job)."""
     begin_write()
-    if callable(legs):
-        found = earlier(poster.id, key, request_hash)
-        if found is not None:
-            return Posted(found, True)
+    found = earlier(poster.id, key, request_hash)
+    if found is not None:
+        return Posted(found, True)
     planned = legs() if callable(legs) else legs
     if sum(leg.amount for leg in planned) != 0 or any(leg.amount == 0 for leg in planned):
         raise RuntimeError(f"unbalanced posting {kind}: {planned}")
