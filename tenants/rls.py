@@ -39,8 +39,6 @@ def setup_runtime_role(conn, role: str) -> None:
     conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION hardship_scope() TO {role}"))
     if conn.execute(sa.text("select to_regprocedure('hardship_scope_ids()') is not null")).scalar():
         conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION hardship_scope_ids() TO {role}"))
-    if conn.execute(sa.text("select to_regprocedure('hardship_change_lots(bigint, json)') is not null")).scalar():
-        conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION hardship_change_lots(bigint, json) TO {role}"))  # postings
     for table in sorted(APPEND_ONLY_TABLES):
         conn.execute(sa.text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
     for table in sorted(READ_ONLY_TABLES):

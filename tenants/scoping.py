@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, with_loader_criteria
 from sqlalchemy.pool import Pool
 
-from hardship.core.db import adopt, db, driver_error
+from hardship.core.db import db
 from hardship.core.errors import NotFound
 from tenants.models import Tenant, TenantOwned
 
@@ -91,16 +91,15 @@ def subtree_filter(model=Tenant, path: str | None = None):
     return model.tenant_id.in_(select(Tenant.id).where(path_range(Tenant.path, path)))
 
 
-_TENANTS = Tenant.__table__
-_GET_TENANT = select(_TENANTS).where(_TENANTS.c.code == sa.bindparam("code"),
-                                     _TENANTS.c.path >= sa.bindparam("low"), _TENANTS.c.path < sa.bindparam("high"))
+#: built once; it carries the subtree filter itself, so the safety net's criteria (which cost more than the
+#: query, on every request) would only repeat it
+_TENANT_BY_CODE = (select(Tenant).where(Tenant.code == sa.bindparam("code"), Tenant.path >= sa.bindparam("low"),
+                                        Tenant.path < sa.bindparam("high"))
+                   .execution_options(include_all_tenants=True))
 
 
 def get_tenant(code: str) -> Tenant:
-    """The tenant ``code`` if it is in scope, else :class:`NotFound` (same as absent).
-
-    Read with a Core statement that carries the subtree filter itself (every request resolves one or two
-    tenants this way; the ORM's loading and the safety net's criteria cost more than the query)."""
+    """The tenant ``code`` if it is in scope, else :class:`NotFound` (same as absent)."""
     path = current_scope()
     if path == NOTHING:
         raise NotFound()
@@ -108,62 +107,10 @@ def get_tenant(code: str) -> Tenant:
     root = g.get("scope_tenant") if has_app_context() else None
     if root is not None and root.path == path and root.code == code:
         return root  # the caller's own union, read with the caller in this request (hardship.accounts.auth)
-    row = first_in_scope(_GET_TENANT, {"code": code, "low": path, "high": path + PATH_END})
-    if row is None:
+    tenant = db.session.scalar(_TENANT_BY_CODE, {"code": code, "low": path, "high": path + PATH_END})
+    if tenant is None:
         raise NotFound()
-    return adopt(Tenant, row)
-
-
-_SET_SCOPE = "select set_config('app.tenant_path', %s, true)"
-#: per statement: its text for psycopg, its result keys, and (after its first execution) each column's result
-#: processor, made with the type the server reported (the column types' own conversions, e.g. UTC timestamps)
-_RAW: dict = {}
-
-
-def first_in_scope(stmt, params: dict) -> dict | None:
-    """The first row of the Core SELECT ``stmt`` (plain parameter values, no expanding ones) as a dict,
-    read on the session's connection in the current scope, or ``None``.
-
-    On PostgreSQL it runs on the DBAPI connection without SQLAlchemy's execution machinery (the hot
-    look-ups: the bearer token of every API request, a union by code), with the scope brought to the
-    transaction in the fewest round trips: a new transaction's ``BEGIN`` and scope in one
-    (:func:`_begin_in_scope`), then the statement; in an open transaction whose scope changed, the
-    ``set_config`` and the statement together (psycopg's pipeline mode; psycopg itself would wait for a
-    ``BEGIN`` of its own before sending anything after it, so a new transaction is not begun that way).
-    Elsewhere it is an ordinary execution."""
-    conn = db.session.connection()
-    if conn.dialect.name != "postgresql":
-        row = conn.execute(stmt, params).mappings().first()
-        return None if row is None else dict(row)
-    found = _RAW.get(stmt)
-    if found is None:
-        found = _RAW[stmt] = [str(stmt.compile(dialect=conn.dialect)), list(stmt.selected_columns.keys()), None]
-    sql, keys, processors = found
-    raw = conn.connection.dbapi_connection
-    info, path = conn.info, current_scope()
-    try:
-        if info.get(_SCOPED) and info.get(_APPLIED) != path:
-            if _begin_in_scope(raw, path):
-                info[_APPLIED] = path
-                cursor = raw.execute(sql, params)
-            else:
-                with raw.pipeline():
-                    raw.execute(_SET_SCOPE, (path,))
-                    cursor = raw.execute(sql, params)
-                info[_APPLIED] = path
-        else:
-            cursor = raw.execute(sql, params)
-        row = cursor.fetchone()
-    except raw.Error as exc:
-        raise driver_error(conn, exc, sql, params) from exc
-    if processors is None:
-        processors = found[2] = [
-            column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, described.type_code)
-            for column, described in zip(stmt.selected_columns, cursor.description, strict=True)]
-    if row is None:
-        return None
-    return {key: value if process is None else process(value)
-            for key, value, process in zip(keys, row, processors, strict=True)}
+    return tenant
 
 
 def get_owned(model, record_id, tenant: Tenant | None = None):
@@ -202,50 +149,7 @@ def _net_options(path: str) -> tuple:
     )
 
 
-def _set_in_transaction(info: dict, dbapi_connection) -> None:
-    if info.get(_SCOPED):
-        path = current_scope()
-        if info.get(_APPLIED) != path:
-            if not _begin_in_scope(dbapi_connection, path):
-                dbapi_connection.execute(_SET_SCOPE, (path,))
-            info[_APPLIED] = path
-
-
-def _begin_in_scope(dbapi_connection, path: str) -> bool:
-    """Begin the transaction and set its scope in one round trip: ``BEGIN; SELECT set_config(...)`` as one
-    simple query, instead of psycopg's own ``BEGIN`` and then the ``set_config`` (every request's first
-    statement pays this). Only where psycopg would send a plain ``BEGIN`` (no transaction yet, not in
-    autocommit or pipeline mode, no isolation level or access mode of its own); ``False`` otherwise, and
-    the caller sets the scope with a statement of its own. psycopg reads the transaction's state from the
-    connection (libpq), so it sees the transaction begun and does not begin another."""
-    import psycopg
-    from psycopg import pq
-
-    pgconn = dbapi_connection.pgconn
-    if (dbapi_connection.autocommit or pgconn.transaction_status != pq.TransactionStatus.IDLE
-            or pgconn.pipeline_status != pq.PipelineStatus.OFF or dbapi_connection.isolation_level is not None
-            or dbapi_connection.read_only is not None or dbapi_connection.deferrable is not None):
-        return False
-    literal = pq.Escaping(pgconn).escape_literal(path.encode())
-    result = pgconn.exec_(b"BEGIN; SELECT set_config('app.tenant_path', " + literal + b", true)")
-    if result.status != pq.ExecStatus.TUPLES_OK:
-        raise psycopg.errors.error_from_result(result, encoding=dbapi_connection.info.encoding)
-    return True
-
-
-def transaction_ended(conn) -> None:
-    """``conn``'s transaction was ended behind SQLAlchemy's back (a COMMIT sent on the DBAPI connection):
-    the scope must be set again before the next statement, which runs in a new transaction."""
-    conn.info.pop(_APPLIED, None)
-
-
-def apply_scope(conn) -> None:
-    """Bring the scope to ``conn``'s open transaction now, for code about to use its DBAPI connection
-    directly (which the hook on SQLAlchemy's statements does not see)."""
-    if conn.dialect.name == "postgresql":
-        _set_in_transaction(conn.info, conn.connection.dbapi_connection)
-
-
+_SET_SCOPE = "select set_config('app.tenant_path', %s, true)"
 _installed = False
 #: keys in a pooled connection's ``info``: its transaction belongs to a session, and the scope set in it
 _SCOPED, _APPLIED = "hardship_scoped", "hardship_scope_applied"
@@ -302,9 +206,15 @@ def init_app(app) -> None:
     @event.listens_for(Engine, "before_cursor_execute")
     def _apply_scope(conn, cursor, statement, parameters, context, executemany):
         """Before each statement of a session's transaction: the scope, if it changed since the last
-        statement (``set_config(..., true)`` lasts until the transaction ends)."""
-        if not statement.startswith(_CONTROL):
-            _set_in_transaction(conn.info, cursor.connection)
+        statement (``set_config(..., true)`` lasts until the transaction ends). Run here, an error is
+        SQLAlchemy's (a lost connection is invalidated); on a cursor of its own, as the statement's may be
+        a server-side one (``yield_per``), which would only declare it."""
+        info = conn.info
+        if info.get(_SCOPED) and not statement.startswith(_CONTROL):
+            path = current_scope()
+            if info.get(_APPLIED) != path:
+                cursor.connection.execute(_SET_SCOPE, (path,))
+                info[_APPLIED] = path
 
     def _forget(conn, *_args):
         if not getattr(conn, "invalidated", False):  # a dead connection's info goes with it

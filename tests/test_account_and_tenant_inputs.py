@@ -10,9 +10,9 @@ import json
 import pytest
 import sqlalchemy as sa
 from conftest import PASSWORD, csrf_from, system
-from hardship.core.audit import AuditEvent
 
 from hardship.accounts.models import ApiToken, User
+from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from tenants.models import Tenant
 

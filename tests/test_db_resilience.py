@@ -44,31 +44,31 @@ def test_a_killed_connection_fails_one_request_cleanly_and_the_next_one_works(ap
     assert again.json == api.get("/api/v1/funds/balances?tenant=C01").json  # and stays that way
 
 
-@pytest.mark.parametrize("read_only", [None, True])
-def test_a_transaction_begins_in_its_scope(app, read_only):
-    """The first statement of a transaction sends ``BEGIN`` and the scope together (one round trip) where
-    psycopg would send a plain ``BEGIN``, and the scope as a statement of its own after psycopg's ``BEGIN``
-    otherwise (here: a read-only connection); either way the transaction is open and scoped, and the scope
-    ends with it."""
-    from psycopg import pq
-
+def test_a_transaction_runs_in_its_scope(app, tree):
+    """Each statement of a session's transaction sees the scope current when it runs (row-level security reads
+    ``app.tenant_path``), a savepoint rolled back takes a scope set inside it along, and the next transaction
+    starts afresh."""
     from hardship.core.db import db
-    from tenants.scoping import _set_in_transaction, scope
+    from tenants.models import Tenant
+    from tenants.scoping import scope
 
+    setting = sa.text("select current_setting('app.tenant_path', true)")
     with app.app_context():
-        pooled = db.engine.raw_connection()
-        raw = pooled.driver_connection
-        try:
-            raw.read_only = read_only
-            with scope("/P01/C01/"):
-                info: dict = {"hardship_scoped": True}
-                _set_in_transaction(info, raw)
-            assert raw.info.transaction_status == pq.TransactionStatus.INTRANS
-            assert info["hardship_scope_applied"] == "/P01/C01/"
-            assert raw.execute("select current_setting('app.tenant_path')").fetchone()[0] == "/P01/C01/"
-            raw.rollback()
-            assert raw.execute("select current_setting('app.tenant_path', true)").fetchone()[0] in ("", None)
-        finally:
-            raw.rollback()
-            raw.read_only = None
-            pooled.close()
+        with scope("/P01/C01/"):
+            assert db.session.scalar(setting) == "/P01/C01/"
+            with scope("/P01/C02/"):
+                assert db.session.scalar(setting) == "/P01/C02/"
+                savepoint = db.session.begin_nested()
+                with scope("/P01/C01/K0101/"):
+                    assert db.session.scalar(setting) == "/P01/C01/K0101/"
+                savepoint.rollback()
+                assert db.session.scalar(setting) == "/P01/C02/"
+            assert db.session.scalar(setting) == "/P01/C01/"
+        db.session.commit()
+        assert db.session.scalar(setting) == "//"  # no scope: a path that matches nothing
+        db.session.rollback()
+        with scope("/P01/C02/"):  # a server-side cursor's statement, first in its transaction: RLS sees the scope
+            codes = set(db.session.scalars(sa.select(Tenant.code).execution_options(
+                yield_per=10, include_all_tenants=True)))
+        assert codes == {"C02", "K0201", "E0201001"}
+        db.session.rollback()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
@@ -12,6 +11,7 @@ from fixtures.funds import allocation, counts, lot_balances, post, receipt, refu
 
 from hardship.core.db import db
 from hardship.funds.models import FundEntry, FundLot, FundTransaction
+from hardship.funds.schemas import AllocationIn, DisbursementIn, PostingIn, ReversalIn
 
 
 @pytest.fixture
@@ -231,6 +231,11 @@ BAD_ALLOCATIONS = [
     ({"date": "2026-02-30"}, 422, "date", "2026-03-01"),
     ({"date": "2099-01-01"}, 422, "date", "future"),
     ({"fiscal_year": 1999}, 422, "fiscal_year", ""),
+    ({"fiscal_year": 2026.5}, 422, "fiscal_year", "four-digit"),  # never rounded
+    ({"fiscal_year": True}, 422, "fiscal_year", ""),
+    ({"fiscal_year": 2028}, 422, "fiscal_year", "2027"),  # at most the year after the posting's date
+    ({"fiscal_year": "2027", "date": "2026-03-05"}, 409, "amount", "0.00"),  # next year's: allowed, no money
+    ({"date": "２０２６-03-05", "amount": "７０００１"}, 409, "amount", "70000.00"),  # full-width digits fold
     ({"purpose": "holiday"}, 422, "purpose", ""),
     ({"surprise": 1}, 422, "surprise", ""),
 ]
@@ -254,6 +259,14 @@ def test_bad_allocations(app, api_as, ledger, change, status, field, words):
         assert words in text, error
     with system(app):
         assert (counts(db.session), lot_balances(db.session)) == before
+
+
+def test_full_width_digits_fold_in_every_input(app, api_as, ledger):
+    """The API, the pages and the command line load the same schema: ``"１００"`` is 100.00 everywhere."""
+    fin = api_as("c01_fin", lang="en")
+    resp = post(fin, "receipt", receipt(amount="１００", year="２０２６"))
+    assert resp.status_code == 201, resp.json
+    assert (resp.json["amount"], resp.json["fiscal_year"]) == ("100.00", 2026)
 
 
 def test_missing_document_number_field(app, api_as, ledger):
@@ -351,7 +364,9 @@ def test_reversal_rules(app, api_as, funded):
     assert _reverse(api_as("c01_fin"), funded["id"]).status_code == 403
     # a reversal needs its own document number and a date not before the original
     bad = _reverse(api_as("c01_appr", lang="en"), funded["id"], document_no="", date="2026-03-04")
-    assert bad.status_code == 422 and set(bad.json["error"]["fields"]) == {"document_no", "date"}
+    assert bad.status_code == 422 and set(bad.json["error"]["fields"]) == {"document_no"}  # the format first
+    bad = _reverse(api_as("c01_appr", lang="en"), funded["id"], document_no="冲", date="2026-03-04")
+    assert bad.status_code == 422 and set(bad.json["error"]["fields"]) == {"date"}  # then the ledger's rule
     # outside the subtree: absent
     other = _reverse(api_as("c02_all"), funded["id"])
     assert other.status_code == 404 and other.json == _reverse(api_as("c02_all"), 999999).json
@@ -384,21 +399,28 @@ def _tenants():
     return {t.code: t for t in db.session.scalars(sa.select(Tenant))}
 
 
+def _loaded(schema, data: dict) -> dict:
+    """What the API, the pages and the command line hand the operations: ``data`` loaded through ``schema``."""
+    from hardship.api import load_data
+
+    return load_data(schema, data)
+
+
 def _op_receipt(tenant, amount, source="central_finance", year=2026, on=None):
     from hardship.funds import operations as ops
 
-    return ops.post_receipt(_tenants()[tenant], {
+    return ops.post_receipt(_tenants()[tenant], _loaded(PostingIn, {
         "source": source, "fiscal_year": year, "amount": amount, "document_no": f"R-{tenant}-{source}-{year}-{amount}",
-        "date": on or f"{year}-03-01"}).transaction
+        "date": on or f"{year}-03-01"})).transaction
 
 
 def _op_allocate(parent, child, amount, source="central_finance", year=2026, on=None):
     from hardship.funds import operations as ops
 
     t = _tenants()
-    return ops.allocate_funds(t[parent], t[child], {
-        "source": source, "fiscal_year": year, "amount": amount, "document_no": f"A-{child}-{source}-{year}-{amount}",
-        "date": on or f"{year}-04-01"}).transaction
+    return ops.allocate_funds(t[parent], t[child], _loaded(AllocationIn, {
+        "from": parent, "to": child, "source": source, "fiscal_year": year, "amount": amount,
+        "document_no": f"A-{child}-{source}-{year}-{amount}", "date": on or f"{year}-04-01"})).transaction
 
 
 def _aging(app, tenant, today, year=None):
@@ -518,7 +540,7 @@ def test_matching(app, ledger, api_as):
     with system(app):
         tx = db.session.scalar(sa.select(FundTransaction).where(FundTransaction.kind == "allocation",
                                                                 FundTransaction.source == "central_finance"))
-        ops.reverse_transaction(tx, {"document_no": "冲", "date": "2026-04-02"})
+        ops.reverse_transaction(tx, _loaded(ReversalIn, {"document_no": "冲", "date": "2026-04-02"}))
         db.session.commit()
     assert _matching(app, "K0101", 2026) == {"K0101": (0, 1.0, 0, 0, 0)}
     assert _matching(app, "K0102", 2026) == {"K0102": (0, 1.0, 0, 0, 0)}
@@ -593,14 +615,13 @@ def test_disburse(app, county_lots, api_as):
     from hardship.funds.reconcile import reconcile
 
     with system(app):
-        posted = ops.disburse(_tenants()["K0101"], "1200.00", sources=["central_finance", "donation"],
-                              document_no="县帮〔2026〕3号", on="2026-11-01",
-                              reference="batch:5", purpose="warmth", idempotency_key="batch-5-pay")
+        payment = _loaded(DisbursementIn, {"amount": "1200.00", "sources": ["central_finance", "donation"],
+                                           "document_no": "县帮〔2026〕3号", "date": "2026-11-01",
+                                           "reference": "batch:5", "purpose": "warmth"})
+        posted = ops.disburse(_tenants()["K0101"], payment, idempotency_key="batch-5-pay")
         tx_id = posted.transaction.id
         assert posted.transaction.source is None  # two lots of different sources and years
-        again = ops.disburse(_tenants()["K0101"], 1200_00, sources=["central_finance", "donation"],
-                             document_no="县帮〔2026〕3号", on="2026-11-01", reference="batch:5", purpose="warmth",
-                             idempotency_key="batch-5-pay")
+        again = ops.disburse(_tenants()["K0101"], {**payment, "amount": 1200_00}, idempotency_key="batch-5-pay")
         assert again.replayed and again.transaction.id == tx_id
         db.session.commit()
         entries = db.session.execute(sa.select(FundEntry.lot_id, FundEntry.account, FundEntry.category,
@@ -620,12 +641,13 @@ def test_disburse(app, county_lots, api_as):
     assert resp.status_code == 409 and "aid batch" in resp.json["error"]["message"]
     with system(app):
         tx = db.session.scalar(sa.select(FundTransaction).where(FundTransaction.id == tx_id))
-        ops.reverse_transaction(tx, {"document_no": "冲销", "date": "2026-11-02"}, allow_disbursement=True)
+        ops.reverse_transaction(tx, _loaded(ReversalIn, {"document_no": "冲销", "date": "2026-11-02"}),
+                                allow_disbursement=True)
         db.session.commit()
         assert lot_balances(db.session)[("K0101", "donation", 2024)] == 500_00
         with pytest.raises(Conflict):
-            ops.disburse(_tenants()["K0101"], "5000.00", sources=["central_finance"], document_no="x",
-                         on="2026-11-01")
+            ops.disburse(_tenants()["K0101"], _loaded(DisbursementIn, {
+                "amount": "5000.00", "sources": ["central_finance"], "document_no": "x", "date": "2026-11-01"}))
         db.session.rollback()
         assert counts(db.session)[0] == 8
 
@@ -772,57 +794,36 @@ def test_ledger_rows_are_append_only_for_the_runtime_role(app, funded):
     engine.dispose()
 
 
-@pytest.mark.postgres
-def test_the_lot_change_function_keeps_every_running_total(app, funded):
-    """``hardship_change_lots`` (a migration's function) names the running totals itself: one that is added
-    to the model and not to the function would never move on PostgreSQL. Called directly, a short debit
-    raises and changes nothing; a written posting's change moves the balance and the totals."""
-    from conftest import DATABASE_URL, IS_PG
+def test_every_running_total_moves_with_its_entries(app, ledger, api_as):
+    """Each category of :data:`RUNNING_TOTALS` is posted at least once and every lot's totals then equal its
+    entries (reconcile), on both databases: a total the write path forgot would never move."""
+    from hardship.funds import operations as ops
+    from hardship.funds.models import RUNNING_TOTALS
+    from hardship.funds.reconcile import reconcile
 
-    from hardship.funds.models import INFLOWS, OUTFLOWS
-    from hardship.funds.operations import SHORT
-
-    if not IS_PG:
-        pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
-    engine = sa.create_engine(DATABASE_URL, poolclass=sa.pool.NullPool)
-    with engine.connect() as conn:
-        source = conn.execute(sa.text("select pg_get_functiondef('hardship_change_lots(bigint, json)'::regprocedure)"))
-        source = " ".join(source.scalar().split())
-        # it runs as its owner, with a fixed search path, and holds each lot's union to the caller's scope
-        # itself (the lots' policy does not apply inside it; tests/test_rls.py calls it outside the scope)
-        definer, config = conn.execute(sa.text(
-            "select prosecdef, proconfig from pg_proc where proname = 'hardship_change_lots'")).one()
-        assert definer is True and config == ["search_path=pg_catalog, pg_temp"], (definer, config)
-        assert "t.id = c.tenant AND t.path >= scope_path AND t.path < scope_path || '~'" in source
-        for category in INFLOWS:
-            assert f"{category} = {category} + c.{category}" in source, category
-        for category in OUTFLOWS:
-            assert f"{category} = {category} - c.{category}" in source, category
-        lot = conn.execute(sa.text("select l.tenant_id, l.source, l.fiscal_year, l.balance, l.disbursed "
-                                   "from fund_lots l join tenants t on t.id = l.tenant_id where t.code = 'C01'")).one()
-        change = {"tenant": lot.tenant_id, "source": lot.source, "year": lot.fiscal_year,
-                  **dict.fromkeys((*INFLOWS, *OUTFLOWS), 0)}
-        short = {**change, "delta": -(lot.balance + 1), "disbursed": -(lot.balance + 1)}
-        conn.execute(sa.text("select set_config('app.tenant_path', '/', true)"))  # the system scope: every union
-        with pytest.raises(sa.exc.DBAPIError, match=SHORT):
-            with conn.begin_nested():
-                conn.execute(sa.text("select hardship_change_lots(1, cast(:c as json))"), {"c": json.dumps([short])})
-        assert conn.execute(sa.text("select hardship_change_lots(null, cast(:c as json))"),
-                            {"c": json.dumps([short])}).scalar() == 0  # nothing written: nothing changed
-        spent = {**change, "delta": -100, "disbursed": -100}
-        assert conn.execute(sa.text("select hardship_change_lots(1, cast(:c as json))"),
-                            {"c": json.dumps([spent])}).scalar() == 1
-        after = conn.execute(sa.text("select balance, disbursed from fund_lots where tenant_id = :t and source = :s "
-                                     "and fiscal_year = :y"), {"t": lot.tenant_id, "s": lot.source,
-                                                               "y": lot.fiscal_year}).one()
-        assert (after.balance, after.disbursed) == (lot.balance - 100, lot.disbursed + 100)
-        conn.rollback()
-    engine.dispose()
+    fin, county = api_as("c01_fin", lang="en"), api_as("k0101_fin", lang="en")
+    assert post(fin, "receipt", receipt(amount="1000.00")).status_code == 201
+    assert post(fin, "allocation", allocation(amount="300.00")).status_code == 201
+    assert post(county, "return", refund(amount="20.00")).status_code == 201
+    assert post(county, "return", refund(amount="30.00", to="finance")).status_code == 201
+    with system(app):
+        ops.disburse(_tenants()["K0101"], _loaded(DisbursementIn, {
+            "amount": "40.00", "sources": ["central_finance"], "document_no": "县帮〔2026〕1号", "date": "2026-11-01"}))
+        db.session.commit()
+        assert set(db.session.scalars(sa.select(FundEntry.category).where(FundEntry.lot_id.is_not(None)))) == \
+            set(RUNNING_TOTALS)
+        lots = {(lot.tenant_id == _tenants()["C01"].id): lot for lot in db.session.scalars(sa.select(FundLot))}
+        city, county_lot = lots[True], lots[False]
+        assert (city.received, city.allocated_out, city.returned_in, city.balance) == (1000_00, 300_00, 20_00, 720_00)
+        assert (county_lot.allocated_in, county_lot.returned_out, county_lot.disbursed, county_lot.balance) == (
+            300_00, 50_00, 40_00, 210_00)
+        assert reconcile() == []
+        db.session.rollback()
 
 
 def test_a_lock_timeout_while_changing_the_lots_is_a_clean_busy_error(app, funded, api_as):
-    """The API sends the posting statement and COMMIT together (psycopg pipeline); an error there (here a
-    lock timeout: another connection holds the city's lot) is the app's "busy" error, and nothing stays."""
+    """An error while changing the lots (here a lock timeout: another connection holds the city's lot) is the
+    app's "busy" error, before the COMMIT: nothing stays."""
     from conftest import DATABASE_URL, IS_PG
 
     if not IS_PG:
@@ -858,13 +859,27 @@ def test_a_lock_timeout_while_changing_the_lots_is_a_clean_busy_error(app, funde
             db.engine.dispose()
 
 
-def test_a_connection_lost_while_committing_says_the_outcome_is_unknown(app, funded, api_as):
-    """The API sends a posting and its COMMIT together; if the connection is lost meanwhile the COMMIT may
-    or may not have been carried out, and the answer says so (503, not "nothing was saved"). Repeating
-    with the same key then gives the one true outcome: here the posting was not saved, so it is posted,
-    once."""
-    import threading
+def _kill_when_waiting(killer, wait_event: str) -> None:
+    """Terminate the one other backend of this database that waits on ``wait_event`` (within 5 seconds)."""
     import time
+
+    for _ in range(100):
+        waiting = killer.execute(sa.text(
+            "select pid from pg_stat_activity where datname = current_database() and wait_event = :w "
+            "and pid <> pg_backend_pid()"), {"w": wait_event}).scalars().all()
+        if waiting:
+            break
+        time.sleep(0.05)
+    assert len(waiting) == 1, waiting
+    killer.execute(sa.text("select pg_terminate_backend(:pid)"), {"pid": waiting[0]})
+
+
+def test_a_connection_lost_while_committing_says_the_outcome_is_unknown(app, funded, api_as):
+    """A connection lost before the COMMIT was sent: nothing was saved, and the answer says so (500). Lost
+    while the COMMIT is carried out (here a deferred trigger sleeps in it): the posting may or may not have
+    been saved, and the answer says that (503 outcome_unknown). Repeating with the same key then gives the
+    one true outcome: here it was not saved, so it is posted, once."""
+    import threading
 
     from conftest import DATABASE_URL, IS_PG
 
@@ -872,31 +887,42 @@ def test_a_connection_lost_while_committing_says_the_outcome_is_unknown(app, fun
         pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
     fin = api_as("c01_fin", lang="en")
     engine = sa.create_engine(DATABASE_URL, poolclass=sa.pool.NullPool)
-    key, answers = str(uuid.uuid4()), []
     with system(app):
         before = (counts(db.session), lot_balances(db.session))
-    try:
+
+    def posting_killed(key, wait_event, hold_lot=False):
+        answers = []
         with engine.connect() as holder, engine.connect() as killer:
-            holder.execute(sa.text("select l.id from fund_lots l join tenants t on t.id = l.tenant_id "
-                                   "where t.code = 'C01' for no key update"))
+            if hold_lot:
+                holder.execute(sa.text("select l.id from fund_lots l join tenants t on t.id = l.tenant_id "
+                                       "where t.code = 'C01' for no key update"))
             poster = threading.Thread(target=lambda: answers.append(
                 post(fin, "allocation", allocation(amount="1.00"), key=key)))
             poster.start()
-            waiting = []
-            for _ in range(100):  # until the posting waits for the city's lot
-                waiting = killer.execute(sa.text(
-                    "select pid from pg_stat_activity where datname = current_database() and wait_event_type = "
-                    "'Lock' and pid <> pg_backend_pid()")).scalars().all()
-                if waiting:
-                    break
-                time.sleep(0.05)
-            assert len(waiting) == 1
-            killer.execute(sa.text("select pg_terminate_backend(:pid)"), {"pid": waiting[0]})
+            _kill_when_waiting(killer, wait_event)
             poster.join(10)
             holder.rollback()
-        resp = answers[0]
+        return answers[0]
+
+    try:
+        key = str(uuid.uuid4())
+        resp = posting_killed(key, "transactionid", hold_lot=True)
+        assert resp.status_code == 500 and "nothing was saved" in resp.json["error"]["message"], resp.json
+        with system(app):
+            assert (counts(db.session), lot_balances(db.session)) == before
+
+        with engine.begin() as conn:  # a COMMIT that takes its time: a deferred trigger sleeps in it
+            conn.execute(sa.text("create function test_slow_commit() returns trigger language plpgsql as "
+                                 "$$ begin perform pg_sleep(5); return null; end $$"))
+            conn.execute(sa.text("grant execute on function test_slow_commit() to public"))
+            conn.execute(sa.text("create constraint trigger test_slow_commit after insert on fund_transactions "
+                                 "deferrable initially deferred for each row execute function test_slow_commit()"))
+        resp = posting_killed(key, "PgSleep")
         assert resp.status_code == 503 and resp.json["error"]["code"] == "outcome_unknown", resp.json
         assert "may or may not have been saved" in resp.json["error"]["message"]
+        with engine.begin() as conn:
+            conn.execute(sa.text("drop trigger test_slow_commit on fund_transactions"))
+            conn.execute(sa.text("drop function test_slow_commit()"))
         with system(app):
             assert (counts(db.session), lot_balances(db.session)) == before
         again = post(fin, "allocation", allocation(amount="1.00"), key=key)
@@ -905,6 +931,9 @@ def test_a_connection_lost_while_committing_says_the_outcome_is_unknown(app, fun
         assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
         assert replay.json["id"] == again.json["id"]
     finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("drop trigger if exists test_slow_commit on fund_transactions"))
+            conn.execute(sa.text("drop function if exists test_slow_commit()"))
         engine.dispose()
 
 
@@ -940,48 +969,31 @@ def test_demo_ledger(app):
         assert counts(db.session)[0] == posted
 
 
-@pytest.mark.parametrize("amount", [0, -1, 100_000_000_01, "0", "-1", "1.001", "abc", None, True])
-def test_disburse_refuses_bad_amounts(app, county_lots, amount):
+@pytest.mark.parametrize("amount", [0, -1, 100_000_000_01, "0", "-1", "1.001", "abc", None, True, 600.5])
+def test_disbursement_options_refuse_bad_amounts(app, county_lots, amount):
     from hardship.core.errors import ValidationFailed
-    from hardship.funds import operations as ops
 
     with system(app):
         before = counts(db.session), lot_balances(db.session)
         with pytest.raises(ValidationFailed) as exc:
-            ops.disburse(_tenants()["K0101"], amount, sources=["central_finance"], document_no="x", on="2026-11-01")
+            _loaded(DisbursementIn, {"amount": amount, "sources": ["central_finance"], "document_no": "x",
+                                     "date": "2026-11-01"})
         assert "amount" in exc.value.fields
         db.session.rollback()
         assert (counts(db.session), lot_balances(db.session)) == before
 
 
-def test_a_committing_posting_refuses_other_pending_changes(app, ledger):
-    """``commit=True`` commits the posting with its own statement: other changes pending in the session are
-    refused (they could be committed without the posting when a lot has to be created first), and nothing
-    is written."""
-    from hardship.funds import operations as ops
-    from tenants.models import Tenant
-
-    with system(app):
-        before = counts(db.session), lot_balances(db.session)
-        c01 = _tenants()["C01"]
-        c01.name = "改了名的市总工会"  # a change pending beside the posting
-        with pytest.raises(RuntimeError, match="pending"):
-            ops.post_receipt(c01, {"source": "central_finance", "fiscal_year": 2026, "amount": "10.00",
-                                   "document_no": "测〔2026〕1号", "date": "2026-03-01"}, commit=True)
-        db.session.rollback()
-        assert (counts(db.session), lot_balances(db.session)) == before
-        assert db.session.scalar(sa.select(Tenant.name).where(Tenant.code == "C01")) != "改了名的市总工会"
-        db.session.rollback()
-
-
-def test_a_committing_posting_refuses_to_run_in_a_savepoint(app, ledger):
+def test_a_posting_never_commits(app, ledger):
+    """The owner of the transaction commits: a posting its caller rolls back leaves nothing, with the lot it
+    created, on both databases."""
     from hardship.funds import operations as ops
 
     with system(app):
         before = counts(db.session), lot_balances(db.session)
-        c01 = _tenants()["C01"]
-        with db.session.begin_nested(), pytest.raises(RuntimeError, match="savepoint"):
-            ops.post_receipt(c01, {"source": "central_finance", "fiscal_year": 2026, "amount": "10.00",
-                                   "document_no": "测〔2026〕2号", "date": "2026-03-01"}, commit=True)
+        posted = ops.post_receipt(_tenants()["C01"], _loaded(PostingIn, {
+            "source": "central_finance", "fiscal_year": 2026, "amount": "10.00", "document_no": "测〔2026〕1号",
+            "date": "2026-03-01"}), idempotency_key="never-commits")
+        assert posted.transaction.id is not None and not posted.replayed
+        assert counts(db.session) == (before[0][0] + 1, before[0][1] + 2, before[0][2] + 1)
         db.session.rollback()
         assert (counts(db.session), lot_balances(db.session)) == before

@@ -17,9 +17,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from hardship.api import load_data
 from hardship.core.db import db
 from hardship.core.errors import Conflict, ValidationFailed
 from hardship.core.money import format_fen
+from hardship.funds.schemas import PostingIn
 
 TENANTS = {"P01": None, "C01": "P01", "K0101": "C01", "K0102": "C01"}
 PAIRS = [(parent, child) for child, parent in TENANTS.items() if parent]
@@ -93,8 +95,9 @@ def make_machine(app):
 
         def _body(self, source, year, amount, **kw):
             self.n += 1
-            return {"source": source, "fiscal_year": year, "amount": format_fen(amount),
-                    "document_no": f"文号{self.n}", "date": ON.isoformat(), **kw}
+            return {**load_data(PostingIn, {"source": source, "fiscal_year": year, "amount": format_fen(amount),
+                                             "document_no": f"文号{self.n}", "date": ON.isoformat()}),
+                    "purpose": None, **kw}
 
         def _expect(self, poster, effects, fn, key=None):
             """Run ``fn``; it must succeed exactly when the model says the money is there."""
@@ -163,7 +166,7 @@ def make_machine(app):
 
             def fn(t):
                 return ops.reverse_transaction(db.session.scalar(sa.select(FundTransaction).where(
-                    FundTransaction.id == tx)), {"document_no": f"冲{tx}", "date": ON.isoformat()})
+                    FundTransaction.id == tx)), {"document_no": f"冲{tx}", "date": ON, "note": ""})
 
             if tx in self.reversed or self.kinds.get(tx) == "reversal":
                 with pytest.raises(Conflict):
@@ -187,9 +190,9 @@ def make_machine(app):
         @rule(key=keys, raw=st.sampled_from(["0", "-1", "1.001", "abc", "", "100000000.01", None]))
         def invalid(self, key, raw):
             tenant, source, year = key
-            body = {**self._body(source, year, 1), "amount": raw}
+            body = {"source": source, "fiscal_year": year, "amount": raw, "document_no": "文号", "date": ON.isoformat()}
             with pytest.raises(ValidationFailed):
-                self._run(tenant, lambda t: ops.post_receipt(t[tenant], body))
+                self._run(tenant, lambda t: ops.post_receipt(t[tenant], load_data(PostingIn, body)))
 
         # -------------------------------------------------------------- invariants
 

@@ -284,44 +284,19 @@ def test_the_runtime_role_may_only_read_the_tree_version(data, runtime):
 
 
 def test_the_owners_functions_are_not_for_everyone(owner_engine, app):
-    """``hardship_change_lots`` runs as the owner and ``hardship_tree_changed_now`` sets the tree's version:
-    PUBLIC (every role that can connect) may call neither, only the runtime role the first."""
+    """``hardship_tree_changed_now`` sets the tree's version and runs as the owner: PUBLIC (every role that can
+    connect) may call neither it nor its trigger function, and neither may the runtime role."""
     with owner_engine.connect() as conn:
         acls = dict(conn.execute(sa.text(
             "select proname, coalesce(proacl::text[], '{}') from pg_proc where proname in "
-            "('hardship_change_lots', 'hardship_tree_changed_now', 'hardship_tree_changed')")).all())
+            "('hardship_tree_changed_now', 'hardship_tree_changed')")).all())
         may = {name: conn.execute(sa.text(
             "select has_function_privilege(:r, p.oid, 'EXECUTE') from pg_proc p where proname = :f"),
             {"r": ROLE, "f": name}).scalar() for name in acls}
-    assert len(acls) == 3, acls
+    assert len(acls) == 2, acls
     for name, acl in acls.items():  # an entry "=X/owner" is PUBLIC's EXECUTE
         assert acl and not any(entry.startswith("=") for entry in acl), (name, acl)
-    assert may == {"hardship_change_lots": True, "hardship_tree_changed_now": False,
-                   "hardship_tree_changed": False}, may
-
-
-def test_the_lot_change_function_is_held_to_the_scope(data, runtime, owner_engine):
-    """``hardship_change_lots`` runs as the owner (the lots' policy does not apply inside it) and checks each
-    lot's union against the caller's scope itself: a lot outside the scope is refused as the policy would
-    refuse it, and nothing changes; one inside it changes."""
-    with owner_engine.begin() as conn:
-        lots = dict(conn.execute(sa.text(
-            "insert into fund_lots (tenant_id, source, fiscal_year, balance, received, allocated_in, returned_in, "
-            "allocated_out, disbursed, returned_out, created_at) "
-            "select id, 'central_finance', 2026, 1000, 1000, 0, 0, 0, 0, 0, now() from tenants "
-            "where code in ('K0101', 'K0201') returning tenant_id, id")).all())
-    change = ('[{{"tenant": {t}, "source": "central_finance", "year": 2026, "delta": 500, "received": 500, '
-              '"allocated_in": 0, "returned_in": 0, "allocated_out": 0, "disbursed": 0, "returned_out": 0}}]')
-    _scope(runtime, "/P01/C01/")
-    with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
-        with runtime.begin_nested():
-            runtime.execute(sa.text("select hardship_change_lots(1, :c)"), {"c": change.format(t=data["K0201"])})
-    assert runtime.execute(sa.text("select hardship_change_lots(1, :c)"),
-                           {"c": change.format(t=data["K0101"])}).scalar() == 1
-    runtime.commit()
-    with owner_engine.connect() as conn:
-        balances = dict(conn.execute(sa.text("select id, balance from fund_lots")).all())
-    assert balances == {lots[data["K0101"]]: 1500, lots[data["K0201"]]: 1000}
+    assert may == {"hardship_tree_changed_now": False, "hardship_tree_changed": False}, may
 
 
 def test_the_scope_ids_follow_unions_moved_or_removed_in_the_transaction(data, runtime):

@@ -66,10 +66,12 @@ def setup(url: str, clients: int, enterprises: int = 0) -> dict:
 
     from hardship.accounts.models import User
     from hardship.accounts.operations import create_user, issue_token
+    from hardship.api import load_data
     from hardship.cli import upgrade_database
     from hardship.core.db import db
     from hardship.funds import operations as ops
     from hardship.funds.models import FundLot
+    from hardship.funds.schemas import AllocationIn, PostingIn
     from tenants.operations import create_tenant
     from tenants.scoping import system_scope
 
@@ -82,8 +84,9 @@ def setup(url: str, clients: int, enterprises: int = 0) -> dict:
             for code in COUNTIES:
                 create_tenant(city, code, f"{code}总工会", "county")
             create_user(city, "bench_fin", "Bench-2026!", ["finance"])
-            ops.post_receipt(city, {"source": "central_finance", "fiscal_year": 2026, "amount": "90000000.00",
-                                    "document_no": "基准〔2026〕1号", "date": "2026-03-01"})
+            ops.post_receipt(city, load_data(PostingIn, {
+                "source": "central_finance", "fiscal_year": 2026, "amount": "90000000.00",
+                "document_no": "基准〔2026〕1号", "date": "2026-03-01"}))
             db.session.commit()
             user = db.session.scalar(select(User).where(User.username == "bench_fin"))
             tokens = [issue_token(user)[0] for _ in range(clients)]
@@ -92,8 +95,10 @@ def setup(url: str, clients: int, enterprises: int = 0) -> dict:
             for code in ["C01", *COUNTIES]:  # the counties' lots exist before the raw SQL baseline runs
                 if code != "C01":
                     ops.allocate_funds(city, db.session.scalar(select(type(city)).where(type(city).code == code)),
-                                       {"source": "central_finance", "fiscal_year": 2026, "amount": "0.01",
-                                        "document_no": "基准〔2026〕2号", "date": "2026-03-02"})
+                                       load_data(AllocationIn, {
+                                           "from": "C01", "to": code, "source": "central_finance",
+                                           "fiscal_year": 2026, "amount": "0.01", "document_no": "基准〔2026〕2号",
+                                           "date": "2026-03-02"}))
             db.session.commit()
             counties = [db.session.scalar(select(type(city)).where(type(city).code == c)) for c in COUNTIES]
             for i in range(enterprises):
@@ -182,20 +187,26 @@ def _client(args) -> tuple[int, int]:
     _STATE["barrier"].wait()  # every client has built its app and connected
     end = time.time() + seconds
     if mode == "operations":
-        from hardship.core.db import db
+        from hardship.api import load_data
+        from hardship.core.db import commit, db
         from hardship.core.errors import Conflict
         from hardship.funds import operations as ops
+        from hardship.funds.schemas import AllocationIn
         from tenants.scoping import get_tenant, scope
 
         with _STATE["app"].app_context():
             with scope("/P01/C01/"):
                 while time.time() < end:
                     cents = rng.randint(100, 1000)
-                    try:  # as the API handler does: load both unions in the scope, post and commit
-                        ops.allocate_funds(get_tenant("C01"), get_tenant(rng.choice(COUNTIES)), {
-                            "source": "central_finance", "fiscal_year": 2026,
+                    try:  # as the API handler does: load both unions in the scope and the body, post, commit
+                        county = rng.choice(COUNTIES)
+                        parent, child = get_tenant("C01"), get_tenant(county)
+                        data = load_data(AllocationIn, {
+                            "from": "C01", "to": county, "source": "central_finance", "fiscal_year": 2026,
                             "amount": f"{cents // 100}.{cents % 100:02d}", "document_no": "基准〔2026〕9号",
-                            "date": "2026-03-05"}, idempotency_key=str(uuid.uuid4()), commit=True)
+                            "date": "2026-03-05"})
+                        ops.allocate_funds(parent, child, data, idempotency_key=str(uuid.uuid4()))
+                        commit()
                         made += 1
                     except Conflict:
                         db.session.rollback()

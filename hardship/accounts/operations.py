@@ -6,20 +6,17 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from hardship import audit
 from hardship.accounts.models import ApiToken, User
 from hardship.accounts.passwords import hash_password, verify_password
-from hardship.core.db import adopt, db, labelled_columns, utcnow
+from hardship.core.db import db, utcnow
 from hardship.core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, ValidationFailed
-from tenants.models import Tenant
-from tenants.scoping import first_in_scope, set_scope, system_scope
+from tenants.scoping import set_scope, system_scope
 
 
 def require(actor, capability: str) -> None:
@@ -144,30 +141,14 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
     return token, row
 
 
-_TOKEN_COLUMNS, _TOKEN_NAMES = labelled_columns(ApiToken, "k_")
-_USER_COLUMNS, _USER_NAMES = labelled_columns(User, "u_")
-_TENANT_COLUMNS, _TENANT_NAMES = labelled_columns(Tenant, "t_")
-_RESOLVE = (select(*_TOKEN_COLUMNS, *_USER_COLUMNS, *_TENANT_COLUMNS)
-            .select_from(ApiToken.__table__.join(User.__table__, User.__table__.c.id == ApiToken.__table__.c.user_id)
-                         .join(Tenant.__table__, Tenant.__table__.c.id == User.__table__.c.tenant_id))
-            .where(ApiToken.__table__.c.token_hash == sa.bindparam("token_hash")))
-
-
 def resolve_token(token: str) -> tuple[User, ApiToken] | None:
-    """The active user and token row for a bearer token, or ``None`` (expired, revoked, unknown).
-
-    Every API request runs this: one Core statement for token, user and union, made into ORM objects
-    without the ORM's loading (which cost more than the query)."""
+    """The active user and token row for a bearer token, or ``None`` (expired, revoked, unknown): one query,
+    the token's user and union joined by their relationships."""
     with system_scope():
-        row = first_in_scope(_RESOLVE, {"token_hash": _token_hash(token)})
-    if row is None or row["k_revoked_at"] is not None or row["k_expires_at"] <= utcnow() or not row["u_active"]:
-        return None
-    tenant = adopt(Tenant, {name: row[label] for label, name in _TENANT_NAMES.items()})
-    user = adopt(User, {name: row[label] for label, name in _USER_NAMES.items()})
-    set_committed_value(user, "tenant", tenant)
-    token_row = adopt(ApiToken, {name: row[label] for label, name in _TOKEN_NAMES.items()})
-    set_committed_value(token_row, "user", user)
-    return user, token_row
+        row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+        if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
+            return None
+        return row.user, row
 
 
 def revoke_token(row: ApiToken) -> None:

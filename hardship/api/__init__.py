@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import RAISE, Schema, ValidationError, validate
 
-from hardship.core.db import db
+from hardship.core.db import commit, db
 from hardship.core.errors import BadRequest, Unauthorized, ValidationFailed
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -186,7 +186,7 @@ def route(rule: str, methods=("GET",), *, summary: str = "", tags=(), body=None,
                 raise Unauthorized(g.get("auth_error"))
             try:
                 result = fn(**kwargs)
-                db.session.commit()
+                commit()  # a connection lost while committing: 503 outcome_unknown
             except BaseException:
                 db.session.rollback()
                 raise

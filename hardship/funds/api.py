@@ -11,142 +11,30 @@ from datetime import date
 from flask import jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from marshmallow import fields, validate
 
 from hardship import audit
 from hardship.accounts.operations import require
-from hardship.api import BaseSchema, between, json_object, load_body, load_query, route
+from hardship.api import json_object, load_body, load_query, route
 from hardship.core.db import db
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import BadRequest, ValidationFailed
+from hardship.funds import exports, queries
 from hardship.funds import operations as ops
-from hardship.funds import queries
-from hardship.funds.models import KINDS, PURPOSES, SOURCES, FundTransaction
+from hardship.funds.models import FundTransaction
+from hardship.funds.schemas import (
+    AllocationIn,
+    BalanceQuery,
+    BalancesOut,
+    MatchingOut,
+    MatchingQuery,
+    ReceiptIn,
+    ReturnIn,
+    ReversalIn,
+    TransactionOut,
+    TransactionPage,
+    TransactionQuery,
+)
 from tenants.scoping import get_owned, get_tenant
-
-
-class _Posting(BaseSchema):
-    source = fields.String(required=True, validate=validate.OneOf(list(SOURCES)),
-                           metadata={"description": "资金来源 (SPEC 4.2)"})
-    fiscal_year = fields.Integer(required=True, validate=between(2000, 2100))
-    amount = fields.String(required=True, metadata={"description": "yuan as a decimal string, e.g. \"600.00\""})
-    document_no = fields.String(required=True, validate=validate.Length(max=100), metadata={"description": "文号"})
-    date = fields.String(required=True, metadata={"description": "ISO date, e.g. 2026-03-01"})
-    note = fields.String(validate=validate.Length(max=500))
-
-
-class ReceiptIn(_Posting):
-    tenant = fields.String(required=True)
-
-
-class AllocationIn(_Posting):
-    from_ = fields.String(required=True, data_key="from")
-    to = fields.String(required=True, metadata={"description": "a direct child of `from`"})
-    purpose = fields.String(allow_none=True, validate=validate.OneOf(list(PURPOSES)),
-                            metadata={"description": "earmark: a program type of SPEC 5.1"})
-
-
-class ReturnIn(_Posting):
-    tenant = fields.String(required=True)
-    to = fields.String(required=True, validate=validate.OneOf(list(ops.DESTINATIONS)))
-
-
-class ReversalIn(BaseSchema):
-    document_no = fields.String(required=True, validate=validate.Length(max=100))
-    date = fields.String(required=True)
-    note = fields.String(validate=validate.Length(max=500))
-
-
-class EntryOut(BaseSchema):
-    tenant = fields.String()
-    lot = fields.Integer(allow_none=True)
-    account = fields.String(allow_none=True)
-    category = fields.String()
-    amount = fields.String()
-
-
-class TransactionOut(BaseSchema):
-    id = fields.Integer()
-    kind = fields.String()
-    document_no = fields.String()
-    date = fields.String()
-    source = fields.String(allow_none=True)
-    fiscal_year = fields.Integer(allow_none=True)
-    amount = fields.String()
-    from_ = fields.String(allow_none=True, data_key="from")
-    to = fields.String(allow_none=True)
-    purpose = fields.String(allow_none=True)
-    reverses = fields.Integer(allow_none=True)
-    reversed_by = fields.Integer(allow_none=True)
-    change = fields.String(metadata={"description": "what it did to the balance of the listed union or subtree"})
-    entries = fields.List(fields.Nested(EntryOut))
-
-
-class TransactionPage(BaseSchema):
-    tenant = fields.String()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    transactions = fields.List(fields.Nested(TransactionOut))
-
-
-class BalanceRow(BaseSchema):
-    lot = fields.Integer()
-    tenant = fields.String()
-    source = fields.String()
-    fiscal_year = fields.Integer()
-    received = fields.String()
-    allocated_in = fields.String()
-    returned_in = fields.String()
-    allocated_out = fields.String()
-    disbursed = fields.String()
-    returned = fields.String()
-    balance = fields.String()
-    consumed_pct = fields.Float()
-    aging = fields.String(validate=validate.OneOf(["ok", "warning", "overdue"]))
-
-
-class BalancesOut(BaseSchema):
-    rows = fields.List(fields.Nested(BalanceRow))
-    totals = fields.Dict()
-
-
-class MatchingRow(BaseSchema):
-    tenant = fields.String()
-    year = fields.Integer()
-    ratio = fields.Float()
-    from_above = fields.String()
-    required = fields.String()
-    achieved = fields.String()
-    shortfall = fields.String()
-
-
-class MatchingOut(BaseSchema):
-    rows = fields.List(fields.Nested(MatchingRow))
-
-
-class BalanceQuery(BaseSchema):
-    tenant = fields.String(required=True)
-    subtree = fields.Boolean(load_default=False)
-    year = fields.Integer(validate=between(2000, 2100))
-
-
-class MatchingQuery(BalanceQuery):
-    pass
-
-
-class TransactionQuery(BaseSchema):
-    tenant = fields.String(required=True)
-    subtree = fields.Boolean(load_default=False)
-    kind = fields.String(validate=validate.OneOf(list(KINDS)))
-    source = fields.String(validate=validate.OneOf(list(SOURCES)))
-    year = fields.Integer(validate=between(2000, 2100))
-    date_from = fields.Date()
-    date_to = fields.Date()
-    document_no = fields.String(validate=validate.Length(max=100))
-    purpose = fields.String(validate=validate.OneOf(list(PURPOSES)))
-    page = fields.Integer(load_default=1, validate=between(1, 100000))
-
 
 # ---------------------------------------------------------------- helpers
 
@@ -200,7 +88,7 @@ def _post_for(field: str, schema, operation):
     require(current_user, "funds.post")
     key = idempotency_key()
     data = load_body(schema)
-    return _posted(operation(tenant, data, actor=current_user, idempotency_key=key, commit=True))
+    return _posted(operation(tenant, data, actor=current_user, idempotency_key=key))
 
 
 @route("/funds/receipts", ["POST"], body=ReceiptIn, response=TransactionOut, status=201, tags=["funds"],
@@ -219,8 +107,7 @@ def post_allocation():
     require(current_user, "funds.post")
     key = idempotency_key()
     data = load_body(AllocationIn)
-    return _posted(ops.allocate_funds(parent, child, data, actor=current_user, idempotency_key=key,
-                                      commit=True))
+    return _posted(ops.allocate_funds(parent, child, data, actor=current_user, idempotency_key=key))
 
 
 @route("/funds/returns", ["POST"], body=ReturnIn, response=TransactionOut, status=201, tags=["funds"],
@@ -238,8 +125,7 @@ def post_reversal(transaction_id):
     require(current_user, "funds.reverse")
     key = idempotency_key()
     data = load_body(ReversalIn)
-    return _posted(ops.reverse_transaction(tx, data, actor=current_user, idempotency_key=key,
-                                           commit=True))
+    return _posted(ops.reverse_transaction(tx, data, actor=current_user, idempotency_key=key))
 
 
 # ---------------------------------------------------------------- reading
@@ -280,7 +166,7 @@ def export_transactions():
     rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
                                     subtree=args["subtree"])
     audit.record("funds.export_transactions", tenant, tenant, detail={"rows": len(rows)})
-    return xlsx_download(queries.transactions_xlsx(rows), f"{tenant.code}-资金明细.xlsx")
+    return xlsx_download(exports.transactions_xlsx(rows), f"{tenant.code}-资金明细.xlsx")
 
 
 def _read(schema):
@@ -304,7 +190,7 @@ def export_balances():
     args, tenant = _read(BalanceQuery)
     result = queries.balances(tenant, subtree=args["subtree"], year=args.get("year"))
     audit.record("funds.export_balances", tenant, tenant, detail={"rows": len(result["rows"])})
-    return xlsx_download(queries.balances_xlsx(result), f"{tenant.code}-资金结余.xlsx")
+    return xlsx_download(exports.balances_xlsx(result), f"{tenant.code}-资金结余.xlsx")
 
 
 @route("/funds/matching", tags=["funds"], query=MatchingQuery, response=MatchingOut)

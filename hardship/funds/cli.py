@@ -25,7 +25,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from hardship.core.db import db
+from hardship.core.db import commit, db
 from hardship.core.errors import AppError
 from tenants.scoping import get_tenant
 
@@ -91,7 +91,7 @@ def _export(path: str, content: bytes, action: str, tenant, rows: int, user) -> 
         click.echo(f"error: --xlsx: {exc.strerror or exc}: {path}", err=True)
         sys.exit(2)
     try:
-        db.session.commit()
+        commit()
     except BaseException:
         os.remove(path)
         raise
@@ -109,20 +109,20 @@ def _export(path: str, content: bytes, action: str, tenant, rows: int, user) -> 
 def balances_command(tenant_code, subtree, year, username, xlsx_path):
     """Balances per union x source x fiscal year with their aging, and totals (as GET /api/v1/funds/balances)."""
     from hardship.accounts.operations import require
-    from hardship.api import load_data
     from hardship.core.money import format_fen
     from hardship.funds import queries
-    from hardship.funds.api import BalanceQuery
     from hardship.funds.models import AGING, SOURCES
+    from hardship.funds.schemas import BalanceQuery
 
     with _acting(username) as user:
-        args = load_data(BalanceQuery, {"tenant": tenant_code, "subtree": subtree,
-                                        **({"year": year} if year is not None else {})})
+        args = _load(BalanceQuery, tenant=tenant_code, subtree=subtree, year=year)
         tenant = get_tenant(args["tenant"])
         require(user, "funds.read")
         result = queries.balances(tenant, subtree=args["subtree"], year=args.get("year"))
         if xlsx_path:
-            _export(xlsx_path, queries.balances_xlsx(result), "funds.export_balances", tenant, len(result["rows"]),
+            from hardship.funds import exports
+
+            _export(xlsx_path, exports.balances_xlsx(result), "funds.export_balances", tenant, len(result["rows"]),
                     user)
             return
         db.session.rollback()
@@ -151,20 +151,22 @@ def balances_command(tenant_code, subtree, year, username, xlsx_path):
 def transactions_command(tenant_code, subtree, kind, source, year, date_from, date_to, document_no, purpose,
                          username, xlsx_path):
     """Transactions touching a union, newest first (as GET /api/v1/funds/transactions; at most 100,000)."""
-    from hardship.api import load_data
     from hardship.funds import queries
-    from hardship.funds.api import TransactionQuery, transactions_for
+    from hardship.funds.api import transactions_for
     from hardship.funds.models import KINDS
+    from hardship.funds.schemas import TransactionQuery
 
     given = {"tenant": tenant_code, "subtree": subtree, "kind": kind, "source": source, "year": year,
              "date_from": date_from, "date_to": date_to, "document_no": document_no, "purpose": purpose}
     with _acting(username) as user:
-        args = load_data(TransactionQuery, {k: v for k, v in given.items() if v is not None})
+        args = _load(TransactionQuery, **given)
         tenant, stmt = transactions_for(args, user)
         rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
                                         subtree=args["subtree"])
         if xlsx_path:
-            _export(xlsx_path, queries.transactions_xlsx(rows), "funds.export_transactions", tenant, len(rows), user)
+            from hardship.funds import exports
+
+            _export(xlsx_path, exports.transactions_xlsx(rows), "funds.export_transactions", tenant, len(rows), user)
             return
         db.session.rollback()
     for row in rows:
@@ -196,9 +198,16 @@ def _posting_options(fn):
     return fn
 
 
-def _data(source, fiscal_year, amount, document_no, on, note, **more) -> dict:
-    return {"source": source, "fiscal_year": fiscal_year, "amount": amount, "document_no": document_no,
-            "date": on, "note": note, **more}
+def _load(schema, **given) -> dict:
+    """The options loaded through the API's ``schema`` (an option not given is missing, as in a body)."""
+    from hardship.api import load_data
+
+    return load_data(schema, {name: value for name, value in given.items() if value is not None})
+
+
+def _posting(schema, source, fiscal_year, amount, document_no, on, note, **more) -> dict:
+    return _load(schema, source=source, fiscal_year=fiscal_year, amount=amount, document_no=document_no, date=on,
+                 note=note, **more)
 
 
 def _print_posted(posted) -> None:
@@ -222,11 +231,13 @@ def _print_posted(posted) -> None:
 def receipt_command(tenant_code, username, source, fiscal_year, amount, document_no, on, note, key):
     """Post a receipt (入账): money enters the tree at a union from outside."""
     from hardship.funds import operations as ops
+    from hardship.funds.schemas import ReceiptIn
 
     with _acting(username) as user:
         tenant = get_tenant(tenant_code)
-        posted = ops.post_receipt(tenant, _data(source, fiscal_year, amount, document_no, on, note), actor=user,
-                                  idempotency_key=key, commit=True)
+        data = _posting(ReceiptIn, source, fiscal_year, amount, document_no, on, note, tenant=tenant_code)
+        posted = ops.post_receipt(tenant, data, actor=user, idempotency_key=key)
+        commit()
         _print_posted(posted)
 
 
@@ -239,12 +250,14 @@ def allocate_command(parent_code, child_code, purpose, username, source, fiscal_
                      note, key):
     """Post an allocation (下拨) to a direct child: same source and fiscal year."""
     from hardship.funds import operations as ops
+    from hardship.funds.schemas import AllocationIn
 
     with _acting(username) as user:
         parent, child = get_tenant(parent_code), get_tenant(child_code)
-        posted = ops.allocate_funds(parent, child, _data(source, fiscal_year, amount, document_no, on, note,
-                                                         purpose=purpose),
-                                    actor=user, idempotency_key=key, commit=True)
+        data = _posting(AllocationIn, source, fiscal_year, amount, document_no, on, note, purpose=purpose,
+                     **{"from": parent_code, "to": child_code})
+        posted = ops.allocate_funds(parent, child, data, actor=user, idempotency_key=key)
+        commit()
         _print_posted(posted)
 
 
@@ -255,11 +268,14 @@ def allocate_command(parent_code, child_code, purpose, username, source, fiscal_
 def return_command(tenant_code, destination, username, source, fiscal_year, amount, document_no, on, note, key):
     """Post a return (退回) to finance or to the parent union."""
     from hardship.funds import operations as ops
+    from hardship.funds.schemas import ReturnIn
 
     with _acting(username) as user:
         tenant = get_tenant(tenant_code)
-        posted = ops.return_funds(tenant, _data(source, fiscal_year, amount, document_no, on, note, to=destination),
-                                  actor=user, idempotency_key=key, commit=True)
+        data = _posting(ReturnIn, source, fiscal_year, amount, document_no, on, note, tenant=tenant_code,
+                        to=destination)
+        posted = ops.return_funds(tenant, data, actor=user, idempotency_key=key)
+        commit()
         _print_posted(posted)
 
 
@@ -274,10 +290,13 @@ def reverse_command(transaction_id, username, document_no, on, note, key):
     """Reverse the posting TRANSACTION_ID (冲销) with a document of its own."""
     from hardship.funds import operations as ops
     from hardship.funds.models import FundTransaction
+    from hardship.funds.schemas import ReversalIn
     from tenants.scoping import get_owned
 
     with _acting(username) as user:
         tx = get_owned(FundTransaction, transaction_id)
-        posted = ops.reverse_transaction(tx, {"document_no": document_no, "date": on, "note": note}, actor=user,
-                                         idempotency_key=key, commit=True)
+        data = _load(ReversalIn, document_no=document_no, date=on, note=note)
+        posted = ops.reverse_transaction(tx, data, actor=user,
+                                         idempotency_key=key)
+        commit()
         _print_posted(posted)

@@ -17,9 +17,11 @@ from datetime import date
 
 from sqlalchemy import select
 
+from hardship.api import load_data
 from hardship.core.db import db
 from hardship.funds import operations as ops
 from hardship.funds.models import FundTransaction
+from hardship.funds.schemas import AllocationIn, DisbursementIn, ReceiptIn, ReturnIn
 from tenants.models import Tenant
 
 
@@ -35,24 +37,27 @@ def load_funds(today: date | None = None) -> int:
     def on(year: int, month: int, day: int) -> str:
         return min(date(year, month, day), today).isoformat()
 
-    def body(source, year, amount, doc, when, **extra):
-        return {"source": source, "fiscal_year": year, "amount": amount, "document_no": doc, "date": when, **extra}
+    def body(schema, source, year, amount, doc, when, **extra):
+        return load_data(schema, {"source": source, "fiscal_year": year, "amount": amount, "document_no": doc,
+                                  "date": when, **extra})
 
     def receipt(code, source, year, amount, doc, when):
-        ops.post_receipt(tenants[code], body(source, year, amount, doc, when),
+        ops.post_receipt(tenants[code], body(ReceiptIn, source, year, amount, doc, when, tenant=code),
                          idempotency_key=f"demo:{next(counter)}")
 
     def allocate(parent, child, source, year, amount, doc, when, purpose=None):
-        ops.allocate_funds(tenants[parent], tenants[child], body(source, year, amount, doc, when, purpose=purpose),
+        ops.allocate_funds(tenants[parent], tenants[child], body(AllocationIn, source, year, amount, doc, when,
+                                                                 purpose=purpose, **{"from": parent, "to": child}),
                            idempotency_key=f"demo:{next(counter)}")
 
     def give_back(code, to, source, year, amount, doc, when):
-        ops.return_funds(tenants[code], body(source, year, amount, doc, when, to=to),
+        ops.return_funds(tenants[code], body(ReturnIn, source, year, amount, doc, when, tenant=code, to=to),
                          idempotency_key=f"demo:{next(counter)}")
 
     def pay(code, sources, amount, doc, when, purpose):
-        ops.disburse(tenants[code], amount, sources=sources, document_no=doc, on=when, purpose=purpose,
-                     reference="demo", idempotency_key=f"demo:{next(counter)}")
+        ops.disburse(tenants[code], load_data(DisbursementIn, {
+            "amount": amount, "sources": sources, "document_no": doc, "date": when, "purpose": purpose,
+            "reference": "demo"}), idempotency_key=f"demo:{next(counter)}")
 
     # three years ago: C02's counties paid out theirs, except K0202, which never touched its allocation
     old = y - 3

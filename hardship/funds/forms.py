@@ -1,5 +1,5 @@
-"""Ledger forms. They only carry the fields: ``operations.parse_posting`` validates them (one parser for
-the UI, the API and the command line). Each form carries a fresh idempotency key, so a double click or a
+"""Ledger forms. They only carry the fields: the API's schemas (``funds.schemas``) load them (one validator
+for the UI, the API and the command line). Each form carries a fresh idempotency key, so a double click or a
 re-sent form posts once."""
 
 import uuid
@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
 
 from hardship.funds.models import PURPOSES, SOURCES
+from hardship.funds.postings import POSTING_FIELDS
 
 
 def _new_key() -> str:
@@ -29,8 +30,8 @@ class _PostingForm(FlaskForm):
         self.source.choices = [(k, str(v)) for k, v in SOURCES.items()]
 
     def data_for_operation(self) -> dict:
-        return {"source": self.source.data, "fiscal_year": self.fiscal_year.data, "amount": self.amount.data,
-                "document_no": self.document_no.data, "date": self.date.data, "note": self.note.data}
+        """The fields as the schema loads them (a field the browser did not send is empty text)."""
+        return {name: getattr(self, name).data or "" for name in POSTING_FIELDS}
 
 
 class ReceiptForm(_PostingForm):
@@ -46,14 +47,14 @@ class AllocationForm(_PostingForm):
         self.purpose.choices = [("", str(_l("(no earmark)")))] + [(k, str(v)) for k, v in PURPOSES.items()]
 
     def data_for_operation(self) -> dict:
-        return {**super().data_for_operation(), "purpose": self.purpose.data or None}
+        return {**super().data_for_operation(), "to": self.to.data or "", "purpose": self.purpose.data or None}
 
 
 class ReturnForm(_PostingForm):
     to = SelectField(_l("Return to"), choices=[], validate_choice=False)
 
     def data_for_operation(self) -> dict:
-        return {**super().data_for_operation(), "to": self.to.data}
+        return {**super().data_for_operation(), "to": self.to.data or ""}
 
 
 class ReversalForm(FlaskForm):

@@ -60,9 +60,18 @@ KINDS = {
     "reversal": _l("Reversal"),
 }
 
-#: entry categories that add to a lot, and those that take from it; each is a running total on the lot
+#: entry categories that add to a lot, and those that take from it; each is a running total on the lot (a
+#: column of that name), and this list is the one every user of the totals derives from (the ledger's update,
+#: reconcile, the balances)
 INFLOWS = ("received", "allocated_in", "returned_in")
 OUTFLOWS = ("allocated_out", "disbursed", "returned_out")
+RUNNING_TOTALS = INFLOWS + OUTFLOWS
+
+
+def running_total_change(category: str, entries: int) -> int:
+    """What entries of ``category`` summing to ``entries`` (signed fen) add to the lot's running total of that
+    name: an inflow's entries are credits, an outflow's are debits and its total counts them positive."""
+    return entries if category in INFLOWS else -entries
 #: the category of an entry on an outside-world account
 EXTERNAL = "external"
 
@@ -97,11 +106,11 @@ class FundLot(TenantOwned, db.Model):
 
     @property
     def inflow(self) -> int:
-        return self.received + self.allocated_in + self.returned_in
+        return sum(getattr(self, name) for name in INFLOWS)
 
     @property
     def consumed(self) -> int:
-        return self.allocated_out + self.disbursed + self.returned_out
+        return sum(getattr(self, name) for name in OUTFLOWS)
 
 
 class FundTransaction(TenantOwned, db.Model):

@@ -6,19 +6,19 @@ totals equal the entries.
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from hardship.core.db import db
 from hardship.core.money import format_fen
 from hardship.funds.models import (
+    INFLOWS,
     MATCHED_SOURCES,
+    OUTFLOWS,
+    RUNNING_TOTALS,
     SOURCES,
     FundEntry,
     FundLot,
@@ -28,8 +28,12 @@ from tenants import settings as tenant_settings
 from tenants.models import Tenant
 from tenants.scoping import current_scope, path_range, scope, subtree_filter
 
-#: the money fields of a balance row, in the order of SPEC 4.8 (``returned`` is money returned *out*)
-MONEY_FIELDS = ("received", "allocated_in", "returned_in", "allocated_out", "disbursed", "returned", "balance")
+#: a balance row's name of a running total, where it differs (``returned`` is money returned *out*)
+ROW_NAMES = {"returned_out": "returned"}
+#: the money fields of a balance row, in the order of SPEC 4.8: the running totals, then the balance
+MONEY_FIELDS = (*(ROW_NAMES.get(name, name) for name in RUNNING_TOTALS), "balance")
+INFLOW_FIELDS = tuple(ROW_NAMES.get(name, name) for name in INFLOWS)
+OUTFLOW_FIELDS = tuple(ROW_NAMES.get(name, name) for name in OUTFLOWS)
 PER_PAGE = 50
 EXPORT_LIMIT = 100_000
 
@@ -98,10 +102,8 @@ def balances(tenant: Tenant, *, subtree: bool = False, year: int | None = None, 
     for lot, owner in db.session.execute(_lots_query(tenant, subtree, year)).all():
         status = aging_status(lot.fiscal_year, lot.inflow, lot.consumed, lot.balance, rule(owner), today)
         row = {"lot": lot.id, "tenant": owner.code, "tenant_name": owner.name, "source": lot.source,
-               "fiscal_year": lot.fiscal_year, "received": lot.received, "allocated_in": lot.allocated_in,
-               "returned_in": lot.returned_in, "allocated_out": lot.allocated_out, "disbursed": lot.disbursed,
-               "returned": lot.returned_out, "balance": lot.balance,
-               "consumed_pct": consumed_pct(lot.inflow, lot.consumed), "aging": status}
+               "fiscal_year": lot.fiscal_year, **{ROW_NAMES.get(name, name): getattr(lot, name) for name in RUNNING_TOTALS},
+               "balance": lot.balance, "consumed_pct": consumed_pct(lot.inflow, lot.consumed), "aging": status}
         rows.append(row)
         for name in MONEY_FIELDS:
             totals[name] += row[name]
@@ -109,8 +111,8 @@ def balances(tenant: Tenant, *, subtree: bool = False, year: int | None = None, 
             totals[status] += lot.balance
     rows.sort(key=lambda r: (r["tenant"] != tenant.code, r["tenant"], r["fiscal_year"], order.index(r["source"])
                              if r["source"] in order else 99))
-    inflow = totals["received"] + totals["allocated_in"] + totals["returned_in"]
-    totals["consumed_pct"] = consumed_pct(inflow, totals["allocated_out"] + totals["disbursed"] + totals["returned"])
+    totals["consumed_pct"] = consumed_pct(sum(totals[name] for name in INFLOW_FIELDS),
+                                          sum(totals[name] for name in OUTFLOW_FIELDS))
     return {"tenant": tenant.code, "subtree": subtree, "year": year, "rows": rows, "totals": totals}
 
 
@@ -267,71 +269,3 @@ def visible_entries(tx: FundTransaction) -> list[dict]:
         .where(FundEntry.transaction_id == tx.id, subtree_filter(FundEntry)).order_by(FundEntry.id)).all()
     return [{"tenant": code, "lot": e.lot_id, "source": source, "fiscal_year": year, "account": e.account,
              "category": e.category, "amount": format_fen(e.amount)} for e, code, source, year in rows]
-
-
-# ---------------------------------------------------------------- exports (xlsx, Chinese headers)
-
-def _workbook(sheet_name: str, headers: list[str], rows: list[list], money_columns: set[int]) -> bytes:
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = workbook.add_worksheet(sheet_name)
-    bold = workbook.add_format({"bold": True})
-    money = workbook.add_format({"num_format": "#,##0.00"})
-    sheet.write_row(0, 0, headers, bold)
-    for r, row in enumerate(rows, start=1):
-        for c, value in enumerate(row):
-            if c in money_columns and isinstance(value, int):
-                # a number Excel can sum, shown with two decimals (the ledger itself stays in fen)
-                sheet.write_number(r, c, value / 100, money)
-            else:
-                sheet.write(r, c, value)
-    sheet.set_column(0, len(headers) - 1, 14)
-    sheet.freeze_panes(1, 0)
-    workbook.close()
-    return buffer.getvalue()
-
-
-def balances_xlsx(result: dict) -> bytes:
-    from hardship.funds.models import AGING
-
-    with force_locale("zh_Hans_CN"):
-        headers = [_("Union code"), _("Union"), _("Source"), _("Fiscal year"), _("Received"), _("Allocated in"),
-                   _("Returned in"), _("Allocated out"), _("Disbursed"), _("Returned"), _("Balance"),
-                   _("Share consumed"), _("Aging")]
-        sources = {k: str(v) for k, v in SOURCES.items()}
-        aging = {k: str(v) for k, v in AGING.items()}
-        total_label = _("Total")
-    rows = [[r["tenant"], r["tenant_name"], sources.get(r["source"], r["source"]), r["fiscal_year"],
-             *[r[k] for k in MONEY_FIELDS], r["consumed_pct"], aging.get(r["aging"], r["aging"])]
-            for r in result["rows"]]
-    t = result["totals"]
-    rows.append([total_label, "", "", "", *[t[k] for k in MONEY_FIELDS], t["consumed_pct"], ""])
-    return _workbook("资金结余", headers, rows, set(range(4, 11)))
-
-
-def transactions_xlsx(rows: list[dict]) -> bytes:
-    from hardship.funds.models import KINDS, PURPOSES
-
-    with force_locale("zh_Hans_CN"):
-        headers = [_("Date"), _("Document number"), _("Kind"), _("Source"), _("Fiscal year"), _("Amount"),
-                   _("Change"), _("From"), _("To"), _("Purpose"), _("Reverses"), _("Reversed by"), _("Note"),
-                   _("Posted by"), _("Transaction")]
-        kinds = {k: str(v) for k, v in KINDS.items()}
-        sources = {k: str(v) for k, v in SOURCES.items()}
-        purposes = {k: str(v) for k, v in PURPOSES.items()}
-    data = []
-    for r in rows:
-        data.append([r["date"], r["document_no"], kinds.get(r["kind"], r["kind"]),
-                     sources.get(r["source"], r["source"] or ""), r["fiscal_year"] or "",
-                     _fen(r["amount"]), _fen(r.get("change")), r["from_name"] or r["from"] or "",
-                     r["to_name"] or r["to"] or "", purposes.get(r["purpose"], r["purpose"] or ""),
-                     r["reverses"] or "", r["reversed_by"] or "", r["note"], r["posted_by"] or "", r["id"]])
-    return _workbook("资金明细", headers, data, {5, 6})
-
-
-def _fen(text) -> int | str:
-    from hardship.core.money import fen_of
-
-    return "" if text in (None, "") else fen_of(text)

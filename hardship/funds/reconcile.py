@@ -13,10 +13,15 @@ from sqlalchemy import func, select
 
 from hardship.core.db import db
 from hardship.core.money import format_fen
-from hardship.funds.models import EXTERNAL, INFLOWS, OUTFLOWS, FundEntry, FundLot, FundTransaction
+from hardship.funds.models import (
+    EXTERNAL,
+    RUNNING_TOTALS,
+    FundEntry,
+    FundLot,
+    FundTransaction,
+    running_total_change,
+)
 from tenants.models import Tenant
-
-CATEGORIES = INFLOWS + OUTFLOWS
 
 
 @dataclass(frozen=True)
@@ -46,15 +51,14 @@ def reconcile() -> list[Difference]:
     for lot, code in lots:
         where = f"lot {lot.id} ({code} {lot.source} {lot.fiscal_year})"
         by_category = sums.pop(lot.id, {})
-        unknown = set(by_category) - set(CATEGORIES)
+        unknown = set(by_category) - set(RUNNING_TOTALS)
         for category in sorted(unknown):
             found.append(Difference("entry category", where, "-", f"{category} {format_fen(by_category[category])}"))
         computed_balance = sum(by_category.values())
         if lot.balance != computed_balance:
             found.append(Difference("balance", where, format_fen(lot.balance), format_fen(computed_balance)))
-        for category in CATEGORIES:
-            raw = by_category.get(category, 0)
-            computed = raw if category in INFLOWS else -raw
+        for category in RUNNING_TOTALS:
+            computed = running_total_change(category, by_category.get(category, 0))
             stored = getattr(lot, category)
             if stored != computed:
                 found.append(Difference(category, where, format_fen(stored), format_fen(computed)))

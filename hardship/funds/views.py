@@ -12,14 +12,24 @@ from sqlalchemy import select
 
 from hardship import audit
 from hardship.accounts.operations import require
+from hardship.api import load_data
 from hardship.core.db import db
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed
 from hardship.core.money import fen_of, format_fen
+from hardship.funds import exports, queries
 from hardship.funds import operations as ops
-from hardship.funds import queries
 from hardship.funds.forms import AllocationForm, ReceiptForm, ReturnForm, ReversalForm
 from hardship.funds.models import AGING, KINDS, PURPOSES, SOURCES, FundTransaction
+from hardship.funds.schemas import (
+    DESTINATIONS,
+    AllocationIn,
+    BalanceQuery,
+    ReceiptIn,
+    ReturnIn,
+    ReversalIn,
+    TransactionQuery,
+)
 from hardship.web import submit, tenant_blueprint
 from tenants.models import Tenant
 from tenants.scoping import get_owned, get_tenant, subtree_filter
@@ -27,24 +37,14 @@ from tenants.scoping import get_owned, get_tenant, subtree_filter
 bp = tenant_blueprint("funds_ui", __name__)
 
 
-def _int_arg(name: str, low: int, high: int) -> int | None:
-    raw = (request.args.get(name) or "").strip()
-    if not raw.isdigit():
-        return None
-    value = int(raw)
-    return value if low <= value <= high else None
-
-
-def _date_arg(name: str) -> date | None:
+def _filters(schema) -> dict:
+    """The page's query arguments loaded through the API's schema, for the page's union; an argument the
+    schema refuses is ignored (a link's nonsense shows the unfiltered page, not an error)."""
+    given = {**request.args.to_dict(), "tenant": g.tenant.code}
     try:
-        return date.fromisoformat((request.args.get(name) or "").strip())
-    except ValueError:
-        return None
-
-
-def _choice_arg(name: str, choices) -> str | None:
-    value = request.args.get(name) or None
-    return value if value in choices else None
+        return load_data(schema, given)
+    except ValidationFailed as exc:
+        return load_data(schema, {name: value for name, value in given.items() if name not in exc.fields})
 
 
 def _may_post() -> bool:
@@ -60,14 +60,14 @@ def yuan(value) -> str:
 
 def _labels() -> dict:
     return {"sources": SOURCES, "kinds": KINDS, "purposes": PURPOSES, "aging": AGING, "fen": yuan,
-            "destinations": {**ops.DESTINATIONS, "recipients": _l("Aid recipients")}}
+            "destinations": {**DESTINATIONS, "recipients": _l("Aid recipients")}}
 
 
 @bp.route("/funds/")
 def index():
     require(current_user, "funds.read")
-    subtree = request.args.get("subtree") == "1"
-    year = _int_arg("year", 2000, 2100)
+    args = _filters(BalanceQuery)
+    subtree, year = args["subtree"], args["year"]
     result = queries.balances(g.tenant, subtree=subtree, year=year)
     matching_year = year or date.today().year
     matching = queries.matching(g.tenant, matching_year, subtree=subtree)
@@ -75,19 +75,15 @@ def index():
                            matching=matching, matching_year=matching_year, may_post=_may_post(), **_labels())
 
 
-def _transaction_filters() -> dict:
-    return {"kind": _choice_arg("kind", KINDS), "source": _choice_arg("source", SOURCES),
-            "year": _int_arg("year", 2000, 2100), "date_from": _date_arg("date_from"),
-            "date_to": _date_arg("date_to"), "document_no": (request.args.get("document_no") or "").strip()[:100] or None,
-            "purpose": _choice_arg("purpose", PURPOSES)}
+FILTERS = ("kind", "source", "year", "date_from", "date_to", "document_no", "purpose")
 
 
 @bp.route("/funds/transactions")
 def transactions():
     ops.require_ledger_reader(current_user)
-    subtree = request.args.get("subtree") == "1"
-    filters = _transaction_filters()
-    page = _int_arg("page", 1, 100000) or 1
+    args = _filters(TransactionQuery)
+    subtree, page = args["subtree"], args["page"]
+    filters = {name: args[name] for name in FILTERS}
     stmt = queries.transactions_query(g.tenant, subtree=subtree, **filters)
     rows, total = queries.page_of(stmt, page)
     items = queries.transaction_rows(rows, g.tenant, subtree=subtree)
@@ -116,13 +112,14 @@ class _Outcome:
                       doc=self.transaction.document_no, amount=format_fen(self.transaction.amount)))
 
 
-def _posting_page(form, title, operation):
-    """A posting form; ``operation`` commits the posting itself (``commit=True``: on PostgreSQL with its
-    last statement, in one round trip), so :func:`submit`'s commit has nothing left to do."""
+def _posting_page(form, title, schema, union_fields: dict, operation):
+    """A posting form, loaded through the API's ``schema`` (``union_fields``: the unions the page names):
+    ``operation`` posts, :func:`submit` commits (or rolls back and shows the error)."""
     outcome = _Outcome()
 
     def run():
-        posted = operation(form.data_for_operation(), form.idempotency_key.data or None)
+        data = load_data(schema, {**form.data_for_operation(), **union_fields})
+        posted = operation(data, form.idempotency_key.data or None)
         outcome.replayed, outcome.transaction = posted.replayed, posted.transaction
 
     if form.validate_on_submit() and submit(form, run, outcome):
@@ -139,8 +136,9 @@ def _posting_page(form, title, operation):
 @bp.route("/funds/receipts/new", methods=["GET", "POST"])
 def new_receipt():
     require(current_user, "funds.post")
-    return _posting_page(ReceiptForm(), _l("New receipt"), lambda data, key: ops.post_receipt(
-        g.tenant, data, actor=current_user, idempotency_key=key, commit=True))
+    return _posting_page(ReceiptForm(), _l("New receipt"), ReceiptIn, {"tenant": g.tenant.code},
+                         lambda data, key: ops.post_receipt(
+        g.tenant, data, actor=current_user, idempotency_key=key))
 
 
 @bp.route("/funds/allocations/new", methods=["GET", "POST"])
@@ -154,23 +152,21 @@ def new_allocation():
         flash(str(_l("%(union)s has no child unions to allocate to.", union=g.tenant.name)), "info")
 
     def allocate(data, key):
-        if not form.to.data:
-            raise ValidationFailed(fields={"to": [_l("Choose a child union.")]})
-        return ops.allocate_funds(g.tenant, get_tenant(form.to.data), data, actor=current_user, idempotency_key=key,
-                                  commit=True)
+        return ops.allocate_funds(g.tenant, get_tenant(data["to"]), data, actor=current_user, idempotency_key=key)
 
-    return _posting_page(form, _l("New allocation"), allocate)
+    return _posting_page(form, _l("New allocation"), AllocationIn, {"from": g.tenant.code}, allocate)
 
 
 @bp.route("/funds/returns/new", methods=["GET", "POST"])
 def new_return():
     require(current_user, "funds.post")
     form = ReturnForm()
-    form.to.choices = [("finance", str(ops.DESTINATIONS["finance"]))]
+    form.to.choices = [("finance", str(DESTINATIONS["finance"]))]
     if g.tenant.parent_id is not None:
-        form.to.choices.append(("parent", str(ops.DESTINATIONS["parent"])))
-    return _posting_page(form, _l("New return"), lambda data, key: ops.return_funds(
-        g.tenant, data, actor=current_user, idempotency_key=key, commit=True))
+        form.to.choices.append(("parent", str(DESTINATIONS["parent"])))
+    return _posting_page(form, _l("New return"), ReturnIn, {"tenant": g.tenant.code},
+                         lambda data, key: ops.return_funds(
+        g.tenant, data, actor=current_user, idempotency_key=key))
 
 
 @bp.route("/funds/transactions/<int:transaction_id>/reverse", methods=["GET", "POST"])
@@ -181,9 +177,9 @@ def reverse(transaction_id):
     outcome = _Outcome()
 
     def run():
-        posted = ops.reverse_transaction(tx, {"document_no": form.document_no.data, "date": form.date.data,
-                                              "note": form.note.data}, actor=current_user,
-                                         idempotency_key=form.idempotency_key.data or None, commit=True)
+        data = load_data(ReversalIn, {name: getattr(form, name).data or "" for name in ("document_no", "date", "note")})
+        posted = ops.reverse_transaction(tx, data, actor=current_user,
+                                         idempotency_key=form.idempotency_key.data or None)
         outcome.replayed, outcome.transaction = posted.replayed, posted.transaction
 
     if form.validate_on_submit() and submit(form, run, outcome):
@@ -200,20 +196,19 @@ def reverse(transaction_id):
 @bp.route("/funds/balances.xlsx")
 def export_balances():
     require(current_user, "funds.read")
-    result = queries.balances(g.tenant, subtree=request.args.get("subtree") == "1",
-                              year=_int_arg("year", 2000, 2100))
+    args = _filters(BalanceQuery)
+    result = queries.balances(g.tenant, subtree=args["subtree"], year=args["year"])
     audit.record("funds.export_balances", g.tenant, g.tenant, detail={"rows": len(result["rows"])})
-    db.session.commit()
-    return xlsx_download(queries.balances_xlsx(result), f"{g.tenant.code}-资金结余.xlsx")
+    return xlsx_download(exports.balances_xlsx(result), f"{g.tenant.code}-资金结余.xlsx")
 
 
 @bp.route("/funds/transactions.xlsx")
 def export_transactions():
     ops.require_ledger_reader(current_user)
-    subtree = request.args.get("subtree") == "1"
-    stmt = queries.transactions_query(g.tenant, subtree=subtree, **_transaction_filters())
+    args = _filters(TransactionQuery)
+    subtree = args["subtree"]
+    stmt = queries.transactions_query(g.tenant, subtree=subtree, **{name: args[name] for name in FILTERS})
     rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), g.tenant,
                                     subtree=subtree)
     audit.record("funds.export_transactions", g.tenant, g.tenant, detail={"rows": len(rows)})
-    db.session.commit()
-    return xlsx_download(queries.transactions_xlsx(rows), f"{g.tenant.code}-资金明细.xlsx")
+    return xlsx_download(exports.transactions_xlsx(rows), f"{g.tenant.code}-资金明细.xlsx")

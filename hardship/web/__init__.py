@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from flask_babel import get_locale
 from flask_login import current_user
 
-from hardship.core.db import db
+from hardship.core.db import commit, db
 from hardship.core.errors import AppError, ValidationFailed
 from hardship.core.i18n import COOKIE, LOCALES, current_lang
 
@@ -60,7 +60,7 @@ def transactional(view):
     def wrapper(*args, **kwargs):
         try:
             response = view(*args, **kwargs)
-            db.session.commit()
+            commit()  # a connection lost while committing: 503 outcome_unknown
         except BaseException:
             db.session.rollback()
             raise

@@ -39,7 +39,6 @@ Row-level security (PostgreSQL; on SQLite ``tenant_tree_version`` is made and ne
   RLS here guards against a query that forgot its filter. Names are qualified with ``public`` (a temporary
   table cannot stand in), the function runs as the caller (the tenants' policy applies inside it), and
   every role may read the version (a role that could not would read no tenant-owned row).
-- ``hardship_change_lots(bigint, json)``: a ledger posting's lot changes, in its own block below.
 
 A new tenant-owned table's migration enables row-level security and writes the same ``tenant_subtree``
 policy for it (``tests/test_rls.py`` fails otherwise).
@@ -140,56 +139,6 @@ ROW_SECURITY_DOWN = (
     "DROP FUNCTION hardship_scope()",
     "DROP SEQUENCE tenant_tree_version_seq",
 )
-
-
-# ---- LEDGER LOT CHANGES block: hardship_change_lots(bigint, json) -------------------------------------------
-# The ledger stream removes its last caller: then delete this block, the two lines marked LEDGER LOT CHANGES
-# in upgrade() and downgrade(), and the docstring's item on it.
-#: A posting's lot changes, one conditional single-row UPDATE per lot in the caller's (lock) order; it runs as
-#: the owner (the lots' policy does not apply inside) and checks each lot's union against the caller's scope
-#: itself (out of scope: a row-level security error; a short debit: 'hardship: not enough money in a lot').
-LEDGER_LOT_CHANGES_UP = (
-    """
-        CREATE FUNCTION hardship_change_lots(posting bigint, changes json) RETURNS integer
-        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-        DECLARE
-            c record;
-            scope_path text := public.hardship_scope();
-        BEGIN
-            IF posting IS NULL THEN
-                RETURN 0;
-            END IF;
-            FOR c IN SELECT x.* FROM ROWS FROM (json_to_recordset(changes) AS (
-                    tenant integer, source varchar, year integer, delta bigint, received bigint,
-                    allocated_in bigint, returned_in bigint, allocated_out bigint, disbursed bigint,
-                    returned_out bigint)) WITH ORDINALITY AS x
-                    ORDER BY x.ordinality
-            LOOP
-                UPDATE public.fund_lots SET balance = balance + c.delta,
-                    received = received + c.received, allocated_in = allocated_in + c.allocated_in,
-                    returned_in = returned_in + c.returned_in, allocated_out = allocated_out - c.allocated_out,
-                    disbursed = disbursed - c.disbursed, returned_out = returned_out - c.returned_out
-                WHERE tenant_id = c.tenant AND source = c.source AND fiscal_year = c.year
-                  AND balance + c.delta >= 0
-                  AND EXISTS (SELECT 1 FROM public.tenants AS t WHERE t.id = c.tenant
-                              AND t.path >= scope_path AND t.path < scope_path || '~');
-                IF NOT FOUND THEN
-                    IF NOT EXISTS (SELECT 1 FROM public.tenants AS t WHERE t.id = c.tenant
-                                   AND t.path >= scope_path AND t.path < scope_path || '~') THEN
-                        RAISE EXCEPTION USING ERRCODE = '42501',
-                            MESSAGE = 'new row violates row-level security policy for table "fund_lots"';
-                    END IF;
-                    RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'hardship: not enough money in a lot';
-                END IF;
-            END LOOP;
-            RETURN 1;
-        END
-        $$
-""",
-    "REVOKE EXECUTE ON FUNCTION hardship_change_lots(bigint, json) FROM PUBLIC",
-)
-LEDGER_LOT_CHANGES_DOWN = ("DROP FUNCTION hardship_change_lots(bigint, json)",)
-# ---- end of the LEDGER LOT CHANGES block ---------------------------------------------------------------------
 
 
 def upgrade():
@@ -533,7 +482,6 @@ def upgrade():
     _execute((SCOPE_FUNCTION, *TREE_VERSION, SCOPE_IDS_FUNCTION, *TENANTS_ROW_SECURITY))
     for table in TENANT_OWNED_TABLES:
         _execute(tenant_owned_row_security(table))
-    _execute(LEDGER_LOT_CHANGES_UP)  # LEDGER LOT CHANGES
 
 
 def downgrade():
@@ -542,7 +490,6 @@ def downgrade():
         op.drop_table(table)
     if op.get_bind().dialect.name != "postgresql":
         return
-    _execute(LEDGER_LOT_CHANGES_DOWN)  # LEDGER LOT CHANGES
     _execute(ROW_SECURITY_DOWN)
 
 
