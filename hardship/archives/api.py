@@ -43,7 +43,7 @@ def list_households():
     tenant = get_tenant(args["tenant"])
     require(current_user, "households.read")
     stmt = queries.list_query(tenant, **filters_of(args))
-    rows, total = queries.page_of(stmt, args["page"])
+    rows, total = queries.household_page(stmt, args["page"])
     return {"tenant": tenant.code, "page": args["page"], "per_page": 50, "total": total,
             "households": queries.summary_rows(rows, current_user)}
 

@@ -9,7 +9,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from hardship import audit
@@ -23,7 +23,7 @@ from hardship.archives.models import (
 )
 from hardship.archives.operations import household_tenant, may_see_personal_data, settle_publicity
 from hardship.core import crypto
-from hardship.core.db import db
+from hardship.core.db import db, page_of
 from hardship.core.errors import ValidationFailed
 from hardship.core.fields import search_pattern
 from hardship.core.idcard import FieldError, mask_address, mask_card, mask_id, mask_phone, parse_id_number
@@ -79,12 +79,9 @@ def list_query(tenant: Tenant, *, status=None, category=None, reason=None, q=Non
     return stmt
 
 
-def page_of(stmt, page: int, per_page: int = 50):
+def household_page(stmt, page: int, per_page: int = 50):
     """One page of a household query, newest first, with the total count."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.order_by(Household.id.desc()).options(selectinload(Household.people))
-                              .limit(per_page).offset((page - 1) * per_page)).all()
-    return rows, total
+    return page_of(stmt.order_by(Household.id.desc()).options(selectinload(Household.people)), page, per_page)
 
 
 def _tenant_names(ids) -> dict[int, tuple[str, str]]:

@@ -100,7 +100,7 @@ def index():
         _put_errors(form, exc)
         status = 422
     else:
-        households, total = queries.page_of(stmt, page, PER_PAGE)
+        households, total = queries.household_page(stmt, page, PER_PAGE)
         rows = queries.summary_rows(households, current_user)
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
     html = render_template("archives/list.html", form=form, rows=rows, total=total, page=page, pages=pages,

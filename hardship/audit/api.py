@@ -7,7 +7,7 @@ from sqlalchemy import select
 from hardship.accounts.operations import require
 from hardship.api import BaseSchema, between, load_query, route
 from hardship.audit.models import AuditEvent
-from hardship.core.db import db
+from hardship.core.db import page_of
 from hardship.core.fields import Text
 from tenants.models import Tenant
 from tenants.scoping import get_tenant, subtree_filter
@@ -38,13 +38,13 @@ class AuditPage(BaseSchema):
 def audit_page(tenant, action=None, page=1, per_page=50):
     """Audit events of ``tenant``'s subtree, newest first (shared by the UI and the API)."""
     stmt = (select(AuditEvent, Tenant.code).join(Tenant, Tenant.id == AuditEvent.tenant_id)
-            .where(subtree_filter(AuditEvent, tenant.path)).order_by(AuditEvent.id.desc())
-            .limit(per_page).offset((page - 1) * per_page))
+            .where(subtree_filter(AuditEvent, tenant.path)).order_by(AuditEvent.id.desc()))
     if action:
         stmt = stmt.where(AuditEvent.action == action)
+    rows, _total = page_of(stmt, page, per_page, count=False)
     return [{"id": e.id, "at": e.at, "tenant": code, "username": e.username, "action": e.action,
              "object_type": e.object_type, "object_id": e.object_id, "detail": e.detail}
-            for e, code in db.session.execute(stmt)]
+            for e, code in rows]
 
 
 @route("/audit", tags=["audit"], query=AuditQuery, response=AuditPage)

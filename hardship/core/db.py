@@ -26,6 +26,26 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+def insert_or_skip(table, dialect: str, index_elements=None, index_where=None) -> sa.Insert:
+    """``INSERT INTO table ... ON CONFLICT [(index_elements) [WHERE index_where]] DO NOTHING``, the one
+    insert-or-skip of the code base (PostgreSQL and SQLite spell it alike, in their own dialect's insert)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
+
+
+def page_of(stmt, page: int, per_page: int, *, count: bool = True) -> tuple[list, int | None]:
+    """One page (1-based) of ``stmt`` in its own order, and the number of all its rows (``None`` without
+    ``count``): every paginated list's. A statement of one entity gives its objects, else its rows."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) \
+        if count else None
+    result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
+    rows = result.scalars().all() if len(stmt.column_descriptions) == 1 else result.all()
+    return rows, total
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

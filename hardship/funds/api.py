@@ -12,10 +12,9 @@ from flask import jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from hardship import audit
 from hardship.accounts.operations import require
 from hardship.api import json_object, load_body, load_query, route
-from hardship.core.db import db
+from hardship.core.db import page_of
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import BadRequest, ValidationFailed
 from hardship.funds import exports, queries
@@ -153,7 +152,7 @@ def list_transactions():
     """Transactions touching a union (or its subtree, ``subtree=1``), newest first, 50 a page."""
     args = load_query(TransactionQuery)
     tenant, stmt = transactions_for(args, current_user)
-    rows, total = queries.page_of(stmt, args["page"])
+    rows, total = page_of(stmt, args["page"], queries.PER_PAGE)
     return {"tenant": tenant.code, "page": args["page"], "per_page": queries.PER_PAGE, "total": total,
             "transactions": queries.transaction_rows(rows, tenant, subtree=args["subtree"])}
 
@@ -163,10 +162,7 @@ def export_transactions():
     """The filtered transaction list as xlsx (Chinese headers; at most 100,000 rows)."""
     args = load_query(TransactionQuery)
     tenant, stmt = transactions_for(args, current_user)
-    rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
-                                    subtree=args["subtree"])
-    audit.record("funds.export_transactions", tenant, tenant, detail={"rows": len(rows)})
-    return xlsx_download(exports.transactions_xlsx(rows), f"{tenant.code}-资金明细.xlsx")
+    return xlsx_download(*exports.transactions_export(tenant, stmt, subtree=args["subtree"]))
 
 
 def _read(schema):
@@ -188,9 +184,7 @@ def get_balances():
 def export_balances():
     """The balances as xlsx (Chinese headers)."""
     args, tenant = _read(BalanceQuery)
-    result = queries.balances(tenant, subtree=args["subtree"], year=args.get("year"))
-    audit.record("funds.export_balances", tenant, tenant, detail={"rows": len(result["rows"])})
-    return xlsx_download(exports.balances_xlsx(result), f"{tenant.code}-资金结余.xlsx")
+    return xlsx_download(*exports.balances_export(tenant, subtree=args["subtree"], year=args.get("year")))
 
 
 @route("/funds/matching", tags=["funds"], query=MatchingQuery, response=MatchingOut)

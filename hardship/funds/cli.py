@@ -73,15 +73,13 @@ def _command_line_account() -> SimpleNamespace:
     return SimpleNamespace(id=None, username=f"os:{login}"[:64])
 
 
-def _export(path: str, content: bytes, action: str, tenant, rows: int, user) -> None:
+def _export(path: str, export) -> None:
     """Write an export to ``path`` with its audit event: both or neither (a file that cannot be written
     is ``error: --xlsx: ...``, exit 2, and no event; an event that cannot be committed takes the file).
-    Without ``--user`` the event names the operating-system account (:func:`_command_line_account`)."""
+    ``export`` makes the workbook and records its event (``funds.exports``)."""
     import os
 
-    from hardship import audit
-
-    audit.record(action, tenant, tenant, detail={"rows": rows}, user=user or _command_line_account())
+    content, _name = export()
     db.session.flush()
     try:
         with open(path, "wb") as fh:
@@ -118,13 +116,13 @@ def balances_command(tenant_code, subtree, year, username, xlsx_path):
         args = _load(BalanceQuery, tenant=tenant_code, subtree=subtree, year=year)
         tenant = get_tenant(args["tenant"])
         require(user, "funds.read")
-        result = queries.balances(tenant, subtree=args["subtree"], year=args.get("year"))
         if xlsx_path:
             from hardship.funds import exports
 
-            _export(xlsx_path, exports.balances_xlsx(result), "funds.export_balances", tenant, len(result["rows"]),
-                    user)
+            _export(xlsx_path, lambda: exports.balances_export(tenant, subtree=args["subtree"], year=args.get("year"),
+                                                               user=user or _command_line_account()))
             return
+        result = queries.balances(tenant, subtree=args["subtree"], year=args.get("year"))
         db.session.rollback()
     for row in result["rows"]:
         click.echo(f"{row['tenant']}\t{row['tenant_name']}\t{SOURCES.get(row['source'], row['source'])}\t"
@@ -161,13 +159,14 @@ def transactions_command(tenant_code, subtree, kind, source, year, date_from, da
     with _acting(username) as user:
         args = _load(TransactionQuery, **given)
         tenant, stmt = transactions_for(args, user)
-        rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
-                                        subtree=args["subtree"])
         if xlsx_path:
             from hardship.funds import exports
 
-            _export(xlsx_path, exports.transactions_xlsx(rows), "funds.export_transactions", tenant, len(rows), user)
+            _export(xlsx_path, lambda: exports.transactions_export(tenant, stmt, subtree=args["subtree"],
+                                                                   user=user or _command_line_account()))
             return
+        rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
+                                        subtree=args["subtree"])
         db.session.rollback()
     for row in rows:
         kind = KINDS.get(row["kind"], row["kind"])

@@ -8,8 +8,28 @@ import io
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from hardship import audit
+from hardship.core.db import db
+from hardship.funds import queries
 from hardship.funds.models import SOURCES
 from hardship.funds.queries import MONEY_FIELDS
+
+
+def balances_export(tenant, *, subtree: bool, year: int | None, user=None) -> tuple[bytes, str]:
+    """The balances workbook of ``tenant`` (and its subtree) and its file name; the export is written to the
+    audit log in the caller's transaction, so the API, the pages and the command line export alike."""
+    result = queries.balances(tenant, subtree=subtree, year=year)
+    audit.record("funds.export_balances", tenant, tenant, detail={"rows": len(result["rows"])}, user=user)
+    return balances_xlsx(result), f"{tenant.code}-资金结余.xlsx"
+
+
+def transactions_export(tenant, stmt, *, subtree: bool, user=None) -> tuple[bytes, str]:
+    """The transactions of ``stmt`` (``queries.transactions_query``, at most ``EXPORT_LIMIT``) as a workbook and
+    its file name, audited as :func:`balances_export`."""
+    rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), tenant,
+                                    subtree=subtree)
+    audit.record("funds.export_transactions", tenant, tenant, detail={"rows": len(rows)}, user=user)
+    return transactions_xlsx(rows), f"{tenant.code}-资金明细.xlsx"
 
 
 def _workbook(sheet_name: str, headers: list[str], rows: list[list], money_columns: set[int]) -> bytes:

@@ -45,7 +45,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from hardship import audit
-from hardship.core.db import db, utcnow
+from hardship.core.db import db, insert_or_skip, utcnow
 from hardship.core.errors import Conflict, NotFound, ValidationFailed
 from hardship.core.money import format_fen
 from hardship.funds.models import (
@@ -165,19 +165,10 @@ _CHANGE_LOT = (sa.update(_LOTS)
                        **{name: _LOTS.c[name] + sa.bindparam(name, type_=sa.BigInteger) for name in RUNNING_TOTALS}))
 
 
-def _dialect_insert(dialect: str):
-    """The dialect's INSERT, which has ``ON CONFLICT DO NOTHING`` (both dialects spell it alike)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 @cache
 def _insert_transaction(dialect: str) -> sa.Insert:
     """The transaction's ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``, built once per dialect."""
-    return _dialect_insert(dialect)(_TXS).on_conflict_do_nothing().returning(_TXS.c.id)
+    return insert_or_skip(_TXS, dialect).returning(_TXS.c.id)
 
 
 def earlier(poster_id: int, key: str | None, request_hash: str) -> FundTransaction | None:
@@ -266,7 +257,7 @@ def _with_lots(planned: list[Leg], parent: Tenant | None) -> list[Leg]:
                 leg = keys[lot_key]
                 if leg.amount < 0:
                     raise insufficient(leg.tenant.name, leg.source, leg.fiscal_year, -leg.amount, 0)
-                conn.execute(_dialect_insert(conn.dialect.name)(_LOTS).on_conflict_do_nothing(),
+                conn.execute(insert_or_skip(_LOTS, conn.dialect.name),
                              {"tenant_id": lot_key[0], "source": lot_key[1], "fiscal_year": lot_key[2]})
             if missing:
                 ids.update({(t, s, y): i for i, t, s, y in conn.execute(_FIND_LOTS, params)})

@@ -191,12 +191,6 @@ def transactions_query(tenant: Tenant, *, subtree: bool = False, kind=None, sour
     return stmt.order_by(FundTransaction.posted_on.desc(), FundTransaction.id.desc())
 
 
-def page_of(stmt, page: int, per_page: int = PER_PAGE):
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return rows, total
-
-
 def counterparty_labels(ids) -> dict[int, tuple[str, str]]:
     """Code and name of the unions named on transactions the reader can see: those of its subtree, and the
     parent of its subtree's root (which allocated money to it or received its returns), read under the

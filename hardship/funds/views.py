@@ -10,10 +10,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from hardship import audit
 from hardship.accounts.operations import require
 from hardship.api import load_data
-from hardship.core.db import db
+from hardship.core.db import db, page_of
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed
 from hardship.core.money import fen_of, format_fen
@@ -85,7 +84,7 @@ def transactions():
     subtree, page = args["subtree"], args["page"]
     filters = {name: args[name] for name in FILTERS}
     stmt = queries.transactions_query(g.tenant, subtree=subtree, **filters)
-    rows, total = queries.page_of(stmt, page)
+    rows, total = page_of(stmt, page, queries.PER_PAGE)
     items = queries.transaction_rows(rows, g.tenant, subtree=subtree)
     reversed_by = {item["id"]: item["reversed_by"] for item in items}
     reversible = {t.id for t in rows if ops.may_reverse(current_user, t, reversed_by.get(t.id), known=True)}
@@ -197,9 +196,7 @@ def reverse(transaction_id):
 def export_balances():
     require(current_user, "funds.read")
     args = _filters(BalanceQuery)
-    result = queries.balances(g.tenant, subtree=args["subtree"], year=args["year"])
-    audit.record("funds.export_balances", g.tenant, g.tenant, detail={"rows": len(result["rows"])})
-    return xlsx_download(exports.balances_xlsx(result), f"{g.tenant.code}-资金结余.xlsx")
+    return xlsx_download(*exports.balances_export(g.tenant, subtree=args["subtree"], year=args["year"]))
 
 
 @bp.route("/funds/transactions.xlsx")
@@ -208,7 +205,4 @@ def export_transactions():
     args = _filters(TransactionQuery)
     subtree = args["subtree"]
     stmt = queries.transactions_query(g.tenant, subtree=subtree, **{name: args[name] for name in FILTERS})
-    rows = queries.transaction_rows(db.session.scalars(stmt.limit(queries.EXPORT_LIMIT)).all(), g.tenant,
-                                    subtree=subtree)
-    audit.record("funds.export_transactions", g.tenant, g.tenant, detail={"rows": len(rows)})
-    return xlsx_download(exports.transactions_xlsx(rows), f"{g.tenant.code}-资金明细.xlsx")
+    return xlsx_download(*exports.transactions_export(g.tenant, stmt, subtree=subtree))

@@ -16,7 +16,7 @@ from hardship.archives.models import (
     HouseholdEvent,
     Person,
 )
-from hardship.core.db import db
+from hardship.core.db import db, insert_or_skip
 
 
 def land(importer: HouseholdImport, batch: list[Prepared]) -> list[int]:
@@ -68,7 +68,8 @@ def _insert(importer: HouseholdImport, rows: list[Prepared]) -> tuple[list[int],
                                         import_key=p.import_key, created_by_id=actor_id) for p in rows]
     # batched RETURNING, matched by import key (asking for parameter order is row by row on SQLite)
     table = Household.__table__
-    statement = _insert_or_skip(table, ["import_key"]).returning(table.c.import_key, table.c.id)
+    statement = insert_or_skip(table, db.session.get_bind().dialect.name, ["import_key"]).returning(
+        table.c.import_key, table.c.id)
     by_key = dict(db.session.execute(statement, households).all())
     skipped = len(rows) - len(by_key)
     rows = [p for p in rows if p.import_key in by_key]
@@ -102,13 +103,4 @@ class _Collision(Exception):
     def __init__(self, rows: list):
         super().__init__(f"{len(rows)} households collide")
         self.rows = rows
-
-
-def _insert_or_skip(table, columns: list[str], where=None):
-    """``INSERT ... ON CONFLICT (columns) [WHERE ...] DO NOTHING`` on PostgreSQL and SQLite."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = db.session.get_bind().dialect.name
-    construct = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return construct(table).on_conflict_do_nothing(index_elements=columns, index_where=where)
 
