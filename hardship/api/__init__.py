@@ -148,37 +148,32 @@ def load_query(schema_cls: type[Schema]) -> dict:
 
 def dumped(fn, response: type[Schema] | None):
     """``fn`` with its result dumped through ``response`` (a handler returns objects or a dict, optionally with
-    a status code), so the OpenAPI document is what the API sends; a :class:`Response` is left alone. The dump
-    runs before the commit, while the objects are still loaded in the request's scope."""
+    a status code and headers), so the OpenAPI document is what the API sends; a :class:`Response` is left
+    alone. The dump runs before the commit, while the objects are still loaded in the request's scope."""
     if response is None:
         return fn
 
     @wraps(fn)
     def dump(**kwargs):
         result = fn(**kwargs)
-        body, code = result if isinstance(result, tuple) else (result, None)
+        body, *status_and_headers = result if isinstance(result, tuple) else (result,)
         if isinstance(body, Response):
             return result
         body = _schema(response).dump(body)
-        return body if code is None else (body, code)
+        return (body, *status_and_headers) if status_and_headers else body
 
     return dump
-
-
-#: handlers' modules whose response schemas do not declare all that their handlers return yet (the ledger and
-#: archives streams are moving them to funds/schemas.py and archives/schemas.py): not dumped, so that nothing
-#: is dropped; tests/test_api_conformance.py marks their routes. Empty it once those schemas are complete.
-NOT_DUMPED_YET = frozenset({"hardship.funds.api"})
 
 
 def route(rule: str, methods=("GET",), *, summary: str = "", tags=(), body=None, query=None,
           response=None, status: int = 200, auth: bool = True, responses: dict | None = None, form=None,
           headers: tuple[dict, ...] = ()):
     """Register an API endpoint and its documentation (``form``: a multipart/form-data body schema); the
-    handler's result is dumped through ``response`` (:func:`dumped`)."""
+    handler's result (optionally with a status code and response headers) is dumped through ``response``
+    (:func:`dumped`)."""
 
     def decorator(fn):
-        fn = dumped(fn, None if fn.__module__ in NOT_DUMPED_YET else response)
+        fn = dumped(fn, response)
 
         @wraps(fn)
         def wrapper(**kwargs):
@@ -190,15 +185,15 @@ def route(rule: str, methods=("GET",), *, summary: str = "", tags=(), body=None,
             except BaseException:
                 db.session.rollback()
                 raise
+            code, response_headers = status, {}
             if isinstance(result, tuple):
-                result, code = result
-            else:
-                code = status
+                result, code, *more = result
+                response_headers = more[0] if more else {}
             if hasattr(result, "status_code"):
                 return result
             if code == 204:
-                return Response(status=204)
-            return jsonify(result), code
+                return Response(status=204, headers=response_headers)
+            return jsonify(result), code, response_headers
 
         api.add_url_rule(rule, fn.__name__, wrapper, methods=list(methods))
         ENDPOINTS.append(EndpointDoc(rule, tuple(methods), summary or (fn.__doc__ or "").strip().split("\n")[0],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import jsonify, request
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -61,17 +61,14 @@ def idempotency_key() -> str:
 
 
 def _posted(posted: ops.Posted):
+    """A posting's answer: 201 with the transaction, also for a replay (header ``Idempotent-Replayed``)."""
     tx = posted.transaction
     if posted.replayed:
         body = queries.transaction_dict(tx, entries=queries.visible_entries(tx),
                                         reversed_by=getattr(ops.reversal_of(tx), "id", None))
-    else:  # a new posting: what it wrote is known, and nothing has reversed it yet
-        body = queries.transaction_dict(tx, posted.labels, entries=posted.entries)
-    response = jsonify(body)
-    response.status_code = 201
-    if posted.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+        return body, 201, {"Idempotent-Replayed": "true"}
+    # a new posting: what it wrote is known, and nothing has reversed it yet
+    return queries.transaction_dict(tx, posted.labels, entries=posted.entries), 201, {}
 
 
 def _body_tenant(name: str):

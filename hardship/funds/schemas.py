@@ -93,60 +93,109 @@ class TransactionQuery(BaseSchema):
 
 # ---------------------------------------------------------------- responses (appendix A)
 
+def _required(field_cls=fields.String, **kwargs):
+    """A key every answer has (``null`` where ``allow_none``)."""
+    return field_cls(required=True, **kwargs)
+
+
+def _money(description: str = "yuan as a decimal string, e.g. \"600.00\""):
+    return _required(metadata={"description": description})
+
+
+def _nullable(field_cls=fields.String, **kwargs):
+    return _required(field_cls, allow_none=True, **kwargs)
+
+
 class EntryOut(BaseSchema):
-    tenant = fields.String()
-    lot = fields.Integer(allow_none=True)
-    account = fields.String(allow_none=True)
-    category = fields.String()
-    amount = fields.String()
+    """An entry the reader may see (``queries.visible_entries``): a lot's, or an outside account's (no lot)."""
+
+    tenant = _required()
+    lot = _nullable(fields.Integer)
+    source = _nullable()
+    fiscal_year = _nullable(fields.Integer)
+    account = _nullable(metadata={"description": "the outside account, for an entry without a lot"})
+    category = _required()
+    amount = _money()
 
 
-class TransactionOut(BaseSchema):
-    id = fields.Integer()
-    kind = fields.String()
-    document_no = fields.String()
-    date = fields.String()
-    source = fields.String(allow_none=True)
-    fiscal_year = fields.Integer(allow_none=True)
-    amount = fields.String()
-    from_ = fields.String(allow_none=True, data_key="from")
-    to = fields.String(allow_none=True)
-    purpose = fields.String(allow_none=True)
-    reverses = fields.Integer(allow_none=True)
-    reversed_by = fields.Integer(allow_none=True)
-    change = fields.String(metadata={"description": "what it did to the balance of the listed union or subtree"})
-    entries = fields.List(fields.Nested(EntryOut))
+class _TransactionBase(BaseSchema):
+    """What a transaction's answer and its list row share (``queries.transaction_dict``)."""
+
+    id = _required(fields.Integer)
+    kind = _required(validate=validate.OneOf(list(KINDS)))
+    document_no = _required()
+    date = _required(metadata={"description": "ISO date of the posting"})
+    source = _nullable()
+    fiscal_year = _nullable(fields.Integer)
+    amount = _money()
+    from_ = _nullable(data_key="from", attribute="from", metadata={"description": "code of the paying union"})
+    from_name = _nullable()
+    to = _nullable(metadata={"description": "code of the receiving union, or the destination of a return"})
+    to_name = _nullable()
+    destination = _nullable(metadata={"description": "a return's destination (finance, parent)"})
+    purpose = _nullable()
+    note = _required()
+    reference = _nullable()
+    reverses = _nullable(fields.Integer)
+    reversed_by = _nullable(fields.Integer)
+    posted_by = _nullable(metadata={"description": "username of the poster"})
+    posted_at = _nullable(metadata={"description": "ISO date and time it was written"})
+
+
+class TransactionOut(_TransactionBase):
+    """One transaction, as read or as posted, with the entries the reader may see."""
+
+    entries = _required(fields.List, cls_or_instance=fields.Nested(EntryOut))
+
+
+class TransactionRow(_TransactionBase):
+    """A row of the transaction list."""
+
+    change = _money("what it did to the balance of the listed union or subtree, yuan as a decimal string")
 
 
 class TransactionPage(BaseSchema):
-    tenant = fields.String()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    transactions = fields.List(fields.Nested(TransactionOut))
+    tenant = _required()
+    page = _required(fields.Integer)
+    per_page = _required(fields.Integer)
+    total = _required(fields.Integer)
+    transactions = _required(fields.List, cls_or_instance=fields.Nested(TransactionRow))
 
 
-#: a lot's row: its money fields are the running totals' (``returned`` is money returned out) and the balance
+#: a lot's row (``queries.balances``): its money fields are the running totals' (``returned`` is money returned
+#: out) and the balance
 BalanceRow = BaseSchema.from_dict({
-    "lot": fields.Integer(), "tenant": fields.String(), "source": fields.String(), "fiscal_year": fields.Integer(),
-    **{name: fields.String() for name in MONEY_FIELDS}, "consumed_pct": fields.Float(),
-    "aging": fields.String(validate=validate.OneOf(list(AGING)))}, name="BalanceRow")
+    "lot": _required(fields.Integer), "tenant": _required(), "tenant_name": _required(), "source": _required(),
+    "fiscal_year": _required(fields.Integer), **{name: _money() for name in MONEY_FIELDS},
+    "consumed_pct": _required(fields.Float), "aging": _required(validate=validate.OneOf(list(AGING)))},
+    name="BalanceRow")
+
+#: the rows' money fields summed; ``warning`` and ``overdue``: the balances of the lots in that state
+BalanceTotals = BaseSchema.from_dict({
+    **{name: _money() for name in (*MONEY_FIELDS, "warning", "overdue")}, "consumed_pct": _required(fields.Float)},
+    name="BalanceTotals")
 
 
 class BalancesOut(BaseSchema):
-    rows = fields.List(fields.Nested(BalanceRow))
-    totals = fields.Dict()
+    tenant = _required()
+    subtree = _required(fields.Boolean)
+    year = _nullable(fields.Integer)
+    rows = _required(fields.List, cls_or_instance=fields.Nested(BalanceRow))
+    totals = _required(fields.Nested, nested=BalanceTotals)
 
 
 class MatchingRow(BaseSchema):
-    tenant = fields.String()
-    year = fields.Integer()
-    ratio = fields.Float()
-    from_above = fields.String()
-    required = fields.String()
-    achieved = fields.String()
-    shortfall = fields.String()
+    tenant = _required()
+    tenant_name = _required()
+    year = _required(fields.Integer)
+    ratio = _required(fields.Float)
+    from_above = _money()
+    required = _money()
+    achieved = _money()
+    shortfall = _money()
 
 
 class MatchingOut(BaseSchema):
-    rows = fields.List(fields.Nested(MatchingRow))
+    tenant = _required()
+    year = _required(fields.Integer)
+    rows = _required(fields.List, cls_or_instance=fields.Nested(MatchingRow))
