@@ -997,3 +997,11 @@ def test_a_posting_never_commits(app, ledger):
         assert counts(db.session) == (before[0][0] + 1, before[0][1] + 2, before[0][2] + 1)
         db.session.rollback()
         assert (counts(db.session), lot_balances(db.session)) == before
+
+
+def test_the_transaction_list_page_is_ascii_digits(tree, api_as):
+    api = api_as("c01_all")
+    assert api.get("/api/v1/funds/transactions?tenant=C01&page=2").status_code == 200
+    for page in ("٣", "2.5", "1e2"):  # another script's digit, a fraction, an exponent: never read as a page
+        resp = api.get(f"/api/v1/funds/transactions?tenant=C01&page={page}")
+        assert resp.status_code == 422 and "page" in resp.json["error"]["fields"], (page, resp.json)

@@ -121,6 +121,24 @@ def test_inline_export_runs_in_the_request(app, tree, api_as):
         assert [e.detail for e in events] == [{"job": job_id, "rows": 2}]
 
 
+def test_a_job_that_cannot_be_queued_fails_without_undoing_the_request(app, tree, api_as):
+    """Redis down when the request commits: the request's work is saved, so the answer is its success, and
+    the job is recorded as failed (not left queued for ever, not a 500 saying nothing was saved)."""
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    api = api_as("k0101_all")
+    resp = api.post("/api/v1/tenants/K0101/exports")
+    assert resp.status_code == 202, resp.json
+    app.config["REDIS_URL"] = None
+    job = api.get(f"/api/v1/jobs/{resp.json['job']}").json
+    assert job["status"] == "failed" and job["error"], job  # the cause is in the server log, not shown
+    with system(app):
+        from hardship.audit.models import AuditEvent
+        from hardship.core.db import db
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "tenant.export_directory")) == 0
+
+
 def test_unknown_job_is_404(app, tree, api_as):
     api = api_as("p01_all")
     assert api.get("/api/v1/jobs/00000000-0000-0000-0000-000000000000").status_code == 404

@@ -107,18 +107,38 @@ def enqueue(name: str, tenant, *args, user=None, inline: bool = False):
 
 @event.listens_for(Session, "after_commit")
 def _start_committed(session) -> None:
+    """Start the jobs of a transaction that has just committed. Its work is saved whatever happens here, so
+    a job that cannot be started (Redis down) is logged and recorded as failed, never raised: the caller
+    would answer "nothing was saved" about a commit that went through."""
     if session.in_nested_transaction():  # a savepoint: the jobs wait for the transaction itself
         return
     for job_id, tenant_id, queue, inline in session.info.pop(_PENDING, ()):
-        if current_app.config.get("REDIS_URL") and not inline:
-            from rq import Queue
+        try:
+            if current_app.config.get("REDIS_URL") and not inline:
+                from rq import Queue
 
-            Queue(queue_name(queue), connection=redis_connection()).enqueue_call(
-                "hardship.core.jobs.execute", args=(job_id, tenant_id), job_id=job_id,
-                timeout=current_app.config.get("JOB_TIMEOUT", 3600), result_ttl=3600, failure_ttl=86400,
-            )
-        else:
-            execute(job_id, tenant_id)
+                Queue(queue_name(queue), connection=redis_connection()).enqueue_call(
+                    "hardship.core.jobs.execute", args=(job_id, tenant_id), job_id=job_id,
+                    timeout=current_app.config.get("JOB_TIMEOUT", 3600), result_ttl=3600, failure_ttl=86400,
+                )
+            else:
+                execute(job_id, tenant_id)
+        except Exception:
+            current_app.logger.exception("job %s could not be started", job_id)
+            _record_unstarted(job_id, tenant_id, traceback.format_exc(limit=1)[-2000:])
+
+
+def _record_unstarted(job_id: str, tenant_id: int, error: str) -> None:
+    """Mark a committed job that could not be started as failed, in a transaction of its own."""
+    try:
+        with current_app.app_context(), _hook("scope")(tenant_id):
+            model = _hook("model")
+            row = db.session.scalar(select(model).where(model.id == job_id))
+            if row is not None and row.status == "queued":
+                row.status, row.finished_at, row.error = "failed", utcnow(), error
+                db.session.commit()
+    except Exception:
+        current_app.logger.exception("job %s: its failure to start could not be recorded", job_id)
 
 
 @event.listens_for(Session, "after_transaction_end")

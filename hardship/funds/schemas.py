@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
 from hardship.api import BaseSchema, between
-from hardship.core.fields import Choice, Day, Fen, FiscalYear, Flag, Text, Year
+from hardship.core.fields import Choice, Day, Fen, FiscalYear, Flag, Text, Whole, Year
 from hardship.funds.models import AGING, KINDS, PURPOSES, SOURCES
 from hardship.funds.queries import MONEY_FIELDS
 
@@ -58,7 +58,7 @@ class DisbursementIn(BaseSchema):
 
     amount = Fen(required=True)
     sources = fields.List(Choice(SOURCES, required=True), load_default=list)
-    lot = fields.Integer(load_default=None, strict=True)
+    lot = fields.Integer(load_default=None, strict=True, validate=between(1, 2**31 - 1))
     document_no = Text(required=True, max_length=100)
     date = Day(required=True, past_only=True)
     reference = Text(max_length=64, load_default=None)
@@ -88,7 +88,7 @@ class TransactionQuery(BaseSchema):
     date_to = Day(load_default=None)
     document_no = Text(max_length=100, load_default=None)
     purpose = Choice(PURPOSES, load_default=None)
-    page = fields.Integer(load_default=1, validate=between(1, 100000))
+    page = Whole(load_default=1, validate=between(1, 100000))
 
 
 # ---------------------------------------------------------------- responses (appendix A)
