@@ -62,3 +62,20 @@ def test_a_commit_lost_with_its_connection_is_outcome_unknown_on_the_pages(app, 
         "date": "2026-03-01", "note": ""})
     assert resp.status_code == 503
     assert "无法确定是否已保存" in resp.get_data(as_text=True)
+    # no "Posted" beside the error, nor waiting for the next page: the success is flashed after the commit
+    assert "flash-success" not in resp.get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert [m for category, m in session.get("_flashes", []) if category == "success"] == []
+
+
+def test_a_page_flashes_its_success_after_the_commit(app, client, login, poster):
+    from test_funds_ui import _form
+
+    login("c01_fin")
+    _html, hidden = _form(client, "/t/C01/funds/receipts/new")
+    resp = client.post("/t/C01/funds/receipts/new", follow_redirects=True, data={
+        **hidden, "source": "central_finance", "fiscal_year": "2026", "amount": "10.00", "document_no": "财1",
+        "date": "2026-03-01", "note": ""})
+    assert resp.status_code == 200 and "财1" in resp.get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert "_flashes" not in session  # shown once, on the page after the redirect

@@ -64,13 +64,15 @@ def transactional(view):
         except BaseException:
             db.session.rollback()
             raise
+        for message in g.pop("_success_messages", ()):  # said only once it is saved
+            flash(message, "success")
         return response
 
     return wrapper
 
 
 def submit(form, action, success_message, *, field_map: dict | None = None) -> bool:
-    """Run ``action()`` for a validated form and flash; the request commits it. On an :class:`AppError`,
+    """Run ``action()`` for a validated form; the request commits it, then flashes ``success_message``. On an :class:`AppError`,
     roll back and put the messages on the form's fields (or flash them), and the error's HTTP status on
     ``form.error_status`` (for the re-rendered page). Returns True on success."""
     try:
@@ -99,7 +101,7 @@ def submit(form, action, success_message, *, field_map: dict | None = None) -> b
                 field.errors = list(field.errors) + [str(m) for m in messages]
         flash(str(exc.message), "error")
         return False
-    flash(str(success_message), "success")
+    g.setdefault("_success_messages", []).append(str(success_message))  # flashed after the commit
     return True
 
 
