@@ -5,42 +5,26 @@ import re
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError, fields
+from marshmallow import fields
 
 from hardship.api import BaseSchema
-from hardship.core.fields import Choice, Text
-from hardship.core.idcard import fold_digits
+from hardship.core.fields import Choice, Pattern, Text
 from tenants.levels import registry
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 DIVISION_RE = re.compile(r"^[0-9]{6}$")
 
 
-class UnionCode(Text):
+def union_code_field(**kwargs) -> Pattern:
     """A union's code, upper-cased: 2 to 32 capital letters, digits and '-'."""
-
-    def __init__(self, **kwargs):
-        super().__init__(max_length=32, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        code = super()._deserialize(value, attr, data, **kwargs).upper()
-        if not CODE_RE.match(code):
-            raise ValidationError([_l("2 to 32 characters: capital letters, digits and '-', starting with a letter "
-                                      "or digit.")])
-        return code
+    return Pattern(CODE_RE, _l("2 to 32 characters: capital letters, digits and '-', starting with a letter or digit."),
+                   normalise=str.upper, max_length=32, **kwargs)
 
 
-class DivisionCode(Text):
+def division_code_field(**kwargs) -> Pattern:
     """An administrative division code (six digits), or ``None`` when left empty."""
-
-    def __init__(self, **kwargs):
-        super().__init__(max_length=6, allow_none=True, load_default=None, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        code = fold_digits(super()._deserialize(value, attr, data, **kwargs))
-        if code and not DIVISION_RE.match(code):
-            raise ValidationError([_l("Six digits (administrative division code).")])
-        return code or None
+    return Pattern(DIVISION_RE, _l("Six digits (administrative division code)."), max_length=6, empty_is_none=True,
+                   **kwargs)
 
 
 class InstalledLevels:
@@ -55,11 +39,11 @@ class InstalledLevels:
 
 class TenantCreate(BaseSchema):
     parent = Text(required=True, max_length=32, metadata={"description": "code of the parent union"})
-    code = UnionCode(required=True)
+    code = union_code_field(required=True)
     name = Text(required=True, max_length=100)
     level = Choice(InstalledLevels(), required=True, unknown=lambda value, known: _l(
         "Unknown level %(level)s; installed: %(known)s.", level=value, known=known))
-    division_code = DivisionCode()
+    division_code = division_code_field()
 
 
 def _level_name(tenant) -> str:

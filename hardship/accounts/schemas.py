@@ -3,28 +3,20 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
 from hardship.api import BaseSchema
-from hardship.core.fields import Choice, Text
+from hardship.core.fields import Choice, Pattern, Text
 from tenants.levels import ROLES
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD, MAX_PASSWORD = 8, 200
 
 
-class Username(Text):
+def username_field(**kwargs) -> Pattern:
     """A username, lower-cased: 3 to 64 letters, digits, '.', '_' or '-'."""
-
-    def __init__(self, **kwargs):
-        super().__init__(max_length=64, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        username = super()._deserialize(value, attr, data, **kwargs).lower()
-        if not USERNAME_RE.match(username):
-            raise ValidationError([_l("3 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or "
-                                      "digit.")])
-        return username
+    return Pattern(USERNAME_RE, _l("3 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or "
+                                   "digit."), normalise=str.lower, max_length=64, **kwargs)
 
 
 def new_password(**kwargs) -> Text:
@@ -47,7 +39,7 @@ class TokenRequest(BaseSchema):
 
 
 class UserCreate(BaseSchema):
-    username = Username(required=True)
+    username = username_field(required=True)
     password = new_password(required=True)
     display_name = Text(max_length=50)
     roles = role_list(required=True)

@@ -57,14 +57,35 @@ class Text(fields.Field):
         return None if value is None else str(value)
 
 
+class Pattern(Text):
+    """Text that matches ``pattern`` whole once ``normalise``d (e.g. ``str.upper`` for a union's code);
+    ``message`` states the rule. Empty text is ``None`` when ``empty_is_none`` (an optional code)."""
+
+    def __init__(self, pattern, message, *, normalise=None, empty_is_none: bool = False, **kwargs):
+        if empty_is_none:
+            kwargs.setdefault("allow_none", True)
+            kwargs.setdefault("load_default", None)
+        super().__init__(**kwargs)
+        self.pattern, self.message = re.compile(pattern), message
+        self.normalise, self.empty_is_none = normalise, empty_is_none
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = idcard.fold_digits(super()._deserialize(value, attr, data, **kwargs))
+        if self.normalise is not None:
+            text = self.normalise(text)
+        if self.empty_is_none and not text:
+            return None
+        if not self.pattern.fullmatch(text):
+            raise ValidationError([self.message])
+        return text
+
+
 class _Parsed(fields.Field):
-    """A field whose text is read by one of the core parsers (``parse``), which raises ``FieldError``."""
+    """A field whose text is read by one of the core parsers: each subclass defines ``parse(value)``, which
+    returns the clean value or raises ``FieldError``."""
 
     #: whether a number (not only text) is accepted, e.g. an amount 600 or a year 2026 in JSON
     numbers = False
-
-    def parse(self, value):
-        raise NotImplementedError
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not (isinstance(value, str) or (self.numbers and isinstance(value, int | float))):
