@@ -2,7 +2,7 @@
 
 The live server runs the ``app`` fixture's application in a background thread, so it sees the
 committed test data; the browser is the Debian chromium package (no Playwright browser downloads).
-Import the fixtures into a test module with ``from browser_support import browser, live_server, ...``.
+Import the fixtures into a test module with ``pytest_plugins = ["tests.browser_support"]``; fixtures browser, live_server, ...``.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ Row-level security (PostgreSQL; on SQLite ``tenant_tree_version`` is made and ne
   every role may read the version (a role that could not would read no tenant-owned row).
 
 A new tenant-owned table's migration enables row-level security and writes the same ``tenant_subtree``
-policy for it (``tests/test_rls.py`` fails otherwise).
+policy for it (``tests/tenants/test_rls.py`` fails otherwise).
 """
 from alembic import op
 import sqlalchemy as sa

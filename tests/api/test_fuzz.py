@@ -204,7 +204,7 @@ class _FuzzState:
         return self.token
 
     def repair(self) -> None:
-        from conftest import system
+        from tests.conftest import system
 
         from hardship.accounts.models import User
         from hardship.accounts.operations import resolve_token
@@ -222,7 +222,7 @@ class _FuzzState:
 
     def real_values(self) -> dict:
         """Values that exist in the tree (the fuzz user sees all of it), and a finished job."""
-        from conftest import ApiClient, system
+        from tests.conftest import ApiClient, system
 
         from hardship.accounts.models import User
         from hardship.core.db import db
@@ -301,7 +301,7 @@ def _hinted_document(doc: dict, real: dict) -> dict:
 ])
 def test_nul_characters_are_a_bad_request(api_as, tree, method, path, body):
     """PostgreSQL text cannot hold U+0000: such requests are refused with 400, not failed with 500."""
-    from conftest import system
+    from tests.conftest import system
 
     from hardship.accounts.models import User
     from hardship.core.db import db
@@ -314,7 +314,7 @@ def test_nul_characters_are_a_bad_request(api_as, tree, method, path, body):
 
 
 def test_nul_in_a_form_is_a_bad_request(client):
-    from conftest import csrf_from
+    from tests.conftest import csrf_from
 
     page = client.get("/login")
     resp = client.post("/login", data={"username": "p01_all\x00", "password": "x",

@@ -18,8 +18,8 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from conftest import DATABASE_URL, IS_PG, system
-from fixtures.funds import PATHS, allocation, lot_balances, receipt
+from tests.conftest import DATABASE_URL, IS_PG, system
+from tests.fixtures.funds import PATHS, allocation, lot_balances, receipt
 
 from hardship.core.db import db
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from conftest import DATABASE_URL, IS_PG
+from tests.conftest import DATABASE_URL, IS_PG
 
 pytestmark = [
     pytest.mark.postgres,

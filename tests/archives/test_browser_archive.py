@@ -8,10 +8,10 @@ import re
 from datetime import date
 
 import pytest
-from conftest import PASSWORD
-from fixtures.households import make_id
+from tests.conftest import PASSWORD
+from tests.fixtures.households import make_id
 
-pytest_plugins = ["browser_support"]
+pytest_plugins = ["tests.browser_support"]
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = "/tmp/browser-archive.png"

@@ -14,8 +14,8 @@ import uuid
 from collections import Counter
 
 import pytest
-from conftest import IS_PG, system
-from fixtures.funds import allocation, lot_balances, receipt, refund
+from tests.conftest import IS_PG, system
+from tests.fixtures.funds import allocation, lot_balances, receipt, refund
 
 from hardship.core.db import db
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, system
+from tests.conftest import PASSWORD, system
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -65,7 +65,7 @@ def test_accounts_operations_never_commit(app, tree):
 
 
 def test_an_import_job_commits_only_at_the_runners_checkpoints(app, tree, monkeypatch):
-    from test_import import build_sheet, to_csv
+    from tests.archives.test_import import build_sheet, to_csv
 
     from hardship.archives.importing import job as importer
     from hardship.archives.models import Household

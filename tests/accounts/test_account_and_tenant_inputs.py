@@ -9,7 +9,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, csrf_from, system
+from tests.conftest import PASSWORD, csrf_from, system
 
 from hardship.accounts.models import ApiToken, User
 from hardship.audit.models import AuditEvent

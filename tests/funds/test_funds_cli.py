@@ -9,8 +9,8 @@ import json
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from conftest import system
-from fixtures.funds import counts, lot_balances
+from tests.conftest import system
+from tests.fixtures.funds import counts, lot_balances
 
 from hardship.audit.models import AuditEvent
 from hardship.core.db import db

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import PASSWORD
+from tests.conftest import PASSWORD
 
 #: the live server, browser and page fixtures
-pytest_plugins = ["browser_support"]
+pytest_plugins = ["tests.browser_support"]
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = "/tmp/browser-home.png"

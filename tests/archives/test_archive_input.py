@@ -10,8 +10,8 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_from, system
-from fixtures.households import household_body, make_id
+from tests.conftest import csrf_from, system
+from tests.fixtures.households import household_body, make_id
 
 from hardship.archives.importing.columns import COLUMNS
 from hardship.archives.models import Household, HouseholdEvent, Objection, Person, Survey

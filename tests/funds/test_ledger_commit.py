@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from conftest import system
-from fixtures.funds import counts, post, receipt
+from tests.conftest import system
+from tests.fixtures.funds import counts, post, receipt
 from sqlalchemy.orm import Session
 
 from hardship.core.db import db
@@ -52,7 +52,7 @@ def test_a_commit_that_fails_otherwise_says_nothing_was_saved(app, api_as, poste
 
 def test_a_commit_lost_with_its_connection_is_outcome_unknown_on_the_pages(app, client, login, poster,
                                                                            monkeypatch):
-    from test_funds_ui import _form
+    from tests.funds.test_funds_ui import _form
 
     login("c01_fin")
     _html, hidden = _form(client, "/t/C01/funds/receipts/new")
@@ -69,7 +69,7 @@ def test_a_commit_lost_with_its_connection_is_outcome_unknown_on_the_pages(app, 
 
 
 def test_a_page_flashes_its_success_after_the_commit(app, client, login, poster):
-    from test_funds_ui import _form
+    from tests.funds.test_funds_ui import _form
 
     login("c01_fin")
     _html, hidden = _form(client, "/t/C01/funds/receipts/new")

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
-from conftest import IS_PG, TEST_CONFIG, csrf_from
-from fixtures.households import household_body
+from tests.conftest import IS_PG, TEST_CONFIG, csrf_from
+from tests.fixtures.households import household_body
 
 from hardship.app import create_app
 
@@ -71,7 +71,7 @@ class SampleContext:
         return self._cache[key]
 
     def user_id(self, username: str) -> int:
-        from conftest import system
+        from tests.conftest import system
 
         from hardship.accounts.models import User
         from hardship.core.db import db
@@ -151,7 +151,7 @@ _ARG_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 def _missing_sample_message(what: str, names) -> str:
     return (f"{what}: no isolation sample for URL argument(s) {sorted(names)}. Register one in SAMPLES "
-            f"(a value inside subtree C01 and an absent value) in tests/test_isolation.py, or, if the "
+            f"(a value inside subtree C01 and an absent value) in tests/tenants/test_isolation.py, or, if the "
             f"argument does not address tenant data, in UNSCOPED with the reason.")
 
 
@@ -375,7 +375,7 @@ def test_query_tenant_isolation(rule, query_schema, method, samples, caller):
     missing = required - set(QUERY_SAMPLES)
     if missing:
         pytest.fail(f"{method} {rule}: register a sample for the required query field(s) {sorted(missing)} "
-                    f"in QUERY_SAMPLES in tests/test_isolation.py")
+                    f"in QUERY_SAMPLES in tests/tenants/test_isolation.py")
     args = set(_ARG_RE.findall(rule))
     missing = {a for a in args if not (a in SAMPLES and SAMPLES[a].tenant) and a not in UNSCOPED}
     if missing:
@@ -409,7 +409,7 @@ def test_body_tenant_isolation(rule, endpoint, method, field, samples, caller):
     """A tenant named in a JSON body (``parent``, ``tenant``) outside the subtree is absent too."""
     if endpoint not in BODY_SAMPLES:
         pytest.fail(f"{method} {rule} ({endpoint}): its body names a tenant in {field!r}; register a valid body "
-                    f"for it in BODY_SAMPLES in tests/test_isolation.py")
+                    f"for it in BODY_SAMPLES in tests/tenants/test_isolation.py")
     args = set(_ARG_RE.findall(rule))
     if args:
         pytest.fail(f"{method} {rule}: the body-tenant test does not fill URL arguments yet; extend it")
@@ -447,7 +447,7 @@ def test_ui_form_tenant_outside_subtree_is_absent(client, login, tree):
 
 def test_orm_safety_net_without_filters(app, tree):
     """An ORM query with no filter at all, under a user's scope, sees only that user's subtree."""
-    from conftest import system
+    from tests.conftest import system
 
     from hardship.accounts.models import User
     from hardship.core.db import db
@@ -518,7 +518,7 @@ def test_every_rule_argument_has_a_sample():
 
 def test_writes_outside_the_scope_are_refused(app, tree):
     """The flush guard: an object loaded under the system scope cannot be written from a user's scope."""
-    from conftest import system
+    from tests.conftest import system
 
     from hardship.accounts.models import User
     from hardship.audit.models import AuditEvent

@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from conftest import DATABASE_URL
+from tests.conftest import DATABASE_URL
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import system
-from fixtures.funds import post, receipt
+from tests.conftest import system
+from tests.fixtures.funds import post, receipt
 
-pytest_plugins = ["browser_support"]
+pytest_plugins = ["tests.browser_support"]
 pytestmark = pytest.mark.browser
 
 
@@ -17,7 +17,7 @@ def expect(obj):
 
 
 def _log_in(page, username):
-    from conftest import PASSWORD
+    from tests.conftest import PASSWORD
 
     page.goto("/login")
     page.fill("#username", username)

@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 import xlsxwriter
-from conftest import csrf_from, system
-from fixtures.households import household_body, unique_id
+from tests.conftest import csrf_from, system
+from tests.fixtures.households import household_body, unique_id
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -717,10 +717,10 @@ REDIS_URL = os.environ.get("REDIS_URL")
 @pytest.mark.redis
 @pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL and a real RQ worker")
 def test_import_on_a_real_worker(county, api_as):
-    from conftest import TEST_CONFIG
+    from tests.conftest import TEST_CONFIG
     from redis import Redis
     from rq import Queue
-    from test_jobs import _run_worker  # the worker subprocess, started as in production
+    from tests.jobs.test_jobs import _run_worker  # the worker subprocess, started as in production
 
     app = county.app
 

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_from, system
-from fixtures.households import household_body, make_id, unique_id
+from tests.conftest import csrf_from, system
+from tests.fixtures.households import household_body, make_id, unique_id
 
 from hardship.api import load_data
 from hardship.archives import operations as ops

@@ -17,9 +17,9 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, ApiClient, system
-from fixtures.funds import allocation, receipt, refund
-from fixtures.households import household_body, unique_id
+from tests.conftest import PASSWORD, ApiClient, system
+from tests.fixtures.funds import allocation, receipt, refund
+from tests.fixtures.households import household_body, unique_id
 
 from hardship.core.db import db
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from conftest import DATABASE_URL, TEST_CONFIG, system
+from tests.conftest import DATABASE_URL, TEST_CONFIG, system
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ZH_CATALOG = REPO / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.mo"
 HEADER_MSGIDS = ("Code", "Name", "Level", "Parent", "Division code", "Users")
 CJK = re.compile(r"[\u4e00-\u9fff]")

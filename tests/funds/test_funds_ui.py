@@ -6,8 +6,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_from, system
-from fixtures.funds import allocation, counts, lot_balances, post, receipt
+from tests.conftest import csrf_from, system
+from tests.fixtures.funds import allocation, counts, lot_balances, post, receipt
 
 from hardship.core.db import db
 from hardship.funds.models import FundTransaction

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from conftest import system
-from fixtures.funds import allocation, counts, lot_balances, post, receipt, refund
+from tests.conftest import system
+from tests.fixtures.funds import allocation, counts, lot_balances, post, receipt, refund
 
 from hardship.core.db import db
 from hardship.funds.models import FundEntry, FundLot, FundTransaction
@@ -655,7 +655,7 @@ def test_disburse(app, county_lots, api_as):
 # ---------------------------------------------------------------- reconcile (flask hardship reconcile)
 
 def test_reconcile_command(app, funded, api_as):
-    from conftest import DATABASE_URL
+    from tests.conftest import DATABASE_URL
 
     assert post(api_as("k0101_fin"), "return", refund(amount="10.00")).status_code == 201
     runner = app.test_cli_runner()
@@ -772,7 +772,7 @@ def test_exports(app, funded, api_as):
 
 @pytest.mark.postgres
 def test_ledger_rows_are_append_only_for_the_runtime_role(app, funded):
-    from conftest import DATABASE_URL, IS_PG
+    from tests.conftest import DATABASE_URL, IS_PG
 
     if not IS_PG:
         pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
@@ -824,7 +824,7 @@ def test_every_running_total_moves_with_its_entries(app, ledger, api_as):
 def test_a_lock_timeout_while_changing_the_lots_is_a_clean_busy_error(app, funded, api_as):
     """An error while changing the lots (here a lock timeout: another connection holds the city's lot) is the
     app's "busy" error, before the COMMIT: nothing stays."""
-    from conftest import DATABASE_URL, IS_PG
+    from tests.conftest import DATABASE_URL, IS_PG
 
     if not IS_PG:
         pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
@@ -881,7 +881,7 @@ def test_a_connection_lost_while_committing_says_the_outcome_is_unknown(app, fun
     one true outcome: here it was not saved, so it is posted, once."""
     import threading
 
-    from conftest import DATABASE_URL, IS_PG
+    from tests.conftest import DATABASE_URL, IS_PG
 
     if not IS_PG:
         pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
