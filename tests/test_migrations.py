@@ -21,6 +21,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+
 from tests.conftest import DATABASE_URL, IS_PG, TEST_CONFIG, system
 
 REPO = Path(__file__).resolve().parent.parent

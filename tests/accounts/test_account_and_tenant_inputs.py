@@ -9,12 +9,12 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import PASSWORD, csrf_from, system
 
 from hardship.accounts.models import ApiToken, User
 from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from tenants.models import Tenant
+from tests.conftest import PASSWORD, csrf_from, system
 
 NOT_TEXT = "Must be text."
 BAD_CHARS = "Contains characters that are not allowed (control characters or broken text)."

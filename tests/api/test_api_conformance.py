@@ -17,11 +17,11 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+
+from hardship.core.db import db
 from tests.conftest import PASSWORD, ApiClient, system
 from tests.fixtures.funds import allocation, receipt, refund
 from tests.fixtures.households import household_body, unique_id
-
-from hardship.core.db import db
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 

@@ -204,11 +204,10 @@ class _FuzzState:
         return self.token
 
     def repair(self) -> None:
-        from tests.conftest import system
-
         from hardship.accounts.models import User
         from hardship.accounts.operations import resolve_token
         from hardship.core.db import db
+        from tests.conftest import system
 
         with system(self.app):
             user = db.session.scalar(sa.select(User).where(User.username == FUZZ_USER))
@@ -222,11 +221,10 @@ class _FuzzState:
 
     def real_values(self) -> dict:
         """Values that exist in the tree (the fuzz user sees all of it), and a finished job."""
-        from tests.conftest import ApiClient, system
-
         from hardship.accounts.models import User
         from hardship.core.db import db
         from tenants.models import Tenant
+        from tests.conftest import ApiClient, system
 
         with system(self.app):
             user_ids = sorted(db.session.scalars(sa.select(User.id)))
@@ -301,10 +299,9 @@ def _hinted_document(doc: dict, real: dict) -> dict:
 ])
 def test_nul_characters_are_a_bad_request(api_as, tree, method, path, body):
     """PostgreSQL text cannot hold U+0000: such requests are refused with 400, not failed with 500."""
-    from tests.conftest import system
-
     from hardship.accounts.models import User
     from hardship.core.db import db
+    from tests.conftest import system
 
     with system(tree.app):
         user_id = db.session.scalar(sa.select(User.id).where(User.username == "k0101_all"))

@@ -10,13 +10,13 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import csrf_from, system
-from tests.fixtures.households import household_body, make_id
 
 from hardship.archives.importing.columns import COLUMNS
 from hardship.archives.models import Household, HouseholdEvent, Objection, Person, Survey
 from hardship.core import crypto
 from hardship.core.db import db
+from tests.conftest import csrf_from, system
+from tests.fixtures.households import household_body, make_id
 
 #: what a Chinese input method types for 0-9 and X
 FULL_WIDTH = str.maketrans({**{str(i): chr(0xFF10 + i) for i in range(10)}, "X": "Ｘ"})

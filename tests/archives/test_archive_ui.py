@@ -9,8 +9,6 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import csrf_from, system
-from tests.fixtures.households import household_body, make_id, unique_id
 
 from hardship.api import load_data
 from hardship.archives import operations as ops
@@ -19,6 +17,8 @@ from hardship.archives.schemas import HouseholdIn, SurveyIn
 from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from tenants.scoping import get_tenant
+from tests.conftest import csrf_from, system
+from tests.fixtures.households import household_body, make_id, unique_id
 
 GOOD_CARD = "6222020200112233446"
 BAD_LUHN_CARD = "6222020200112233445"

@@ -8,6 +8,7 @@ import re
 from datetime import date
 
 import pytest
+
 from tests.conftest import PASSWORD
 from tests.fixtures.households import make_id
 

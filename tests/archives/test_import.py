@@ -14,8 +14,6 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 import xlsxwriter
-from tests.conftest import csrf_from, system
-from tests.fixtures.households import household_body, unique_id
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -28,6 +26,8 @@ from hardship.core.db import db
 from hardship.core.idcard import check_char, luhn_ok
 from hardship.jobs.models import Job
 from tenants.models import Tenant
+from tests.conftest import csrf_from, system
+from tests.fixtures.households import household_body, unique_id
 
 HEADERS = [c.header for c in columns.COLUMNS]
 IMPORT_URL = "/api/v1/imports/households"
@@ -717,9 +717,10 @@ REDIS_URL = os.environ.get("REDIS_URL")
 @pytest.mark.redis
 @pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL and a real RQ worker")
 def test_import_on_a_real_worker(county, api_as):
-    from tests.conftest import TEST_CONFIG
     from redis import Redis
     from rq import Queue
+
+    from tests.conftest import TEST_CONFIG
     from tests.jobs.test_jobs import _run_worker  # the worker subprocess, started as in production
 
     app = county.app

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+
 from tests.conftest import DATABASE_URL, IS_PG
 
 pytestmark = pytest.mark.skipif(not IS_PG, reason="pooled connections that die are a PostgreSQL matter")

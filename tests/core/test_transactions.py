@@ -8,11 +8,11 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import PASSWORD, system
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from hardship.core.db import db
+from tests.conftest import PASSWORD, system
 
 
 @contextmanager
@@ -65,12 +65,11 @@ def test_accounts_operations_never_commit(app, tree):
 
 
 def test_an_import_job_commits_only_at_the_runners_checkpoints(app, tree, monkeypatch):
-    from tests.archives.test_import import build_sheet, to_csv
-
     from hardship.archives.importing import job as importer
     from hardship.archives.models import Household
     from hardship.jobs.models import Job
     from tenants.scoping import get_tenant
+    from tests.archives.test_import import build_sheet, to_csv
 
     checkpoints: list[float] = []
     monkeypatch.setattr(Job, "report", lambda run, progress, total=None, **result: checkpoints.append(progress))

@@ -6,12 +6,12 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import system
-from tests.fixtures.funds import allocation, counts, lot_balances, post, receipt, refund
 
 from hardship.core.db import db
 from hardship.funds.models import FundEntry, FundLot, FundTransaction
 from hardship.funds.schemas import AllocationIn, DisbursementIn, PostingIn, ReversalIn
+from tests.conftest import system
+from tests.fixtures.funds import allocation, counts, lot_balances, post, receipt, refund
 
 
 @pytest.fixture

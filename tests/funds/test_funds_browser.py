@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.conftest import system
 from tests.fixtures.funds import post, receipt
 

@@ -9,12 +9,12 @@ import json
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from tests.conftest import system
-from tests.fixtures.funds import counts, lot_balances
 
 from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from hardship.funds.models import FundTransaction
+from tests.conftest import system
+from tests.fixtures.funds import counts, lot_balances
 
 POSTING = ["--source", "central_finance", "--fiscal-year", "2026", "--date", "2026-03-05"]
 

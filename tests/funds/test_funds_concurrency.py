@@ -14,10 +14,10 @@ import uuid
 from collections import Counter
 
 import pytest
-from tests.conftest import IS_PG, system
-from tests.fixtures.funds import allocation, lot_balances, receipt, refund
 
 from hardship.core.db import db
+from tests.conftest import IS_PG, system
+from tests.fixtures.funds import allocation, lot_balances, receipt, refund
 
 START = 50_000_00  # what C01 receives: small enough that allocations often find the lot drained
 LOT = ("central_finance", 2026)

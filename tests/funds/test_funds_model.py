@@ -12,7 +12,6 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import DATABASE_URL
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -22,6 +21,7 @@ from hardship.core.db import db
 from hardship.core.errors import Conflict, ValidationFailed
 from hardship.core.money import format_fen
 from hardship.funds.schemas import PostingIn
+from tests.conftest import DATABASE_URL
 
 TENANTS = {"P01": None, "C01": "P01", "K0101": "C01", "K0102": "C01"}
 PAIRS = [(parent, child) for child, parent in TENANTS.items() if parent]

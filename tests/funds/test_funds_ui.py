@@ -6,11 +6,11 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import csrf_from, system
-from tests.fixtures.funds import allocation, counts, lot_balances, post, receipt
 
 from hardship.core.db import db
 from hardship.funds.models import FundTransaction
+from tests.conftest import csrf_from, system
+from tests.fixtures.funds import allocation, counts, lot_balances, post, receipt
 
 
 @pytest.fixture

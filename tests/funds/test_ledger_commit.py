@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import system
-from tests.fixtures.funds import counts, post, receipt
 from sqlalchemy.orm import Session
 
 from hardship.core.db import db
+from tests.conftest import system
+from tests.fixtures.funds import counts, post, receipt
 
 
 def _failing_commit(monkeypatch, exc: Exception) -> None:

@@ -18,10 +18,10 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import DATABASE_URL, IS_PG, system
-from tests.fixtures.funds import PATHS, allocation, lot_balances, receipt
 
 from hardship.core.db import db
+from tests.conftest import DATABASE_URL, IS_PG, system
+from tests.fixtures.funds import PATHS, allocation, lot_balances, receipt
 
 pytestmark = [pytest.mark.postgres,
               pytest.mark.skipif(not IS_PG, reason="terminating backends is a PostgreSQL matter")]

@@ -16,6 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 import sqlalchemy as sa
+
 from tests.conftest import DATABASE_URL, TEST_CONFIG, system
 
 REPO = Path(__file__).resolve().parents[2]

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import IS_PG, TEST_CONFIG, csrf_from
-from tests.fixtures.households import household_body
 
 from hardship.app import create_app
+from tests.conftest import IS_PG, TEST_CONFIG, csrf_from
+from tests.fixtures.households import household_body
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -71,10 +71,9 @@ class SampleContext:
         return self._cache[key]
 
     def user_id(self, username: str) -> int:
-        from tests.conftest import system
-
         from hardship.accounts.models import User
         from hardship.core.db import db
+        from tests.conftest import system
 
         with system(self.app):
             return db.session.scalar(sa.select(User.id).where(User.username == username))
@@ -447,12 +446,11 @@ def test_ui_form_tenant_outside_subtree_is_absent(client, login, tree):
 
 def test_orm_safety_net_without_filters(app, tree):
     """An ORM query with no filter at all, under a user's scope, sees only that user's subtree."""
-    from tests.conftest import system
-
     from hardship.accounts.models import User
     from hardship.core.db import db
     from tenants.models import Tenant
     from tenants.scoping import scope
+    from tests.conftest import system
 
     with system(app):
         paths = dict(db.session.execute(sa.select(Tenant.code, Tenant.path)).all())
@@ -518,14 +516,13 @@ def test_every_rule_argument_has_a_sample():
 
 def test_writes_outside_the_scope_are_refused(app, tree):
     """The flush guard: an object loaded under the system scope cannot be written from a user's scope."""
-    from tests.conftest import system
-
     from hardship.accounts.models import User
     from hardship.audit.models import AuditEvent
     from hardship.core.db import db
     from hardship.core.errors import NotFound
     from tenants.models import Tenant
     from tenants.scoping import scope
+    from tests.conftest import system
 
     with system(app):
         c02_user = db.session.scalar(sa.select(User).where(User.username == "c02_all"))

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+
 from tests.conftest import DATABASE_URL, IS_PG
 
 pytestmark = [
