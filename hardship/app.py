@@ -59,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     _discover("models")
     _discover("jobs")
+    _discover("audit_actions")
     from flask import Blueprint
     for module in _discover("views"):
         for value in vars(module).values():

@@ -59,6 +59,28 @@ def _matching_ratio(value) -> None:
             raise ValidationError(str(_l("Ratios must be numbers from 0 to 10.")))
 
 
+_AGING_PARTS = (("warning_pct", _l("warn below %(n)s%% used")), ("warning_after_years", _l("warn after %(n)s years")),
+                ("overdue_after_years", _l("overdue after %(n)s years")))
+
+
+def describe(key: str, value) -> str:
+    """A setting's value as a person reads it (the settings page, the audit log): never JSON."""
+    from flask_babel import format_decimal, gettext
+
+    if value is None:
+        return gettext("inherited")
+    if key == "aging" and isinstance(value, dict):
+        return gettext("; ").join(str(_l(text, n=format_decimal(value[part])))
+                                  for part, text in _AGING_PARTS if part in value)
+    if key == "matching_ratio" and isinstance(value, dict):
+        parts = [gettext("default %(ratio)s", ratio=format_decimal(value.get("default", 0)))]
+        parts += [gettext("%(year)s: %(ratio)s", year=year, ratio=format_decimal(ratio))
+                  for year, ratio in sorted(value.items()) if year != "default"]
+        return gettext("; ").join(parts)
+    unit = UNITS.get(key)
+    return format_decimal(value) + (str(unit) if unit else "") if isinstance(value, int | float) else str(value)
+
+
 define("publicity_days", _l("Publicity period (days)"), fields.Integer(validate=between(0, 60)), 5)
 define("survey_interval_months", _l("Home survey interval (months)"),
        fields.Integer(validate=between(1, 24)), 6)
@@ -69,6 +91,10 @@ define("matching_ratio", _l("Local matching ratio by year"),
 define("desk_deadline_days", _l("Service-desk deadline (days)"),
        fields.Integer(validate=between(1, 365)), 15)
 define("monthly_filing_day", _l("Monthly report due day"), fields.Integer(validate=between(1, 28)), 5)
+
+#: what a number setting counts
+UNITS = {"publicity_days": _l(" days"), "survey_interval_months": _l(" months"), "desk_deadline_days": _l(" days"),
+         "monthly_filing_day": _l("th of the month")}
 
 #: The defaults of SPEC 2.5, which the shipped level plugins declare.
 SPEC_DEFAULTS = {key: d.default for key, d in DEFINITIONS.items()}

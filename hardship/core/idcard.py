@@ -150,6 +150,13 @@ def mask_id(number: str | None) -> str | None:
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
+def mask_name(name: str | None) -> str | None:
+    """``张**``: the surname kept (a record's label in the audit log, read by people who may not see it)."""
+    if not name:
+        return name
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
 def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return phone

@@ -1,0 +1,60 @@
+"""What the audit log calls the archive's actions and records (see :mod:`hardship.audit.registry`)."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from hardship.archives.models import STATUSES, Household
+from hardship.archives.operations import ACTIONS as TRANSITIONS
+from hardship.audit.registry import Detail, action, choice, count, fields_of, ids, record, text
+from hardship.core.db import db
+from hardship.core.idcard import mask_name
+from tenants.scoping import subtree_filter
+
+
+def _households(keys: list[str], viewer_code: str) -> dict:
+    numbers = [int(k) for k in keys if k.isdigit()]
+    rows = db.session.execute(select(Household.id, Household.head_name, Household.status)
+                              .where(Household.id.in_(numbers), subtree_filter(Household))).all()
+    return {str(i): (f"{mask_name(name)}（{STATUSES.get(status, status)}）",
+                     url_for("archives_ui.household", tenant_code=viewer_code, household_id=i))
+            for i, name, status in rows}
+
+
+def _row_range(rows) -> str:
+    first, last = (rows or [None, None])[0], (rows or [None, None])[-1]
+    return str(_l("rows %(first)s to %(last)s", first=first, last=last))
+
+
+record("Household", _l("Household"), _households)
+record("ImportUpload", _l("Imported file"))
+
+_STATUS = choice(_l("Status"), STATUSES)
+_TRANSITION = {"from": choice(_l("From"), STATUSES), "to": choice(_l("To"), STATUSES), "reason": text(_l("Reason")),
+               "year": text(_l("Year"))}
+_FILTERS = fields_of(_l("Filters"), {"status": _STATUS, "q": text(_l("Search")), "child": text(_l("Union below")),
+                                      "category": text(_l("Category")), "reason": text(_l("Reason"))})
+_SEEN = ids(_l("Households shown unmasked"), _l(" households"))
+
+action("household.apply", _l("Application registered"), **_TRANSITION)
+action("household.survey", _l("Home survey recorded"), **_TRANSITION)
+action("household.objection", _l("Objection recorded"), **_TRANSITION)
+for _code, _label in TRANSITIONS.items():
+    action(f"household.{_code}", _label, **_TRANSITION)
+action("household.view_unmasked", _l("Personal data viewed unmasked"), households=_SEEN,
+       count=count(_l("Households"), _l(" households")), where=choice(_l("Where"), {
+           "list": _l("Archive list"), "detail": _l("Household page")}))
+action("household.export_unmasked", _l("Archive exported unmasked"), households=_SEEN,
+       count=count(_l("Households unmasked"), _l(" households")), rows=count(_l("Rows"), _l(" rows")),
+       filters=_FILTERS)
+_FILE = {"file": text(_l("File")), "job": text(_l("Job"))}
+action("household.import_upload", _l("Import file uploaded"), file=text(_l("File")),
+       size=count(_l("Size"), _l(" bytes")), sha256=text(_l("SHA-256 checksum")))
+action("household.import", _l("Households imported"), **_FILE,
+       rows=Detail(_l("Rows"), _row_range), households=ids(_l("Households created"), _l(" households")))
+action("household.import_finished", _l("Import finished"), **_FILE, rows=count(_l("Rows"), _l(" rows")),
+       imported=count(_l("Imported"), _l(" households")),
+       already_imported=count(_l("Already imported"), _l(" households")),
+       rejected_rows=count(_l("Rows refused"), _l(" rows")))
