@@ -31,13 +31,19 @@ class SettingDefinition:
     label: object
     field: fields.Field
     default: object
+    #: how the settings page asks for it: "number", "parts" (a few named numbers), "ratios" (a per-year table)
+    widget: str = "number"
+    #: what a number counts, shown beside its box
+    unit: object = None
+    #: the labels of a "parts" setting's numbers
+    parts: dict | None = None
 
 
 DEFINITIONS: dict[str, SettingDefinition] = {}
 
 
-def define(key: str, label, field: fields.Field, default) -> SettingDefinition:
-    definition = SettingDefinition(key, label, field, default)
+def define(key: str, label, field: fields.Field, default, **display) -> SettingDefinition:
+    definition = SettingDefinition(key, label, field, default, **display)
     DEFINITIONS[key] = definition
     return definition
 
@@ -77,24 +83,23 @@ def describe(key: str, value) -> str:
         parts += [gettext("%(year)s: %(ratio)s", year=year, ratio=format_decimal(ratio))
                   for year, ratio in sorted(value.items()) if year != "default"]
         return gettext("; ").join(parts)
-    unit = UNITS.get(key)
+    unit = DEFINITIONS[key].unit if key in DEFINITIONS else None
     return format_decimal(value) + (str(unit) if unit else "") if isinstance(value, int | float) else str(value)
 
 
-define("publicity_days", _l("Publicity period (days)"), fields.Integer(validate=between(0, 60)), 5)
+define("publicity_days", _l("Publicity period (days)"), fields.Integer(validate=between(0, 60)), 5, unit=_l(" days"))
 define("survey_interval_months", _l("Home survey interval (months)"),
-       fields.Integer(validate=between(1, 24)), 6)
+       fields.Integer(validate=between(1, 24)), 6, unit=_l(" months"))
 define("aging", _l("Unspent balance aging"), fields.Nested(AgingRule),
-       {"warning_pct": 50, "warning_after_years": 1, "overdue_after_years": 2})
+       {"warning_pct": 50, "warning_after_years": 1, "overdue_after_years": 2}, widget="parts",
+       parts={"warning_pct": _l("Warn below this share used (%)"), "warning_after_years": _l("Warn after (years)"),
+              "overdue_after_years": _l("Overdue after (years)")})
 define("matching_ratio", _l("Local matching ratio by year"),
-       fields.Dict(validate=_matching_ratio), {"default": 1.0})
+       fields.Dict(validate=_matching_ratio), {"default": 1.0}, widget="ratios")
 define("desk_deadline_days", _l("Service-desk deadline (days)"),
-       fields.Integer(validate=between(1, 365)), 15)
-define("monthly_filing_day", _l("Monthly report due day"), fields.Integer(validate=between(1, 28)), 5)
-
-#: what a number setting counts
-UNITS = {"publicity_days": _l(" days"), "survey_interval_months": _l(" months"), "desk_deadline_days": _l(" days"),
-         "monthly_filing_day": _l("th of the month")}
+       fields.Integer(validate=between(1, 365)), 15, unit=_l(" days"))
+define("monthly_filing_day", _l("Monthly report due day"), fields.Integer(validate=between(1, 28)), 5,
+       unit=_l("th of the month"))
 
 #: The defaults of SPEC 2.5, which the shipped level plugins declare.
 SPEC_DEFAULTS = {key: d.default for key, d in DEFINITIONS.items()}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -18,7 +16,7 @@ from hardship.core.db import db
 from hardship.web import submit, tenant_blueprint
 from tenants import operations as ops
 from tenants import settings as tenant_settings
-from tenants.forms import ChildTenantForm
+from tenants.forms import ChildTenantForm, SettingsForm
 from tenants.levels import registry
 from tenants.models import Tenant
 from tenants.schemas import TenantCreate
@@ -73,43 +71,20 @@ def new_child():
     return render_template("tenants/new_child.html", form=form, tenant=tenant)
 
 
-def _parse_setting(raw: str):
-    raw = (raw or "").strip()
-    if raw == "":
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
 @bp.route("/settings", methods=["GET", "POST"])
 def settings():
     require(current_user, "settings.manage")
     tenant = g.tenant
-    form = FlaskForm()
-    values = tenant_settings.effective(tenant)
+    form = SettingsForm(tenant_settings.DEFINITIONS, tenant_settings.effective(tenant))
     if request.method == "POST" and form.validate_on_submit():
-        changes = {}
-        for key, current in values.items():
-            if request.form.get(f"reset_{key}"):
-                if not current["inherited"]:
-                    changes[key] = None
-                continue
-            submitted = _parse_setting(request.form.get(key, ""))
-            if submitted is not None and submitted != current["value"]:
-                changes[key] = submitted
-        if changes:
-            if submit(form, lambda: ops.update_settings(tenant, changes, actor=current_user),
-                      _l("Settings saved.")):
-                return redirect(url_for("tenants_ui.settings"))
-        else:
+        changes = form.submitted(request.form)
+        if not changes:
             flash(str(_l("Nothing changed.")), "info")
             return redirect(url_for("tenants_ui.settings"))
-    rows = [{"key": k, "label": tenant_settings.DEFINITIONS[k].label, "value": json.dumps(v["value"], ensure_ascii=False),
-             "inherited": v["inherited"], "source": v["source_name"]}
-            for k, v in values.items()]
-    return render_template("tenants/settings.html", form=form, rows=rows, tenant=tenant)
+        if submit(form, lambda: ops.update_settings(tenant, changes, actor=current_user), _l("Settings saved.")):
+            return redirect(url_for("tenants_ui.settings"))
+    return render_template("tenants/settings.html", form=form, tenant=tenant), \
+        getattr(form, "error_status", None) or 200
 
 
 @bp.route("/export", methods=["POST"])

@@ -49,9 +49,12 @@ def test_pagination_exists_once():
 
 def test_each_export_is_audited_in_one_place():
     """An export's audit action (``funds.export_balances``, ``household.export_unmasked``, ...) is recorded by one
-    function, which makes the workbook too: the API, the pages and the command line call it."""
+    function, which makes the workbook too: the API, the pages and the command line call it. (A module's
+    ``audit_actions.py`` names the action for the log; it records nothing.)"""
     places = defaultdict(list)
     for path, source in _modules().items():
+        if path.endswith("audit_actions.py"):
+            continue
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) \
                     and re.fullmatch(r"[a-z_]+\.export_[a-z_]+", node.value):

@@ -6,9 +6,9 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from hardship.archives.models import STATUSES, Household
+from hardship.archives.models import CATEGORIES, REASONS, STATUSES, Household
 from hardship.archives.operations import ACTIONS as TRANSITIONS
-from hardship.audit.registry import Detail, action, choice, count, fields_of, ids, record, text
+from hardship.audit.registry import Detail, action, choice, count, fields_of, ids, money, record, text
 from hardship.core.db import db
 from hardship.core.idcard import mask_name
 from tenants.scoping import subtree_filter
@@ -29,6 +29,17 @@ def _row_range(rows) -> str:
 
 
 record("Household", _l("Household"), _households)
+
+_STATE = {"status": choice(_l("Status"), STATUSES), "income_per_capita": money(_l("Monthly income per person")),
+          "last_survey_on": text(_l("Last home survey"))}
+#: what a household's history calls the values its events record (``HouseholdEvent.changes``)
+HISTORY_FIELDS = {
+    "category": choice(_l("Category"), CATEGORIES), "reasons": choice(_l("Reasons"), REASONS),
+    "income_per_capita": money(_l("Monthly income per person")), "members": count(_l("Members"), _l(" people")),
+    "before": fields_of(_l("Before"), _STATE), "after": fields_of(_l("After"), _STATE),
+    "survey": text(_l("Home survey number")), "publicity_days": count(_l("Publicity period"), _l(" days")),
+    "publicity_ends_on": text(_l("Publicity ends on")), "year": text(_l("Year")),
+}
 record("ImportUpload", _l("Imported file"))
 
 _STATUS = choice(_l("Status"), STATUSES)

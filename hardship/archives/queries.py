@@ -171,10 +171,15 @@ def household_detail(h: Household, user) -> dict:
 
 
 def history(h: Household) -> list[dict]:
+    """The household's events; ``change_fields`` are their ``changes`` as labelled values for people."""
+    from hardship.archives.audit_actions import HISTORY_FIELDS
+    from hardship.audit.registry import labelled_fields
+
     events = db.session.scalars(select(HouseholdEvent).where(HouseholdEvent.household_id == h.id)
                                 .order_by(HouseholdEvent.id)).all()
     return [{"id": e.id, "at": e.at.isoformat(), "username": e.username, "action": e.action, "episode": e.episode,
-             "from_status": e.from_status, "to_status": e.to_status, "reason": e.reason, "changes": e.changes}
+             "from_status": e.from_status, "to_status": e.to_status, "reason": e.reason, "changes": e.changes,
+             "change_fields": labelled_fields(HISTORY_FIELDS, e.changes)}
             for e in events]
 
 

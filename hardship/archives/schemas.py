@@ -424,6 +424,8 @@ class EventOut(BaseSchema):
     to_status = _nullable_string()
     reason = fields.String()
     changes = fields.Dict()
+    #: ``changes`` in the reader's words: [{"label": ..., "value": ...}]
+    change_fields = fields.List(fields.Dict())
 
 
 class HistoryOut(BaseSchema):

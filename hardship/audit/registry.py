@@ -151,11 +151,15 @@ def actions_matching(text_: str) -> list[str]:
 
 def detail_fields(code: str, detail: dict | None) -> list[dict]:
     """``[{"label": ..., "value": ...}]`` in the declared order, undeclared keys last under "Other"."""
-    if not detail:
+    return labelled_fields(ACTIONS[code].details if code in ACTIONS else {}, detail)
+
+
+def labelled_fields(declared: dict[str, Detail], values: dict | None) -> list[dict]:
+    """``values`` as labelled fields by ``declared`` (also for other records' change logs, e.g. a household's)."""
+    if not values:
         return []
-    declared = ACTIONS[code].details if code in ACTIONS else {}
-    out = [{"label": str(d.label), "value": d.render(detail[key])} for key, d in declared.items() if key in detail]
-    out += [{"label": gettext("Other"), "value": _plain(value)} for key, value in detail.items() if key not in declared]
+    out = [{"label": str(d.label), "value": d.render(values[key])} for key, d in declared.items() if key in values]
+    out += [{"label": gettext("Other"), "value": _plain(value)} for key, value in values.items() if key not in declared]
     return out
 
 
@@ -177,4 +181,4 @@ def describe(rows: list[tuple[str, str | None]], viewer_code: str) -> dict[tuple
 
 
 __all__ = ["ACTIONS", "RECORDS", "action", "record", "text", "count", "money", "choice", "fields_of", "rows_of",
-           "action_label", "record_label", "actions_matching", "detail_fields", "describe", "ids"]
+           "action_label", "record_label", "actions_matching", "detail_fields", "labelled_fields", "describe", "ids"]

@@ -85,7 +85,7 @@ def submit(form, action, success_message, *, field_map: dict | None = None) -> b
             field = getattr(form, (field_map or {}).get(name, name), None)
             msgs = messages if isinstance(messages, list) else [messages]
             if field is not None and hasattr(field, "errors"):
-                field.errors = list(field.errors) + [str(m) for m in msgs]
+                field.errors = list(field.errors) + [m if isinstance(m, dict) else str(m) for m in msgs]
             else:
                 text = " ".join(str(m) for m in msgs)
                 flash(text if name.startswith("_") else f"{name}: {text}", "error")

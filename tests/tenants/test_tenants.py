@@ -199,7 +199,7 @@ def test_settings_page(app, client, login, tree):
     html = client.get("/t/K0101/settings").get_data(as_text=True)
     assert 'value="9"' in html
     bad = client.post("/t/K0101/settings", data={"csrf_token": csrf_from(html), "publicity_days": "-3"})
-    assert bad.status_code == 200 and "publicity_days" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "应在 0 到 60 之间" in bad.get_data(as_text=True)
     assert 'value="9"' in client.get("/t/K0101/settings").get_data(as_text=True)
 
 
