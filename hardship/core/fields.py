@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields
@@ -102,6 +103,8 @@ class _Parsed(fields.Field):
 
 class Name(_Parsed):
     """A person's name (SPEC 3.6): 1 to 50 characters in any script."""
+
+    max_length = idcard.NAME_MAX_LENGTH
 
     def parse(self, value):
         return idcard.parse_name(value)
@@ -271,6 +274,21 @@ class Choice(fields.Field):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return value
+
+
+@cache
+def max_length_of(schema_cls, path: str) -> int | None:
+    """The longest text the field at ``path`` (``head.name``, ``members.occupation``: nested schemas and lists
+    of them walked through) of ``schema_cls`` takes, for a form's ``maxlength``; ``KeyError`` when absent."""
+    field = None
+    fields_ = schema_cls().fields
+    for part in path.split("."):
+        field = fields_[part]
+        while isinstance(field, fields.List):
+            field = field.inner
+        if isinstance(field, fields.Nested):
+            fields_ = field.schema.fields
+    return getattr(field, "max_length", None)
 
 
 def label_list(labels) -> str:

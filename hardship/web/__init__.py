@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from hardship.core.db import commit, db
 from hardship.core.errors import AppError, ValidationFailed
+from hardship.core.fields import max_length_of
 from hardship.core.i18n import COOKIE, LOCALES, current_lang
 
 bp = Blueprint("web", __name__)
@@ -102,6 +103,22 @@ def submit(form, action, success_message, *, field_map: dict | None = None) -> b
         return False
     g.setdefault("_success_messages", []).append(str(success_message))  # flashed after the commit
     return True
+
+
+class SchemaLimits:
+    """A form mixin: ``limits = (Schema, {"form_field": "schema.path", ...})`` gives each of those inputs the
+    ``maxlength`` of the schema's rule, so the page stops the typing where the rule would refuse it."""
+
+    limits: tuple = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.limits:
+            schema, paths = self.limits
+            for name, path in paths.items():
+                length = max_length_of(schema, path)
+                if length:
+                    self[name].render_kw = {**(self[name].render_kw or {}), "maxlength": length}
 
 
 def field_error_text(form, name: str, messages) -> str:
