@@ -4,16 +4,19 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 
 from hardship.core.idcard import fold_digits
+from hardship.web import SchemaLimits
 from tenants import settings
+from tenants.schemas import TenantCreate
 
 
-class ChildTenantForm(FlaskForm):
+class ChildTenantForm(SchemaLimits, FlaskForm):
     """Renders and carries the inputs; its data is loaded through :class:`tenants.schemas.TenantCreate`."""
 
     code = StringField(_l("Code"))
     name = StringField(_l("Name"))
     level = SelectField(_l("Level"), choices=[], validate_choice=False)
     division_code = StringField(_l("Division code"))
+    limits = (TenantCreate, {"code": "code", "name": "name", "division_code": "division_code"})
 
 
 class SettingInput:

@@ -36,6 +36,12 @@ class InstalledLevels:
     def __iter__(self):
         return iter(sorted(registry.levels))
 
+    def values(self):
+        """The levels' names in the reader's language (what a refusal lists)."""
+        from flask_babel import get_locale
+
+        return [registry.get(key).name(str(get_locale())) for key in self]
+
 
 class TenantCreate(BaseSchema):
     parent = Text(required=True, max_length=32, metadata={"description": "code of the parent union"})

@@ -4,6 +4,9 @@ from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleFiel
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from hardship.accounts.schemas import UserCreate, UserUpdate
+from hardship.web import SchemaLimits
+
 
 class LoginForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
@@ -18,16 +21,18 @@ class MultiCheckboxField(SelectMultipleField):
 # The users forms only render and carry the inputs: their data is loaded through the API's schemas
 # (hardship.accounts.schemas), which alone validate them.
 
-class UserForm(FlaskForm):
+class UserForm(SchemaLimits, FlaskForm):
     tenant = SelectField(_l("Union"), choices=[])
     username = StringField(_l("Username"))
     display_name = StringField(_l("Display name"))
     password = PasswordField(_l("Password"))
+    limits = (UserCreate, {"username": "username", "display_name": "display_name", "password": "password"})
     roles = MultiCheckboxField(_l("Roles"), choices=[], validate_choice=False)
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(SchemaLimits, FlaskForm):
     display_name = StringField(_l("Display name"))
     password = PasswordField(_l("New password (leave empty to keep)"))
+    limits = (UserUpdate, {"display_name": "display_name", "password": "password"})
     roles = MultiCheckboxField(_l("Roles"), choices=[], validate_choice=False)
     active = BooleanField(_l("Active"))

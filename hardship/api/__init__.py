@@ -58,7 +58,7 @@ def between(low: int, high: int) -> validate.Range:
 
 #: marshmallow's own English messages, marked for translation so that they follow Accept-Language
 MARSHMALLOW_MESSAGES = {
-    "Missing data for required field.": _l("Missing data for required field."),
+    "Missing data for required field.": _l("Required."),
     "Unknown field.": _l("Unknown field."),
     "Field may not be null.": _l("Field may not be null."),
     "Invalid input type.": _l("Invalid input type."),

@@ -19,6 +19,8 @@ from hardship.archives.models import (
     STATUSES,
     SUBSISTENCE,
 )
+from hardship.archives.schemas import HouseholdFilters, HouseholdIn, ObjectionIn, SurveyIn, TransitionIn
+from hardship.web import SchemaLimits
 
 #: member rows on the registration form (no script needed; empty rows are ignored)
 MEMBER_ROWS = 6
@@ -29,7 +31,7 @@ def _choices(labels: dict, blank=None) -> list[SelectChoice]:
     return ([SelectChoice("", blank)] if blank is not None else []) + [SelectChoice(k, v) for k, v in labels.items()]
 
 
-class FilterForm(FlaskForm):
+class FilterForm(SchemaLimits, FlaskForm):
     """The archive list's filters (GET, no CSRF); loaded through ``schemas.HouseholdFilters``."""
 
     class Meta:
@@ -40,6 +42,7 @@ class FilterForm(FlaskForm):
     reason = SelectField(_l("Reason"), choices=_choices(REASONS, _l("All")), validate_choice=False)
     child = SelectField(_l("Union below"), choices=[], validate_choice=False)
     q = StringField(_l("Name or ID number"))
+    limits = (HouseholdFilters, {"q": "q"})
     overdue = BooleanField(_l("Only overdue home surveys"))
 
     def values(self) -> dict:
@@ -56,7 +59,7 @@ class FilterForm(FlaskForm):
         return args
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(SchemaLimits, FlaskForm):
     """A household application (SPEC 3.1); the member rows ``member_<i>_<field>`` are added below."""
 
     tenant = SelectField(_l("Union of the worker"), choices=[], validate_choice=False)
@@ -81,6 +84,12 @@ class RegistrationForm(FlaskForm):
     needs = TextAreaField(_l("Needs"))
     cadre_first = StringField(_l("First responsible person"))
     cadre_second = StringField(_l("Second responsible person"))
+    limits = (HouseholdIn, {
+        "head_name": "head.name", "head_job": "head.job", "head_model_worker_grade": "head.model_worker_grade",
+        "address": "address", "bank_name": "bank.name", "needs": "needs", "cadre_first": "cadres.first",
+        "cadre_second": "cadres.second",
+        **{f"member_{i}_{name}": f"members.{name}" for i in range(MEMBER_ROWS) for name in ("name", "health", "occupation")},
+    })
 
     def member_rows(self) -> list[dict]:
         """The member rows' fields, one dict per row (for the template)."""
@@ -131,10 +140,11 @@ for _i in range(MEMBER_ROWS):
         setattr(RegistrationForm, f"member_{_i}_{_name}", _field)
 
 
-class SurveyForm(FlaskForm):
+class SurveyForm(SchemaLimits, FlaskForm):
     visited_on = StringField(_l("Visited on"), default=lambda: date.today().isoformat())
     visitors = StringField(_l("Visitors (separated by commas)"))
     findings = TextAreaField(_l("Findings"))
+    limits = (SurveyIn, {"findings": "findings"})
     income_per_capita = StringField(_l("Verified monthly income per person (yuan)"))
 
     def payload(self) -> dict:
@@ -142,15 +152,17 @@ class SurveyForm(FlaskForm):
                 "findings": self.findings.data, "income_per_capita": self.income_per_capita.data}
 
 
-class ObjectionForm(FlaskForm):
+class ObjectionForm(SchemaLimits, FlaskForm):
     text = TextAreaField(_l("Objection raised"))
+    limits = (ObjectionIn, {"text": "text"})
 
 
-class TransitionForm(FlaskForm):
+class TransitionForm(SchemaLimits, FlaskForm):
     """One decision on a household; the page shows one per allowed action (``prefix`` = the action, which
     is posted unprefixed as ``action``)."""
 
     reason = TextAreaField(_l("Reason"))
+    limits = (TransitionIn, {"reason": "reason"})
     cancel_kind = SelectField(_l("Kind of cancellation"), choices=_choices(CANCEL_REASONS, "—"), validate_choice=False)
     year = StringField(_l("Year"), default=lambda: str(date.today().year))
 

@@ -140,8 +140,8 @@ class BankIn(InputSchema):
             errors["name"] = [_l("Name the bank of the card.")]
         card = data.get("card_number")
         if card is not None and not card[1] and data.get("confirmed") is False:
-            errors["card_number"] = [_l("The card number fails the Luhn check; check it against the card, then "
-                                        "confirm it (bank.confirmed = true).")]
+            errors["card_number"] = [_l("The card number fails its check digit; compare it with the card, then "
+                                        "confirm that it is right.")]
         if errors:
             raise ValidationError(errors)
 

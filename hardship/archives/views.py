@@ -39,7 +39,7 @@ from hardship.core.db import db
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import AppError, Forbidden, ValidationFailed
 from hardship.core.idcard import FieldError, parse_card_number
-from hardship.web import submit, tenant_blueprint
+from hardship.web import field_error_text, submit, tenant_blueprint
 from tenants.models import Tenant
 from tenants.scoping import get_tenant, subtree_filter
 
@@ -75,7 +75,7 @@ def _put_errors(form, exc: AppError) -> None:
         if field is not None and hasattr(field, "errors"):
             field.errors = list(field.errors) + [str(m) for m in messages]
         else:
-            flash(f"{name}: {' '.join(str(m) for m in messages)}", "error")
+            flash(field_error_text(form, name, messages), "error")
     if not exc.fields:
         flash(str(exc.message), "error")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields
@@ -92,6 +93,8 @@ class _Parsed(fields.Field):
             raise ValidationError([_l("Must be text.") if not self.numbers else _l("Not a valid number.")])
         if isinstance(value, str):
             clean_text(value)
+            if self.required and not value.strip():
+                raise ValidationError([_l("Required.")])
         try:
             return self.parse(value)
         except idcard.FieldError as exc:
@@ -100,6 +103,8 @@ class _Parsed(fields.Field):
 
 class Name(_Parsed):
     """A person's name (SPEC 3.6): 1 to 50 characters in any script."""
+
+    max_length = idcard.NAME_MAX_LENGTH
 
     def parse(self, value):
         return idcard.parse_name(value)
@@ -246,9 +251,9 @@ class Day(_Parsed):
 
 
 class Choice(fields.Field):
-    """One of the keys of ``choices`` (a dict of key to label, or a sequence of keys); ``required=False``
-    takes an empty value as ``None``; ``unknown(value, choices)`` is the message naming a text that is none
-    of them (default: the choices)."""
+    """One of the keys of ``choices`` (a mapping of key to label: a refusal lists the labels, in the reader's
+    language, never the keys); ``required=False`` takes an empty value as ``None``; ``unknown(value, labels)``
+    is the message naming a text that is none of them (default: the labels)."""
 
     def __init__(self, choices, *, unknown=None, **kwargs):
         kwargs.setdefault("allow_none", not kwargs.get("required"))
@@ -258,8 +263,10 @@ class Choice(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if value == "" and not self.required:
             return None
+        if value in ("", None) and self.required:
+            raise ValidationError([_l("Required.")])
         if not isinstance(value, str) or value not in self.choices:
-            known = ", ".join(self.choices)
+            known = label_list(self.choices.values())
             if self.unknown is not None and isinstance(value, str):
                 raise ValidationError([self.unknown(clean_text(value)[:32], known)])
             raise ValidationError([_l("Choose one of: %(choices)s.", choices=known)])
@@ -267,6 +274,28 @@ class Choice(fields.Field):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return value
+
+
+@cache
+def max_length_of(schema_cls, path: str) -> int | None:
+    """The longest text the field at ``path`` (``head.name``, ``members.occupation``: nested schemas and lists
+    of them walked through) of ``schema_cls`` takes, for a form's ``maxlength``; ``KeyError`` when absent."""
+    field = None
+    fields_ = schema_cls().fields
+    for part in path.split("."):
+        field = fields_[part]
+        while isinstance(field, fields.List):
+            field = field.inner
+        if isinstance(field, fields.Nested):
+            fields_ = field.schema.fields
+    return getattr(field, "max_length", None)
+
+
+def label_list(labels) -> str:
+    """Labels for a message, joined in the reader's way (顿号 in Chinese)."""
+    from flask_babel import gettext
+
+    return gettext(", ").join(str(label) for label in labels)
 
 
 def search_pattern(text: str) -> str:

@@ -107,13 +107,17 @@ def parse_card_number(raw) -> tuple[str, bool]:
     return value, luhn_ok(value)
 
 
+#: the longest name a person may have (SPEC 3.6)
+NAME_MAX_LENGTH = 50
+
+
 def parse_name(raw) -> str:
     """A person's name: 1 to 50 characters in any script (minority names contain ·)."""
     value = re.sub(r"\s+", " ", str(raw or "")).strip()
     if not value:
         raise FieldError(_l("Required."))
-    if len(value) > 50:
-        raise FieldError(_l("At most %(n)d characters.", n=50))
+    if len(value) > NAME_MAX_LENGTH:
+        raise FieldError(_l("At most %(n)d characters.", n=NAME_MAX_LENGTH))
     if any(ord(c) < 32 or c in "<>\"\\" or 0xD800 <= ord(c) <= 0xDFFF for c in value) or value.isdigit():
         raise FieldError(_l("Not a valid name."))
     return value

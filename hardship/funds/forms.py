@@ -10,13 +10,15 @@ from wtforms import HiddenField, SelectField, StringField
 
 from hardship.funds.models import PURPOSES, SOURCES
 from hardship.funds.postings import POSTING_FIELDS
+from hardship.funds.schemas import PostingIn, ReversalIn
+from hardship.web import SchemaLimits
 
 
 def _new_key() -> str:
     return str(uuid.uuid4())
 
 
-class _PostingForm(FlaskForm):
+class _PostingForm(SchemaLimits, FlaskForm):
     idempotency_key = HiddenField(default=_new_key)
     source = SelectField(_l("Source"), choices=[], validate_choice=False)
     fiscal_year = StringField(_l("Fiscal year"))
@@ -24,6 +26,7 @@ class _PostingForm(FlaskForm):
     document_no = StringField(_l("Document number"))
     date = StringField(_l("Date"))
     note = StringField(_l("Note"))
+    limits = (PostingIn, {"document_no": "document_no", "note": "note"})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,8 +60,9 @@ class ReturnForm(_PostingForm):
         return {**super().data_for_operation(), "to": self.to.data or ""}
 
 
-class ReversalForm(FlaskForm):
+class ReversalForm(SchemaLimits, FlaskForm):
     idempotency_key = HiddenField(default=_new_key)
     document_no = StringField(_l("Document number of the reversal"))
     date = StringField(_l("Date"))
     note = StringField(_l("Reason"))
+    limits = (ReversalIn, {"document_no": "document_no", "note": "note"})

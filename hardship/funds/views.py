@@ -30,6 +30,7 @@ from hardship.funds.schemas import (
     TransactionQuery,
 )
 from hardship.web import submit, tenant_blueprint
+from tenants import settings as tenant_settings
 from tenants.models import Tenant
 from tenants.scoping import get_owned, get_tenant, subtree_filter
 
@@ -71,7 +72,8 @@ def index():
     matching_year = year or date.today().year
     matching = queries.matching(g.tenant, matching_year, subtree=subtree)
     return render_template("funds/index.html", tenant=g.tenant, result=result, subtree=subtree, year=year,
-                           matching=matching, matching_year=matching_year, may_post=_may_post(), **_labels())
+                           matching=matching, matching_year=matching_year, may_post=_may_post(),
+                           aging_setting=tenant_settings.DEFINITIONS["aging"].label, **_labels())
 
 
 FILTERS = ("kind", "source", "year", "date_from", "date_to", "document_no", "purpose")

@@ -6,11 +6,12 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 
 from hardship.core.db import commit, db
 from hardship.core.errors import AppError, ValidationFailed
+from hardship.core.fields import max_length_of
 from hardship.core.i18n import COOKIE, LOCALES, current_lang
 
 bp = Blueprint("web", __name__)
@@ -87,8 +88,7 @@ def submit(form, action, success_message, *, field_map: dict | None = None) -> b
             if field is not None and hasattr(field, "errors"):
                 field.errors = list(field.errors) + [m if isinstance(m, dict) else str(m) for m in msgs]
             else:
-                text = " ".join(str(m) for m in msgs)
-                flash(text if name.startswith("_") else f"{name}: {text}", "error")
+                flash(field_error_text(form, name, msgs), "error")
         return False
     except AppError as exc:
         db.session.rollback()
@@ -103,6 +103,42 @@ def submit(form, action, success_message, *, field_map: dict | None = None) -> b
         return False
     g.setdefault("_success_messages", []).append(str(success_message))  # flashed after the commit
     return True
+
+
+class SchemaLimits:
+    """A form mixin: ``limits = (Schema, {"form_field": "schema.path", ...})`` gives each of those inputs the
+    ``maxlength`` of the schema's rule, so the page stops the typing where the rule would refuse it."""
+
+    limits: tuple = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.limits:
+            schema, paths = self.limits
+            for name, path in paths.items():
+                length = max_length_of(schema, path)
+                if length:
+                    self[name].render_kw = {**(self[name].render_kw or {}), "maxlength": length}
+
+
+def field_error_text(form, name: str, messages) -> str:
+    """A refusal of a value the form has no input for (``bank.confirmed``, ``members``), for people: named by
+    the label of the form's input for its first part when there is one, never by the schema's field path."""
+    text = " ".join(str(m) for m in (_flat(messages)))
+    field = getattr(form, name.split(".")[0], None)
+    label = getattr(getattr(field, "label", None), "text", None)
+    return gettext("%(label)s: %(value)s", label=label, value=text) if label else text
+
+
+def _flat(messages):
+    if isinstance(messages, dict):
+        for inner in messages.values():
+            yield from _flat(inner)
+    elif isinstance(messages, list | tuple):
+        for inner in messages:
+            yield from _flat(inner)
+    else:
+        yield messages
 
 
 def _menu():

@@ -215,7 +215,7 @@ BAD_ALLOCATIONS = [
     ({"to": "ZZ99"}, 404, None, ""),
     ({"to": "E0101001"}, 422, "to", "direct child"),  # a grandchild
     ({"to": "C01"}, 422, "to", "direct child"),  # itself
-    ({"source": "lottery"}, 422, "source", "central_finance"),
+    ({"source": "lottery"}, 422, "source", "Central finance, Provincial finance"),
     ({"amount": "0"}, 422, "amount", "more than zero"),
     ({"amount": "0.00"}, 422, "amount", "more than zero"),
     ({"amount": "-1"}, 422, "amount", "negative"),

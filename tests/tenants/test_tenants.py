@@ -75,7 +75,7 @@ def test_error_messages_follow_accept_language(api_as, tree):
     assert "Unknown level" in en["fields"]["level"][0]
     assert en["fields"]["level"][0] != zh["fields"]["level"][0]
     missing = api_as("c01_all", lang="en").post("/api/v1/tenants", json={"parent": "K0101"}).json["error"]
-    assert missing["fields"]["code"] == ["Missing data for required field."]
+    assert missing["fields"]["code"] == ["Required."]
 
 
 @pytest.mark.parametrize("data, content_type", [
