@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -242,6 +243,20 @@ ACTIONS = {"publicize": _l("Publicize"), "archive": _l("Archive"), "reject": _l(
            "relieve": _l("Record relief")}
 
 
+def _cancel_kind(reason: str) -> tuple[str, str]:
+    """A cancellation's reason split into its kind and the rest (``death: 因病去世``, also with ``：``)."""
+    head, _sep, rest = reason.replace("：", ":", 1).partition(":")
+    return head.strip(), rest.strip()
+
+
+def readable_reason(reason: str | None) -> str:
+    """A reason for people: a cancellation's kind by its label (``retirement: 已退休`` -> ``退休：已退休``)."""
+    kind, rest = _cancel_kind(reason or "")
+    if kind in CANCEL_REASONS:
+        return gettext("%(label)s: %(value)s", label=CANCEL_REASONS[kind], value=rest)
+    return reason or ""
+
+
 def status_label(status: str) -> str:
     from hardship.archives.models import STATUSES
 
@@ -317,8 +332,7 @@ def transition(household: Household, action: str, reason: str = "", actor=None, 
     if needs_reason and not reason:
         raise ValidationFailed(fields={"reason": [_l("Give a reason.")]})
     if action == "cancel":
-        kind = reason.split(":", 1)[0].split("：", 1)[0].strip()
-        if kind not in CANCEL_REASONS:
+        if _cancel_kind(reason)[0] not in CANCEL_REASONS:
             raise ValidationFailed(fields={"reason": [_l(
                 "Start with the kind of cancellation (%(kinds)s), e.g. \"death: ...\".",
                 kinds=", ".join(CANCEL_REASONS))]})

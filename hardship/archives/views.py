@@ -145,7 +145,7 @@ def _render_household(household, *, survey_form=None, objection_form=None, faile
         objection_form = ObjectionForm(prefix="objection", formdata=None)
     html = render_template("archives/household.html", h=detail, events=events, transition_forms=transition_forms,
                            survey_form=survey_form, objection_form=objection_form, labels=LABELS,
-                           cancel_reasons=CANCEL_REASONS)
+                           cancel_reasons=CANCEL_REASONS, reason=ops.readable_reason)
     return html, status
 
 

@@ -368,7 +368,7 @@ def test_cancel_and_relief_forms(app, client, en, login, archive):
                                                            "cancel-reason": "2026年退休"}, prefix="cancel-")
     assert cancelled.status_code == 302
     html = _page(client, page)
-    assert 'data-status="cancelled"' in html and "retirement: 2026年退休" in html and "当年解困" in html
+    assert 'data-status="cancelled"' in html and "Retirement: 2026年退休" in html and "retirement:" not in html and "当年解困" in html
     assert 'id="action-reopen"' in html
 
 

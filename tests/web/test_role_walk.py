@@ -24,7 +24,7 @@ ROLES = [("e0101001_clerk", "企业办事员"), ("k0101_clerk", "县级办事员
 #: pages per role, at most (the menu's pages and the first links found on them)
 PAGES_PER_ROLE = 14
 #: Latin words a Chinese page may show: the language switch, file kinds, units and abbreviations people use
-ALLOWED_WORDS = {"English", "xlsx", "Excel", "API", "ID", "SHA"}
+ALLOWED_WORDS = {"English", "xlsx", "Excel", "csv", "CSV", "UTF", "API", "ID", "SHA"}
 
 JSON = re.compile(r'\{\s*"|"\s*:\s*[\[{"\d]')
 DOTTED_CODE = re.compile(r"\b[a-z]{2,}\.[a-z_]{2,}\b")
