@@ -19,7 +19,7 @@ def _users(keys: list[str], viewer_code: str) -> dict:
     rows = db.session.execute(select(User.id, User.username, User.display_name, Tenant.code)
                               .join(Tenant, Tenant.id == User.tenant_id)
                               .where(User.id.in_(numbers), subtree_filter(User))).all()
-    return {str(i): (f"{name}（{display}）" if display else name,
+    return {str(i): (f"{name}（{display}）" if display and display != name else name,
                      url_for("accounts_tenant_ui.edit_user", tenant_code=code, user_id=i))
             for i, name, display, code in rows}
 

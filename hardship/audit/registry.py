@@ -80,7 +80,8 @@ def _plain(value) -> str:
 
 
 def text(label) -> Detail:
-    return Detail(label, _plain)
+    """Text as it is (a year or a number given as text is not grouped: 2026, not 2,026)."""
+    return Detail(label, lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else _plain(v))
 
 
 def count(label, unit=None) -> Detail:

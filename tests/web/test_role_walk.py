@@ -31,10 +31,14 @@ DOTTED_CODE = re.compile(r"\b[a-z]{2,}\.[a-z_]{2,}\b")
 SNAKE_CODE = re.compile(r"\b[a-z]{2,}_[a-z_]{2,}\b")
 LATIN_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
 
-#: measures, in the page, the table cells squeezed to a column narrower than two characters
+#: the table cells of running text that wraps at two characters a line or fewer (a column squeezed by its
+#: neighbours); a cell laid out in lines of its own (a list of labelled values) is not running text
 SQUEEZED = """() => [...document.querySelectorAll('td, th')].filter(c => {
-  const text = c.innerText.trim(); const size = parseFloat(getComputedStyle(c).fontSize);
-  return text.length >= 2 && c.getBoundingClientRect().width < 1.8 * size && c.offsetParent !== null;
+  const text = c.innerText.trim();
+  if (text.length < 3 || c.offsetParent === null || c.querySelector('dl, ul, ol, table, div, p, br')) return false;
+  const range = document.createRange(); range.selectNodeContents(c);
+  const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+  return lines >= 3 && text.replace(/\\s/g, '').length / lines <= 2.5;
 }).map(c => c.innerText.trim().slice(0, 20))"""
 
 
