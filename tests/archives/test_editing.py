@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from hardship.archives.models import Household, HouseholdEvent, Objection, Person
 from hardship.audit.models import AuditEvent
 from hardship.core.db import db
-from tests.conftest import system
+from tests.conftest import csrf_from, system
 from tests.fixtures.households import household_body, make_id
 
 HEAD, MEMBER, OTHER = make_id(), make_id(male=False), make_id()
@@ -320,3 +321,122 @@ def test_an_archived_household_is_not_withdrawn(app, api_as, edit):
     assert api_as("k_approver").post(f"/api/v1/households/{hid}/transitions",
                                      json={"action": "publicize"}).json["status"] == "archived"
     assert api_as("e_clerk").post(f"/api/v1/households/{hid}/withdraw", json={}).status_code == 409
+
+
+# ---------------------------------------------------------------- the pages
+
+class _Inputs(HTMLParser):
+    """The values a browser would post from one form of a page (inputs, checked boxes, selected options,
+    text areas)."""
+
+    def __init__(self, form_id):
+        super().__init__()
+        self.form_id, self.inside, self.values = form_id, False, []
+        self._select = self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in ("submit", "button"):
+            if a.get("type") != "checkbox" or "checked" in a:
+                self.values.append((a["name"], a.get("value", "y" if a.get("type") == "checkbox" else "")))
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self.values.append((self._select, a.get("value", "")))
+        elif tag == "textarea":
+            self._textarea = a.get("name")
+            self.values.append((self._textarea, ""))
+
+    def handle_data(self, data):
+        if self._textarea:
+            name, text = self.values[-1]
+            self.values[-1] = (name, text + data)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def _flash(html: str) -> str:
+    return html.split('class="flash flash-success" role="alert">')[1].split("</div>")[0]
+
+
+def _form_values(html: str, form_id: str) -> dict:
+    parser = _Inputs(form_id)
+    parser.feed(html)
+    values: dict = {}
+    for name, value in parser.values:
+        values.setdefault(name, []).append(value.lstrip("\n") if name.endswith(("needs", "reason")) else value)
+    return values
+
+
+@pytest.fixture
+def ui(client, login):
+    def switch(username):
+        with client.session_transaction() as session:
+            session.clear()
+        return login(username)
+
+    return switch
+
+
+def test_the_correction_page_saves_only_what_changed_with_its_reason(app, client, ui, api_as, edit):
+    ui("k_clerk")
+    url = f"/t/K0101/archive/{edit.household}/edit"
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    values = _form_values(html, "registration")
+    assert values["head_phone"] == ["13812345678"] and values["member_0_id"] == [str(edit.member)]
+    refused = client.post(url, data={**values, "head_phone": "12345", "reason": "更正"})
+    assert refused.status_code == 422 and "has-error" in refused.get_data(as_text=True)
+    no_reason = client.post(url, data={**values, "head_phone": "13900001111"})
+    assert no_reason.status_code == 422
+    done = client.post(url, data={**values, "head_phone": "13900001111", "member_0_income": "300.00",
+                                  "reason": "电话号码变更"}, follow_redirects=True)
+    assert done.status_code == 200
+    text = done.get_data(as_text=True)
+    assert _flash(text) == "更正已保存。" and "13900001111" in text and "电话号码变更" in text
+    event = _last_edit(api_as("k_clerk"), edit.household)
+    assert sorted(e["field"] for e in event["changes"]["fields"]) == ["income", "phone"]
+    # the city reads the timeline masked
+    ui("c01_all")
+    city = client.get(f"/t/C01/archive/{edit.household}").get_data(as_text=True)
+    assert "13900001111" not in city and "139****1111" in city and "13812345678" not in city
+    assert 'id="edit-link"' not in city
+    assert client.get(f"/t/C01/archive/{edit.household}/edit").status_code == 403
+
+
+def test_the_page_resolves_objections_and_withdraws(app, client, ui, api_as, edit):
+    hid = edit.household
+    oid = _to_publicity(api_as, hid)
+    ui("k_approver")
+    page_url = f"/t/K0101/archive/{hid}"
+    html = client.get(page_url).get_data(as_text=True)
+    assert 'id="action-archive"' not in html  # 建档 is not offered during the publicity
+    assert f'id="resolve-{oid}-upheld"' in html and f'id="resolve-{oid}-dismissed"' in html
+    token = csrf_from(html)
+    url = f"{page_url}/objections/{oid}/resolve"
+    empty = client.post(url, data={f"resolve{oid}-csrf_token": token, "outcome": "upheld", f"resolve{oid}-reason": ""})
+    assert empty.status_code == 422
+    done = client.post(url, data={f"resolve{oid}-csrf_token": token, "outcome": "upheld",
+                                  f"resolve{oid}-reason": "收入核实有误"}, follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert done.status_code == 200 and 'data-status="surveyed"' in text and "已入户调查" in _flash(text)
+    # the enterprise that registered it withdraws it
+    ui("e_clerk")
+    page_url = f"/t/E0101001/archive/{hid}"
+    html = client.get(page_url).get_data(as_text=True)
+    assert 'id="withdraw-form"' in html and 'id="edit-link"' not in html  # surveyed: the county corrects
+    done = client.post(f"{page_url}/withdraw", data={"withdraw-csrf_token": csrf_from(html),
+                                                     "withdraw-reason": "职工已调离"}, follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert 'data-status="rejected"' in text and "未通过" in _flash(text)
