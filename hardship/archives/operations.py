@@ -485,6 +485,10 @@ def may_edit(household: Household, user) -> bool:
     return edit_refusal(household, user) is None
 
 
+def _id_number(person: Person) -> str:
+    return crypto.decrypt(person.id_enc, "persons.id")
+
+
 def _history_value(field: str, value):
     """A value as the history keeps it: personal data encrypted, amounts in yuan, dates as text."""
     if value is None:
@@ -520,7 +524,7 @@ def _household_now(household: Household) -> dict:
 
 def _person_now(person: Person) -> dict:
     return {**{f: getattr(person, f) for f in PERSON_FIELDS if f not in ("id_number", "phone")},
-            "id_number": crypto.decrypt(person.id_enc, "persons.id"),
+            "id_number": _id_number(person),
             "phone": crypto.decrypt(person.phone_enc, "persons.phone")}
 
 
@@ -571,7 +575,7 @@ def edit_household(household: Household, clean: dict, actor=None) -> Household:
                for m in clean.get("members", ()) if "id" in m and m["id"] not in by_id}
     if unknown:
         raise ValidationFailed(fields=unknown)
-    before_ids = {crypto.decrypt(p.id_enc, "persons.id") for p in household.people}
+    before_ids = {_id_number(p) for p in household.people}
     places = _final_places(household, clean, by_id)
     _refuse_twice(places)
     new_numbers = [number for _place, number in places if number not in before_ids]
@@ -601,13 +605,13 @@ def _final_places(household: Household, clean: dict, by_id: dict) -> list[tuple[
     a member left untouched: ``members.id<id>``, never shown)."""
     changed = {m["id"]: m for m in clean.get("members", ()) if "id" in m}
     head = household.head
-    places = [("head", clean.get("head", {}).get("id_number") or crypto.decrypt(head.id_enc, "persons.id"))]
+    places = [("head", clean.get("head", {}).get("id_number") or _id_number(head))]
     for member_id, person in by_id.items():
         change = changed.get(member_id)
         if change is None:
-            places.append((f"members.id{member_id}", crypto.decrypt(person.id_enc, "persons.id")))
+            places.append((f"members.id{member_id}", _id_number(person)))
         elif not change.get("remove"):
-            places.append((change["place"], change.get("id_number") or crypto.decrypt(person.id_enc, "persons.id")))
+            places.append((change["place"], change.get("id_number") or _id_number(person)))
     places += [(m["place"], m["id_number"]) for m in clean.get("members", ()) if "id" not in m]
     return places
 
@@ -642,7 +646,7 @@ def _apply_edits(household: Household, clean: dict, by_id: dict) -> list[dict]:
     for change in (m for m in members if m.get("remove")):  # removals first: a removed number may be reused
         person = by_id[change["id"]]
         entries.append(_change("member", person.name, None, person, op="remove",
-                               id_number=_history_value("id_number", crypto.decrypt(person.id_enc, "persons.id"))))
+                               id_number=_history_value("id_number", _id_number(person))))
         household.people.remove(person)
     db.session.flush()
     for change in (m for m in members if "id" in m and not m.get("remove")):
