@@ -8,6 +8,7 @@ from hardship.accounts import operations as ops
 from hardship.accounts.models import User
 from hardship.accounts.schemas import (
     MeOut,
+    PasswordChange,
     TokenRequest,
     TokenResponse,
     UserCreate,
@@ -41,6 +42,15 @@ def revoke_current_token():
     row = g.get("api_token")
     if row is not None:
         ops.revoke_token(row)
+    return "", 204
+
+
+@route("/auth/password", ["PUT"], body=PasswordChange, tags=["auth"], status=204)
+def change_password():
+    """Change your own password (``current`` and ``new``): every other API token and browser session of yours
+    ends; the token of this request stays valid."""
+    data = load_body(PasswordChange)
+    ops.change_own_password(current_user, data["current"], data["new"], keep_token=g.get("api_token"))
     return "", 204
 
 

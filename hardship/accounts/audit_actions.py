@@ -31,6 +31,7 @@ _STATE = {"roles": _ROLES, "active": text(_l("Enabled")), "display_name": text(_
 action("user.create", _l("User created"), username=text(_l("User name")), roles=_ROLES)
 action("user.update", _l("User changed"), before=fields_of(_l("Before"), _STATE),
        after=fields_of(_l("After"), _STATE), password_changed=text(_l("Password changed")))
+action("user.password_change", _l("Own password changed"))
 action("user.login", _l("Signed in"))
 action("user.login_failed", _l("Wrong password"))
 action("token.issue", _l("API token issued"))

@@ -36,3 +36,11 @@ class UserEditForm(SchemaLimits, FlaskForm):
     limits = (UserUpdate, {"display_name": "display_name", "password": "password"})
     roles = MultiCheckboxField(_l("Roles"), choices=[], validate_choice=False)
     active = BooleanField(_l("Active"))
+
+
+class PasswordForm(FlaskForm):
+    """One's own password change, loaded through ``schemas.PasswordChange``."""
+
+    current = PasswordField(_l("Current password"))
+    new = PasswordField(_l("New password"))
+    repeat = PasswordField(_l("New password again"))

@@ -80,12 +80,25 @@ def update_user(user: User, *, roles=None, active=None, display_name=None, passw
     return user
 
 
-def end_sessions(user: User, tokens: bool = True) -> None:
+def end_sessions(user: User, tokens: bool = True, keep_token: ApiToken | None = None) -> None:
     """End every browser session of the user (their stamp no longer matches) and, unless
-    ``tokens`` is false (a plain logout), its API tokens too."""
+    ``tokens`` is false (a plain logout), its API tokens too (but ``keep_token``)."""
     user.session_stamp = secrets.token_hex(8)
     if tokens:
-        revoke_tokens(user)
+        revoke_tokens(user, keep=keep_token)
+
+
+def change_own_password(user: User, current: str, new: str, *, keep_token: ApiToken | None = None) -> User:
+    """A user changes their own password (clean values of :class:`hardship.accounts.schemas.PasswordChange`):
+    the current one must be right (422 on ``current`` otherwise). Every other session and API token of the
+    user ends: the browser session making the change is renewed by its page (``login_user`` again), the API
+    token making it (``keep_token``) stays valid."""
+    if not verify_password(user.password_hash, current):
+        raise ValidationFailed(fields={"current": [_l("The current password is wrong.")]})
+    user.password_hash = hash_password(new)
+    end_sessions(user, keep_token=keep_token)
+    audit.record("user.password_change", user.tenant, user, user=user)
+    return user
 
 
 def _locked(cfg, until) -> TooManyRequests:
@@ -156,7 +169,8 @@ def revoke_token(row: ApiToken) -> None:
     audit.record("token.revoke", row.user.tenant, row.user)
 
 
-def revoke_tokens(user: User) -> None:
-    db.session.execute(
-        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
-    )
+def revoke_tokens(user: User, keep: ApiToken | None = None) -> None:
+    stmt = update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if keep is not None:
+        stmt = stmt.where(ApiToken.id != keep.id)
+    db.session.execute(stmt.values(revoked_at=utcnow()))

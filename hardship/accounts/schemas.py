@@ -3,7 +3,7 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from hardship.api import BaseSchema
 from hardship.core.fields import Choice, Pattern, Text
@@ -52,6 +52,22 @@ class UserUpdate(BaseSchema):
     roles = role_list()
     active = fields.Boolean()  # not Flag: a null must not be read as "no" and disable the user
     password = new_password(load_default=fields.missing_)
+
+
+class PasswordChange(BaseSchema):
+    """A user's change of their own password (``PUT /auth/password``, the password page): the current one and
+    the new one (the rules of any new password); the page's repetition of the new one, when sent, must match."""
+
+    current = Text(required=True, strip=False, max_length=MAX_PASSWORD)
+    new = new_password(required=True)
+    repeat = Text(strip=False, max_length=MAX_PASSWORD, load_default=None)
+
+    @validates_schema(skip_on_field_errors=True)
+    def repeated_alike(self, data, **kwargs):
+        if data.get("repeat") is not None and data["repeat"] != data["new"]:
+            raise ValidationError({"repeat": [_l("The two new passwords differ.")]})
+        if data["new"] == data["current"]:
+            raise ValidationError({"new": [_l("Choose a password different from the current one.")]})
 
 
 class UserOut(BaseSchema):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from hardship.accounts import operations as ops
-from hardship.accounts.forms import LoginForm, UserEditForm, UserForm
+from hardship.accounts.forms import LoginForm, PasswordForm, UserEditForm, UserForm
 from hardship.accounts.models import User
-from hardship.accounts.schemas import UserCreate, UserUpdate
+from hardship.accounts.schemas import PasswordChange, UserCreate, UserUpdate
 from hardship.api import load_data
 from hardship.core.db import db
 from hardship.core.errors import AppError
@@ -50,6 +50,25 @@ def logout():
     logout_user()
     flash(str(_l("You have logged out.")), "info")
     return redirect(url_for("accounts_ui.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change one's own password: every other session and API token of the user ends, this one goes on."""
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        def change():
+            data = load_data(PasswordChange, {"current": form.current.data, "new": form.new.data,
+                                              "repeat": form.repeat.data or ""})
+            ops.change_own_password(current_user, data["current"], data["new"])
+
+        if submit(form, change, _l("Your password was changed; your other sessions and API tokens have ended.")):
+            login_user(current_user._get_current_object())  # this session carries the new stamp
+            return redirect(url_for("accounts_ui.password"))
+        status = getattr(form, "error_status", 422)
+    return render_template("accounts/password.html", form=form), status
 
 
 def _tenant_choices(root: Tenant):

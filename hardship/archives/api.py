@@ -8,6 +8,7 @@ from hardship.archives import exports, queries
 from hardship.archives import operations as ops
 from hardship.archives.schemas import (
     HistoryOut,
+    HouseholdChangeIn,
     HouseholdFilters,
     HouseholdIn,
     HouseholdOut,
@@ -15,10 +16,12 @@ from hardship.archives.schemas import (
     HouseholdQuery,
     ObjectionCreatedOut,
     ObjectionIn,
+    ObjectionResolveIn,
     SurveyCreatedOut,
     SurveyIn,
     TransitionIn,
     TransitionOut,
+    WithdrawIn,
     filters_of,
 )
 from hardship.core.downloads import xlsx_download
@@ -108,7 +111,41 @@ def get_history(household_id):
     """Every change of the household: who, when, why, before and after."""
     household = queries.get_household(household_id)
     require(current_user, "households.read")
-    return {"household": household.id, "events": queries.history(household)}
+    return {"household": household.id, "events": queries.history(household, current_user)}
 
 
+@route("/households/<int:household_id>", ["PATCH"], body=HouseholdChangeIn, response=HouseholdOut, tags=["archive"],
+       responses={409: None})
+def edit_household(household_id):
+    """Correct a household (the changed fields and a ``reason``): by the clerk or approver of the union keeping
+    the archive, or the registering union's clerk while it is ``applied``. The history keeps each field's
+    before and after."""
+    household = queries.get_household(household_id)
+    require(current_user, "households.read")
+    clean = load_body(HouseholdChangeIn)
+    ops.edit_household(household, clean, actor=current_user)
+    return queries.household_detail(household, current_user)
 
+
+@route("/households/<int:household_id>/objections/<int:objection_id>/resolve", ["POST"], body=ObjectionResolveIn,
+       response=TransitionOut, tags=["archive"], responses={409: None})
+def resolve_objection(household_id, objection_id):
+    """Resolve a publicity objection: ``upheld`` sends the household back to ``surveyed``, ``dismissed`` lets the
+    publicity resume."""
+    household = queries.get_household(household_id)
+    objection = queries.get_objection(household, objection_id)
+    require(current_user, "households.decide")
+    data = load_body(ObjectionResolveIn)
+    ops.resolve_objection(household, objection, data["outcome"], data["reason"], actor=current_user)
+    return {"id": household.id, "status": household.status, "episode": household.episode}
+
+
+@route("/households/<int:household_id>/withdraw", ["POST"], body=WithdrawIn, response=TransitionOut, tags=["archive"],
+       responses={409: None})
+def withdraw_application(household_id):
+    """Withdraw an application not yet archived (the registering union): the household becomes ``rejected``."""
+    household = queries.get_household(household_id)
+    require(current_user, "households.register")
+    data = load_body(WithdrawIn)
+    ops.withdraw_application(household, data["reason"], actor=current_user)
+    return {"id": household.id, "status": household.status, "episode": household.episode}

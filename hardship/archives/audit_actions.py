@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from hardship.archives.models import CATEGORIES, REASONS, STATUSES, Household
 from hardship.archives.operations import ACTIONS as TRANSITIONS
+from hardship.archives.operations import FIELD_LABELS
 from hardship.audit.registry import Detail, action, choice, count, fields_of, ids, money, record, text
 from hardship.core.db import db
 from hardship.core.idcard import mask_name
@@ -39,6 +40,7 @@ HISTORY_FIELDS = {
     "before": fields_of(_l("Before"), _STATE), "after": fields_of(_l("After"), _STATE),
     "survey": text(_l("Home survey number")), "publicity_days": count(_l("Publicity period"), _l(" days")),
     "publicity_ends_on": text(_l("Publicity ends on")), "year": text(_l("Year")),
+    "objection": text(_l("Objection number")),
 }
 record("ImportUpload", _l("Imported file"))
 
@@ -54,9 +56,13 @@ action("household.survey", _l("Home survey recorded"), **_TRANSITION)
 action("household.objection", _l("Objection recorded"), **_TRANSITION)
 for _code, _label in TRANSITIONS.items():
     action(f"household.{_code}", _label, **_TRANSITION)
+action("household.edit", _l("Household corrected"), **_TRANSITION, fields=choice(_l("Fields corrected"), FIELD_LABELS))
+action("household.withdraw", _l("Application withdrawn"), **_TRANSITION)
+action("household.objection_upheld", _l("Objection upheld"), **_TRANSITION)
+action("household.objection_dismissed", _l("Objection dismissed"), **_TRANSITION)
 action("household.view_unmasked", _l("Personal data viewed unmasked"), households=_SEEN,
        count=count(_l("Households"), _l(" households")), where=choice(_l("Where"), {
-           "list": _l("Archive list"), "detail": _l("Household page")}))
+           "list": _l("Archive list"), "detail": _l("Household page"), "history": _l("Household history")}))
 action("household.export_unmasked", _l("Archive exported unmasked"), households=_SEEN,
        count=count(_l("Households unmasked"), _l(" households")), rows=count(_l("Rows"), _l(" rows")),
        filters=_FILTERS)

@@ -6,7 +6,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from hardship.accounts.forms import MultiCheckboxField
@@ -98,28 +98,35 @@ class RegistrationForm(SchemaLimits, FlaskForm):
     def payload(self) -> tuple[dict, dict]:
         """The household as ``schemas.HouseholdIn`` loads it, and the map from the schema's field paths
         (``members.0.name``) to this form's fields."""
-        field_map = {"head.name": "head_name", "head.id_number": "head_id_number", "head.phone": "head_phone",
-                     "head.job": "head_job", "head.model_worker_grade": "head_model_worker_grade",
-                     "reasons": "primary_reason", "bank.name": "bank_name", "bank.card_number": "card_number",
-                     "cadres.first": "cadre_first", "cadres.second": "cadre_second"}
+        data, field_map = self.household_payload()
         members = []
         for i in range(MEMBER_ROWS):
-            row = {name: (self[f"member_{i}_{name}"].data or "").strip() for name in MEMBER_FIELDS}
+            row = self.member_row(i)
             if not (row["name"] or row["id_number"]):
                 continue  # an empty row
             for name in MEMBER_FIELDS:
                 field_map[f"members.{len(members)}.{name}"] = f"member_{i}_{name}"
             members.append(row)
+        return {"tenant": self.tenant.data, **data, "members": members}, field_map
+
+    def member_row(self, i: int) -> dict:
+        return {name: (self[f"member_{i}_{name}"].data or "").strip() for name in MEMBER_FIELDS}
+
+    def household_payload(self) -> tuple[dict, dict]:
+        """The head's and the household's own fields as the schemas load them, and the map of their paths."""
+        field_map = {"head.name": "head_name", "head.id_number": "head_id_number", "head.phone": "head_phone",
+                     "head.job": "head_job", "head.model_worker_grade": "head_model_worker_grade",
+                     "reasons": "primary_reason", "bank.name": "bank_name", "bank.card_number": "card_number",
+                     "cadres.first": "cadre_first", "cadres.second": "cadre_second"}
         primary = self.primary_reason.data or None
         reasons = [primary] + [r for r in (self.secondary_reasons.data or []) if r != primary] if primary else []
         data = {
-            "tenant": self.tenant.data,
             "head": {"name": self.head_name.data, "id_number": self.head_id_number.data,
                      "phone": self.head_phone.data, "job": self.head_job.data,
                      "union_member": self.head_union_member.data, "model_worker": self.head_model_worker.data,
                      "model_worker_grade": self.head_model_worker_grade.data,
                      "migrant_worker": self.head_migrant_worker.data},
-            "members": members, "category": self.category.data, "reasons": reasons,
+            "category": self.category.data, "reasons": reasons,
             "income_per_capita": self.income_per_capita.data, "subsistence": self.subsistence.data,
             "medical_insurance": self.medical_insurance.data, "address": self.address.data,
             "bank": {"name": self.bank_name.data, "card_number": self.card_number.data,
@@ -138,6 +145,68 @@ for _i in range(MEMBER_ROWS):
         else:
             _field = StringField(_MEMBER_LABELS[_name])
         setattr(RegistrationForm, f"member_{_i}_{_name}", _field)
+
+
+class EditForm(RegistrationForm):
+    """A correction of a household (``schemas.HouseholdChangeIn``): the registration's inputs filled with the
+    household's values, each member row with the member's id and a box to remove it, and the reason. The
+    correction records only what differs."""
+
+    tenant = None
+    reason = TextAreaField(_l("Reason for the correction"))
+
+    def member_rows(self) -> list[dict]:
+        return [{**row, "remove": self[f"member_{i}_remove"]} for i, row in enumerate(super().member_rows())]
+
+    def fill(self, detail: dict) -> None:
+        """Fill the inputs from ``queries.household_detail``."""
+        head = detail["head"]
+        for name in ("name", "id_number", "phone", "job", "union_member", "model_worker", "model_worker_grade",
+                     "migrant_worker"):
+            self[f"head_{name}"].data = head[name]
+        self.category.data, self.primary_reason.data = detail["category"], detail["reasons"][0]
+        self.secondary_reasons.data = detail["reasons"][1:]
+        for name in ("income_per_capita", "subsistence", "medical_insurance", "address", "needs"):
+            self[name].data = detail[name]
+        bank = detail["bank"]
+        self.bank_name.data, self.card_number.data = bank["name"], bank["card_number"]
+        self.card_confirmed.data = bool(bank["card_number"]) and not bank["luhn_ok"]
+        self.cadre_first.data, self.cadre_second.data = detail["cadres"]["first"], detail["cadres"]["second"]
+        for i, member in enumerate(detail["members"][:MEMBER_ROWS]):
+            self[f"member_{i}_id"].data = str(member["id"])
+            for name in MEMBER_FIELDS:
+                self[f"member_{i}_{name}"].data = member[name]
+
+    def payload(self) -> tuple[dict, dict]:
+        """The correction as ``schemas.HouseholdChangeIn`` loads it, and the map of its paths to the inputs."""
+        data, field_map = self.household_payload()
+        members = []
+        for i in range(MEMBER_ROWS):
+            row, member_id = self.member_row(i), (self[f"member_{i}_id"].data or "").strip()
+            if member_id:
+                row = {**row, "id": member_id, "remove": self[f"member_{i}_remove"].data}
+            elif not (row["name"] or row["id_number"]):
+                continue  # an empty row
+            for name in (*MEMBER_FIELDS, "id"):
+                field_map[f"members.{len(members)}.{name}"] = f"member_{i}_{'name' if name == 'id' else name}"
+            members.append(row)
+        field_map["reason"] = "reason"
+        return {**data, "members": members, "reason": self.reason.data}, field_map
+
+
+for _i in range(MEMBER_ROWS):
+    setattr(EditForm, f"member_{_i}_id", HiddenField())
+    setattr(EditForm, f"member_{_i}_remove", BooleanField(_l("Remove")))
+
+
+class ObjectionResolveForm(FlaskForm):
+    """The decision on one publicity objection (``schemas.ObjectionResolveIn``)."""
+
+    reason = TextAreaField(_l("Reason"))
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"))
 
 
 class SurveyForm(SchemaLimits, FlaskForm):

@@ -158,6 +158,11 @@ class Objection(TenantOwned, db.Model):
     text: Mapped[str] = mapped_column(sa.Text)
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: ``upheld`` or ``dismissed`` once resolved (``operations.resolve_objection``), with its reason
+    outcome: Mapped[str | None] = mapped_column(sa.String(16))
+    resolution: Mapped[str | None] = mapped_column(sa.Text)
+    resolved_on: Mapped[date | None] = mapped_column(sa.Date)
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
 class Relief(TenantOwned, db.Model):

@@ -62,13 +62,13 @@ def may_see_personal_data(user, household: Household) -> bool:
 # ---------------------------------------------------------------- history
 
 def _event(household: Household, action: str, actor, *, from_status=None, to_status=None, reason="",
-           changes=None) -> HouseholdEvent:
+           changes=None, audit_detail: dict | None = None) -> HouseholdEvent:
     event = HouseholdEvent(tenant_id=household.tenant_id, household_id=household.id, user_id=getattr(actor, "id", None),
                            username=getattr(actor, "username", None), action=action, episode=household.episode,
                            from_status=from_status, to_status=to_status, reason=reason or "", changes=changes or {})
     db.session.add(event)
     audit.record(f"household.{action}", household_tenant(household), household, user=actor,
-                 detail={"from": from_status, "to": to_status, "reason": reason or ""})
+                 detail={"from": from_status, "to": to_status, "reason": reason or "", **(audit_detail or {})})
     return event
 
 
@@ -107,16 +107,21 @@ def holder_of(id_numbers: list[str]) -> dict[str, str]:
     return {indexes[index]: names[household_id] for index, household_id in found.items()}
 
 
-def _duplicate_conflict(holders: dict[str, str], clean: dict) -> Conflict:
+def _duplicate_conflict(holders: dict[str, str], places: list[tuple[str, str]]) -> Conflict:
+    """409 naming only the holding union, with a message at each ``(field path, ID number)`` it holds."""
     fields: dict = {}
     union = next(iter(holders.values()))
-    people = [("head", clean["head"])] + [(f"members.{i}", m) for i, m in enumerate(clean["members"])]
-    for prefix, person in people:
-        if person.get("id_number") in holders:
+    for prefix, number in places:
+        if number in holders:
             fields[f"{prefix}.id_number"] = [_l("Already in an open household archive of %(union)s.",
-                                                union=holders[person["id_number"]])]
+                                                union=holders[number])]
     return Conflict(_l("This person is already in the hardship archive of %(union)s: one person, one archive.",
                        union=union), fields=fields, holder=union)
+
+
+def _places(clean: dict) -> list[tuple[str, str]]:
+    return [("head", clean["head"]["id_number"])] + [(f"members.{i}", m["id_number"])
+                                                     for i, m in enumerate(clean["members"])]
 
 
 # ---------------------------------------------------------------- register
@@ -150,15 +155,24 @@ def person_columns(person: dict, tenant_id: int) -> dict:
     """A new household member's ``persons`` columns (not the household's id) from one person of
     ``schemas.HouseholdIn``'s clean values: ID number and phone encrypted, the ID number's blind index."""
     return {
-        "tenant_id": tenant_id, "role": person["role"], "name": person["name"],
-        "id_enc": crypto.encrypt(person["id_number"], "persons.id"), "id_index": crypto.blind_index(person["id_number"]),
-        "gender": person["gender"], "birth_date": person["birth_date"],
-        "phone_enc": crypto.encrypt(person["phone"], "persons.phone"), "relation": person["relation"],
+        "tenant_id": tenant_id, "role": person["role"], "name": person["name"], **sealed_person(person),
+        "gender": person["gender"], "birth_date": person["birth_date"], "relation": person["relation"],
         "health": person["health"], "occupation": person["occupation"], "job": person["job"],
         "income": person["income"], "union_member": person["union_member"], "model_worker": person["model_worker"],
         "model_worker_grade": person["model_worker_grade"], "migrant_worker": person["migrant_worker"],
         "active": True,
     }
+
+
+def sealed_person(values: dict) -> dict:
+    """The encrypted columns of the ID number (with its blind index) and the phone among a person's ``values``."""
+    columns = {}
+    if "id_number" in values:
+        columns.update(id_enc=crypto.encrypt(values["id_number"], "persons.id"),
+                       id_index=crypto.blind_index(values["id_number"]))
+    if "phone" in values:
+        columns["phone_enc"] = crypto.encrypt(values["phone"], "persons.phone")
+    return columns
 
 
 def application_changes(clean: dict) -> dict:
@@ -177,7 +191,7 @@ def register_household(tenant: Tenant, clean: dict, actor=None, *, import_key: s
     numbers = [p["id_number"] for p in [clean["head"], *clean["members"]]]
     holders = holder_of(numbers)
     if holders:
-        raise _duplicate_conflict(holders, clean)
+        raise _duplicate_conflict(holders, _places(clean))
     household = Household(**household_columns(clean, tenant_id=tenant.id, keeper_id=keeper.id,
                                               applied_on=today or date.today(), import_key=import_key,
                                               created_by_id=getattr(actor, "id", None)))
@@ -190,7 +204,7 @@ def register_household(tenant: Tenant, clean: dict, actor=None, *, import_key: s
     except IntegrityError:
         holders = holder_of(numbers)  # lost a race with another registration
         if holders:
-            raise _duplicate_conflict(holders, clean) from None
+            raise _duplicate_conflict(holders, _places(clean)) from None
         raise
     _event(household, "apply", actor, to_status="applied", changes=application_changes(clean))
     return household
@@ -257,17 +271,34 @@ def readable_reason(reason: str | None) -> str:
     return reason or ""
 
 
+#: what the history calls each corrected field
+FIELD_LABELS = {
+    "category": _l("Hardship category"), "reasons": _l("Reasons"), "income_per_capita": _l("Monthly income per person (yuan)"),
+    "subsistence": _l("Minimum subsistence"), "medical_insurance": _l("Medical insurance"), "address": _l("Address"),
+    "bank_name": _l("Bank"), "card_number": _l("Card number"), "card_luhn_ok": _l("Card number passes the Luhn check"),
+    "needs": _l("Needs"), "cadre_first": _l("First responsible person"), "cadre_second": _l("Second responsible person"),
+    "name": _l("Full name"), "id_number": _l("ID number"), "phone": _l("Phone"), "relation": _l("Relation"),
+    "health": _l("Health"), "occupation": _l("School or work"), "job": _l("Type of work"),
+    "income": _l("Monthly income (yuan)"), "union_member": _l("Union member"), "model_worker": _l("Model worker"),
+    "model_worker_grade": _l("Model worker grade"), "migrant_worker": _l("Migrant worker"), "member": _l("Member"),
+}
+
+
 def status_label(status: str) -> str:
     from hardship.archives.models import STATUSES
 
     return str(STATUSES.get(status, status))
 
 
-def allowed_actions(household: Household, user) -> list[str]:
-    """The transitions the user may take now (for the UI's buttons)."""
+def allowed_actions(household: Household, user, today: date | None = None) -> list[str]:
+    """The transitions the user may take now (for the UI's buttons): archiving only once the publicity has
+    ended with no open objection."""
     if user is None or not user.can("households.decide") or not _is_keeper(user, household):
         return []
     actions = [a for a, (sources, _t, _r) in TRANSITIONS.items() if household.status in sources]
+    if "archive" in actions and ((household.publicity_ends_on and (today or date.today()) < household.publicity_ends_on)
+                                 or open_objections(household)):
+        actions.remove("archive")
     if household.status == "archived":
         actions.append("relieve")
     return actions
@@ -370,8 +401,11 @@ def _apply_transition(household, action, target, reason, today, publicity_days, 
         if household.publicity_ends_on and today < household.publicity_ends_on:
             raise Conflict(_l("The publicity period runs until %(d)s.", d=household.publicity_ends_on.isoformat()),
                            status=household.status)
+        if open_objections(household):
+            raise Conflict(_l("An objection raised during the publicity is not resolved yet."),
+                           status=household.status)
         household.archived_on = today
-    elif action in ("reject", "exit", "cancel"):
+    elif action in ("reject", "withdraw", "exit", "cancel"):
         household.closed_on, household.close_reason = today, reason
         _set_people_active(household, False)
     elif action == "reopen":
@@ -427,7 +461,8 @@ def settle_publicity(today: date | None = None) -> int:
     """Archive the households, in the current scope, whose publicity ended without objection
     (evaluated whenever the archive is read, so no stale status is ever shown)."""
     today = today or date.today()
-    has_objection = sa.exists().where(Objection.household_id == Household.id, Objection.episode == Household.episode)
+    has_objection = sa.exists().where(Objection.household_id == Household.id, Objection.episode == Household.episode,
+                                      Objection.outcome.is_(None))
     due = db.session.scalars(select(Household).where(
         Household.status == "publicizing", Household.publicity_ends_on <= today, ~has_objection)).all()
     for household in due:
@@ -437,3 +472,295 @@ def settle_publicity(today: date | None = None) -> int:
     if due:
         db.session.flush()
     return len(due)
+
+
+# ---------------------------------------------------------------- corrections (SPEC 3.3)
+
+#: what a correction changes, in the order the history lists it: the household's own fields ...
+HOUSEHOLD_FIELDS = ("category", "reasons", "income_per_capita", "subsistence", "medical_insurance", "address",
+                    "bank_name", "card_number", "card_luhn_ok", "needs", "cadre_first", "cadre_second")
+#: ... and each person's
+PERSON_FIELDS = ("name", "id_number", "phone", "relation", "health", "occupation", "job", "income",
+                 "union_member", "model_worker", "model_worker_grade", "migrant_worker")
+#: values stored encrypted in the history, and masked for a masked reader
+PERSONAL_FIELDS = frozenset({"id_number", "phone", "address", "card_number"})
+#: amounts in fen, shown as yuan in the history
+_FEN_FIELDS = frozenset({"income_per_capita", "income"})
+
+
+def edit_refusal(household: Household, user):
+    """Why the user may not correct the household now (an error to raise), or ``None``: the clerk or approver
+    of the union keeping the archive, and the registering union's clerk while the household is ``applied``;
+    a closed household is not corrected (it is reopened first)."""
+    if household.status in CLOSED:
+        return Conflict(_l("The household is %(status)s; only open households are corrected.",
+                           status=status_label(household.status)), status=household.status)
+    if user is None:
+        return None
+    if _is_keeper(user, household) and (user.can("households.survey") or user.can("households.decide")):
+        return None
+    if user.tenant_id == household.tenant_id and user.can("households.register"):
+        if household.status == "applied":
+            return None
+        return Forbidden(_l("The household is %(status)s: from the home survey on, it is corrected by the union "
+                            "keeping the archive.", status=status_label(household.status)))
+    return Forbidden(_l("Households are corrected by the union keeping the archive."))
+
+
+def may_edit(household: Household, user) -> bool:
+    """Whether the user may correct the household now (for the UI's link)."""
+    return edit_refusal(household, user) is None
+
+
+def _id_number(person: Person) -> str:
+    return crypto.decrypt(person.id_enc, "persons.id")
+
+
+def _history_value(field: str, value):
+    """A value as the history keeps it: personal data encrypted, amounts in yuan, dates as text."""
+    if value is None:
+        return None
+    if field in PERSONAL_FIELDS:
+        return crypto.encrypt(value, "household_events.changes")
+    if field in _FEN_FIELDS:
+        return format_fen(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _change(field: str, before, after, person: Person | None = None, **extra) -> dict:
+    entry = {"field": field, "before": _history_value(field, before), "after": _history_value(field, after),
+             **extra}
+    if field in PERSONAL_FIELDS or "id_number" in extra:
+        entry["sealed"] = True
+    if person is not None:
+        entry.update(person=person.id, role=person.role, name=person.name)
+    return entry
+
+
+def _household_now(household: Household) -> dict:
+    return {"category": household.category, "reasons": [household.primary_reason, *household.secondary_reasons],
+            "income_per_capita": household.income_per_capita, "subsistence": household.subsistence,
+            "medical_insurance": household.medical_insurance,
+            "address": crypto.decrypt(household.address_enc, "households.address"),
+            "bank_name": household.bank_name, "card_number": crypto.decrypt(household.card_enc, "households.card"),
+            "card_luhn_ok": household.card_luhn_ok, "needs": household.needs, "cadre_first": household.cadre_first,
+            "cadre_second": household.cadre_second}
+
+
+def _person_now(person: Person) -> dict:
+    return {**{f: getattr(person, f) for f in PERSON_FIELDS if f not in ("id_number", "phone")},
+            "id_number": _id_number(person),
+            "phone": crypto.decrypt(person.phone_enc, "persons.phone")}
+
+
+def _set_household(household: Household, field: str, value) -> None:
+    if field == "reasons":
+        household.primary_reason, household.secondary_reasons = value[0], list(value[1:])
+    elif field == "address":
+        household.address_enc = crypto.encrypt(value, "households.address")
+    elif field == "card_number":
+        household.card_enc = crypto.encrypt(value, "households.card")
+    else:
+        setattr(household, field, value)
+
+
+def _set_person(person: Person, field: str, value, clean: dict) -> None:
+    if field in ("id_number", "phone"):
+        for column, sealed in sealed_person({field: value}).items():
+            setattr(person, column, sealed)
+        if field == "id_number":
+            person.gender, person.birth_date = clean["gender"], clean["birth_date"]
+    else:
+        setattr(person, field, value)
+
+
+def _person_edits(person: Person, clean: dict) -> list[dict]:
+    now = _person_now(person)
+    entries = []
+    for field in PERSON_FIELDS:
+        if field in clean and clean[field] != now[field]:
+            entries.append(_change(field, now[field], clean[field], person))
+            _set_person(person, field, clean[field], clean)
+    if person.role == "head" and "name" in clean:
+        person.household.head_name = person.name
+    return entries
+
+
+def edit_household(household: Household, clean: dict, actor=None) -> Household:
+    """Correct a household from ``schemas.HouseholdChangeIn``'s clean values, with a reason (SPEC 3.3): its own
+    fields, the head's, and members changed, removed or added. Every rule of a registration applies: the same
+    ID number twice in the household is 422, an ID number in another open archive is 409 naming only its
+    union (SPEC 3.5). The history keeps each changed field, before and after (personal data encrypted);
+    nothing changed is 422."""
+    refusal = edit_refusal(household, actor)
+    if refusal is not None:
+        raise refusal
+    by_id = {p.id: p for p in household.people if p.role == "member"}
+    unknown = {f"{m['place']}.id": [_l("Not a member of this household.")]
+               for m in clean.get("members", ()) if "id" in m and m["id"] not in by_id}
+    if unknown:
+        raise ValidationFailed(fields=unknown)
+    before_ids = {_id_number(p) for p in household.people}
+    places = _final_places(household, clean, by_id)
+    _refuse_twice(places)
+    new_numbers = [number for _place, number in places if number not in before_ids]
+    holders = holder_of(new_numbers)
+    if holders:
+        raise _duplicate_conflict(holders, places)
+    entries: list[dict] = []
+    try:
+        with db.session.begin_nested():
+            entries = _apply_edits(household, clean, by_id)
+            db.session.flush()
+    except IntegrityError:
+        holders = holder_of(new_numbers)  # lost a race with another registration or correction
+        if holders:
+            raise _duplicate_conflict(holders, places) from None
+        raise
+    if not entries:
+        raise ValidationFailed(_l("Nothing was changed."))
+    _event(household, "edit", actor, from_status=household.status, to_status=household.status,
+           reason=clean["reason"], changes={"fields": entries},
+           audit_detail={"fields": sorted({e["field"] for e in entries})})
+    return household
+
+
+def _final_places(household: Household, clean: dict, by_id: dict) -> list[tuple[str, str]]:
+    """Each person's ID number after the correction, at the field path that names it (``head``, ``members.3``;
+    a member left untouched: ``members.id<id>``, never shown)."""
+    changed = {m["id"]: m for m in clean.get("members", ()) if "id" in m}
+    head = household.head
+    places = [("head", clean.get("head", {}).get("id_number") or _id_number(head))]
+    for member_id, person in by_id.items():
+        change = changed.get(member_id)
+        if change is None:
+            places.append((f"members.id{member_id}", _id_number(person)))
+        elif not change.get("remove"):
+            places.append((change["place"], change.get("id_number") or _id_number(person)))
+    places += [(m["place"], m["id_number"]) for m in clean.get("members", ()) if "id" not in m]
+    return places
+
+
+def _refuse_twice(places: list[tuple[str, str]]) -> None:
+    from hardship.archives.schemas import SAME_ID_TWICE
+
+    seen: dict[str, str] = {}
+    errors = {}
+    for place, number in places:
+        if number in seen:
+            shown = place if not place.startswith("members.id") else seen[number]
+            errors[f"{shown}.id_number"] = [SAME_ID_TWICE]
+        seen.setdefault(number, place)
+    if errors:
+        raise ValidationFailed(fields=errors)
+
+
+def _apply_edits(household: Household, clean: dict, by_id: dict) -> list[dict]:
+    now = _household_now(household)
+    wanted = {field: clean[field] for field in HOUSEHOLD_FIELDS if field in clean}
+    if "primary_reason" in clean:
+        wanted["reasons"] = [clean["primary_reason"], *clean["secondary_reasons"]]
+    entries = []
+    for field in HOUSEHOLD_FIELDS:
+        if field in wanted and wanted[field] != now[field]:
+            entries.append(_change(field, now[field], wanted[field]))
+            _set_household(household, field, wanted[field])
+    if "head" in clean:
+        entries += _person_edits(household.head, clean["head"])
+    members = clean.get("members", ())
+    for change in (m for m in members if m.get("remove")):  # removals first: a removed number may be reused
+        person = by_id[change["id"]]
+        entries.append(_change("member", person.name, None, person, op="remove",
+                               id_number=_history_value("id_number", _id_number(person))))
+        household.people.remove(person)
+    db.session.flush()
+    for change in (m for m in members if "id" in m and not m.get("remove")):
+        entries += _person_edits(by_id[change["id"]], change)
+    for change in (m for m in members if "id" not in m):
+        person = Person(**person_columns({**change, "role": "member"}, household.tenant_id))
+        household.people.append(person)
+        db.session.flush()
+        entries.append(_change("member", None, person.name, person, op="add",
+                               id_number=_history_value("id_number", change["id_number"])))
+    return entries
+
+
+# ---------------------------------------------------------------- objections and withdrawal
+
+OUTCOMES = {"upheld": _l("Upheld: back to the home survey"), "dismissed": _l("Dismissed: the publicity resumes")}
+
+
+def open_objections(household: Household) -> list[Objection]:
+    """The objections of the household's current episode not yet resolved."""
+    return db.session.scalars(select(Objection).where(
+        Objection.household_id == household.id, Objection.episode == household.episode,
+        Objection.outcome.is_(None)).order_by(Objection.id)).all()
+
+
+def resolve_objection(household: Household, objection: Objection, outcome: str, reason: str, actor=None,
+                      today: date | None = None) -> Household:
+    """Decide a publicity objection (by an approver of the union keeping the archive), with a reason:
+    ``upheld`` sends the household back to ``surveyed`` (a new survey, then a new publicity); ``dismissed``
+    lets the publicity resume until its end date (a publicity whose end has passed, with no other open
+    objection, is archived when the archive is next read)."""
+    require(actor, "households.decide")
+    if not _is_keeper(actor, household):
+        raise Forbidden(_l("Decisions on households are taken by the union keeping the archive."))
+    if objection.outcome is not None:
+        raise Conflict(_l("This objection was resolved already."))
+    if household.status != "publicizing" or objection.episode != household.episode:
+        raise Conflict(_l("The household is %(status)s; objections are resolved during publicity.",
+                          status=status_label(household.status)), status=household.status)
+    objection.outcome, objection.resolution = outcome, reason
+    objection.resolved_on, objection.resolved_by_id = today or date.today(), getattr(actor, "id", None)
+    before = household.status
+    if outcome == "upheld":
+        household.status, household.publicity_ends_on = "surveyed", None
+    db.session.flush()
+    _event(household, f"objection_{outcome}", actor, from_status=before, to_status=household.status, reason=reason,
+           changes={"objection": objection.id})
+    return household
+
+
+#: the statuses from which the registering union may withdraw its application
+WITHDRAWABLE = frozenset({"applied", "surveyed", "publicizing"})
+
+
+def registering_union_id(household: Household) -> int:
+    """The union that registered the household: its registering user's (the household's own union or the
+    county that registered for it), or the household's union when no user is known (the command line)."""
+    from hardship.accounts.models import User
+
+    if household.created_by_id is None:
+        return household.tenant_id
+    with system_scope():
+        tenant_id = db.session.scalar(select(User.tenant_id).where(User.id == household.created_by_id))
+    return tenant_id or household.tenant_id
+
+
+def may_withdraw(household: Household, user) -> bool:
+    """Whether the user may withdraw the application now (for the UI's button)."""
+    return household.status in WITHDRAWABLE and (user is None or (
+        user.can("households.register") and user.tenant_id == registering_union_id(household)))
+
+
+def withdraw_application(household: Household, reason: str = "", actor=None, today: date | None = None) -> Household:
+    """Withdraw an application (by a clerk of the registering union) while it is not yet archived.
+
+    The household goes to ``rejected``: the status that ends an application (SPEC 3.3), with ``closed_on``
+    and a ``close_reason`` starting "withdrawn"; its people are released (one person, one archive no longer
+    holds them) and the history records the action ``withdraw``. It can be registered again later."""
+    require(actor, "households.register")
+    if actor is not None and actor.tenant_id != registering_union_id(household):
+        raise Forbidden(_l("An application is withdrawn by the union that registered it."))
+    if household.status not in WITHDRAWABLE:
+        raise Conflict(_l("The household is %(status)s; only an application not yet archived is withdrawn.",
+                          status=status_label(household.status)), status=household.status)
+    before = household.status
+    note = str(_l("Withdrawn by the registering union")) + (f": {reason}" if reason else "")
+    _apply_transition(household, "withdraw", "rejected", note, today or date.today(), None, {})
+    db.session.flush()
+    _event(household, "withdraw", actor, from_status=before, to_status="rejected", reason=reason)
+    return household

@@ -24,7 +24,7 @@ from hardship.archives.models import (
 from hardship.archives.operations import household_tenant, may_see_personal_data, settle_publicity
 from hardship.core import crypto
 from hardship.core.db import db, page_of
-from hardship.core.errors import ValidationFailed
+from hardship.core.errors import NotFound, ValidationFailed
 from hardship.core.fields import search_pattern
 from hardship.core.idcard import FieldError, mask_address, mask_card, mask_id, mask_phone, parse_id_number
 from hardship.core.money import format_fen
@@ -37,6 +37,15 @@ def get_household(household_id, tenant: Tenant | None = None) -> Household:
     """One household inside the scope (and under ``tenant`` when given), else 404."""
     settle_publicity()
     return get_owned(Household, household_id, tenant)
+
+
+def get_objection(household: Household, objection_id) -> Objection:
+    """One objection of the household, else 404."""
+    objection = db.session.scalar(select(Objection).where(Objection.id == objection_id,
+                                                          Objection.household_id == household.id))
+    if objection is None:
+        raise NotFound()
+    return objection
 
 
 def list_query(tenant: Tenant, *, status=None, category=None, reason=None, q=None, child=None, overdue=False,
@@ -163,24 +172,60 @@ def household_detail(h: Household, user) -> dict:
         "members": [p for p in people if p["role"] == "member"],
         "surveys": [{"id": s.id, "visited_on": s.visited_on.isoformat(), "visitors": s.visitors,
                      "findings": s.findings, "income_per_capita": format_fen(s.income_per_capita)} for s in surveys],
-        "objections": [{"id": o.id, "raised_on": o.raised_on.isoformat(), "text": o.text, "episode": o.episode}
+        "objections": [{"id": o.id, "raised_on": o.raised_on.isoformat(), "text": o.text, "episode": o.episode,
+                        "outcome": o.outcome, "resolution": o.resolution, "resolved_on": _iso(o.resolved_on)}
                        for o in objections],
         "reliefs": [{"year": r.year, "relieved_on": r.relieved_on.isoformat(), "note": r.note} for r in reliefs],
         "masked": not clear,
     }
 
 
-def history(h: Household) -> list[dict]:
-    """The household's events; ``change_fields`` are their ``changes`` as labelled values for people."""
+def history(h: Household, user=None, *, log_unmasked: bool = True) -> list[dict]:
+    """Every event of the household, oldest first; a correction's personal values decrypted, and masked
+    unless ``user`` keeps the record (an unmasked read is written to the audit log unless the caller's page
+    has done so already); ``change_fields`` are the other recorded values, labelled for people."""
     from hardship.archives.audit_actions import HISTORY_FIELDS
     from hardship.audit.registry import labelled_fields
 
+    clear = may_see_personal_data(user, h)
     events = db.session.scalars(select(HouseholdEvent).where(HouseholdEvent.household_id == h.id)
                                 .order_by(HouseholdEvent.id)).all()
-    return [{"id": e.id, "at": e.at.isoformat(), "username": e.username, "action": e.action, "episode": e.episode,
-             "from_status": e.from_status, "to_status": e.to_status, "reason": e.reason, "changes": e.changes,
-             "change_fields": labelled_fields(HISTORY_FIELDS, e.changes)}
+    rows = [{"id": e.id, "at": e.at.isoformat(), "username": e.username, "action": e.action, "episode": e.episode,
+             "from_status": e.from_status, "to_status": e.to_status, "reason": e.reason,
+             "changes": _readable_changes(e.changes, clear),
+             "change_fields": labelled_fields(HISTORY_FIELDS, {k: v for k, v in (e.changes or {}).items() if k != "fields"})}
             for e in events]
+    personal = any(entry.get("sealed") for e in events for entry in (e.changes or {}).get("fields", ()))
+    if clear and personal and log_unmasked and user is not None:
+        audit.record("household.view_unmasked", household_tenant(h), h, user=user, detail={"where": "history"})
+    return rows
+
+
+#: how a masked reader sees each kind of personal value (SPEC 3.8)
+MASKERS = {"id_number": mask_id, "phone": mask_phone, "card_number": mask_card, "address": mask_address}
+
+
+def _readable_changes(changes: dict | None, clear: bool) -> dict:
+    """A correction's field-by-field changes with its personal values decrypted and, unless ``clear``, masked."""
+    if not changes or "fields" not in changes:
+        return changes or {}
+
+    def reveal(kind: str, token):
+        if token is None:
+            return None
+        value = crypto.decrypt(token, "household_events.changes")
+        return value if clear else MASKERS[kind](value)
+
+    fields = []
+    for entry in changes["fields"]:
+        entry = dict(entry)
+        if entry.pop("sealed", False):
+            kind = "id_number" if entry["field"] == "member" else entry["field"]
+            for key in ("before", "after", "id_number"):
+                if key in entry and (key == "id_number" or entry["field"] != "member"):
+                    entry[key] = reveal(kind, entry[key])
+        fields.append(entry)
+    return {**changes, "fields": fields}
 
 
 def months_before(day: date, months: int) -> date:

@@ -8,13 +8,14 @@ the importer map those paths back to their inputs. The response schemas document
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from hardship.api import BaseSchema, between
 from hardship.archives.models import CATEGORIES, INSURANCE, REASONS, RELATIONS, STATUSES, SUBSISTENCE
-from hardship.archives.operations import ACTIONS
+from hardship.archives.operations import ACTIONS, OUTCOMES
 from hardship.core.fields import (
     BankCard,
     Choice,
@@ -153,16 +154,13 @@ class CadresIn(InputSchema):
     second = Text(max_length=50)
 
 
-class HouseholdIn(InputSchema):
-    """A household's registration (SPEC 3.1, appendix A), loaded as the clean values ``register_household``
-    takes: ``head`` and ``members`` as person dicts (``id_number``, ``gender``, ``birth_date``, ``role``, ...),
-    ``primary_reason`` and ``secondary_reasons``, ``bank_name``, ``card_number``, ``card_luhn_ok``,
-    ``cadre_first``, ``cadre_second``, incomes in fen."""
+SAME_ID_TWICE = _l("The same ID number appears twice in this household.")
 
-    tenant = Text(required=True, max_length=CODE_LENGTH)
-    head = fields.Nested(HeadIn, required=True)
-    members = fields.List(fields.Nested(MemberIn), load_default=list, validate=validate.Length(
-        max=MAX_MEMBERS, error=_l("A list of at most %(n)d members.", n=MAX_MEMBERS)))
+
+class _HouseholdFields(InputSchema):
+    """The household's own fields, shared by its registration (:class:`HouseholdIn`) and its correction
+    (:class:`HouseholdChangeIn`)."""
+
     category = Choice(CATEGORIES, required=True)
     reasons = Reasons(required=True)
     income_per_capita = _income(required=True)
@@ -173,49 +171,156 @@ class HouseholdIn(InputSchema):
     needs = Text(max_length=1000, multiline=True)
     cadres = fields.Nested(CadresIn, load_default=dict)
 
+
+def _members(member_schema) -> fields.List:
+    return fields.List(fields.Nested(member_schema), load_default=list, validate=validate.Length(
+        max=MAX_MEMBERS, error=_l("A list of at most %(n)d members.", n=MAX_MEMBERS)))
+
+
+def _people_places(data: dict, original) -> list[tuple[str, dict]]:
+    """The loaded head and members with their field paths (``head``, ``members.0``); none of the members when
+    one of them is not an object (the places no longer line up, and it is refused anyway)."""
+    members = data.get("members") or []
+    given = original.get("members") if isinstance(original, dict) else None
+    if isinstance(given, list) and len(members) != len(given):
+        members = []
+    return [("head", data.get("head"))] + [(f"members.{i}", m) for i, m in enumerate(members)]
+
+
+def _household_values(data: dict) -> dict:
+    """The household's own clean values, as ``operations`` takes them, of the fields given in ``data``."""
+    values = {k: data[k] for k in ("category", "income_per_capita", "subsistence", "medical_insurance", "address",
+                                   "needs") if k in data}
+    if "reasons" in data:
+        values["primary_reason"] = data["reasons"][0]
+        values["secondary_reasons"] = list(dict.fromkeys(data["reasons"][1:]))
+    if "bank" in data:
+        card = data["bank"].get("card_number")
+        values.update(bank_name=data["bank"].get("name") or None, card_number=card[0] if card else None,
+                      card_luhn_ok=card[1] if card else True)
+    if "cadres" in data:
+        values.update(cadre_first=data["cadres"].get("first", ""), cadre_second=data["cadres"].get("second", ""))
+    return values
+
+
+class HouseholdIn(_HouseholdFields):
+    """A household's registration (SPEC 3.1, appendix A), loaded as the clean values ``register_household``
+    takes: ``head`` and ``members`` as person dicts (``id_number``, ``gender``, ``birth_date``, ``role``, ...),
+    ``primary_reason`` and ``secondary_reasons``, ``bank_name``, ``card_number``, ``card_luhn_ok``,
+    ``cadre_first``, ``cadre_second``, incomes in fen."""
+
+    tenant = Text(required=True, max_length=CODE_LENGTH)
+    head = fields.Nested(HeadIn, required=True)
+    members = _members(MemberIn)
+
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def one_person_once(self, data, original, **kwargs):
         """The same ID number twice in one household is refused at its second place."""
-        members = data.get("members") or []
-        given = original.get("members") if isinstance(original, dict) else None
-        if isinstance(given, list) and len(members) != len(given):
-            members = []  # a member that is not an object: the places no longer line up (it is refused anyway)
-        people = [("head", data.get("head"))] + [(f"members.{i}", m) for i, m in enumerate(members)]
         seen: set[str] = set()
         errors: dict = {}
-        for place, person in people:
+        for place, person in _people_places(data, original):
             number = getattr((person or {}).get("id_number"), "number", None)
             if number is None:
                 continue
             if number in seen:
                 node = errors.setdefault("head", {}) if place == "head" else \
                     errors.setdefault("members", {}).setdefault(int(place.split(".")[1]), {})
-                node["id_number"] = [_l("The same ID number appears twice in this household.")]
+                node["id_number"] = [SAME_ID_TWICE]
             seen.add(number)
         if errors:
             raise ValidationError(errors)
 
     @post_load
     def clean_values(self, data, **kwargs):
-        bank, cadres = data["bank"], data["cadres"]
-        card = bank.get("card_number")
-        reasons = data["reasons"]
-        return {
-            "tenant": data["tenant"], "head": _person(data["head"], "head"),
-            "members": [_person(m, "member") for m in data["members"]],
-            "category": data["category"], "primary_reason": reasons[0],
-            "secondary_reasons": list(dict.fromkeys(reasons[1:])), "income_per_capita": data["income_per_capita"],
-            "subsistence": data["subsistence"], "medical_insurance": data["medical_insurance"],
-            "address": data["address"], "bank_name": bank.get("name") or None,
-            "card_number": card[0] if card else None, "card_luhn_ok": card[1] if card else True,
-            "needs": data["needs"], "cadre_first": cadres.get("first", ""), "cadre_second": cadres.get("second", ""),
-        }
+        return {"tenant": data["tenant"], "head": _person(data["head"], "head"),
+                "members": [_person(m, "member") for m in data["members"]], **_household_values(data)}
 
 
 def _person(loaded: dict, role: str) -> dict:
     parsed = loaded["id_number"]
     return {**loaded, "role": role, "relation": loaded.get("relation", "self"), "phone": loaded.get("phone"),
             "id_number": parsed.number, "gender": parsed.gender, "birth_date": parsed.birth_date}
+
+
+# ---------------------------------------------------------------- corrections
+
+class _Change:
+    """A correction: every field may be left out, and what is left out stays as it is (no defaults filled
+    in); the fields named in ``still_required`` stay required."""
+
+    still_required: tuple[str, ...] = ()
+
+    def on_bind_field(self, field_name, field_obj):
+        super().on_bind_field(field_name, field_obj)
+        if field_name not in self.still_required:
+            field_obj.required = False
+            field_obj.load_default = fields.missing_
+
+
+class HeadChangeIn(_Change, HeadIn):
+    """The head's fields to change (a new ID number changes the gender and birth date with it)."""
+
+
+class MemberChangeIn(_Change, MemberIn):
+    """A member to change (``id`` given), to remove (``id`` and ``remove``) or to add (no ``id``: then the name,
+    ID number and relation are required)."""
+
+    id = Whole(validate=between(1, 2**31 - 1))
+    remove = Flag()
+
+    @validates_schema(skip_on_field_errors=False)
+    def new_member_complete(self, data, **kwargs):
+        if "id" in data:
+            return
+        missing = {name: [_l("Required.")] for name in ("name", "id_number", "relation") if name not in data}
+        if data.get("remove"):
+            missing = {"id": [_l("Name the member to remove by its id.")]}
+        if missing:
+            raise ValidationError(missing)
+
+    @post_load
+    def new_member_defaults(self, data, **kwargs):
+        """A new member gets the defaults of a registration's member for what is left out."""
+        if "id" in data:
+            return data
+        defaults = {name: field.load_default for name, field in _member_fields().items()
+                    if field.load_default is not fields.missing_}
+        return {**defaults, **data}
+
+
+class HouseholdChangeIn(_Change, _HouseholdFields):
+    """A correction of a household (SPEC 3.3, ``PATCH /households/{id}``): the fields to change and why. The
+    bank and the cadres are given whole (``bank``: name, card number and, for a card failing the Luhn check,
+    ``confirmed``); ``reasons`` replaces the list. Loaded as the clean values ``edit_household`` takes: the
+    household's own values as :class:`HouseholdIn` gives them, ``head`` (the head's changed fields) and
+    ``members`` (each with its ``place`` in the request, ``id`` for an existing member, ``remove``)."""
+
+    still_required = ("reason",)
+    reason = Text(required=True, max_length=1000, multiline=True)
+    head = fields.Nested(HeadChangeIn)
+    members = _members(MemberChangeIn)
+
+    @post_load
+    def clean_values(self, data, **kwargs):
+        clean = {"reason": data["reason"], **_household_values(data)}
+        if "head" in data:
+            clean["head"] = _person_change(data["head"])
+        if "members" in data:
+            clean["members"] = [{**_person_change(m), "place": f"members.{i}"} for i, m in enumerate(data["members"])]
+        return clean
+
+
+@cache
+def _member_fields() -> dict:
+    return MemberIn().fields
+
+
+def _person_change(loaded: dict) -> dict:
+    changed = dict(loaded)
+    parsed = changed.pop("id_number", None)
+    if parsed is not None:
+        changed.update(id_number=parsed.number, gender=parsed.gender, birth_date=parsed.birth_date)
+    return changed
 
 
 # ---------------------------------------------------------------- the lifecycle
@@ -242,6 +347,18 @@ class TransitionIn(InputSchema):
 
 class ObjectionIn(InputSchema):
     text = Text(required=True, max_length=2000, multiline=True)
+
+
+class ObjectionResolveIn(InputSchema):
+    """The decision on a publicity objection: ``upheld`` (back to ``surveyed``) or ``dismissed`` (the publicity
+    resumes), and why."""
+
+    outcome = Choice(OUTCOMES, required=True)
+    reason = Text(required=True, max_length=1000, multiline=True)
+
+
+class WithdrawIn(InputSchema):
+    reason = Text(max_length=1000, multiline=True)
 
 
 # ---------------------------------------------------------------- the list
@@ -332,6 +449,10 @@ class ObjectionOut(BaseSchema):
     raised_on = fields.String()
     text = fields.String()
     episode = fields.Integer()
+    #: ``upheld`` or ``dismissed``; null while open
+    outcome = _nullable_string()
+    resolution = _nullable_string()
+    resolved_on = _nullable_string()
 
 
 class ReliefOut(BaseSchema):

@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -16,7 +18,16 @@ from hardship.accounts.operations import require
 from hardship.api import load_data
 from hardship.archives import exports, queries
 from hardship.archives import operations as ops
-from hardship.archives.forms import FilterForm, ObjectionForm, RegistrationForm, SurveyForm, TransitionForm
+from hardship.archives.forms import (
+    EditForm,
+    FilterForm,
+    ObjectionForm,
+    ObjectionResolveForm,
+    RegistrationForm,
+    SurveyForm,
+    TransitionForm,
+    WithdrawForm,
+)
 from hardship.archives.models import (
     CANCEL_REASONS,
     CATEGORIES,
@@ -28,11 +39,14 @@ from hardship.archives.models import (
     SUBSISTENCE,
 )
 from hardship.archives.schemas import (
+    HouseholdChangeIn,
     HouseholdFilters,
     HouseholdIn,
     ObjectionIn,
+    ObjectionResolveIn,
     SurveyIn,
     TransitionIn,
+    WithdrawIn,
     filters_of,
 )
 from hardship.core.db import db
@@ -48,10 +62,13 @@ bp = tenant_blueprint("archives_ui", __name__)
 PER_PAGE = 50
 #: what the history calls each event
 EVENT_LABELS = {"apply": _l("Application"), "survey": _l("Home survey"), "objection": _l("Objection"),
+                "edit": _l("Correction"), "withdraw": _l("Withdrawn by the registering union"),
+                "objection_upheld": _l("Objection upheld"), "objection_dismissed": _l("Objection dismissed"),
                 **ops.ACTIONS}
+FIELD_LABELS = ops.FIELD_LABELS
 LABELS = {"statuses": STATUSES, "categories": CATEGORIES, "reasons": REASONS, "relations": RELATIONS,
           "genders": GENDERS, "subsistence": SUBSISTENCE, "insurance": INSURANCE, "events": EVENT_LABELS,
-          "actions": ops.ACTIONS}
+          "actions": ops.ACTIONS, "fields": FIELD_LABELS, "outcomes": ops.OUTCOMES}
 
 
 def _page() -> int:
@@ -130,9 +147,10 @@ def export():
 
 def _render_household(household, *, survey_form=None, objection_form=None, failed: tuple | None = None,
                       status: int = 200):
-    """The household page; ``failed`` is ``(action, form)`` of a decision that was refused."""
+    """The household page, offering only what its reader may do now; ``failed`` is ``(action, form)`` of a
+    decision that was refused."""
     detail = queries.household_detail(household, current_user)
-    events = queries.history(household)
+    events = queries.history(household, current_user, log_unmasked=False)  # the detail's entry covers it
     for event in events:
         event["at"] = datetime.fromisoformat(event["at"])
     actions = ops.allowed_actions(household, current_user)
@@ -143,9 +161,20 @@ def _render_household(household, *, survey_form=None, objection_form=None, faile
         survey_form = SurveyForm(prefix="survey", formdata=None)
     if objection_form is None and ops.may_record_objection(household, current_user):
         objection_form = ObjectionForm(prefix="objection", formdata=None)
+    resolve_forms = {}
+    if household.status == "publicizing" and "households.decide" in current_user.capabilities \
+            and current_user.tenant_id == household.archive_tenant_id:
+        resolve_forms = {o.id: (failed[1] if failed and failed[0] == f"resolve-{o.id}" else
+                                ObjectionResolveForm(prefix=f"resolve{o.id}", formdata=None))
+                         for o in ops.open_objections(household)}
+    withdraw_form = None
+    if ops.may_withdraw(household, current_user):
+        withdraw_form = failed[1] if failed and failed[0] == "withdraw" else WithdrawForm(prefix="withdraw",
+                                                                                          formdata=None)
     html = render_template("archives/household.html", h=detail, events=events, transition_forms=transition_forms,
                            survey_form=survey_form, objection_form=objection_form, labels=LABELS,
-                           cancel_reasons=CANCEL_REASONS, reason=ops.readable_reason)
+                           cancel_reasons=CANCEL_REASONS, resolve_forms=resolve_forms, withdraw_form=withdraw_form,
+                           may_edit=ops.may_edit(household, current_user), reason=ops.readable_reason)
     return html, status
 
 
@@ -171,7 +200,9 @@ def survey(household_id):
     form = SurveyForm(prefix="survey")
     if form.validate_on_submit() and submit(form, lambda: ops.record_survey(h, load_data(SurveyIn, form.payload()),
                                                                                  actor=current_user),
-                                            _l("The home survey was recorded.")):
+                                            LazyString(lambda: _(
+                                                "The home survey was recorded. The household is now %(status)s.",
+                                                status=ops.status_label(h.status)))):
         return _back(h, "#surveys")
     return _render_household(h, survey_form=form, status=_failure_status(form))
 
@@ -199,9 +230,70 @@ def transition(household_id):
         data = load_data(TransitionIn, {"action": action, "reason": form.reason_text(action), "year": form.year.data})
         ops.transition(h, data["action"], data["reason"], actor=current_user, detail={"year": data["year"]})
 
-    if form.validate_on_submit() and submit(form, decide, _l("Done: %(action)s.", action=ops.ACTIONS.get(action, action))):
+    if form.validate_on_submit() and submit(form, decide, _reached(h, ops.ACTIONS.get(action, action))):
         return _back(h)
     return _render_household(h, failed=(action, form), status=_failure_status(form))
+
+
+def _reached(household, action) -> LazyString:
+    """The success message of an action, naming the status the household reached (read once it is done)."""
+    return LazyString(lambda: _("Done: %(action)s. The household is now %(status)s.", action=action,
+                                status=ops.status_label(household.status)))
+
+
+@bp.route("/archive/<int:household_id>/objections/<int:objection_id>/resolve", methods=["POST"])
+def resolve_objection(household_id, objection_id):
+    h = queries.get_household(household_id, g.tenant)
+    objection = queries.get_objection(h, objection_id)
+    require(current_user, "households.decide")
+    outcome = request.form.get("outcome", "")
+    form = ObjectionResolveForm(prefix=f"resolve{objection.id}")
+
+    def resolve():
+        data = load_data(ObjectionResolveIn, {"outcome": outcome, "reason": form.reason.data})
+        ops.resolve_objection(h, objection, data["outcome"], data["reason"], actor=current_user)
+
+    if form.validate_on_submit() and submit(form, resolve, _reached(h, ops.OUTCOMES.get(outcome, outcome))):
+        return _back(h, "#objections")
+    return _render_household(h, failed=(f"resolve-{objection.id}", form), status=_failure_status(form))
+
+
+@bp.route("/archive/<int:household_id>/withdraw", methods=["POST"])
+def withdraw(household_id):
+    h = queries.get_household(household_id, g.tenant)
+    require(current_user, "households.register")
+    form = WithdrawForm(prefix="withdraw")
+
+    def action():
+        ops.withdraw_application(h, load_data(WithdrawIn, {"reason": form.reason.data})["reason"], actor=current_user)
+
+    if form.validate_on_submit() and submit(form, action, _reached(h, _l("Withdraw the application"))):
+        return _back(h)
+    return _render_household(h, failed=("withdraw", form), status=_failure_status(form))
+
+
+@bp.route("/archive/<int:household_id>/edit", methods=["GET", "POST"])
+def edit(household_id):
+    h = queries.get_household(household_id, g.tenant)
+    require(current_user, "households.read")
+    refusal = ops.edit_refusal(h, current_user)
+    if refusal is not None:
+        raise refusal
+    form = EditForm()
+    status = 200
+    if request.method == "POST":
+        data, field_map = form.payload()
+        if form.validate_on_submit() and submit(
+                form, lambda: ops.edit_household(h, load_data(HouseholdChangeIn, data), actor=current_user),
+                _l("The correction was saved."), field_map=field_map):
+            return _back(h, "#history")
+        status = _failure_status(form)
+    else:
+        form.fill(queries.household_detail(h, current_user))
+    show_confirm = bool(form.card_confirmed.data) or (bool(form.card_number.errors)
+                                                      and _luhn_warning(form.card_number.data))
+    return render_template("archives/new.html", form=form, editing=h, show_confirm=show_confirm,
+                           has_errors=any(f.errors for f in form)), status
 
 
 def _luhn_warning(number: str | None) -> bool:
@@ -238,7 +330,9 @@ def new():
                     created["household"] = ops.register_household(target, load_data(HouseholdIn, data),
                                                                   actor=current_user)
 
-                if submit(form, action, _l("The household was registered."), field_map=field_map):
+                if submit(form, action, LazyString(lambda: _("The household was registered. It is now %(status)s.",
+                                                             status=ops.status_label("applied"))),
+                          field_map=field_map):
                     return redirect(url_for("archives_ui.household", household_id=created["household"].id))
                 status = _failure_status(form)
     elif len(choices) == 1 or tenant in choices:

@@ -53,6 +53,7 @@ REQUESTS: dict[str, Call] = {
     "POST /api/v1/auth/tokens": Call(user=None, json={"username": "k0101_all", "password": PASSWORD}),
     "DELETE /api/v1/auth/tokens/current": Call(user="k0101_all"),
     "GET /api/v1/auth/me": Call(),
+    "PUT /api/v1/auth/password": Call(user="k0101_all", json={"current": PASSWORD, "new": "Another-pass-2"}),
     "POST /api/v1/tenants/{code}/users": Call(path="/api/v1/tenants/C01/users", json={
         "username": "c01_fin", "password": "Longpass-1", "display_name": "王会计", "roles": ["finance"]}),
     "GET /api/v1/tenants/{code}/users": Call(path="/api/v1/tenants/C01/users"),
@@ -69,6 +70,13 @@ REQUESTS: dict[str, Call] = {
     "POST /api/v1/households/{household_id}/objections": Call(
         user="k0101_all", path="/api/v1/households/{publicizing}/objections", json={"text": "群众反映其有房产出租"}),
     "GET /api/v1/households/{household_id}/history": Call(path="/api/v1/households/{publicizing}/history"),
+    "PATCH /api/v1/households/{household_id}": Call(user="k0101_all", path="/api/v1/households/{applied}",
+                                                   json={"reason": "职工更换手机号码", "head": {"phone": "13900001111"}}),
+    "POST /api/v1/households/{household_id}/objections/{objection_id}/resolve": Call(
+        user="k0101_all", path="/api/v1/households/{publicizing}/objections/{objection}/resolve",
+        json={"outcome": "dismissed", "reason": "经核实不成立"}),
+    "POST /api/v1/households/{household_id}/withdraw": Call(
+        user="e0101001_all", path="/api/v1/households/{applied}/withdraw", json={"reason": "职工已调离"}),
     "POST /api/v1/funds/receipts": Call(user="c01_all", json=receipt(document_no="财社〔2026〕13号")),
     "POST /api/v1/funds/allocations": Call(user="c01_all", json=allocation(amount="100.00", document_no="市工发〔2026〕6号")),
     "POST /api/v1/funds/returns": Call(user="k0101_all", json=refund()),
@@ -114,6 +122,8 @@ def seeded(app, tree, api_as):
     assert county.post(f"/api/v1/households/{households[1]}/surveys", json=SURVEY).status_code == 201
     resp = county.post(f"/api/v1/households/{households[1]}/transitions", json={"action": "publicize"})
     assert resp.status_code == 200, resp.json
+    objection = county.post(f"/api/v1/households/{households[1]}/objections", json={"text": "群众反映收入不实"})
+    assert objection.status_code == 201, objection.json
     job = api_as("p01_all").post("/api/v1/tenants/K0101/exports")
     assert job.status_code == 202, job.json
     with system(app):
@@ -121,6 +131,7 @@ def seeded(app, tree, api_as):
 
         user = db.session.scalar(sa.select(User.id).where(User.username == "k0101_all"))
     return {"job": job.json["job"], "user": user, "applied": households[0], "publicizing": households[1],
+            "objection": objection.json["id"],
             "allocation": posted.json["id"], "households.csv": IMPORT_CSV}
 
 

@@ -215,12 +215,12 @@ def _forms(html: str) -> set[str]:
     ("k_approver", "surveyed", {"action-publicize", "action-reject"}, False),
     ("k_clerk", "surveyed", {"survey-form"}, False),
     ("k_clerk", "publicizing", {"survey-form", "objection-form"}, False),
-    ("k_approver", "publicizing", {"action-archive", "action-reject"}, False),
+    ("k_approver", "publicizing", {"action-reject"}, False),  # archived only once the publicity ends
     ("k_approver", "archived", {"action-exit", "action-cancel", "action-relieve"}, False),
     ("k_approver", "exited", {"action-reopen"}, False),
     ("k_clerk", "rejected", set(), False),
-    ("e_clerk", "surveyed", set(), False),  # registers, but the county surveys and decides
-    ("e0101001_all", "surveyed", set(), False),  # an enterprise approver decides nothing
+    ("e_clerk", "surveyed", {"withdraw-form"}, False),  # registers (and withdraws); the county decides
+    ("e0101001_all", "surveyed", {"withdraw-form"}, False),  # an enterprise approver decides nothing
     ("c_auditor", "archived", set(), True),
     ("c01_all", "surveyed", set(), True),  # the city reads, masked, and decides nothing
 ])

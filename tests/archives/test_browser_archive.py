@@ -84,7 +84,8 @@ def test_register_survey_publicize_archive(page, page_log, live_server, archive)
     expect(page.locator("#status")).to_have_text("已申请")
     expect(page.locator("#people")).to_contain_text(head_id)  # the registering union sees it in full
     expect(page.locator("#people")).to_contain_text("周丽")
-    expect(page.locator("form.action")).to_have_count(0)  # the county surveys and decides
+    expect(page.locator("form.action")).to_have_count(1)  # the county surveys and decides; the union may withdraw
+    expect(page.locator("#withdraw-form")).to_be_visible()
     log_out(page, live_server)
 
     # the county clerk finds it in the archive and records the home survey

@@ -100,6 +100,20 @@ def _k0101_household(ctx: SampleContext) -> int:
     return ctx.once("household", make)
 
 
+def _k0101_objection(ctx: SampleContext) -> int:
+    """A publicity objection on K0101's household (surveyed and publicized first)."""
+    def make():
+        api, hid = ctx.api_as("k0101_all"), _k0101_household(ctx)
+        survey = {"visited_on": "2026-01-05", "visitors": ["王五"], "findings": "属实", "income_per_capita": "800.00"}
+        assert api.post(f"/api/v1/households/{hid}/surveys", json=survey).status_code == 201
+        assert api.post(f"/api/v1/households/{hid}/transitions", json={"action": "publicize"}).status_code == 200
+        resp = api.post(f"/api/v1/households/{hid}/objections", json={"text": "群众反映收入不实"})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        return resp.json["id"]
+
+    return ctx.once("objection", make)
+
+
 def _k0101_transaction(ctx: SampleContext) -> int:
     """A receipt of K0101 in the special-fund ledger, posted by its finance officer."""
     def make():
@@ -125,6 +139,7 @@ SAMPLES: dict[str, Sample] = {
     "job_id": Sample(_k0101_job, absent="00000000-0000-4000-8000-000000000000"),
     "household_id": Sample(_k0101_household, absent=999999),
     "transaction_id": Sample(_k0101_transaction, absent=999999),
+    "objection_id": Sample(_k0101_objection, absent=999999),
 }
 
 #: URL arguments that do not address tenant data (the value used when building the URL, and why)
