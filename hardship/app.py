@@ -79,6 +79,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from hardship.web import init_app as init_web
     init_web(app)
     from hardship.cli import cli
+    for module in _discover("cli"):
+        for command in getattr(module, "commands", ()):
+            cli.add_command(command)
     app.cli.add_command(cli)
     return app
 

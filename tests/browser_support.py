@@ -70,7 +70,7 @@ def _remember_iterables(app):
 
 
 @pytest.fixture
-def live_server(app):
+def live_server(committed, app):
     """The app served on ``127.0.0.1`` at a free port in a background thread; yields the base URL."""
     server = make_server("127.0.0.1", 0, _remember_iterables(app), threaded=True,
                          request_handler=_ClosingHandler)

@@ -1,9 +1,11 @@
 """Shared fixtures.
 
 The database is picked from ``DATABASE_URL`` (PostgreSQL in CI) or is a temporary SQLite file.
-It is brought to the latest migration once per session (as ``hardship init`` does) and
-emptied after every test that used it, so tests that run a live server or an RQ worker in
-another thread or process see committed data like production does.
+It is brought to the latest migration once per session (as ``hardship init`` does). Each test then
+runs on one connection inside a transaction that is rolled back at its end: the session joins it
+with savepoints, so the code's own commits commit only a savepoint. A test whose data must be seen
+by another connection (a live server or worker, its own engine, threads) asks for ``committed``:
+its commits are real and the tables are emptied after it.
 """
 
 from __future__ import annotations
@@ -11,11 +13,18 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import subprocess
+import sys
 import tempfile
+import threading
 from contextlib import contextmanager
+from pathlib import Path
 
+import flask
 import pytest
 import sqlalchemy as sa
+from flask_sqlalchemy.query import Query
+from flask_sqlalchemy.session import Session as FlaskSession
 
 _TMP = tempfile.mkdtemp(prefix="hardship-tests-")
 os.environ.setdefault("HARDSHIP_INSTANCE", _TMP)
@@ -78,16 +87,109 @@ def _empty_database() -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def app(_app):
-    """The application, with an empty database after the test."""
-    _app.config.update(WTF_CSRF_ENABLED=True, REDIS_URL=None)
+class SecondConnection(RuntimeError):
+    """Something committed on a connection other than the test's own while the test runs in a rolled-back
+    transaction: that work is real and outlives the test, and the test's own data is invisible to it."""
+
+
+_HINT = ("this test runs in a transaction rolled back at its end, so other connections and threads "
+         "neither see its data nor may commit: ask for the `committed` fixture")
+
+
+class _JoinedSession(FlaskSession):
+    """Flask-SQLAlchemy's session, but on the test's connection (its ``get_bind`` picks engines only)."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
+def _scope_of_context(owner: threading.Thread):
+    def scopefunc():
+        if threading.current_thread() is not owner:
+            raise SecondConnection(f"db.session used from thread {threading.current_thread().name}: {_HINT}")
+        return id(flask.g._get_current_object())  # one session per app context, as Flask-SQLAlchemy has
+
+    return scopefunc
+
+
+@contextmanager
+def _rolled_back(app):
+    """Run the test on one connection in a transaction rolled back at the end (see the module's docstring)."""
+    with app.app_context():
+        engine, original = db.engine, db.session
+        db.session.remove()
+    conn = engine.connect()
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:  # pysqlite begins only before a write, and would commit at DDL: we say BEGIN ourselves
+        dbapi = conn.connection.dbapi_connection
+        level, dbapi.isolation_level = dbapi.isolation_level, None
+    outer = conn.begin()
+    if sqlite:
+        conn.exec_driver_sql("BEGIN")
+
+    def refuse_other_commits(other):
+        if other is not conn:
+            raise SecondConnection(f"COMMIT on a second connection: {_HINT}")
+
+    sa.event.listen(sa.engine.Engine, "commit", refuse_other_commits)
+    db.session = sa.orm.scoped_session(
+        sa.orm.sessionmaker(class_=_JoinedSession, db=db, query_cls=Query, bind=conn,
+                            join_transaction_mode="create_savepoint"),
+        scopefunc=_scope_of_context(threading.current_thread()))
     try:
-        yield _app
+        yield
     finally:
-        with _app.app_context():
-            db.session.remove()
-        _empty_database()
+        db.session = original
+        sa.event.remove(sa.engine.Engine, "commit", refuse_other_commits)
+        if outer.is_active:
+            outer.rollback()
+        if sqlite:
+            dbapi.isolation_level = level
+        conn.close()
+
+
+@pytest.fixture
+def committed():
+    """Opt in to real commits (the tables are emptied after the test): for tests whose data another
+    connection must see. ``live_server`` and ``rq_worker`` ask for it themselves."""
+    return True
+
+
+@pytest.fixture
+def rq_worker(committed, app):
+    """``rq_worker()`` runs ``hardship worker --burst`` in a subprocess, as in production, on ``REDIS_URL``;
+    returns the finished process."""
+
+    def run(timeout: int = 120) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
+        env.update({"DATABASE_URL": DATABASE_URL, "REDIS_URL": os.environ["REDIS_URL"],
+                    "HARDSHIP_INSTANCE": os.environ["HARDSHIP_INSTANCE"], "ARGON2_PROFILE": "fast",
+                    **{key: TEST_CONFIG[key] for key in ("RQ_QUEUE_PREFIX", "SECRET_KEY", "PII_KEYS")}})
+        return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "hardship", "worker", "--burst"],
+                              cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True,
+                              timeout=timeout)
+
+    return run
+
+
+@pytest.fixture
+def app(_app, request):
+    """The application; the test's writes are undone at its end (rolled back, or emptied with ``committed``)."""
+    _app.config.update(WTF_CSRF_ENABLED=True, REDIS_URL=None)
+    if "committed" in request.fixturenames:
+        try:
+            yield _app
+        finally:
+            with _app.app_context():
+                db.session.remove()
+            _empty_database()
+        return
+    with _rolled_back(_app):
+        try:
+            yield _app
+        finally:
+            with _app.app_context():
+                db.session.remove()
 
 
 @pytest.fixture

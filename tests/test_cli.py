@@ -10,7 +10,7 @@ from tenants.models import Tenant
 from tests.conftest import PASSWORD, system
 
 
-def test_init_creates_root_idempotently(app):
+def test_init_creates_root_idempotently(committed, app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["hardship", "init", "--root", "P09", "--root-name", "某省总工会", "--root-level",
                                 "province"])
@@ -22,7 +22,7 @@ def test_init_creates_root_idempotently(app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Tenant)) == 1
 
 
-def test_init_bad_root_level(app):
+def test_init_bad_root_level(committed, app):
     result = app.test_cli_runner().invoke(args=["hardship", "init", "--root", "P09", "--root-level", "planet"])
     assert result.exit_code == 2 and "level" in result.output
 
@@ -45,7 +45,7 @@ def test_create_user_cli(app, tree):
         assert bad.exit_code == 2 and needle in bad.output.lower(), (args, bad.output)
 
 
-def test_demo_loads_province_and_prints_logins(app):
+def test_demo_loads_province_and_prints_logins(committed, app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["hardship", "demo"])
     assert result.exit_code == 0, result.output
@@ -73,7 +73,7 @@ def test_demo_loads_province_and_prints_logins(app):
                 for m in (Household, Person, Survey, Objection, Relief, HouseholdEvent, AuditEvent)] == counts
 
 
-def test_demo_users_can_log_in_and_read_the_archive(app, client):
+def test_demo_users_can_log_in_and_read_the_archive(committed, app, client):
     """Demo users log in; the demo archive reads like real work: the keeper sees its households in
     full, overdue surveys exist, and the one-person-one-archive rule held while loading."""
     from datetime import date

@@ -22,9 +22,10 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from hardship.core.cli import fail
 from hardship.core.db import commit, db
 from hardship.core.errors import AppError
 from tenants.scoping import get_tenant
@@ -33,8 +34,6 @@ funds_cli = AppGroup("funds", help="The special-fund ledger: balances, transacti
 
 
 def _fail(exc: AppError) -> None:
-    from hardship.cli import _fail as fail
-
     db.session.rollback()
     fail(exc)
 
@@ -299,3 +298,30 @@ def reverse_command(transaction_id, username, document_no, on, note, key):
                                          idempotency_key=key)
         commit()
         _print_posted(posted)
+
+
+@click.command("reconcile")
+@with_appcontext
+def reconcile_command():
+    """Recompute every fund lot from the ledger's entries and check that every transaction sums to zero;
+    print each difference and exit 1 if there is any."""
+    from sqlalchemy import func
+
+    from hardship.funds.models import FundLot, FundTransaction
+    from hardship.funds.reconcile import reconcile
+    from tenants.scoping import system_scope
+
+    with system_scope():
+        differences = reconcile()
+        lots = db.session.scalar(select(func.count()).select_from(FundLot))
+        transactions = db.session.scalar(select(func.count()).select_from(FundTransaction))
+        db.session.rollback()
+    for difference in differences:
+        click.echo(str(difference))
+    if differences:
+        click.echo(f"{len(differences)} differences in {lots} lots and {transactions} transactions", err=True)
+        sys.exit(1)
+    click.echo(f"ledger reconciled: {lots} lots and {transactions} transactions, no differences")
+
+
+commands = [funds_cli, reconcile_command]

@@ -239,7 +239,7 @@ def test_admin_cannot_change_own_roles(app, api_as, tree):
     assert api_as("c01_all").patch(f"/api/v1/users/{uid}", json={"roles": ["admin"]}).status_code == 409
 
 
-def test_parallel_failures_all_count(app, tree):
+def test_parallel_failures_all_count(committed, app, tree):
     import threading
 
     results = []

@@ -381,7 +381,7 @@ def test_interrupted_import_is_completed_by_running_it_again(app, county, api_as
     assert imported_heads(app) == sheet.heads
 
 
-def test_someone_registered_meanwhile_is_rejected_and_the_rest_lands(app, county, api_as, monkeypatch):
+def test_someone_registered_meanwhile_is_rejected_and_the_rest_lands(committed, app, county, api_as, monkeypatch):
     """A person of the file is registered by another request after the rows were checked and before their
     batch lands: the unique index refuses that row (with the holder's name), the rest of the batch lands."""
     sheet = build_sheet(20)
@@ -716,12 +716,11 @@ REDIS_URL = os.environ.get("REDIS_URL")
 
 @pytest.mark.redis
 @pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL and a real RQ worker")
-def test_import_on_a_real_worker(county, api_as):
+def test_import_on_a_real_worker(rq_worker, county, api_as):
     from redis import Redis
     from rq import Queue
 
     from tests.conftest import TEST_CONFIG
-    from tests.jobs.test_jobs import _run_worker  # the worker subprocess, started as in production
 
     app = county.app
 
@@ -734,7 +733,7 @@ def test_import_on_a_real_worker(county, api_as):
         resp = upload(api, to_xlsx(sheet), "a.xlsx")
         assert resp.status_code == 202 and resp.json["status"] == "queued"
         assert queue.count == 1 and count(app, Household, Household.import_key.is_not(None)) == 0
-        proc = _run_worker()
+        proc = rq_worker()
         assert proc.returncode == 0, proc.stdout + proc.stderr
         job = api.get(f"/api/v1/jobs/{resp.json['job']}").json
         assert job["status"] == "finished", job

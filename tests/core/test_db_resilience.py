@@ -23,7 +23,7 @@ def _kill_other_backends() -> int:
         engine.dispose()
 
 
-def test_a_killed_connection_fails_one_request_cleanly_and_the_next_one_works(app, tree, api_as):
+def test_a_killed_connection_fails_one_request_cleanly_and_the_next_one_works(committed, app, tree, api_as):
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping") is False
     api = api_as("c01_all", lang="en")
     assert api.get("/api/v1/funds/balances?tenant=C01").status_code == 200  # a connection now waits in the pool

@@ -654,7 +654,7 @@ def test_disburse(app, county_lots, api_as):
 
 # ---------------------------------------------------------------- reconcile (flask hardship reconcile)
 
-def test_reconcile_command(app, funded, api_as):
+def test_reconcile_command(committed, app, funded, api_as):
     from tests.conftest import DATABASE_URL
 
     assert post(api_as("k0101_fin"), "return", refund(amount="10.00")).status_code == 201
@@ -771,7 +771,7 @@ def test_exports(app, funded, api_as):
 # ---------------------------------------------------------------- PostgreSQL: append-only, CHECK
 
 @pytest.mark.postgres
-def test_ledger_rows_are_append_only_for_the_runtime_role(app, funded):
+def test_ledger_rows_are_append_only_for_the_runtime_role(committed, app, funded):
     from tests.conftest import DATABASE_URL, IS_PG
 
     if not IS_PG:
@@ -821,7 +821,7 @@ def test_every_running_total_moves_with_its_entries(app, ledger, api_as):
         db.session.rollback()
 
 
-def test_a_lock_timeout_while_changing_the_lots_is_a_clean_busy_error(app, funded, api_as):
+def test_a_lock_timeout_while_changing_the_lots_is_a_clean_busy_error(committed, app, funded, api_as):
     """An error while changing the lots (here a lock timeout: another connection holds the city's lot) is the
     app's "busy" error, before the COMMIT: nothing stays."""
     from tests.conftest import DATABASE_URL, IS_PG
@@ -874,7 +874,7 @@ def _kill_when_waiting(killer, wait_event: str) -> None:
     killer.execute(sa.text("select pg_terminate_backend(:pid)"), {"pid": waiting[0]})
 
 
-def test_a_connection_lost_while_committing_says_the_outcome_is_unknown(app, funded, api_as):
+def test_a_connection_lost_while_committing_says_the_outcome_is_unknown(committed, app, funded, api_as):
     """A connection lost before the COMMIT was sent: nothing was saved, and the answer says so (500). Lost
     while the COMMIT is carried out (here a deferred trigger sleeps in it): the posting may or may not have
     been saved, and the answer says that (503 outcome_unknown). Repeating with the same key then gives the
@@ -939,7 +939,7 @@ def test_a_connection_lost_while_committing_says_the_outcome_is_unknown(app, fun
 
 # ---------------------------------------------------------------- the demo ledger
 
-def test_demo_ledger(app):
+def test_demo_ledger(committed, app):
     from datetime import date
 
     from hardship.funds import queries

@@ -106,7 +106,7 @@ def _check(app, results):
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not IS_PG, reason="needs DATABASE_URL pointing at PostgreSQL")
-def test_concurrent_postings_never_overdraw_postgres(app, factory):
+def test_concurrent_postings_never_overdraw_postgres(committed, app, factory):
     factory.tenant("P01", level="province")
     factory.tenant("C01", parent="P01")
     factory.tenant("K0101", parent="C01")
@@ -116,7 +116,7 @@ def test_concurrent_postings_never_overdraw_postgres(app, factory):
     assert statuses[409] >= 1, statuses  # the lots really ran dry under contention
 
 
-def test_concurrent_postings_queue_on_sqlite(app, factory):
+def test_concurrent_postings_queue_on_sqlite(committed, app, factory):
     """Also runs on PostgreSQL (smaller); on SQLite the writers wait for BEGIN IMMEDIATE's lock."""
     factory.tenant("P01", level="province")
     factory.tenant("C01", parent="P01")

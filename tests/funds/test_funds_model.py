@@ -216,7 +216,7 @@ def make_machine(app):
     return Ledger
 
 
-def test_ledger_matches_the_model(app, tree):
+def test_ledger_matches_the_model(committed, app, tree):
     machine = make_machine(app)
     try:
         run_state_machine_as_test(machine, settings=settings(

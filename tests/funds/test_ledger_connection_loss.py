@@ -60,7 +60,7 @@ def _killer(engine, stop: threading.Event, killed: list) -> None:
             time.sleep(0.005)
 
 
-def test_terminated_connections_never_lose_or_misreport_a_posting(app, factory):
+def test_terminated_connections_never_lose_or_misreport_a_posting(committed, app, factory):
     factory.tenant("P01", level="province")
     factory.tenant("C01", parent="P01")
     factory.tenant("K0101", parent="C01")

@@ -9,15 +9,13 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import DATABASE_URL, TEST_CONFIG, system
+from tests.conftest import TEST_CONFIG, system
 
 REPO = Path(__file__).resolve().parents[2]
 ZH_CATALOG = REPO / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.mo"
@@ -183,24 +181,9 @@ def rq_app(app):
         redis.close()
 
 
-def _run_worker(timeout: int = 120) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
-    env.update({
-        "DATABASE_URL": DATABASE_URL,
-        "REDIS_URL": REDIS_URL,
-        "HARDSHIP_INSTANCE": os.environ["HARDSHIP_INSTANCE"],
-        "RQ_QUEUE_PREFIX": TEST_CONFIG["RQ_QUEUE_PREFIX"],
-        "SECRET_KEY": TEST_CONFIG["SECRET_KEY"],
-        "PII_KEYS": TEST_CONFIG["PII_KEYS"],
-        "ARGON2_PROFILE": "fast",
-    })
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "hardship", "worker", "--burst"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
 @pytest.mark.redis
 @pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL and a real RQ worker")
-def test_worker_runs_queued_jobs_in_scope(rq_app, tree, api_as):
+def test_worker_runs_queued_jobs_in_scope(rq_worker, rq_app, tree, api_as):
     app, queues = rq_app
     reports = next(q for q in queues if q.name.endswith("reports"))
     api = api_as("k0101_all")
@@ -217,7 +200,7 @@ def test_worker_runs_queued_jobs_in_scope(rq_app, tree, api_as):
     assert body["status"] == "queued" and body["progress"] == 0.0 and body["has_output"] is False
     assert _job_row(app, good)["started_at"] is None
 
-    proc = _run_worker()
+    proc = rq_worker()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert reports.count == 0
 

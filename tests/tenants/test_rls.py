@@ -28,7 +28,7 @@ OWNED_TABLES = ("users", "audit_events", "jobs", "tenant_settings")
 
 
 @pytest.fixture
-def owner_engine():
+def owner_engine(committed):
     engine = sa.create_engine(DATABASE_URL, poolclass=sa.pool.NullPool)
     yield engine
     engine.dispose()

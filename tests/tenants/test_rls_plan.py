@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.postgres,
 
 
 @pytest.fixture
-def many_tenants(app, tree):
+def many_tenants(committed, app, tree):
     engine = sa.create_engine(DATABASE_URL)
     with engine.begin() as conn:
         parent = conn.execute(sa.text("select id, path from tenants where code = 'K0101'")).one()
