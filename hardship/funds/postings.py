@@ -17,7 +17,8 @@ from hardship.funds.models import EXTERNAL, FundEntry, FundLot, FundTransaction
 from tenants.models import Tenant
 from tenants.scoping import scope, subtree_filter
 
-#: the fields of a receipt, allocation or return the operations read (``PostingIn``'s, loaded)
+#: the fields of a receipt, allocation or return the operations read (``PostingIn``'s, loaded; and
+#: ``confirm_separate``, which is not part of the request's fingerprint: see ``ledger.check_duplicate``)
 POSTING_FIELDS = ("source", "fiscal_year", "amount", "document_no", "date", "note")
 
 
@@ -68,7 +69,7 @@ def post_receipt(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str
     header = {"document_no": clean["document_no"], "posted_on": clean["date"], "source": source,
               "fiscal_year": year, "amount": amount, "to_tenant_id": tenant.id, "note": clean["note"]}
     return ledger.post("receipt", owner_id=tenant.id, poster=tenant, actor=actor, key=key, request_hash=digest,
-                       header=header, legs=[
+                       header=header, confirm_separate=data.get("confirm_separate", False), legs=[
                            Leg(tenant, amount, "received", source, year),
                            Leg(tenant, -amount, EXTERNAL, account=f"outside:{source}")])
 
@@ -90,7 +91,7 @@ def allocate_funds(parent: Tenant, child: Tenant, data: dict, actor=None, *,
               "fiscal_year": year, "amount": amount, "from_tenant_id": parent.id, "to_tenant_id": child.id,
               "purpose": clean["purpose"], "note": clean["note"]}
     return ledger.post("allocation", owner_id=child.id, poster=parent, actor=actor, key=key, request_hash=digest,
-                       header=header, legs=[
+                       header=header, confirm_separate=data.get("confirm_separate", False), legs=[
                            Leg(parent, -amount, "allocated_out", source, year),
                            Leg(child, amount, "allocated_in", source, year)])
 
@@ -118,7 +119,8 @@ def return_funds(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str
     back = (Leg(tenant, amount, EXTERNAL, account=f"outside:{source}") if parent is None
             else Leg(parent, amount, "returned_in", source, year))
     return ledger.post("return", owner_id=tenant.id, poster=tenant, actor=actor, key=key, request_hash=digest,
-                       header=header, legs=[Leg(tenant, -amount, "returned_out", source, year), back], parent=parent)
+                       header=header, legs=[Leg(tenant, -amount, "returned_out", source, year), back], parent=parent,
+                       confirm_separate=data.get("confirm_separate", False))
 
 
 # ---------------------------------------------------------------- reversals

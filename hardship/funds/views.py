@@ -3,6 +3,7 @@ with filters, and the forms for receipts, allocations, returns and reversals."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -96,6 +97,23 @@ def transactions():
                            reversible=reversible, may_post=_may_post(), **_labels())
 
 
+def _form_instance(form):
+    """Post/redirect/get of a posting form: its page is served at ``?form=<uuid>``, the form instance's
+    idempotency key, so the page that Back or a reload returns to posts with the same key (the ledger answers
+    with the first posting and posts nothing) instead of a fresh one. A page opened without a key is
+    redirected to one with a new key (the redirect, returned); ``None`` otherwise."""
+    try:
+        key = str(uuid.UUID(request.args.get("form", "")))
+    except ValueError:
+        if request.method != "GET":
+            return None  # a form sent without a page key keeps the key of its hidden field
+        return redirect(url_for(request.endpoint, **request.view_args, **{**request.args.to_dict(),
+                                                                          "form": str(uuid.uuid4())}))
+    if not form.is_submitted():
+        form.idempotency_key.data = key
+    return None
+
+
 class _Outcome:
     """The flashed message of a posting: "posted", or "already posted" when the form was sent twice."""
 
@@ -114,6 +132,9 @@ class _Outcome:
 def _posting_page(form, title, schema, union_fields: dict, operation):
     """A posting form, loaded through the API's ``schema`` (``union_fields``: the unions the page names):
     ``operation`` posts, :func:`submit` commits (or rolls back and shows the error)."""
+    fresh = _form_instance(form)
+    if fresh is not None:
+        return fresh
     outcome = _Outcome()
 
     def run():
@@ -173,6 +194,9 @@ def reverse(transaction_id):
     tx = get_owned(FundTransaction, transaction_id, g.tenant)
     require(current_user, "funds.reverse")
     form = ReversalForm()
+    fresh = _form_instance(form)
+    if fresh is not None:
+        return fresh
     outcome = _Outcome()
 
     def run():

@@ -23,7 +23,7 @@ def users(tree):
 
 
 def _form(client, url):
-    page = client.get(url)
+    page = client.get(url, follow_redirects=True)  # to the form instance's page, ?form=<its key>
     assert page.status_code == 200, page.status_code
     html = page.get_data(as_text=True)
     key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', html)
