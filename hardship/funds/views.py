@@ -126,7 +126,7 @@ class _Outcome:
             return str(_l("This form was already posted (document %(doc)s); nothing was posted again.",
                           doc=self.transaction.document_no))
         return str(_l("Posted: %(kind)s %(doc)s, %(amount)s yuan.", kind=str(KINDS[self.transaction.kind]),
-                      doc=self.transaction.document_no, amount=format_fen(self.transaction.amount)))
+                      doc=self.transaction.document_no, amount=format_fen(self.transaction.amount, grouped=True)))
 
 
 def _posting_page(form, title, schema, union_fields: dict, operation):
@@ -192,7 +192,7 @@ def new_return():
 @bp.route("/funds/transactions/<int:transaction_id>/reverse", methods=["GET", "POST"])
 def reverse(transaction_id):
     tx = get_owned(FundTransaction, transaction_id, g.tenant)
-    require(current_user, "funds.reverse")
+    ops.require_reverser(current_user)
     form = ReversalForm()
     fresh = _form_instance(form)
     if fresh is not None:

@@ -14,7 +14,7 @@ from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from hardship.funds.models import FundTransaction
 from tests.conftest import system
-from tests.fixtures.funds import counts, lot_balances
+from tests.fixtures.funds import counts, lot_balances, written_a_day_earlier
 
 POSTING = ["--source", "central_finance", "--fiscal-year", "2026", "--date", "2026-03-05"]
 
@@ -128,9 +128,10 @@ def test_a_posting_needs_a_user_and_a_key(app, users, missing):
 
 
 def test_reverse(app, funded):
+    written_a_day_earlier(app, funded["id"])
     wrong = funds(app, "reverse", str(funded["id"]), "--user", "c01_fin", "--document-no", "冲〔2026〕1号",
                   "--date", "2026-03-06", "--key", "rev-0")
-    assert wrong.exit_code == 2 and "角色无权" in wrong.stderr  # reversals are an approver's
+    assert wrong.exit_code == 2 and "审核人" in wrong.stderr  # yesterday's posting: reversals are an approver's
     done = funds(app, "reverse", str(funded["id"]), "--user", "c01_appr", "--document-no", "冲〔2026〕1号",
                  "--date", "2026-03-06", "--note", "错拨", "--key", "rev-1")
     assert done.exit_code == 0, done.output
