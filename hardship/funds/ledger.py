@@ -199,10 +199,10 @@ def lot_label(union_name: str, source: str, year: int) -> str:
 
 def insufficient(union_name: str, source: str, year: int, wanted: int, balance: int, lot_id=None) -> Conflict:
     message = _l("Not enough money: the balance of %(lot)s is %(balance)s yuan; %(amount)s yuan cannot be "
-                 "taken from it.", lot=lot_label(union_name, source, year), balance=format_fen(balance),
-                 amount=format_fen(wanted))
+                 "taken from it.", lot=lot_label(union_name, source, year), balance=format_fen(balance, grouped=True),
+                 amount=format_fen(wanted, grouped=True))
     return Conflict(message, fields={"amount": [_l("More than the balance (%(balance)s).",
-                                                    balance=format_fen(balance))]},
+                                                    balance=format_fen(balance, grouped=True))]},
                     balance=format_fen(balance), lot=lot_id)
 
 

@@ -58,8 +58,24 @@ def yuan(value) -> str:
     return format_fen(value if isinstance(value, int) else fen_of(value), grouped=True)
 
 
+def yuan_text(value) -> str:
+    """An amount with its unit, for a sentence or a fact: "1,200,000.00 元"."""
+    return str(_l("%(amount)s yuan", amount=yuan(value)))
+
+
+#: what an entry on an outside account is, by its prefix (``outside:<source>``, ``aid:<source>``)
+ACCOUNTS = {"outside": _l("Outside the unions: %(source)s"), "aid": _l("Aid paid to people: %(source)s")}
+
+
+def account_label(account: str | None) -> str:
+    prefix, _sep, source = (account or "").partition(":")
+    label = ACCOUNTS.get(prefix)
+    return str(label % {"source": SOURCES.get(source, source)}) if label is not None else (account or "")
+
+
 def _labels() -> dict:
     return {"sources": SOURCES, "kinds": KINDS, "purposes": PURPOSES, "aging": AGING, "fen": yuan,
+            "yuan": yuan_text, "account": account_label,
             "destinations": {**DESTINATIONS, "recipients": _l("Aid recipients")}}
 
 
@@ -211,7 +227,11 @@ def reverse(transaction_id):
         form.date.data = date.today().isoformat()
     item = queries.transaction_rows([tx], g.tenant, subtree=True)[0]
     entries = queries.visible_entries(tx)
+    codes = sorted({e["tenant"] for e in entries})
+    union_names = dict(db.session.execute(select(Tenant.code, Tenant.name)
+                                          .where(Tenant.code.in_(codes), subtree_filter(Tenant))).all())
     return render_template("funds/reverse.html", form=form, tenant=g.tenant, item=item, entries=entries,
+                           union_names=union_names,
                            may_reverse=ops.may_reverse(current_user, tx), **_labels()), \
         getattr(form, "error_status", None) or (422 if form.errors else 200)
 

@@ -91,7 +91,7 @@ def test_the_same_key_posts_once(app, funded):
     (["--amount", "-1"], ["amount:"]),
     (["--amount", "1.001"], ["amount:", "两位小数"]),
     (["--amount", "abc"], ["amount:"]),
-    (["--amount", "70000.01"], ["资金不足", "70000.00"]),       # more than the balance, which is named
+    (["--amount", "70000.01"], ["资金不足", "70,000.00 元"]),       # more than the balance, which is named
     (["--document-no", ""], ["document_no:", "必填"]),
     (["--source", "moon"], ["source:"]),
     (["--date", "2026-13-01"], ["date:"]),
