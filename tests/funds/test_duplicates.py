@@ -12,7 +12,7 @@ import pytest
 
 from hardship.core.db import db
 from tests.conftest import csrf_from, system
-from tests.fixtures.funds import allocation, counts, post, receipt, written_a_day_earlier
+from tests.fixtures.funds import a_day_later, allocation, counts, post, receipt
 from tests.funds.test_funds_cli import funds
 from tests.funds.test_funds_ui import _form
 
@@ -117,8 +117,8 @@ def test_finance_reverses_its_own_posting_of_the_day(app, api_as, funded):
     assert done.json["reverses"] == funded["id"] and done.json["posted_by"] == "c01_fin"
 
 
-def test_finance_does_not_reverse_yesterdays_posting(app, api_as, funded):
-    written_a_day_earlier(app, funded["id"])
+def test_finance_does_not_reverse_yesterdays_posting(monkeypatch, app, api_as, funded):
+    a_day_later(monkeypatch)
     refused = _reverse(api_as("c01_fin", lang="en"), funded["id"])
     assert refused.status_code == 403 and "same day" in refused.json["error"]["message"]
     assert _reverse(api_as("c01_appr"), funded["id"]).status_code == 201
@@ -135,8 +135,8 @@ def test_finance_reverses_on_the_page(app, client, login, funded):
     assert resp.status_code == 302
 
 
-def test_finance_sees_no_reversal_of_yesterdays_posting_on_the_page(app, client, login, funded):
-    written_a_day_earlier(app, funded["id"])
+def test_finance_sees_no_reversal_of_yesterdays_posting_on_the_page(monkeypatch, app, client, login, funded):
+    a_day_later(monkeypatch)
     login("c01_fin")
     listing = client.get("/t/C01/funds/transactions").get_data(as_text=True)
     assert f'/transactions/{funded["id"]}/reverse"' not in listing
@@ -148,7 +148,7 @@ def test_finance_sees_no_reversal_of_yesterdays_posting_on_the_page(app, client,
     assert resp.status_code == 403
 
 
-def test_approver_sees_the_reversal_of_yesterdays_posting_on_the_page(app, client, login, funded):
-    written_a_day_earlier(app, funded["id"])
+def test_approver_sees_the_reversal_of_yesterdays_posting_on_the_page(monkeypatch, app, client, login, funded):
+    a_day_later(monkeypatch)
     login("c01_appr")
     assert f'/transactions/{funded["id"]}/reverse"' in client.get("/t/C01/funds/transactions").get_data(as_text=True)

@@ -12,13 +12,13 @@ from hardship.funds.models import FundEntry, FundLot, FundTransaction
 from hardship.funds.schemas import AllocationIn, DisbursementIn, PostingIn, ReversalIn
 from tests.conftest import system
 from tests.fixtures.funds import (
+    a_day_later,
     allocation,
     counts,
     lot_balances,
     post,
     receipt,
     refund,
-    written_a_day_earlier,
 )
 
 
@@ -365,11 +365,11 @@ def test_reversal_does_not_overdraw_the_child(app, api_as, funded):
         assert counts(db.session)[0] == 3
 
 
-def test_reversal_rules(app, api_as, funded):
+def test_reversal_rules(monkeypatch, app, api_as, funded):
     # the county's approver did not post the allocation
     assert _reverse(api_as("k0101_appr"), funded["id"]).status_code == 403
     # finance posts, approvers reverse (finance its own postings of the day only: tests/funds/test_duplicates.py)
-    written_a_day_earlier(app, funded["id"])
+    a_day_later(monkeypatch)
     assert _reverse(api_as("c01_fin"), funded["id"]).status_code == 403
     # a reversal needs its own document number and a date not before the original
     bad = _reverse(api_as("c01_appr", lang="en"), funded["id"], document_no="", date="2026-03-04")

@@ -14,7 +14,7 @@ from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from hardship.funds.models import FundTransaction
 from tests.conftest import system
-from tests.fixtures.funds import counts, lot_balances, written_a_day_earlier
+from tests.fixtures.funds import a_day_later, counts, lot_balances
 
 POSTING = ["--source", "central_finance", "--fiscal-year", "2026", "--date", "2026-03-05"]
 
@@ -127,8 +127,8 @@ def test_a_posting_needs_a_user_and_a_key(app, users, missing):
         assert counts(db.session) == (0, 0, 0)
 
 
-def test_reverse(app, funded):
-    written_a_day_earlier(app, funded["id"])
+def test_reverse(monkeypatch, app, funded):
+    a_day_later(monkeypatch)
     wrong = funds(app, "reverse", str(funded["id"]), "--user", "c01_fin", "--document-no", "冲〔2026〕1号",
                   "--date", "2026-03-06", "--key", "rev-0")
     assert wrong.exit_code == 2 and "审核人" in wrong.stderr  # yesterday's posting: reversals are an approver's
