@@ -146,7 +146,9 @@ def run_http(url: str, clients: int, seconds: float, state: dict, workers: int) 
                 cents = rng.randint(100, 1000)
                 body = json.dumps({"from": "C01", "to": rng.choice(COUNTIES), "source": "central_finance",
                                    "fiscal_year": 2026, "amount": f"{cents // 100}.{cents % 100:02d}",
-                                   "document_no": "基准〔2026〕9号", "date": "2026-03-05"}, ensure_ascii=False)
+                                   # one 文号 per posting: the ledger refuses a second one with the same 文号
+                                   "document_no": f"基准〔2026〕{n}-{sum(counts[n])}号", "date": "2026-03-05"},
+                                  ensure_ascii=False)
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 conn.request("POST", "/api/v1/funds/allocations", body.encode(),
                              {**headers, "Idempotency-Key": str(uuid.uuid4())})
@@ -203,7 +205,7 @@ def _client(args) -> tuple[int, int]:
                         parent, child = get_tenant("C01"), get_tenant(county)
                         data = load_data(AllocationIn, {
                             "from": "C01", "to": county, "source": "central_finance", "fiscal_year": 2026,
-                            "amount": f"{cents // 100}.{cents % 100:02d}", "document_no": "基准〔2026〕9号",
+                            "amount": f"{cents // 100}.{cents % 100:02d}", "document_no": f"基准〔2026〕{n}-{made + refused}号",
                             "date": "2026-03-05"})
                         ops.allocate_funds(parent, child, data, idempotency_key=str(uuid.uuid4()))
                         commit()

@@ -116,9 +116,10 @@ def post_return():
 @route("/funds/transactions/<int:transaction_id>/reversal", ["POST"], body=ReversalIn, response=TransactionOut,
        status=201, tags=["funds"], responses={409: None}, headers=(IDEMPOTENCY_HEADER,))
 def post_reversal(transaction_id):
-    """Reverse a posting (冲销) with a new document number and date. Needs ``Idempotency-Key``."""
+    """Reverse a posting (冲销) with a new document number and date: an approver of the posting union, or the
+    finance officer who posted it on the same day. Needs ``Idempotency-Key``."""
     tx = get_owned(FundTransaction, transaction_id)
-    require(current_user, "funds.reverse")
+    ops.require_reverser(current_user)
     key = idempotency_key()
     data = load_body(ReversalIn)
     return _posted(ops.reverse_transaction(tx, data, actor=current_user, idempotency_key=key))

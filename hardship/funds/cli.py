@@ -191,6 +191,9 @@ def _posting_options(fn):
         click.option("--date", "on", help="Date of the document, e.g. 2026-03-01."),
         click.option("--note", default="", help="Note."),
         click.option("--key", required=True, help=KEY_HELP),
+        click.option("--confirm-separate", is_flag=True,
+                     help="Post it even though the union already posted one of this kind with the same document "
+                          "number and amount (and receiving union): it is a separate posting."),
     ]):
         fn = option(fn)
     return fn
@@ -203,9 +206,9 @@ def _load(schema, **given) -> dict:
     return load_data(schema, {name: value for name, value in given.items() if value is not None})
 
 
-def _posting(schema, source, fiscal_year, amount, document_no, on, note, **more) -> dict:
+def _posting(schema, source, fiscal_year, amount, document_no, on, note, confirm_separate, **more) -> dict:
     return _load(schema, source=source, fiscal_year=fiscal_year, amount=amount, document_no=document_no, date=on,
-                 note=note, **more)
+                 note=note, confirm_separate=confirm_separate, **more)
 
 
 def _print_posted(posted) -> None:
@@ -226,14 +229,16 @@ def _print_posted(posted) -> None:
 @funds_cli.command("receipt")
 @click.option("--tenant", "tenant_code", required=True, help="Code of the receiving union.")
 @_posting_options
-def receipt_command(tenant_code, username, source, fiscal_year, amount, document_no, on, note, key):
+def receipt_command(tenant_code, username, source, fiscal_year, amount, document_no, on, note, key,
+                    confirm_separate):
     """Post a receipt (入账): money enters the tree at a union from outside."""
     from hardship.funds import operations as ops
     from hardship.funds.schemas import ReceiptIn
 
     with _acting(username) as user:
         tenant = get_tenant(tenant_code)
-        data = _posting(ReceiptIn, source, fiscal_year, amount, document_no, on, note, tenant=tenant_code)
+        data = _posting(ReceiptIn, source, fiscal_year, amount, document_no, on, note, confirm_separate,
+                        tenant=tenant_code)
         posted = ops.post_receipt(tenant, data, actor=user, idempotency_key=key)
         commit()
         _print_posted(posted)
@@ -245,14 +250,14 @@ def receipt_command(tenant_code, username, source, fiscal_year, amount, document
 @click.option("--purpose", help="Earmark for a program type (optional), e.g. warmth.")
 @_posting_options
 def allocate_command(parent_code, child_code, purpose, username, source, fiscal_year, amount, document_no, on,
-                     note, key):
+                     note, key, confirm_separate):
     """Post an allocation (下拨) to a direct child: same source and fiscal year."""
     from hardship.funds import operations as ops
     from hardship.funds.schemas import AllocationIn
 
     with _acting(username) as user:
         parent, child = get_tenant(parent_code), get_tenant(child_code)
-        data = _posting(AllocationIn, source, fiscal_year, amount, document_no, on, note, purpose=purpose,
+        data = _posting(AllocationIn, source, fiscal_year, amount, document_no, on, note, confirm_separate, purpose=purpose,
                      **{"from": parent_code, "to": child_code})
         posted = ops.allocate_funds(parent, child, data, actor=user, idempotency_key=key)
         commit()
@@ -263,14 +268,15 @@ def allocate_command(parent_code, child_code, purpose, username, source, fiscal_
 @click.option("--tenant", "tenant_code", required=True, help="Code of the returning union.")
 @click.option("--to", "destination", help="finance (back to finance) or parent (back to the parent union).")
 @_posting_options
-def return_command(tenant_code, destination, username, source, fiscal_year, amount, document_no, on, note, key):
+def return_command(tenant_code, destination, username, source, fiscal_year, amount, document_no, on, note, key,
+                   confirm_separate):
     """Post a return (退回) to finance or to the parent union."""
     from hardship.funds import operations as ops
     from hardship.funds.schemas import ReturnIn
 
     with _acting(username) as user:
         tenant = get_tenant(tenant_code)
-        data = _posting(ReturnIn, source, fiscal_year, amount, document_no, on, note, tenant=tenant_code,
+        data = _posting(ReturnIn, source, fiscal_year, amount, document_no, on, note, confirm_separate, tenant=tenant_code,
                         to=destination)
         posted = ops.return_funds(tenant, data, actor=user, idempotency_key=key)
         commit()
@@ -279,7 +285,7 @@ def return_command(tenant_code, destination, username, source, fiscal_year, amou
 
 @funds_cli.command("reverse")
 @click.argument("transaction_id")
-@click.option("--user", "username", required=True, help="The approver of the union that posted it.")
+@click.option("--user", "username", required=True, help="The approver of the union that posted it (or its finance officer who posted it today).")
 @click.option("--document-no", help="Document number of the reversal, required.")
 @click.option("--date", "on", help="Date of the reversal, e.g. 2026-03-01.")
 @click.option("--note", default="", help="Why.")

@@ -1,12 +1,12 @@
 """Ledger forms. They only carry the fields: the API's schemas (``funds.schemas``) load them (one validator
-for the UI, the API and the command line). Each form carries a fresh idempotency key, so a double click or a
-re-sent form posts once."""
+for the UI, the API and the command line). Each form instance carries its idempotency key (the page's
+``?form=`` key, see ``funds.views``), so a double click, a re-sent form or Back and 记账 again posts once."""
 
 import uuid
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, SelectField, StringField
 
 from hardship.funds.models import PURPOSES, SOURCES
 from hardship.funds.postings import POSTING_FIELDS
@@ -27,6 +27,9 @@ class _PostingForm(SchemaLimits, FlaskForm):
     date = StringField(_l("Date"))
     note = StringField(_l("Note"))
     limits = (PostingIn, {"document_no": "document_no", "note": "note"})
+    #: shown when the ledger refused the posting as a duplicate of an earlier one
+    confirm_separate = BooleanField(_l("This is a separate posting (the same document number and amount were "
+                                       "already posted)"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -34,7 +37,8 @@ class _PostingForm(SchemaLimits, FlaskForm):
 
     def data_for_operation(self) -> dict:
         """The fields as the schema loads them (a field the browser did not send is empty text)."""
-        return {name: getattr(self, name).data or "" for name in POSTING_FIELDS}
+        return {**{name: getattr(self, name).data or "" for name in POSTING_FIELDS},
+                "confirm_separate": bool(self.confirm_separate.data)}
 
 
 class ReceiptForm(_PostingForm):

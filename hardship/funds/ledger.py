@@ -9,7 +9,10 @@ request, the command or the job that owns the transaction does):
 1. the write lock where the database needs one: SQLite ``BEGIN IMMEDIATE``, so concurrent postings queue
    instead of failing half-way with "database is locked" (PostgreSQL locks rows);
 2. the idempotency key: the same key (per posting union) with the same request returns the first
-   transaction and writes nothing; with another request it is a 409;
+   transaction and writes nothing; with another request it is a 409; then the duplicate rule
+   (:func:`check_duplicate`): a second receipt, allocation or return of the union with the same 文号 and
+   amount (and the same receiving union), not reversed, is a 409 naming the first one unless the caller
+   confirms it is a separate posting;
 3. the lots it credits are created when missing (insert-or-skip), before anything is locked;
 4. the transaction, ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: the idempotency key and "a
    transaction is reversed at most once" are unique indexes, so a concurrent twin writes nothing;
@@ -196,22 +199,54 @@ def lot_label(union_name: str, source: str, year: int) -> str:
 
 def insufficient(union_name: str, source: str, year: int, wanted: int, balance: int, lot_id=None) -> Conflict:
     message = _l("Not enough money: the balance of %(lot)s is %(balance)s yuan; %(amount)s yuan cannot be "
-                 "taken from it.", lot=lot_label(union_name, source, year), balance=format_fen(balance),
-                 amount=format_fen(wanted))
+                 "taken from it.", lot=lot_label(union_name, source, year), balance=format_fen(balance, grouped=True),
+                 amount=format_fen(wanted, grouped=True))
     return Conflict(message, fields={"amount": [_l("More than the balance (%(balance)s).",
-                                                    balance=format_fen(balance))]},
+                                                    balance=format_fen(balance, grouped=True))]},
                     balance=format_fen(balance), lot=lot_id)
+
+
+#: the postings the duplicate rule applies to (a reversal is reversed once; a disbursement pays a batch once)
+DUPLICATE_CHECKED = ("receipt", "allocation", "return")
+
+
+def check_duplicate(kind: str, poster: Tenant, header: dict) -> None:
+    """The duplicate rule, for every entry point alike: a posting of ``poster`` of this ``kind`` with the same
+    文号, amount and receiving union as one it already posted and did not reverse is refused (409, the error's
+    ``duplicate_of`` is the first one's id): the usual double posting of one document. The caller passes
+    ``confirm_separate`` to :func:`post` when the user confirmed it is a separate posting."""
+    if kind not in DUPLICATE_CHECKED:
+        return
+    reversal = sa.orm.aliased(FundTransaction)
+    first = db.session.scalar(
+        select(FundTransaction)
+        .where(FundTransaction.poster_tenant_id == poster.id, FundTransaction.kind == kind,
+               FundTransaction.document_no == header["document_no"], FundTransaction.amount == header["amount"],
+               FundTransaction.to_tenant_id.is_(None) if header.get("to_tenant_id") is None
+               else FundTransaction.to_tenant_id == header["to_tenant_id"],
+               ~sa.exists().where(reversal.reverses_id == FundTransaction.id))
+        .order_by(FundTransaction.id).limit(1))
+    if first is None:
+        return
+    message = _l("The same posting was already made: %(kind)s %(doc)s of %(on)s, %(amount)s yuan. Nothing was "
+                 "posted; if this is a separate posting, confirm it and post again.",
+                 kind=str(KINDS.get(kind, kind)), doc=first.document_no, on=first.posted_on.isoformat(),
+                 amount=format_fen(first.amount, grouped=True))
+    raise Conflict(message, fields={"confirm_separate": [_l("Confirm that this is a separate posting.")]},
+                   duplicate_of=first.id)
 
 
 _BUSY = _l("The same posting is being made by another request at this moment; repeat this one to get its result.")
 
 
 def post(kind: str, *, owner_id: int, poster: Tenant, actor, key: str | None, request_hash: str, header: dict,
-         legs: list[Leg] | Callable[[], list[Leg]], parent: Tenant | None = None) -> Posted:
+         legs: list[Leg] | Callable[[], list[Leg]], parent: Tenant | None = None,
+         confirm_separate: bool = False) -> Posted:
     """Write one balanced transaction (see the module docstring). ``legs``: its entries, or a function that
     plans them from the database once the write lock is held and the idempotency key was not found (a
     replayed disbursement is not planned again: it may no longer fit). ``parent``: the parent of the
-    posting union whose rows a return to the parent (or its reversal) writes.
+    posting union whose rows a return to the parent (or its reversal) writes. ``confirm_separate``: the user
+    confirmed that a posting like an earlier one is a separate posting (:func:`check_duplicate`).
 
     All or nothing: once writing has started, any failure rolls back the transaction before the error is
     raised, so no part of a posting is ever committed (with the caller's earlier work in that transaction:
@@ -220,6 +255,8 @@ def post(kind: str, *, owner_id: int, poster: Tenant, actor, key: str | None, re
     found = earlier(poster.id, key, request_hash)
     if found is not None:
         return Posted(found, True)
+    if not confirm_separate:
+        check_duplicate(kind, poster, header)
     planned = legs() if callable(legs) else legs
     if sum(leg.amount for leg in planned) != 0 or any(leg.amount == 0 for leg in planned):
         raise RuntimeError(f"unbalanced posting {kind}: {planned}")

@@ -9,14 +9,16 @@ from hardship.funds.postings import (
     POSTING_FIELDS,
     allocate_funds,
     may_reverse,
+    may_reverse_as,
     parent_of,
     post_receipt,
     require_ledger_reader,
+    require_reverser,
     return_funds,
     reversal_of,
     reverse_transaction,
 )
 
 __all__ = ["MAX_KEY", "POSTING_FIELDS", "Posted", "allocate_funds", "check_idempotency_key", "disburse", "may_reverse",
-           "parent_of", "plan_disbursement", "post_receipt", "require_ledger_reader", "return_funds", "reversal_of",
-           "reverse_transaction"]
+           "may_reverse_as", "parent_of", "plan_disbursement", "post_receipt", "require_ledger_reader",
+           "require_reverser", "return_funds", "reversal_of", "reverse_transaction"]

@@ -4,11 +4,15 @@ year, the direct-child rule, what a reversal may undo), plans its legs and hands
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from hardship.accounts.operations import require
-from hardship.core.db import db
+from hardship.core.db import db, utcnow
 from hardship.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hardship.core.fields import FIRST_YEAR
 from hardship.funds import ledger
@@ -17,7 +21,8 @@ from hardship.funds.models import EXTERNAL, FundEntry, FundLot, FundTransaction
 from tenants.models import Tenant
 from tenants.scoping import scope, subtree_filter
 
-#: the fields of a receipt, allocation or return the operations read (``PostingIn``'s, loaded)
+#: the fields of a receipt, allocation or return the operations read (``PostingIn``'s, loaded; and
+#: ``confirm_separate``, which is not part of the request's fingerprint: see ``ledger.check_duplicate``)
 POSTING_FIELDS = ("source", "fiscal_year", "amount", "document_no", "date", "note")
 
 
@@ -68,7 +73,7 @@ def post_receipt(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str
     header = {"document_no": clean["document_no"], "posted_on": clean["date"], "source": source,
               "fiscal_year": year, "amount": amount, "to_tenant_id": tenant.id, "note": clean["note"]}
     return ledger.post("receipt", owner_id=tenant.id, poster=tenant, actor=actor, key=key, request_hash=digest,
-                       header=header, legs=[
+                       header=header, confirm_separate=data.get("confirm_separate", False), legs=[
                            Leg(tenant, amount, "received", source, year),
                            Leg(tenant, -amount, EXTERNAL, account=f"outside:{source}")])
 
@@ -90,7 +95,7 @@ def allocate_funds(parent: Tenant, child: Tenant, data: dict, actor=None, *,
               "fiscal_year": year, "amount": amount, "from_tenant_id": parent.id, "to_tenant_id": child.id,
               "purpose": clean["purpose"], "note": clean["note"]}
     return ledger.post("allocation", owner_id=child.id, poster=parent, actor=actor, key=key, request_hash=digest,
-                       header=header, legs=[
+                       header=header, confirm_separate=data.get("confirm_separate", False), legs=[
                            Leg(parent, -amount, "allocated_out", source, year),
                            Leg(child, amount, "allocated_in", source, year)])
 
@@ -118,7 +123,8 @@ def return_funds(tenant: Tenant, data: dict, actor=None, *, idempotency_key: str
     back = (Leg(tenant, amount, EXTERNAL, account=f"outside:{source}") if parent is None
             else Leg(parent, amount, "returned_in", source, year))
     return ledger.post("return", owner_id=tenant.id, poster=tenant, actor=actor, key=key, request_hash=digest,
-                       header=header, legs=[Leg(tenant, -amount, "returned_out", source, year), back], parent=parent)
+                       header=header, legs=[Leg(tenant, -amount, "returned_out", source, year), back], parent=parent,
+                       confirm_separate=data.get("confirm_separate", False))
 
 
 # ---------------------------------------------------------------- reversals
@@ -134,27 +140,53 @@ def reversal_of(tx: FundTransaction) -> FundTransaction | None:
                                                            subtree_filter(FundTransaction)))
 
 
+def local_day(moment: datetime) -> date:
+    """The day of ``moment`` (UTC) where the unions are (the configured time zone, Asia/Shanghai)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")).date()
+
+
+def may_reverse_as(user, tx: FundTransaction) -> bool:
+    """Who reverses ``tx``: an approver of the union that posted it; or the finance officer who posted it, on
+    the day it was written (to correct their own mistake at once; later it is the approver's decision)."""
+    if user is None or user.tenant_id != tx.poster_tenant_id:
+        return False
+    if user.can("funds.reverse"):
+        return True
+    return (user.can("funds.post") and tx.posted_by_id is not None and tx.posted_by_id == user.id
+            and local_day(tx.created_at) == local_day(utcnow()))
+
+
 def may_reverse(user, tx: FundTransaction, reversed_by: int | None = None, known: bool = False) -> bool:
-    """Whether ``user`` may reverse ``tx`` now (for the UI's links): an approver of the posting union.
+    """Whether ``user`` may reverse ``tx`` now (for the UI's links; :func:`may_reverse_as`).
     ``known``: the caller already read ``reversed_by`` (the id of the reversal, if any) for a whole page."""
-    if not (user is not None and user.can("funds.reverse") and user.tenant_id == tx.poster_tenant_id
-            and tx.kind not in ("reversal", "disbursement")):
+    if tx.kind in ("reversal", "disbursement") or not may_reverse_as(user, tx):
         return False
     return reversed_by is None if known else reversal_of(tx) is None
+
+
+def require_reverser(actor) -> None:
+    """Those who may reverse some posting (approvers; finance officers their own of the day): the pages and
+    the API check this before they read the request, :func:`reverse_transaction` the posting's rule."""
+    if actor is not None and not (actor.can("funds.reverse") or actor.can("funds.post")):
+        raise Forbidden()
 
 
 def reverse_transaction(tx: FundTransaction, data: dict, actor=None, *, idempotency_key: str | None = None,
                         allow_disbursement: bool = False) -> Posted:
     """Reversal (冲销): a new transaction whose entries undo ``tx``'s, with its own document number and date.
 
-    Posted by an approver of the union that posted ``tx``. A reversal cannot be reversed, a transaction
+    Posted by an approver of the union that posted ``tx``, or by the finance officer who posted it on the day
+    it was written (:func:`may_reverse_as`). A reversal cannot be reversed, a transaction
     is reversed at most once, and money is only taken back if the lot still holds it (the reversal of an
     allocation never overdraws the child). Disbursements are reversed through the aid module
     (``allow_disbursement``), which keeps its batches in step.
     """
-    require(actor, "funds.reverse")
-    if actor is not None and actor.tenant_id != tx.poster_tenant_id:
-        raise Forbidden(_l("A posting is reversed by an approver of the union that posted it."))
+    require_reverser(actor)
+    if actor is not None and not may_reverse_as(actor, tx):
+        raise Forbidden(_l("A posting is reversed by an approver of the union that posted it, or by the finance "
+                           "officer who posted it on the same day."))
     key = ledger.check_idempotency_key(idempotency_key)
     document_no, on, note = data["document_no"], data["date"], data["note"]
     if on < tx.posted_on:

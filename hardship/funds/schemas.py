@@ -30,6 +30,9 @@ class PostingIn(BaseSchema):
     document_no = Text(required=True, max_length=100, metadata={"description": "文号"})
     date = Day(required=True, past_only=True, metadata={"description": "ISO date, e.g. 2026-03-01"})
     note = Text(max_length=500)
+    confirm_separate = Flag(metadata={"description": "true: post it even though a posting of the union with the "
+                                                     "same kind, 文号, amount (and receiving union) exists; "
+                                                     "otherwise such a posting is a 409 with `duplicate_of`"})
 
 
 class ReceiptIn(PostingIn):

@@ -3,6 +3,7 @@ with filters, and the forms for receipts, allocations, returns and reversals."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -58,8 +59,24 @@ def yuan(value) -> str:
     return format_fen(value if isinstance(value, int) else fen_of(value), grouped=True)
 
 
+def yuan_text(value) -> str:
+    """An amount with its unit, for a sentence or a fact: "1,200,000.00 元"."""
+    return str(_l("%(amount)s yuan", amount=yuan(value)))
+
+
+#: what an entry on an outside account is, by its prefix (``outside:<source>``, ``aid:<source>``)
+ACCOUNTS = {"outside": _l("Outside the unions: %(source)s"), "aid": _l("Aid paid to people: %(source)s")}
+
+
+def account_label(account: str | None) -> str:
+    prefix, _sep, source = (account or "").partition(":")
+    label = ACCOUNTS.get(prefix)
+    return str(label % {"source": SOURCES.get(source, source)}) if label is not None else (account or "")
+
+
 def _labels() -> dict:
     return {"sources": SOURCES, "kinds": KINDS, "purposes": PURPOSES, "aging": AGING, "fen": yuan,
+            "yuan": yuan_text, "account": account_label,
             "destinations": {**DESTINATIONS, "recipients": _l("Aid recipients")}}
 
 
@@ -98,6 +115,23 @@ def transactions():
                            reversible=reversible, may_post=_may_post(), **_labels())
 
 
+def _form_instance(form):
+    """Post/redirect/get of a posting form: its page is served at ``?form=<uuid>``, the form instance's
+    idempotency key, so the page that Back or a reload returns to posts with the same key (the ledger answers
+    with the first posting and posts nothing) instead of a fresh one. A page opened without a key is
+    redirected to one with a new key (the redirect, returned); ``None`` otherwise."""
+    try:
+        key = str(uuid.UUID(request.args.get("form", "")))
+    except ValueError:
+        if request.method != "GET":
+            return None  # a form sent without a page key keeps the key of its hidden field
+        return redirect(url_for(request.endpoint, **request.view_args, **{**request.args.to_dict(),
+                                                                          "form": str(uuid.uuid4())}))
+    if not form.is_submitted():
+        form.idempotency_key.data = key
+    return None
+
+
 class _Outcome:
     """The flashed message of a posting: "posted", or "already posted" when the form was sent twice."""
 
@@ -110,12 +144,15 @@ class _Outcome:
             return str(_l("This form was already posted (document %(doc)s); nothing was posted again.",
                           doc=self.transaction.document_no))
         return str(_l("Posted: %(kind)s %(doc)s, %(amount)s yuan.", kind=str(KINDS[self.transaction.kind]),
-                      doc=self.transaction.document_no, amount=format_fen(self.transaction.amount)))
+                      doc=self.transaction.document_no, amount=format_fen(self.transaction.amount, grouped=True)))
 
 
 def _posting_page(form, title, schema, union_fields: dict, operation):
     """A posting form, loaded through the API's ``schema`` (``union_fields``: the unions the page names):
     ``operation`` posts, :func:`submit` commits (or rolls back and shows the error)."""
+    fresh = _form_instance(form)
+    if fresh is not None:
+        return fresh
     outcome = _Outcome()
 
     def run():
@@ -173,8 +210,11 @@ def new_return():
 @bp.route("/funds/transactions/<int:transaction_id>/reverse", methods=["GET", "POST"])
 def reverse(transaction_id):
     tx = get_owned(FundTransaction, transaction_id, g.tenant)
-    require(current_user, "funds.reverse")
+    ops.require_reverser(current_user)
     form = ReversalForm()
+    fresh = _form_instance(form)
+    if fresh is not None:
+        return fresh
     outcome = _Outcome()
 
     def run():
@@ -189,7 +229,11 @@ def reverse(transaction_id):
         form.date.data = date.today().isoformat()
     item = queries.transaction_rows([tx], g.tenant, subtree=True)[0]
     entries = queries.visible_entries(tx)
+    codes = sorted({e["tenant"] for e in entries})
+    union_names = dict(db.session.execute(select(Tenant.code, Tenant.name)
+                                          .where(Tenant.code.in_(codes), subtree_filter(Tenant))).all())
     return render_template("funds/reverse.html", form=form, tenant=g.tenant, item=item, entries=entries,
+                           union_names=union_names,
                            may_reverse=ops.may_reverse(current_user, tx), **_labels()), \
         getattr(form, "error_status", None) or (422 if form.errors else 200)
 

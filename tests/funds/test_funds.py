@@ -11,7 +11,15 @@ from hardship.core.db import db
 from hardship.funds.models import FundEntry, FundLot, FundTransaction
 from hardship.funds.schemas import AllocationIn, DisbursementIn, PostingIn, ReversalIn
 from tests.conftest import system
-from tests.fixtures.funds import allocation, counts, lot_balances, post, receipt, refund
+from tests.fixtures.funds import (
+    a_day_later,
+    allocation,
+    counts,
+    lot_balances,
+    post,
+    receipt,
+    refund,
+)
 
 
 @pytest.fixture
@@ -137,7 +145,7 @@ def test_returns_to_finance_and_to_the_parent(app, api_as, funded):
 def test_county_cannot_return_more_than_it_holds_to_the_parent(app, api_as, funded):
     resp = post(api_as("k0101_fin", lang="en"), "return", refund(amount="30000.01"))
     assert resp.status_code == 409
-    assert resp.json["error"]["balance"] == "30000.00" and "30000.00" in resp.json["error"]["message"]
+    assert resp.json["error"]["balance"] == "30000.00" and "30,000.00 yuan" in resp.json["error"]["message"]
 
 
 def test_root_has_no_parent_to_return_to(api_as, ledger):
@@ -223,7 +231,7 @@ BAD_ALLOCATIONS = [
     ({"amount": "abc"}, 422, "amount", "Not an amount"),
     ({"amount": "100000000.01"}, 422, "amount", "100000000.00"),
     ({"amount": 600.5}, 422, "amount", ""),
-    ({"amount": "70000.01"}, 409, "amount", "70000.00"),  # more than the city's balance
+    ({"amount": "70000.01"}, 409, "amount", "70,000.00"),  # more than the city's balance
     ({"fiscal_year": 2025}, 409, "amount", "0.00"),  # no money of that year
     ({"document_no": ""}, 422, "document_no", "Required"),
     ({"document_no": "  "}, 422, "document_no", "Required"),
@@ -235,7 +243,7 @@ BAD_ALLOCATIONS = [
     ({"fiscal_year": True}, 422, "fiscal_year", ""),
     ({"fiscal_year": 2028}, 422, "fiscal_year", "2027"),  # at most the year after the posting's date
     ({"fiscal_year": "2027", "date": "2026-03-05"}, 409, "amount", "0.00"),  # next year's: allowed, no money
-    ({"date": "２０２６-03-05", "amount": "７０００１"}, 409, "amount", "70000.00"),  # full-width digits fold
+    ({"date": "２０２６-03-05", "amount": "７０００１"}, 409, "amount", "70,000.00"),  # full-width digits fold
     ({"purpose": "holiday"}, 422, "purpose", ""),
     ({"surprise": 1}, 422, "surprise", ""),
 ]
@@ -282,7 +290,7 @@ def test_insufficient_balance_names_the_balance(api_as, funded):
     resp = post(api_as("c01_fin", lang="en"), "allocation", allocation(amount="70000.01"))
     assert resp.status_code == 409
     error = resp.json["error"]
-    assert error["balance"] == "70000.00" and "70000.00" in error["message"] and "C01" in error["message"]
+    assert error["balance"] == "70000.00" and "70,000.00 yuan" in error["message"] and "C01" in error["message"]
 
 
 def test_county_allocating_to_a_sibling_county_gets_404(api_as, funded):
@@ -357,10 +365,11 @@ def test_reversal_does_not_overdraw_the_child(app, api_as, funded):
         assert counts(db.session)[0] == 3
 
 
-def test_reversal_rules(app, api_as, funded):
+def test_reversal_rules(monkeypatch, app, api_as, funded):
     # the county's approver did not post the allocation
     assert _reverse(api_as("k0101_appr"), funded["id"]).status_code == 403
-    # finance posts, approvers reverse
+    # finance posts, approvers reverse (finance its own postings of the day only: tests/funds/test_duplicates.py)
+    a_day_later(monkeypatch)
     assert _reverse(api_as("c01_fin"), funded["id"]).status_code == 403
     # a reversal needs its own document number and a date not before the original
     bad = _reverse(api_as("c01_appr", lang="en"), funded["id"], document_no="", date="2026-03-04")

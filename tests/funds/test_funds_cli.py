@@ -14,7 +14,7 @@ from hardship.audit.models import AuditEvent
 from hardship.core.db import db
 from hardship.funds.models import FundTransaction
 from tests.conftest import system
-from tests.fixtures.funds import counts, lot_balances
+from tests.fixtures.funds import a_day_later, counts, lot_balances
 
 POSTING = ["--source", "central_finance", "--fiscal-year", "2026", "--date", "2026-03-05"]
 
@@ -91,7 +91,7 @@ def test_the_same_key_posts_once(app, funded):
     (["--amount", "-1"], ["amount:"]),
     (["--amount", "1.001"], ["amount:", "两位小数"]),
     (["--amount", "abc"], ["amount:"]),
-    (["--amount", "70000.01"], ["资金不足", "70000.00"]),       # more than the balance, which is named
+    (["--amount", "70000.01"], ["资金不足", "70,000.00 元"]),       # more than the balance, which is named
     (["--document-no", ""], ["document_no:", "必填"]),
     (["--source", "moon"], ["source:"]),
     (["--date", "2026-13-01"], ["date:"]),
@@ -127,10 +127,11 @@ def test_a_posting_needs_a_user_and_a_key(app, users, missing):
         assert counts(db.session) == (0, 0, 0)
 
 
-def test_reverse(app, funded):
+def test_reverse(monkeypatch, app, funded):
+    a_day_later(monkeypatch)
     wrong = funds(app, "reverse", str(funded["id"]), "--user", "c01_fin", "--document-no", "冲〔2026〕1号",
                   "--date", "2026-03-06", "--key", "rev-0")
-    assert wrong.exit_code == 2 and "角色无权" in wrong.stderr  # reversals are an approver's
+    assert wrong.exit_code == 2 and "审核人" in wrong.stderr  # yesterday's posting: reversals are an approver's
     done = funds(app, "reverse", str(funded["id"]), "--user", "c01_appr", "--document-no", "冲〔2026〕1号",
                  "--date", "2026-03-06", "--note", "错拨", "--key", "rev-1")
     assert done.exit_code == 0, done.output

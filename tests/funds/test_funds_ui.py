@@ -23,7 +23,7 @@ def users(tree):
 
 
 def _form(client, url):
-    page = client.get(url)
+    page = client.get(url, follow_redirects=True)  # to the form instance's page, ?form=<its key>
     assert page.status_code == 200, page.status_code
     html = page.get_data(as_text=True)
     key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', html)
@@ -41,7 +41,8 @@ def test_funds_page_and_menu(client, login, users, api_as):
     row = re.search(r'<tr class="aging-(\w+)" data-lot="\d+" data-tenant="C01" data-source="central_finance" '
                     r'data-year="2024">(.*?)</tr>', html, re.S)
     assert row and row.group(1) in ("warning", "overdue")  # a 2024 lot untouched in 2026 or later
-    assert "100,000.00" in row.group(2)
+    assert "100,000.00" in row.group(2) and "0.0%" in row.group(2)
+    assert re.search(r'id="total-balance">100,000.00 元<', html) and "金额单位：元" in html
     assert 'id="new-allocation"' in html and "/t/C01/funds/balances.xlsx" in html
     assert client.get("/t/C01/funds/balances.xlsx?subtree=1").status_code == 200
     assert client.get("/t/C01/funds/transactions.xlsx?kind=receipt").status_code == 200
@@ -135,7 +136,10 @@ def test_reverse_through_the_page(app, client, login, users, api_as):
     login("c01_appr")
     listing = client.get("/t/C01/funds/transactions").get_data(as_text=True)
     assert f'href="/t/C01/funds/transactions/{tx_id}/reverse"' in listing
-    _html, hidden = _form(client, f"/t/C01/funds/transactions/{tx_id}/reverse")
+    html, hidden = _form(client, f"/t/C01/funds/transactions/{tx_id}/reverse")
+    entries = re.search(r'<table class="grid" id="entries">(.*?)</table>', html, re.S).group(1)
+    assert "<td>C01工会</td>" in entries and "<td>K0101工会</td>" in entries  # names, not codes
+    assert "<td>C01</td>" not in entries and "30,000.00 元" in html
     resp = client.post(f"/t/C01/funds/transactions/{tx_id}/reverse", data={
         **hidden, "document_no": "石工发〔2026〕9号", "date": "2026-03-06", "note": "错拨"})
     assert resp.status_code == 302
