@@ -141,7 +141,7 @@ def _token_hash(token: str) -> str:
 
 def issue_token(user: User) -> tuple[str, ApiToken]:
     token = "hs_" + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, token_hash=_token_hash(token),
+    row = ApiToken(tenant_id=user.tenant_id, user_id=user.id, token_hash=_token_hash(token),
                    expires_at=utcnow() + timedelta(hours=current_app.config["API_TOKEN_HOURS"]))
     db.session.add(row)
     audit.record("token.issue", user.tenant, user, user=user)

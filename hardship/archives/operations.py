@@ -131,14 +131,16 @@ def require_register(tenant: Tenant, actor) -> None:
 def household_columns(clean: dict, *, tenant_id: int, keeper_id: int, applied_on: date, import_key: str | None,
                       created_by_id: int | None) -> dict:
     """A new application's ``households`` columns from ``schemas.HouseholdIn``'s clean values (personal data
-    encrypted): the one mapping for a single registration and a bulk import alike."""
+    encrypted, bound to the new row's key): the one mapping for a single registration and a bulk import alike."""
+    row_key = crypto.new_row_key()
     return {
-        "tenant_id": tenant_id, "archive_tenant_id": keeper_id, "status": "applied", "episode": 1,
+        "row_key": row_key, "tenant_id": tenant_id, "archive_tenant_id": keeper_id, "status": "applied", "episode": 1,
         "category": clean["category"], "primary_reason": clean["primary_reason"],
         "secondary_reasons": clean["secondary_reasons"], "income_per_capita": clean["income_per_capita"],
         "subsistence": clean["subsistence"], "medical_insurance": clean["medical_insurance"],
-        "address_enc": crypto.encrypt(clean["address"], "households.address"), "bank_name": clean["bank_name"],
-        "card_enc": crypto.encrypt(clean["card_number"], "households.card"), "card_luhn_ok": clean["card_luhn_ok"],
+        "address_enc": crypto.encrypt(clean["address"], "households.address", row_key),
+        "bank_name": clean["bank_name"], "card_enc": crypto.encrypt(clean["card_number"], "households.card", row_key),
+        "card_luhn_ok": clean["card_luhn_ok"],
         "needs": clean["needs"], "cadre_first": clean["cadre_first"], "cadre_second": clean["cadre_second"],
         "head_name": clean["head"]["name"], "applied_on": applied_on, "import_key": import_key,
         "created_by_id": created_by_id,
@@ -147,12 +149,14 @@ def household_columns(clean: dict, *, tenant_id: int, keeper_id: int, applied_on
 
 def person_columns(person: dict, tenant_id: int) -> dict:
     """A new household member's ``persons`` columns (not the household's id) from one person of
-    ``schemas.HouseholdIn``'s clean values: ID number and phone encrypted, the ID number's blind index."""
+    ``schemas.HouseholdIn``'s clean values: ID number and phone encrypted (bound to the new row's key), the ID
+    number's blind index."""
+    row_key = crypto.new_row_key()
     return {
-        "tenant_id": tenant_id, "role": person["role"], "name": person["name"],
-        "id_enc": crypto.encrypt(person["id_number"], "persons.id"), "id_index": crypto.blind_index(person["id_number"]),
+        "row_key": row_key, "tenant_id": tenant_id, "role": person["role"], "name": person["name"],
+        "id_enc": crypto.encrypt(person["id_number"], "persons.id", row_key), "id_index": crypto.blind_index(person["id_number"]),
         "gender": person["gender"], "birth_date": person["birth_date"],
-        "phone_enc": crypto.encrypt(person["phone"], "persons.phone"), "relation": person["relation"],
+        "phone_enc": crypto.encrypt(person["phone"], "persons.phone", row_key), "relation": person["relation"],
         "health": person["health"], "occupation": person["occupation"], "job": person["job"],
         "income": person["income"], "union_member": person["union_member"], "model_worker": person["model_worker"],
         "model_worker_grade": person["model_worker_grade"], "migrant_worker": person["migrant_worker"],
@@ -334,7 +338,7 @@ def transition(household: Household, action: str, reason: str = "", actor=None, 
             db.session.flush()
     except IntegrityError:
         with db.session.no_autoflush:
-            numbers = [crypto.decrypt(p.id_enc, "persons.id") for p in household.people]
+            numbers = [crypto.decrypt(p.id_enc, "persons.id", p.row_key) for p in household.people]
             holders = holder_of(numbers)
         union = next(iter(holders.values()), "")
         raise Conflict(_l("This person is already in the hardship archive of %(union)s: one person, one archive.",

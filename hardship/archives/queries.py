@@ -99,8 +99,8 @@ def summary_rows(households, user, *, log_unmasked=True) -> list[dict]:
     for h in households:
         head = h.head
         clear = may_see_personal_data(user, h)
-        number = crypto.decrypt(head.id_enc, "persons.id") if head else None
-        phone = crypto.decrypt(head.phone_enc, "persons.phone") if head else None
+        number = crypto.decrypt(head.id_enc, "persons.id", head.row_key) if head else None
+        phone = crypto.decrypt(head.phone_enc, "persons.phone", head.row_key) if head else None
         if clear:
             unmasked.append(h.id)
         code, name = names.get(h.tenant_id, ("", ""))
@@ -131,8 +131,8 @@ def household_detail(h: Household, user) -> dict:
 
     people = []
     for p in h.people:
-        number = crypto.decrypt(p.id_enc, "persons.id")
-        phone = crypto.decrypt(p.phone_enc, "persons.phone")
+        number = crypto.decrypt(p.id_enc, "persons.id", p.row_key)
+        phone = crypto.decrypt(p.phone_enc, "persons.phone", p.row_key)
         people.append({
             "id": p.id, "role": p.role, "name": p.name, "id_number": show(number, mask_id), "gender": p.gender,
             "birth_date": p.birth_date.isoformat(), "phone": show(phone, mask_phone), "relation": p.relation,
@@ -141,8 +141,8 @@ def household_detail(h: Household, user) -> dict:
             "model_worker_grade": p.model_worker_grade, "migrant_worker": p.migrant_worker,
         })
     tenant = household_tenant(h)
-    card = crypto.decrypt(h.card_enc, "households.card")
-    address = crypto.decrypt(h.address_enc, "households.address")
+    card = crypto.decrypt(h.card_enc, "households.card", h.row_key)
+    address = crypto.decrypt(h.address_enc, "households.address", h.row_key)
     surveys = db.session.scalars(select(Survey).where(Survey.household_id == h.id).order_by(Survey.visited_on)).all()
     objections = db.session.scalars(select(Objection).where(Objection.household_id == h.id)
                                     .order_by(Objection.id)).all()
