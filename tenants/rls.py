@@ -15,6 +15,11 @@ import sqlalchemy as sa
 APPEND_ONLY_TABLES: set[str] = {"audit_events", "household_events", "fund_transactions", "fund_entries"}
 #: tables the runtime role may read only (the tree's version is set by a trigger that runs as the owner)
 READ_ONLY_TABLES: set[str] = {"tenant_tree_version"}
+#: tables the runtime role may read and append to, but change only through a function that runs as the owner:
+#: a lot's balance through the ledger's ``hardship_change_lots`` (``hardship.funds.ledger``). It keeps an UPDATE
+#: privilege on ``created_at`` alone, without which PostgreSQL refuses the row locks (``FOR NO KEY UPDATE``) that
+#: the disbursement planner takes.
+FUNCTION_WRITTEN_TABLES: dict[str, tuple[str, str]] = {"fund_lots": ("hardship_change_lots", "created_at")}
 #: tables the runtime role may not touch at all
 PRIVATE_TABLES: set[str] = {"alembic_version"}
 
@@ -44,6 +49,11 @@ def setup_runtime_role(conn, role: str) -> None:
     for table in sorted(READ_ONLY_TABLES):
         if conn.execute(sa.text("select to_regclass(:t) is not null"), {"t": f"public.{table}"}).scalar():
             conn.execute(sa.text(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
+    for table, (function, lock_column) in sorted(FUNCTION_WRITTEN_TABLES.items()):
+        conn.execute(sa.text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
+        conn.execute(sa.text(f"GRANT UPDATE ({lock_column}) ON {table} TO {role}"))
+        if conn.execute(sa.text("select count(*) from pg_proc where proname = :f"), {"f": function}).scalar():
+            conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION {function} TO {role}"))
     if conn.execute(sa.text("select to_regclass('public.tenant_tree_version_seq') is not null")).scalar():
         conn.execute(sa.text(f"REVOKE ALL ON SEQUENCE tenant_tree_version_seq FROM {role}"))  # the trigger's
     for table in sorted(PRIVATE_TABLES):

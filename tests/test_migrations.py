@@ -152,14 +152,18 @@ def test_models_match_migrations(fresh_app):
 
 #: what the runtime role may only read and append to (the audit log, the archive's history, the ledger)
 APPEND_ONLY = {"audit_events", "household_events", "fund_transactions", "fund_entries"}
-ROW_SECURITY_FUNCTIONS = {"hardship_scope", "hardship_scope_ids", "hardship_tree_changed_now", "hardship_tree_changed"}
+#: what the runtime role changes only through a function that runs as the owner (a lot's balance: the ledger's)
+FUNCTION_WRITTEN = {"fund_lots"}
+ROW_SECURITY_FUNCTIONS = {"hardship_scope", "hardship_scope_ids", "hardship_tree_changed_now", "hardship_tree_changed",
+                          "hardship_change_lots"}
 
 
 def test_head_has_the_row_level_security_objects(fresh_app):
     """On PostgreSQL, after ``hardship init``: row-level security and the ``tenant_subtree`` policy on
     ``tenants`` and on exactly the tables of the tenant-owned models, the scope's functions, the tree's
     version and its trigger; PUBLIC may run none of the functions that run as the owner; the runtime role
-    may not rewrite the append-only tables."""
+    may not rewrite the append-only tables, nor update or delete the lots (it changes them through
+    ``hardship_change_lots``, which runs as the owner)."""
     from hardship.core.db import db
 
     if not fresh_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
@@ -195,12 +199,12 @@ def test_head_has_the_row_level_security_objects(fresh_app):
     assert policies == {(t, "tenant_subtree") for t in owned | {"tenants"}}
     assert ROW_SECURITY_FUNCTIONS <= {name for name, _definer, _public in functions}
     owners = {name for name, definer, _public in functions if definer}
-    assert {"hardship_tree_changed_now", "hardship_tree_changed"} <= owners
+    assert {"hardship_tree_changed_now", "hardship_tree_changed", "hardship_change_lots"} <= owners
     assert not {name for name, definer, public in functions if definer and public}, functions
     assert triggers == {("tenants_tree_changed", "hardship_tree_changed")}
     assert version is not None and sequence is not None
     for table in owned:
-        expected = {"SELECT", "INSERT"} | (set() if table in APPEND_ONLY else {"UPDATE", "DELETE"})
+        expected = {"SELECT", "INSERT"} | (set() if table in APPEND_ONLY | FUNCTION_WRITTEN else {"UPDATE", "DELETE"})
         assert {p for t, p in may if t == table} == expected, table
     assert {p for t, p in may if t == "tenant_tree_version"} == {"SELECT"}
 

@@ -56,9 +56,10 @@ class User(TenantOwned, UserMixin, db.Model):
         return f"{self.id}:{self.session_stamp}"
 
 
-class ApiToken(db.Model):
-    """A bearer token: only its SHA-256 is stored. Not tenant-owned: it is looked up before any
-    scope exists, by hash, and always through its user."""
+class ApiToken(TenantOwned, db.Model):
+    """A bearer token: only its SHA-256 is stored. It belongs to its user's union (``tenant_id``), so
+    row-level security keeps another union's tokens out of reach; it is looked up by hash under the
+    system scope when a request authenticates, before any other scope exists."""
 
     __tablename__ = "api_tokens"
 

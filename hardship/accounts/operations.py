@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
@@ -107,26 +108,34 @@ def _locked(cfg, until) -> TooManyRequests:
 
 
 def authenticate(username: str, password: str) -> User:
-    """Check a login. Failures are counted atomically (``failed_logins = failed_logins + 1``) and
-    audited before the refusal is raised: the caller commits them even though its request fails. The
-    request that reaches ``LOGIN_MAX_FAILURES`` locks the account for ``LOGIN_LOCK_MINUTES``."""
+    """Check a login. Each check of a known user's password is claimed first, atomically: one
+    ``UPDATE users SET failed_logins = failed_logins + 1 ... WHERE <not locked> RETURNING`` whose row lock
+    is held until the caller commits, so parallel attempts queue and exactly ``LOGIN_MAX_FAILURES`` wrong
+    passwords are checked before the lock (the request that reaches it locks the account for
+    ``LOGIN_LOCK_MINUTES``); a claim refused is the lock. Failures are audited before the refusal is
+    raised: the caller commits them even though its request fails."""
     cfg = current_app.config
     username = (username or "").strip().lower()
     wrong = Unauthorized(_l("Wrong username or password."))
     with system_scope():
         user = db.session.scalar(select(User).where(User.username == username)) if username else None
-        now = utcnow()
-        if user is not None and user.locked_until is not None and user.locked_until > now:
-            raise _locked(cfg, user.locked_until)
-        ok = verify_password(user.password_hash if user else None, password or "")
         if user is None:
+            verify_password(None, password or "")  # the same time as a known user's check
             raise wrong
-        if not ok or not user.active:
-            failures = db.session.execute(
-                update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
-                .returning(User.failed_logins)).scalar_one()
+        now = utcnow()
+        claimed = db.session.execute(
+            update(User).where(User.id == user.id, sa.or_(User.locked_until.is_(None), User.locked_until <= now))
+            .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)).scalar()
+        if claimed is None:
+            until = db.session.scalar(select(User.locked_until).where(User.id == user.id))
+            raise _locked(cfg, until)
+        if verify_password(user.password_hash, password or "") and user.active:
+            db.session.execute(update(User).where(User.id == user.id).values(
+                failed_logins=0, locked_until=None, last_login_at=now))
+            audit.record("user.login", user.tenant, user, user=user)
+        else:
             until = None
-            if failures >= cfg["LOGIN_MAX_FAILURES"]:
+            if claimed >= cfg["LOGIN_MAX_FAILURES"]:
                 until = now + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
                 db.session.execute(update(User).where(User.id == user.id)
                                    .values(failed_logins=0, locked_until=until))
@@ -135,8 +144,6 @@ def authenticate(username: str, password: str) -> User:
             if until is not None:
                 raise _locked(cfg, until)
             raise wrong
-        user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
-        audit.record("user.login", user.tenant, user, user=user)
     set_scope(user.tenant.path)  # from here on the request sees what this user may see
     return user
 
@@ -147,7 +154,7 @@ def _token_hash(token: str) -> str:
 
 def issue_token(user: User) -> tuple[str, ApiToken]:
     token = "hs_" + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, token_hash=_token_hash(token),
+    row = ApiToken(tenant_id=user.tenant_id, user_id=user.id, token_hash=_token_hash(token),
                    expires_at=utcnow() + timedelta(hours=current_app.config["API_TOKEN_HOURS"]))
     db.session.add(row)
     audit.record("token.issue", user.tenant, user, user=user)

@@ -64,10 +64,10 @@ def _iso(d: date | None) -> str:
 
 def _row(h: Household, union: str, clear: bool) -> dict:
     head = h.head
-    number = crypto.decrypt(head.id_enc, "persons.id") if head else None
-    phone = crypto.decrypt(head.phone_enc, "persons.phone") if head else None
-    card = crypto.decrypt(h.card_enc, "households.card")
-    address = crypto.decrypt(h.address_enc, "households.address")
+    number = crypto.decrypt(head.id_enc, "persons.id", head.row_key) if head else None
+    phone = crypto.decrypt(head.phone_enc, "persons.phone", head.row_key) if head else None
+    card = crypto.decrypt(h.card_enc, "households.card", h.row_key)
+    address = crypto.decrypt(h.address_enc, "households.address", h.row_key)
     return {
         "id": h.id, "union": union, "head_name": h.head_name,
         "id_number": number if clear else mask_id(number),

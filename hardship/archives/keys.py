@@ -19,13 +19,14 @@ ENCRYPTED_COLUMNS = {
 
 
 def rotate_personal_data(batch: int = 500) -> Iterator[tuple[str, int]]:
-    """Re-encrypt every value not written with the current (first) key of ``PII_KEYS``, one batch at a
+    """Re-encrypt every value not written with the current (first) key of ``PII_KEYS`` or not bound to its
+    row (written before the binding), bound to its row, one batch at a
     time: yields ``(table, rows rewritten so far)`` after each batch and at each table's end, so that the
     caller commits each batch and the rotation can be stopped and run again."""
-    current = crypto.current_key_id()
+    current = crypto.current_prefix()
     with system_scope():
         for model, columns in ENCRYPTED_COLUMNS.items():
-            stale = or_(*[getattr(model, attr).notlike(f"{current}:%") for attr in columns])
+            stale = or_(*[getattr(model, attr).notlike(f"{current}%") for attr in columns])
             count = 0
             last_id = 0
             while True:
@@ -37,7 +38,7 @@ def rotate_personal_data(batch: int = 500) -> Iterator[tuple[str, int]]:
                     for attr, label in columns.items():
                         value = getattr(row, attr)
                         if crypto.needs_rotation(value):
-                            setattr(row, attr, crypto.encrypt(crypto.decrypt(value, label), label))
+                            setattr(row, attr, crypto.encrypt(crypto.decrypt(value, label, row.row_key), label, row.row_key))
                     last_id = row.id
                 count += len(rows)
                 db.session.flush()  # under the system scope, before the caller commits

@@ -6,7 +6,8 @@ union that keeps the archive is ``archive_tenant_id``: the nearest ancestor-or-s
 plugin says ``keeps_archive``.
 
 Personal data (ID numbers, phones, card numbers, addresses) is stored encrypted
-(``*_enc`` columns, see ``hardship.core.crypto``); ID numbers also carry an HMAC blind index.
+(``*_enc`` columns, see ``hardship.core.crypto``), bound to the row by its ``row_key`` (random, set at
+insert, never changed); ID numbers also carry an HMAC blind index.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hardship.core.crypto import new_row_key
 from hardship.core.db import UTCDateTime, db, utcnow
 from tenants.models import TenantOwned
 
@@ -58,6 +60,8 @@ class Household(TenantOwned, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     archive_tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    #: what the row's encrypted values are bound to (``hardship.core.crypto``): random, set at insert
+    row_key: Mapped[str] = mapped_column(sa.String(32), unique=True, default=new_row_key)
     status: Mapped[str] = mapped_column(sa.String(16), default="applied")
     episode: Mapped[int] = mapped_column(default=1)
     category: Mapped[str] = mapped_column(sa.String(16))
@@ -112,6 +116,8 @@ class Person(TenantOwned, db.Model):
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
     role: Mapped[str] = mapped_column(sa.String(8))  # head | member
     name: Mapped[str] = mapped_column(sa.String(50), index=True)
+    #: what the row's encrypted values are bound to (``hardship.core.crypto``): random, set at insert
+    row_key: Mapped[str] = mapped_column(sa.String(32), unique=True, default=new_row_key)
     id_enc: Mapped[str] = mapped_column(sa.Text)
     id_index: Mapped[str] = mapped_column(sa.String(64))
     gender: Mapped[str] = mapped_column(sa.String(8))

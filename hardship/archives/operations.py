@@ -137,14 +137,16 @@ def require_register(tenant: Tenant, actor) -> None:
 def household_columns(clean: dict, *, tenant_id: int, keeper_id: int, applied_on: date, import_key: str | None,
                       created_by_id: int | None) -> dict:
     """A new application's ``households`` columns from ``schemas.HouseholdIn``'s clean values (personal data
-    encrypted): the one mapping for a single registration and a bulk import alike."""
+    encrypted, bound to the new row's key): the one mapping for a single registration and a bulk import alike."""
+    row_key = crypto.new_row_key()
     return {
-        "tenant_id": tenant_id, "archive_tenant_id": keeper_id, "status": "applied", "episode": 1,
+        "row_key": row_key, "tenant_id": tenant_id, "archive_tenant_id": keeper_id, "status": "applied", "episode": 1,
         "category": clean["category"], "primary_reason": clean["primary_reason"],
         "secondary_reasons": clean["secondary_reasons"], "income_per_capita": clean["income_per_capita"],
         "subsistence": clean["subsistence"], "medical_insurance": clean["medical_insurance"],
-        "address_enc": crypto.encrypt(clean["address"], "households.address"), "bank_name": clean["bank_name"],
-        "card_enc": crypto.encrypt(clean["card_number"], "households.card"), "card_luhn_ok": clean["card_luhn_ok"],
+        "address_enc": crypto.encrypt(clean["address"], "households.address", row_key),
+        "bank_name": clean["bank_name"], "card_enc": crypto.encrypt(clean["card_number"], "households.card", row_key),
+        "card_luhn_ok": clean["card_luhn_ok"],
         "needs": clean["needs"], "cadre_first": clean["cadre_first"], "cadre_second": clean["cadre_second"],
         "head_name": clean["head"]["name"], "applied_on": applied_on, "import_key": import_key,
         "created_by_id": created_by_id,
@@ -153,10 +155,13 @@ def household_columns(clean: dict, *, tenant_id: int, keeper_id: int, applied_on
 
 def person_columns(person: dict, tenant_id: int) -> dict:
     """A new household member's ``persons`` columns (not the household's id) from one person of
-    ``schemas.HouseholdIn``'s clean values: ID number and phone encrypted, the ID number's blind index."""
+    ``schemas.HouseholdIn``'s clean values: ID number and phone encrypted (bound to the new row's key), the ID
+    number's blind index."""
+    row_key = crypto.new_row_key()
     return {
-        "tenant_id": tenant_id, "role": person["role"], "name": person["name"], **sealed_person(person),
-        "gender": person["gender"], "birth_date": person["birth_date"], "relation": person["relation"],
+        "row_key": row_key, "tenant_id": tenant_id, "role": person["role"], "name": person["name"],
+        **sealed_person(person, row_key), "gender": person["gender"], "birth_date": person["birth_date"],
+        "relation": person["relation"],
         "health": person["health"], "occupation": person["occupation"], "job": person["job"],
         "income": person["income"], "union_member": person["union_member"], "model_worker": person["model_worker"],
         "model_worker_grade": person["model_worker_grade"], "migrant_worker": person["migrant_worker"],
@@ -164,14 +169,15 @@ def person_columns(person: dict, tenant_id: int) -> dict:
     }
 
 
-def sealed_person(values: dict) -> dict:
-    """The encrypted columns of the ID number (with its blind index) and the phone among a person's ``values``."""
+def sealed_person(values: dict, row_key: str) -> dict:
+    """The encrypted columns (bound to the person's ``row_key``) of the ID number (with its blind index) and the
+    phone among a person's ``values``."""
     columns = {}
     if "id_number" in values:
-        columns.update(id_enc=crypto.encrypt(values["id_number"], "persons.id"),
+        columns.update(id_enc=crypto.encrypt(values["id_number"], "persons.id", row_key),
                        id_index=crypto.blind_index(values["id_number"]))
     if "phone" in values:
-        columns["phone_enc"] = crypto.encrypt(values["phone"], "persons.phone")
+        columns["phone_enc"] = crypto.encrypt(values["phone"], "persons.phone", row_key)
     return columns
 
 
@@ -379,7 +385,7 @@ def transition(household: Household, action: str, reason: str = "", actor=None, 
             db.session.flush()
     except IntegrityError:
         with db.session.no_autoflush:
-            numbers = [crypto.decrypt(p.id_enc, "persons.id") for p in household.people]
+            numbers = [crypto.decrypt(p.id_enc, "persons.id", p.row_key) for p in household.people]
             holders = holder_of(numbers)
         union = next(iter(holders.values()), "")
         raise Conflict(_l("This person is already in the hardship archive of %(union)s: one person, one archive.",
@@ -513,15 +519,16 @@ def may_edit(household: Household, user) -> bool:
 
 
 def _id_number(person: Person) -> str:
-    return crypto.decrypt(person.id_enc, "persons.id")
+    return crypto.decrypt(person.id_enc, "persons.id", person.row_key)
 
 
-def _history_value(field: str, value):
-    """A value as the history keeps it: personal data encrypted, amounts in yuan, dates as text."""
+def _history_value(field: str, value, row_key: str):
+    """A value as the history keeps it: personal data encrypted (bound to the household's ``row_key``: the event
+    row does not exist yet), amounts in yuan, dates as text."""
     if value is None:
         return None
     if field in PERSONAL_FIELDS:
-        return crypto.encrypt(value, "household_events.changes")
+        return crypto.encrypt(value, "household_events.changes", row_key)
     if field in _FEN_FIELDS:
         return format_fen(value)
     if isinstance(value, date):
@@ -529,8 +536,9 @@ def _history_value(field: str, value):
     return value
 
 
-def _change(field: str, before, after, person: Person | None = None, **extra) -> dict:
-    entry = {"field": field, "before": _history_value(field, before), "after": _history_value(field, after),
+def _change(field: str, before, after, row_key: str, person: Person | None = None, **extra) -> dict:
+    entry = {"field": field, "before": _history_value(field, before, row_key),
+             "after": _history_value(field, after, row_key),
              **extra}
     if field in PERSONAL_FIELDS or "id_number" in extra:
         entry["sealed"] = True
@@ -543,8 +551,9 @@ def _household_now(household: Household) -> dict:
     return {"category": household.category, "reasons": [household.primary_reason, *household.secondary_reasons],
             "income_per_capita": household.income_per_capita, "subsistence": household.subsistence,
             "medical_insurance": household.medical_insurance,
-            "address": crypto.decrypt(household.address_enc, "households.address"),
-            "bank_name": household.bank_name, "card_number": crypto.decrypt(household.card_enc, "households.card"),
+            "address": crypto.decrypt(household.address_enc, "households.address", household.row_key),
+            "bank_name": household.bank_name,
+            "card_number": crypto.decrypt(household.card_enc, "households.card", household.row_key),
             "card_luhn_ok": household.card_luhn_ok, "needs": household.needs, "cadre_first": household.cadre_first,
             "cadre_second": household.cadre_second}
 
@@ -552,23 +561,23 @@ def _household_now(household: Household) -> dict:
 def _person_now(person: Person) -> dict:
     return {**{f: getattr(person, f) for f in PERSON_FIELDS if f not in ("id_number", "phone")},
             "id_number": _id_number(person),
-            "phone": crypto.decrypt(person.phone_enc, "persons.phone")}
+            "phone": crypto.decrypt(person.phone_enc, "persons.phone", person.row_key)}
 
 
 def _set_household(household: Household, field: str, value) -> None:
     if field == "reasons":
         household.primary_reason, household.secondary_reasons = value[0], list(value[1:])
     elif field == "address":
-        household.address_enc = crypto.encrypt(value, "households.address")
+        household.address_enc = crypto.encrypt(value, "households.address", household.row_key)
     elif field == "card_number":
-        household.card_enc = crypto.encrypt(value, "households.card")
+        household.card_enc = crypto.encrypt(value, "households.card", household.row_key)
     else:
         setattr(household, field, value)
 
 
 def _set_person(person: Person, field: str, value, clean: dict) -> None:
     if field in ("id_number", "phone"):
-        for column, sealed in sealed_person({field: value}).items():
+        for column, sealed in sealed_person({field: value}, person.row_key).items():
             setattr(person, column, sealed)
         if field == "id_number":
             person.gender, person.birth_date = clean["gender"], clean["birth_date"]
@@ -581,7 +590,7 @@ def _person_edits(person: Person, clean: dict) -> list[dict]:
     entries = []
     for field in PERSON_FIELDS:
         if field in clean and clean[field] != now[field]:
-            entries.append(_change(field, now[field], clean[field], person))
+            entries.append(_change(field, now[field], clean[field], person.household.row_key, person))
             _set_person(person, field, clean[field], clean)
     if person.role == "head" and "name" in clean:
         person.household.head_name = person.name
@@ -665,15 +674,15 @@ def _apply_edits(household: Household, clean: dict, by_id: dict) -> list[dict]:
     entries = []
     for field in HOUSEHOLD_FIELDS:
         if field in wanted and wanted[field] != now[field]:
-            entries.append(_change(field, now[field], wanted[field]))
+            entries.append(_change(field, now[field], wanted[field], household.row_key))
             _set_household(household, field, wanted[field])
     if "head" in clean:
         entries += _person_edits(household.head, clean["head"])
     members = clean.get("members", ())
     for change in (m for m in members if m.get("remove")):  # removals first: a removed number may be reused
         person = by_id[change["id"]]
-        entries.append(_change("member", person.name, None, person, op="remove",
-                               id_number=_history_value("id_number", _id_number(person))))
+        entries.append(_change("member", person.name, None, household.row_key, person, op="remove",
+                               id_number=_history_value("id_number", _id_number(person), household.row_key)))
         household.people.remove(person)
     db.session.flush()
     for change in (m for m in members if "id" in m and not m.get("remove")):
@@ -682,8 +691,8 @@ def _apply_edits(household: Household, clean: dict, by_id: dict) -> list[dict]:
         person = Person(**person_columns({**change, "role": "member"}, household.tenant_id))
         household.people.append(person)
         db.session.flush()
-        entries.append(_change("member", None, person.name, person, op="add",
-                               id_number=_history_value("id_number", change["id_number"])))
+        entries.append(_change("member", None, person.name, household.row_key, person, op="add",
+                               id_number=_history_value("id_number", change["id_number"], household.row_key)))
     return entries
 
 

@@ -108,8 +108,8 @@ def summary_rows(households, user, *, log_unmasked=True) -> list[dict]:
     for h in households:
         head = h.head
         clear = may_see_personal_data(user, h)
-        number = crypto.decrypt(head.id_enc, "persons.id") if head else None
-        phone = crypto.decrypt(head.phone_enc, "persons.phone") if head else None
+        number = crypto.decrypt(head.id_enc, "persons.id", head.row_key) if head else None
+        phone = crypto.decrypt(head.phone_enc, "persons.phone", head.row_key) if head else None
         if clear:
             unmasked.append(h.id)
         code, name = names.get(h.tenant_id, ("", ""))
@@ -140,8 +140,8 @@ def household_detail(h: Household, user) -> dict:
 
     people = []
     for p in h.people:
-        number = crypto.decrypt(p.id_enc, "persons.id")
-        phone = crypto.decrypt(p.phone_enc, "persons.phone")
+        number = crypto.decrypt(p.id_enc, "persons.id", p.row_key)
+        phone = crypto.decrypt(p.phone_enc, "persons.phone", p.row_key)
         people.append({
             "id": p.id, "role": p.role, "name": p.name, "id_number": show(number, mask_id), "gender": p.gender,
             "birth_date": p.birth_date.isoformat(), "phone": show(phone, mask_phone), "relation": p.relation,
@@ -150,8 +150,8 @@ def household_detail(h: Household, user) -> dict:
             "model_worker_grade": p.model_worker_grade, "migrant_worker": p.migrant_worker,
         })
     tenant = household_tenant(h)
-    card = crypto.decrypt(h.card_enc, "households.card")
-    address = crypto.decrypt(h.address_enc, "households.address")
+    card = crypto.decrypt(h.card_enc, "households.card", h.row_key)
+    address = crypto.decrypt(h.address_enc, "households.address", h.row_key)
     surveys = db.session.scalars(select(Survey).where(Survey.household_id == h.id).order_by(Survey.visited_on)).all()
     objections = db.session.scalars(select(Objection).where(Objection.household_id == h.id)
                                     .order_by(Objection.id)).all()
@@ -192,7 +192,7 @@ def history(h: Household, user=None, *, log_unmasked: bool = True) -> list[dict]
                                 .order_by(HouseholdEvent.id)).all()
     rows = [{"id": e.id, "at": e.at.isoformat(), "username": e.username, "action": e.action, "episode": e.episode,
              "from_status": e.from_status, "to_status": e.to_status, "reason": e.reason,
-             "changes": _readable_changes(e.changes, clear),
+             "changes": _readable_changes(e.changes, clear, h.row_key),
              "change_fields": labelled_fields(HISTORY_FIELDS, {k: v for k, v in (e.changes or {}).items() if k != "fields"})}
             for e in events]
     personal = any(entry.get("sealed") for e in events for entry in (e.changes or {}).get("fields", ()))
@@ -205,7 +205,7 @@ def history(h: Household, user=None, *, log_unmasked: bool = True) -> list[dict]
 MASKERS = {"id_number": mask_id, "phone": mask_phone, "card_number": mask_card, "address": mask_address}
 
 
-def _readable_changes(changes: dict | None, clear: bool) -> dict:
+def _readable_changes(changes: dict | None, clear: bool, row_key: str) -> dict:
     """A correction's field-by-field changes with its personal values decrypted and, unless ``clear``, masked."""
     if not changes or "fields" not in changes:
         return changes or {}
@@ -213,7 +213,7 @@ def _readable_changes(changes: dict | None, clear: bool) -> dict:
     def reveal(kind: str, token):
         if token is None:
             return None
-        value = crypto.decrypt(token, "household_events.changes")
+        value = crypto.decrypt(token, "household_events.changes", row_key)
         return value if clear else MASKERS[kind](value)
 
     fields = []

@@ -3,8 +3,13 @@
 Keys come from configuration, never from the database:
 
 * ``PII_KEYS`` = ``k2:<base64 32 bytes>,k1:<...>``: AES-256-GCM keys; the first encrypts, all
-  decrypt. A ciphertext is ``<key id>:<base64(nonce | ciphertext+tag)>``, and the column name
-  is bound in as associated data, so a value cannot be moved to another column.
+  decrypt. A value is ``<key id>:r:<base64(nonce | ciphertext+tag)>``, bound as associated data
+  to its table and column (a label such as ``households.card``) and to its row (the row's
+  ``row_key``, random, set at insert, unique): a value copied onto another row or into another
+  column fails to decrypt (:class:`PiiBindingError`), it never shows the other person's data.
+  Values written before the row binding (``<key id>:<base64>``, bound to the column only) stay
+  readable until ``rotate-pii`` rewrites them bound (it rewrites every value not written with
+  the current key or not bound).
 * ``PII_INDEX_KEY``: the HMAC-SHA256 key of the blind index over normalised ID numbers (exact
   search and the one-person-one-archive rule). Independent of ``PII_KEYS``, so rotating those
   leaves every index valid; it must never change once data exists.
@@ -21,8 +26,10 @@ import base64
 import hashlib
 import hmac
 import os
+import secrets
 from functools import lru_cache
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
@@ -59,24 +66,53 @@ def _aead(key: bytes) -> AESGCM:
     return AESGCM(key)
 
 
-def encrypt(plaintext: str | None, column: str) -> str | None:
+class PiiBindingError(PiiKeyError):
+    """An encrypted value that does not belong where it was read (another row's or another column's)."""
+
+
+#: marks a value bound to its row (``<key id>:r:<base64>``; base64 has no ``:``)
+_BOUND = "r:"
+
+
+def new_row_key() -> str:
+    """A row's key for the binding: 32 random hex digits."""
+    return secrets.token_hex(16)
+
+
+def _bound_to(column: str, row_key: str) -> bytes:
+    if not row_key:
+        raise PiiKeyError(f"no row key to bind {column} to")
+    return f"{column}\x00{row_key}".encode()
+
+
+def encrypt(plaintext: str | None, column: str, row_key: str) -> str | None:
+    """``plaintext`` encrypted with the current key, bound to ``column`` (``table.column``) and ``row_key``."""
     if plaintext is None or plaintext == "":
         return None
     key_id, keys = _keys()
     nonce = os.urandom(12)
-    ct = _aead(keys[key_id]).encrypt(nonce, plaintext.encode(), column.encode())
-    return f"{key_id}:{base64.b64encode(nonce + ct).decode()}"
+    ct = _aead(keys[key_id]).encrypt(nonce, plaintext.encode(), _bound_to(column, row_key))
+    return f"{key_id}:{_BOUND}{base64.b64encode(nonce + ct).decode()}"
 
 
-def decrypt(token: str | None, column: str) -> str | None:
+def decrypt(token: str | None, column: str, row_key: str) -> str | None:
+    """The plaintext of a value read from ``column`` of the row whose key is ``row_key``; raises
+    :class:`PiiBindingError` when the value was written for another row or column."""
     if not token:
         return None
-    key_id, _, b64 = token.partition(":")
+    key_id, _, rest = token.partition(":")
     _current, keys = _keys()
     if key_id not in keys:
         raise PiiKeyError(f"no key {key_id!r} in PII_KEYS to decrypt {column}")
-    blob = base64.b64decode(b64)
-    return _aead(keys[key_id]).decrypt(blob[:12], blob[12:], column.encode()).decode()
+    bound = rest.startswith(_BOUND)
+    blob = base64.b64decode(rest[len(_BOUND):] if bound else rest)
+    try:
+        plain = _aead(keys[key_id]).decrypt(blob[:12], blob[12:], _bound_to(column, row_key) if bound
+                                            else column.encode())
+    except InvalidTag:
+        raise PiiBindingError(f"the encrypted {column} of row {row_key} was not written for this row and "
+                              "column (copied from elsewhere?) or is damaged; it is not shown") from None
+    return plain.decode()
 
 
 def encrypt_bytes(data: bytes, column: str) -> bytes:
@@ -94,12 +130,14 @@ def decrypt_bytes(blob: bytes, column: str) -> bytes:
     return _aead(keys[key_id.decode()]).decrypt(rest[:12], rest[12:], column.encode())
 
 
-def current_key_id() -> str:
-    return _keys()[0]
+def current_prefix() -> str:
+    """How every value written now begins: the current key's id and the row-binding mark."""
+    return f"{_keys()[0]}:{_BOUND}"
 
 
 def needs_rotation(token: str | None) -> bool:
-    return bool(token) and token.partition(":")[0] != _keys()[0]
+    """Whether ``token`` was written with an older key or before the row binding."""
+    return bool(token) and not token.startswith(current_prefix())
 
 
 def _index_key() -> bytes:

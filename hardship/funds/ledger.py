@@ -23,7 +23,13 @@ request, the command or the job that owns the transaction does):
    ``UPDATE fund_lots SET balance = balance + :delta, <running totals> WHERE id = :lot AND balance + :delta >= 0``.
    The running totals are :data:`~hardship.funds.models.RUNNING_TOTALS`, each moved by the entries of its
    category. No row: not enough money; the transaction is rolled back and the 409 names the lot (the CHECK
-   ``balance >= 0`` backs it up).
+   ``balance >= 0`` backs it up). On SQLite it is :data:`_CHANGE_LOT`. On PostgreSQL the runtime role may not
+   update ``fund_lots`` (``tenants.rls``), so the same update runs in ``hardship_change_lots`` (its migration,
+   20261205): a ``SECURITY DEFINER`` function taking one array per parameter of :data:`_CHANGE_LOT`, by its
+   name (``lot``, ``delta`` and each running total), which updates the lots in the order given, stops at the
+   first that lacks the money and returns how many it changed; as it runs as the owner it applies the scope
+   itself (a lot of a union outside ``hardship_scope_ids()`` is not changed). A direct update of a balance is
+   refused; a test checks that the function's parameters are :data:`_CHANGE_LOT`'s.
 
 Scope: a posting's rows lie in unions of the poster's subtree, except that a return to the parent (and its
 reversal) also writes the parent's lot and entry, outside a county user's subtree: exactly those run under
@@ -166,6 +172,21 @@ _CHANGE_LOT = (sa.update(_LOTS)
                .where(_LOTS.c.id == sa.bindparam("lot"), _LOTS.c.balance + _DELTA >= 0)
                .values(balance=_LOTS.c.balance + _DELTA,
                        **{name: _LOTS.c[name] + sa.bindparam(name, type_=sa.BigInteger) for name in RUNNING_TOTALS}))
+
+
+#: :data:`_CHANGE_LOT` on PostgreSQL, for every lot of a run at once (see the module docstring)
+_CHANGE_LOTS_PG = sa.text("SELECT hardship_change_lots(lot => CAST(:lot AS integer[]), "
+                          + ", ".join(f"{name} => CAST(:{name} AS bigint[])" for name in ("delta", *RUNNING_TOTALS))
+                          + ")")
+
+
+def _change_lots(conn, changes: list[dict]) -> int:
+    """Apply the conditional updates ``changes`` (parameters of :data:`_CHANGE_LOT`) in their order; returns how
+    many lots changed (fewer than ``changes``: one lacked the money)."""
+    if conn.dialect.name == "postgresql":
+        return conn.execute(_CHANGE_LOTS_PG, {name: [change[name] for change in changes]
+                                              for name in ("lot", "delta", *RUNNING_TOTALS)}).scalar()
+    return conn.execute(_CHANGE_LOT, changes).rowcount
 
 
 @cache
@@ -353,7 +374,7 @@ def _write(kind, owner_id, poster, actor, key, request_hash, header, planned: li
                                  and change[0].tenant.id == parent.id):
         run = list(run)
         with union_scope(run[0][0].tenant, parent):
-            changed = conn.execute(_CHANGE_LOT, [params for _leg, params in run]).rowcount
+            changed = _change_lots(conn, [params for _leg, params in run])
         if changed != len(run):
             debits = _debits(legs)
             db.session.rollback()

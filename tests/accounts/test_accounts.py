@@ -2,12 +2,13 @@
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from hardship.accounts.models import ApiToken, User
 from hardship.audit.models import AuditEvent
 from hardship.core.db import db, utcnow
-from tests.conftest import PASSWORD, csrf_from, system
+from tests.conftest import IS_PG, PASSWORD, csrf_from, system
 
 
 def test_token_issue_and_use(api_as, tree):
@@ -256,3 +257,36 @@ def test_parallel_failures_all_count(committed, app, tree):
     assert results.count(429) >= 1, results
     assert app.test_client().post("/api/v1/auth/tokens", json={"username": "k0102_all",
                                                                 "password": PASSWORD}).status_code == 429
+
+
+@pytest.mark.skipif(not IS_PG, reason="parallel commits on separate connections need PostgreSQL")
+def test_parallel_wrong_passwords_get_exactly_the_allowed_checks(app, tree, monkeypatch):
+    """Forty wrong passwords at once: each check is claimed by an atomic update whose row lock is held until
+    commit, so exactly LOGIN_MAX_FAILURES passwords are checked and every other attempt meets the lock."""
+    import threading
+
+    from hardship.accounts import operations
+
+    checks = []
+    real = operations.verify_password
+
+    def counting(password_hash, password):
+        checks.append(password_hash is not None)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(operations, "verify_password", counting)
+    results = []
+    start = threading.Barrier(40)
+
+    def attempt():
+        c = app.test_client()
+        start.wait()
+        results.append(c.post("/api/v1/auth/tokens", json={"username": "k0102_all", "password": "wrong-one"}).status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(checks) == app.config["LOGIN_MAX_FAILURES"] == 5, (len(checks), results)
+    assert sorted(results) == [401] * 4 + [429] * 36, results

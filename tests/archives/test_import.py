@@ -230,10 +230,10 @@ def imported_heads(app) -> dict:
     """Head ID -> tenant code of every imported household."""
     with system(app):
         rows = db.session.execute(
-            sa.select(Person.id_enc, Tenant.code).join(Household, Household.id == Person.household_id)
+            sa.select(Person.id_enc, Person.row_key, Tenant.code).join(Household, Household.id == Person.household_id)
             .join(Tenant, Tenant.id == Household.tenant_id)
             .where(Person.role == "head", Household.import_key.is_not(None))).all()
-        return {crypto.decrypt(enc, "persons.id"): code for enc, code in rows}
+        return {crypto.decrypt(enc, "persons.id", row_key): code for enc, row_key, code in rows}
 
 
 def gettext_in(app, locale: str, msgid: str, **kw) -> str:
@@ -420,9 +420,10 @@ def _register_elsewhere(app, number: str) -> None:
                 updated_at=sa.func.now()).returning(Household.__table__.c.id)).scalar()
             with app.app_context():
                 index = crypto.blind_index(number)
-                id_enc = crypto.encrypt(number, "persons.id")
+                row_key = crypto.new_row_key()
+                id_enc = crypto.encrypt(number, "persons.id", row_key)
             conn.execute(sa.insert(Person.__table__).values(
-                tenant_id=tenant_id, household_id=household_id, role="head", name="抢先", id_enc=id_enc,
+                row_key=row_key, tenant_id=tenant_id, household_id=household_id, role="head", name="抢先", id_enc=id_enc,
                 id_index=index, gender="male", birth_date=sa.func.current_date(), relation="self", health="",
                 occupation="", income=0, job="", union_member=True, model_worker=False, model_worker_grade="",
                 migrant_worker=False, active=True))

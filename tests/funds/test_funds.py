@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from hardship.core.db import db
-from hardship.funds.models import FundEntry, FundLot, FundTransaction
+from hardship.funds.models import RUNNING_TOTALS, FundEntry, FundLot, FundTransaction
 from hardship.funds.schemas import AllocationIn, DisbursementIn, PostingIn, ReversalIn
 from tests.conftest import system
 from tests.fixtures.funds import (
@@ -795,12 +795,58 @@ def test_ledger_rows_are_append_only_for_the_runtime_role(committed, app, funded
             with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
                 with conn.begin_nested():
                     conn.execute(sa.text(statement))
-        # the balances are the updatable part, and never below zero even for raw SQL
+        # nor may it change a balance (or any money column) but through the ledger's function
+        for statement in ("update fund_lots set balance = balance + 100", "update fund_lots set received = 0",
+                          "delete from fund_lots", "truncate fund_lots"):
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                with conn.begin_nested():
+                    conn.execute(sa.text(statement))
+        # it may still lock a lot, as the disbursement planner does
+        assert conn.execute(sa.text("select count(*) from (select id from fund_lots for no key update) l")).scalar()
+        conn.rollback()
+    with engine.begin() as conn:  # and the CHECK backs the ledger's condition up, even for the owner
         with pytest.raises(sa.exc.IntegrityError, match="ck_fund_lots_balance_not_negative"):
             with conn.begin_nested():
                 conn.execute(sa.text("update fund_lots set balance = -1"))
-        conn.rollback()
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_ledgers_function_is_the_ledgers_update(app, funded):
+    """``hardship_change_lots`` takes the parameters of the ledger's conditional update (one array each, by name),
+    changes lots in the runtime role's scope only, and never below zero."""
+    from hardship.funds.ledger import _CHANGE_LOT
+    from tests.conftest import DATABASE_URL, IS_PG
+
+    if not IS_PG:
+        pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
+    engine = sa.create_engine(DATABASE_URL, poolclass=sa.pool.NullPool)
+    change = "select hardship_change_lots(lot => :lot, delta => :delta, " + ", ".join(
+        f"{name} => :zero" for name in RUNNING_TOTALS) + ")"
+    try:
+        with engine.connect() as conn:
+            names = conn.execute(sa.text("select proargnames from pg_proc where proname = 'hardship_change_lots'"))
+            named = {name for name, bind in _CHANGE_LOT.compile().binds.items() if not bind.unique}
+            assert set(names.scalar()) == named == {"lot", "delta", *RUNNING_TOTALS}
+            lots = dict(conn.execute(sa.text("select t.code, l.id from fund_lots l join tenants t on t.id = l.tenant_id "
+                                             "where t.code in ('C01', 'K0101')")).all())
+            before = dict(conn.execute(sa.text("select id, balance from fund_lots")).all())
+            conn.execute(sa.text("SET ROLE hardship_app"))
+            conn.execute(sa.text("select set_config('app.tenant_path', '/P01/C01/K0101/', false)"))
+
+            def apply(code, delta):
+                return conn.execute(sa.text(change), {"lot": [lots[code]], "delta": [delta], "zero": [0]}).scalar()
+
+            assert apply("C01", 100) == 0  # outside the scope: not changed
+            assert apply("K0101", -before[lots["K0101"]] - 1) == 0  # not enough money
+            assert apply("K0101", 100) == 1
+            assert conn.execute(sa.text("select balance from fund_lots")).scalars().all() == [before[lots["K0101"]] + 100]
+            conn.execute(sa.text("select set_config('app.tenant_path', '/', false)"))
+            assert conn.execute(sa.text("select balance from fund_lots where id = :id"),
+                                {"id": lots["C01"]}).scalar() == before[lots["C01"]]
+            conn.rollback()
+    finally:
+        engine.dispose()
 
 
 def test_every_running_total_moves_with_its_entries(app, ledger, api_as):

@@ -433,3 +433,25 @@ def test_runtime_role_cannot_rewrite_the_audit_log(data, runtime):
         "insert into audit_events (at, action, object_type, detail, tenant_id) "
         "values (now(), 'test.append', 'tenant', '{}', :t)"), {"t": data["C01"]})
     runtime.rollback()
+
+
+def test_api_tokens_of_another_union_are_out_of_reach(data, runtime, owner_engine):
+    """A token belongs to its user's union: a scope sees its own subtree's tokens only and cannot write one
+    for a union outside it."""
+    with owner_engine.begin() as conn:
+        outsider = conn.execute(sa.text("select id from users where username = 'k0201_all'")).scalar()
+        for code in ("K0101", "K0201"):
+            conn.execute(sa.text(
+                "insert into api_tokens (user_id, tenant_id, token_hash, created_at, expires_at) "
+                "select u.id, u.tenant_id, :h, now(), now() + interval '1 hour' from users u "
+                "where u.username = :u"), {"h": f"{code:0<64}", "u": f"{code.lower()}_all"})
+    _scope(runtime, "/P01/C01/")
+    assert set(runtime.execute(sa.text("select token_hash from api_tokens")).scalars()) == {f"{'K0101':0<64}"}
+    assert runtime.execute(sa.text("update api_tokens set revoked_at = now() "
+                                   "where tenant_id = :t"), {"t": data["K0201"]}).rowcount == 0
+    with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+        with runtime.begin_nested():
+            runtime.execute(sa.text(
+                "insert into api_tokens (user_id, tenant_id, token_hash, created_at, expires_at) "
+                "values (:u, :t, :h, now(), now())"), {"u": outsider, "t": data["K0201"], "h": "f" * 64})
+    runtime.rollback()
