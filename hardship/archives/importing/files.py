@@ -60,7 +60,8 @@ def check_upload(filename: str, content: bytes) -> str:
         return "xlsx"
     if is_zip or is_ole:
         raise ImportRefused(_l("The file is named .csv but is an Excel workbook: save it as csv, or name it .xlsx."))
-    if b"\x00" in content[:65536]:
+    sample = content[:65536]
+    if sample.count(b"\x00") * 100 > len(sample):  # binary (or UTF-16); a stray NUL is the verdict of its row
         raise ImportRefused(_l("The file is named .csv but is not a text file."))
     decode_csv(content)
     return "csv"
