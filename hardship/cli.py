@@ -249,8 +249,10 @@ def reconcile_command():
 
 def _register_groups() -> None:
     from hardship.funds.cli import funds_cli
+    from hardship.jobs.cli import jobs_cli
 
     cli.add_command(funds_cli)
+    cli.add_command(jobs_cli)
 
 
 _register_groups()

@@ -183,7 +183,8 @@ def rq_app(app):
         redis.close()
 
 
-def _run_worker(timeout: int = 120) -> subprocess.CompletedProcess:
+def worker_env() -> dict:
+    """The environment of a worker process started as in production, on the tests' database and queues."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
     env.update({
         "DATABASE_URL": DATABASE_URL,
@@ -194,8 +195,12 @@ def _run_worker(timeout: int = 120) -> subprocess.CompletedProcess:
         "PII_KEYS": TEST_CONFIG["PII_KEYS"],
         "ARGON2_PROFILE": "fast",
     })
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "hardship", "worker", "--burst"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return env
+
+
+def _run_worker(timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "hardship", "worker", "--burst"], cwd=REPO,
+                          env=worker_env(), capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.redis
