@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import io
 import re
+import resource
+import subprocess
+import sys
 import zipfile
 
 import openpyxl
 
+from hardship.archives.importing import files
 from hardship.archives.models import Household
 from tests.archives import test_import
 from tests.archives.test_import import (
+    HEADERS,
     Sheet,
     _valid,
     count,
@@ -99,3 +104,103 @@ def test_x0000_cells_and_raw_control_bytes_in_a_workbook(app, county, api_as):
     assert output.status_code == 200
     rows = list(openpyxl.load_workbook(io.BytesIO(output.data)).worksheets[0].iter_rows(values_only=True))
     assert [r[0] for r in rows[1:]] == [302, 303, 304, 305]
+
+
+# ---------------------------------------------------------------- workbooks that would exhaust the worker's memory
+
+MEMORY_CAP = 400 * 1024 * 1024
+TOO_MUCH_TEXT = "The workbook holds more text than can be imported at once; split it into smaller files."
+CELL_TOO_LONG = ("A cell of the workbook holds more than 32,767 characters, more than Excel allows; correct it in "
+                 "Excel and save the file again.")
+SPAN = ("The worksheet spans %(rows)s rows and %(columns)s columns; at most %(max_rows)s rows and %(max_columns)s "
+        "columns can be imported. Delete the empty rows and columns beyond the data, or split the file.")
+_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/'
+         'spreadsheetml/2006/main"><sheetData>')
+
+
+def _workbook(path, sheet_xml, shared_strings=None) -> None:
+    """An xlsx written part by part (``sheet_xml`` and ``shared_strings``: iterables of str chunks), so that
+    a part of hundreds of MB never sits in the test's memory."""
+    template = to_xlsx(Sheet(rows=[{**_valid(1)}]))
+    with zipfile.ZipFile(io.BytesIO(template)) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename == "xl/worksheets/sheet1.xml":
+                chunks = sheet_xml
+            elif info.filename == "xl/sharedStrings.xml":
+                chunks = shared_strings or [src.read(info).decode()]
+            else:
+                dst.writestr(info.filename, src.read(info))
+                continue
+            with dst.open(info.filename, "w") as part:
+                for chunk in chunks:
+                    part.write(chunk.encode())
+
+
+def _header_row() -> str:
+    return '<row r="1">' + "".join(f'<c r="{_col(n)}1" t="inlineStr"><is><t>{h}</t></is></c>'
+                                   for n, h in enumerate(HEADERS)) + "</row>"
+
+
+def _col(n: int) -> str:
+    letters = ""
+    n += 1
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _one_long_shared_string(mb: int):
+    yield '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>'
+    for _ in range(mb):
+        yield "a" * (1024 * 1024)
+    yield "</t></si></sst>"
+
+
+def _run_capped(app, path) -> subprocess.CompletedProcess:
+    """The command-line import (the job, inline) in a process whose address space is capped at 400 MB."""
+    from tests.jobs.test_jobs import REPO, worker_env
+
+    env = {k: v for k, v in worker_env().items() if v is not None and k != "REDIS_URL"}
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "hardship", "import-households", "--tenant",
+                           "K0101", str(path)], cwd=REPO, env=env, preexec_fn=cap, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_workbooks_beyond_the_memory_limit_are_refused_under_a_400_mb_cap(app, county, tmp_path):
+    cases = []
+    # one 280 MB shared string in a file of a few hundred KB (declared in the archive's directory)
+    path = tmp_path / "one-long-string.xlsx"
+    _workbook(path, [_HEAD, _header_row(), '<row r="2"><c r="A2" t="s"><v>0</v></c></row></sheetData></worksheet>'],
+              _one_long_shared_string(280))
+    cases.append((path, TOO_MUCH_TEXT, {}))
+    # the same text in the sheet itself, as an inline string
+    path = tmp_path / "one-long-cell.xlsx"
+    _workbook(path, [_HEAD, _header_row(), '<row r="2"><c r="A2" t="inlineStr"><is><t>',
+                     *("a" * (1024 * 1024) for _ in range(280)), "</t></is></c></row></sheetData></worksheet>"])
+    cases.append((path, CELL_TOO_LONG, {}))
+    # a 100 KB shared string in 300,000 cells: small parts, 30 GB of cells once read
+    path = tmp_path / "repeated-string.xlsx"
+    rows = (f'<row r="{r}">' + "".join(f'<c r="{_col(n)}{r}" t="s"><v>0</v></c>' for n in range(30)) + "</row>"
+            for r in range(2, 10_002))
+    _workbook(path, [_HEAD, _header_row(), *rows, "</sheetData></worksheet>"],
+              ['<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>' + "b" * 100_000
+               + "</t></si></sst>"])
+    cases.append((path, TOO_MUCH_TEXT, {}))
+    # two cells far apart: the reader lays out the whole area between them
+    path = tmp_path / "far-apart.xlsx"
+    _workbook(path, [_HEAD, _header_row(), '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c>'
+                     "</row></sheetData></worksheet>"])
+    cases.append((path, SPAN, {"rows": "1,048,576", "columns": len(HEADERS), "max_columns": files.MAX_COLUMNS,
+                               "max_rows": f"{min(files.MAX_SHEET_ROWS, files.MAX_CELLS // len(HEADERS)):,}"}))
+    for path, msgid, values in cases:
+        assert path.stat().st_size < 2 * 1024 * 1024, path
+        proc = _run_capped(app, path)
+        expected = gettext_in(app, "zh_Hans_CN", msgid, **values)
+        assert proc.returncode == 2 and f"error: {expected}" in proc.stderr, (path.name, proc.returncode,
+                                                                             proc.stdout[-2000:], proc.stderr[-2000:])
+    assert count(app, Household, Household.import_key.is_not(None)) == 0
