@@ -178,6 +178,11 @@ def test_workbooks_beyond_the_memory_limit_are_refused_under_a_400_mb_cap(app, c
     _workbook(path, [_HEAD, _header_row(), '<row r="2"><c r="A2" t="s"><v>0</v></c></row></sheetData></worksheet>'],
               _one_long_shared_string(280))
     cases.append((path, TOO_MUCH_TEXT, {}))
+    # a shared string longer than a cell may hold, in a part small enough for the archive's directory
+    path = tmp_path / "long-string.xlsx"
+    _workbook(path, [_HEAD, _header_row(), '<row r="2"><c r="A2" t="s"><v>0</v></c></row></sheetData></worksheet>'],
+              _one_long_shared_string(2))
+    cases.append((path, CELL_TOO_LONG, {}))
     # the same text in the sheet itself, as an inline string
     path = tmp_path / "one-long-cell.xlsx"
     _workbook(path, [_HEAD, _header_row(), '<row r="2"><c r="A2" t="inlineStr"><is><t>',

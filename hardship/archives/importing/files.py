@@ -186,17 +186,13 @@ class _Parts:
         ``mark``, the rest waiting for the next chunk. What waits is one element: longer than a cell may be
         is refused."""
         data = self._carry.pop(name, b"") + chunk
-        cut = data.rfind(mark)
-        if cut <= 0:
-            cut = 0 if len(data) <= MAX_CELL_XML else len(data)
-            if cut == 0:
-                self._carry[name] = data
-                return
+        cut = max(data.rfind(mark), 0)
         if len(data) - cut > MAX_CELL_XML:
-            if data[cut + len(mark): cut + len(mark) + 1] in (b" ", b">", b"/"):
+            if data.startswith(mark, cut) and data[cut + len(mark): cut + len(mark) + 1] in (b" ", b">", b"/"):
                 raise _cell_too_long()
             cut = len(data)  # another element (a long list of formats or validations): measured whole
-        measure(data[:cut], name=name)
+        if cut:
+            measure(data[:cut], name=name)
         self._carry[name] = data[cut:]
 
     def _strings(self, data: bytes, name: str = SHARED_STRINGS) -> None:
