@@ -54,7 +54,7 @@ def _job(app, job_id: str) -> Job:
 
 def _content_kept(app) -> list[bool]:
     with system(app):
-        return [c is not None for c in db.session.scalars(sa.select(ImportUpload.content_enc))]
+        return [c is not None for c in db.session.scalars(sa.select(ImportUpload.content_enc).order_by(ImportUpload.id))]
 
 
 def _wait_for(path, proc, seconds: float = 20) -> None:
