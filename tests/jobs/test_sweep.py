@@ -123,30 +123,37 @@ def test_a_killed_worker_s_job_is_swept(app, county, api_as, tmp_path):
         app.config["REDIS_URL"] = None
 
 
-def test_sweep_without_redis_marks_jobs_started_before_the_timeout(app, county, api_as, client, login):
-    """Without Redis (inline jobs) there is no heartbeat: a job still "running" after ``JOB_TIMEOUT`` is dead."""
-    from flask_babel import force_locale
-
+def _running_imports(app, minutes_ago: list[int]) -> list[str]:
+    """Import jobs recorded as running (started ``minutes_ago``), each with its stored upload."""
     from hardship.archives.jobs import import_households
     from hardship.core import crypto
-    from hardship.core.jobs import sweep
     from tenants.scoping import get_tenant
 
     with system(app):
         tenant = get_tenant("K0101")
         uploads = [ImportUpload(tenant_id=tenant.id, kind="households", filename=f"{n}.xlsx", size=1, sha256="0" * 64,
                                 locale="zh_Hans_CN", content_enc=crypto.encrypt_bytes(b"x", "import_uploads.content"))
-                   for n in range(2)]
+                   for n in range(len(minutes_ago))]
         db.session.add_all(uploads)
         db.session.flush()
         jobs = []
-        for n, minutes in enumerate([120, 5]):  # one started two hours ago, one five minutes ago
+        for n, minutes in enumerate(minutes_ago):
             row = Job(id=f"00000000-0000-0000-0000-00000000000{n}", tenant_id=tenant.id, name=import_households.job_name,
                       queue="imports", args=[uploads[n].id], status="started", progress=0.5,
                       result={"imported": 7}, started_at=utcnow() - timedelta(minutes=minutes))
             db.session.add(row)
             jobs.append(row.id)
         db.session.commit()
+    return jobs
+
+
+def test_sweep_without_redis_marks_jobs_started_before_the_timeout(app, county, api_as, client, login):
+    """Without Redis (inline jobs) there is no heartbeat: a job still "running" after ``JOB_TIMEOUT`` is dead."""
+    from flask_babel import force_locale
+
+    from hardship.core.jobs import sweep
+
+    jobs = _running_imports(app, [120, 5])  # one started two hours ago, one five minutes ago
     with app.app_context(), force_locale("zh_Hans_CN"):
         assert sweep() == [jobs[0]]
     assert [_job(app, j).status for j in jobs] == ["failed", "started"]
@@ -154,3 +161,17 @@ def test_sweep_without_redis_marks_jobs_started_before_the_timeout(app, county, 
     login("k0101_all")
     page = client.get(f"/t/K0101/jobs/{jobs[0]}").get_data(as_text=True)
     assert test_import.gettext_in(app, "zh_Hans_CN", STOPPED, progress=50) in page
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL and a real RQ worker")
+def test_a_worker_sweeps_when_it_starts(app, county):
+    """A job recorded as running without a heartbeat (its worker died) is failed by the next worker to start."""
+    from tests.jobs.test_jobs import _run_worker
+
+    jobs = _running_imports(app, [1])
+    proc = _run_worker()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    row = _job(app, jobs[0])
+    assert row.status == "failed" and row.result["stopped"] is True and row.result["imported"] == 7
+    assert _content_kept(app) == [False]
