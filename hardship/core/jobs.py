@@ -305,7 +305,7 @@ def sweep() -> list[str]:
                 continue
             _fn, _queue, on_failure = _REGISTRY.get(row.name, (None, None, None))
             row.status, row.finished_at = "failed", utcnow()
-            row.error = f"WorkerLost: no heartbeat since the job started at {row.started_at}"
+            row.error = f"WorkerLost: the heartbeat of the process running it expired (started at {row.started_at})"
             row.result = {**(row.result or {}), "stopped": True}  # the job's page says so, in its reader's words
             if on_failure is not None:
                 on_failure(row, *list(row.args))
