@@ -114,6 +114,7 @@ CELL_TOO_LONG = ("A cell of the workbook holds more than 32,767 characters, more
                  "Excel and save the file again.")
 SPAN = ("The worksheet spans %(rows)s rows and %(columns)s columns; at most %(max_rows)s rows and %(max_columns)s "
         "columns can be imported. Delete the empty rows and columns beyond the data, or split the file.")
+FILLED = "The worksheet has too many filled cells to be read at once; split it into smaller files."
 _HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/'
          'spreadsheetml/2006/main"><sheetData>')
 
@@ -202,8 +203,15 @@ def test_workbooks_beyond_the_memory_limit_are_refused_under_a_400_mb_cap(app, c
                      "</row></sheetData></worksheet>"])
     cases.append((path, SPAN, {"rows": "1,048,576", "columns": len(HEADERS), "max_columns": files.MAX_COLUMNS,
                                "max_rows": f"{min(files.MAX_SHEET_ROWS, files.MAX_CELLS // len(HEADERS)):,}"}))
+    # 70,000 full rows of short strings: within every size, but 2.7 million filled cells for the reader
+    path = tmp_path / "full-rows.xlsx"
+    rows = (f'<row r="{r}">' + "".join(f'<c r="{_col(n)}{r}" t="s"><v>0</v></c>' for n in range(len(HEADERS)))
+            + "</row>" for r in range(2, 70_002))
+    _workbook(path, [_HEAD, _header_row(), *rows, "</sheetData></worksheet>"],
+              ['<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>x</t></si></sst>'])
+    cases.append((path, FILLED, {}))
     for path, msgid, values in cases:
-        assert path.stat().st_size < 2 * 1024 * 1024, path
+        assert path.stat().st_size < files.MAX_BYTES, path
         proc = _run_capped(app, path)
         expected = gettext_in(app, "zh_Hans_CN", msgid, **values)
         assert proc.returncode == 2 and f"error: {expected}" in proc.stderr, (path.name, proc.returncode,

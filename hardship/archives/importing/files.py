@@ -25,14 +25,18 @@ MAX_UNPACKED = 300 * 1024 * 1024
 MAX_ZIP_ENTRIES = 2000
 #: what the workbook reader may be given (it holds the whole sheet in memory, each cell in place: the
 #: worker must stay under 400 MB): the shared strings' XML, their number, the sheet's area (rows x columns,
-#: empty cells included), its columns and rows, and the text its cells hold. The largest file accepted,
-#: MAX_ROWS rows of the template's columns, fits in each.
+#: empty cells included), its columns and rows, the text its cells hold and how many hold something.
 MAX_SHARED_STRINGS = 48 * 1024 * 1024
 MAX_STRINGS = 4_200_000
 MAX_CELLS = 4_200_000
 MAX_COLUMNS = 100
 MAX_SHEET_ROWS = MAX_ROWS + 1000
 MAX_TEXT = 64 * 1024 * 1024
+#: what the reader holds at its peak, estimated from the sheet's area and its cells with a value (measured
+#: with python-calamine 0.9: about 26 bytes a cell of the area and 80 more a filled cell; the template's
+#: MAX_ROWS households with one member each, 230 MB). With the worker's own 110 MB it stays under 400 MB.
+MAX_READER_BYTES = 250 * 1024 * 1024
+AREA_CELL_BYTES, FILLED_CELL_BYTES = 26, 80
 #: Excel's own limit of one cell (32,767 characters), as XML: at most 8 bytes a character
 MAX_CELL_XML = 32_767 * 8
 SHARED_STRINGS = "xl/sharedStrings.xml"
@@ -148,7 +152,7 @@ def _cell_too_long():
 
 
 _SI = re.compile(rb"<si\b[^>]*?(?:/>|>(.*?)</si>)", re.S)
-_CELL_OR_ROW = re.compile(rb"<(c|row)\b([^>]*?)/?>(?:<v>(\d{1,10})</v>)?")
+_CELL_OR_ROW = re.compile(rb"<(c|row)\b([^>]*?)(/?)>(?:<v>(\d{1,10})</v>)?")
 _REF = re.compile(rb'\br="([A-Z]{0,3})(\d{0,7})"')
 _TYPE = re.compile(rb'\bt="(\w+)"')
 
@@ -205,13 +209,14 @@ class _Parts:
             raise _too_much_text()
 
     def _cells(self, data: bytes, name: str) -> None:
-        sheet = self._sheet.setdefault(name, {"row": 0, "col": 0, "rows": 0, "cols": 0, "text": 0, "open": None})
+        sheet = self._sheet.setdefault(name, {"row": 0, "col": 0, "rows": 0, "cols": 0, "text": 0, "open": None,
+                                                    "filled": 0})
         lengths, count = self.lengths, len(self.lengths)
         for match in _CELL_OR_ROW.finditer(data):
             if sheet["open"] is not None:  # an inline string's cell: its text is the XML up to the next element
                 sheet["text"] += match.start() - sheet["open"]
                 sheet["open"] = None
-            kind, attributes, value = match.groups()
+            kind, attributes, empty, value = match.groups()
             ref = _REF.search(attributes)
             if kind == b"row":
                 sheet["row"] = int(ref.group(2)) if ref and ref.group(2) else sheet["row"] + 1
@@ -227,6 +232,7 @@ class _Parts:
                     sheet["col"] += 1
                 if ref and ref.group(2):
                     sheet["row"] = int(ref.group(2))
+                sheet["filled"] += not empty
                 kind_of = _TYPE.search(attributes)
                 kind_of = kind_of.group(1) if kind_of else b"n"
                 if kind_of == b"s" and value is not None:
@@ -248,6 +254,10 @@ class _Parts:
                                    max_columns=MAX_COLUMNS))
         if sheet["text"] > MAX_TEXT:
             raise _too_much_text()
+        area = sheet["rows"] * sheet["cols"]
+        if area * AREA_CELL_BYTES + sheet["filled"] * FILLED_CELL_BYTES > MAX_READER_BYTES:
+            raise ImportRefused(_l("The worksheet has too many filled cells to be read at once; split it into smaller "
+                                   "files."))
 
 
 # ---------------------------------------------------------------- reading rows
