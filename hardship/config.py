@@ -7,6 +7,7 @@
 | ``DATABASE_RUNTIME_ROLE`` | ``hardship_app`` | PostgreSQL role the app switches to (``SET ROLE``) so that row-level security applies |
 | ``REDIS_URL`` | unset | RQ + Redis; unset means jobs run inline in the request |
 | ``RQ_QUEUE_PREFIX`` | empty | prefix of the RQ queue names (several instances or test runs on one Redis) |
+| ``JOB_HEARTBEAT_SECONDS`` | ``60`` | a running job's heartbeat expires after this; then ``jobs sweep`` marks it failed |
 | ``SECRET_KEY`` | generated into ``instance/secret_key`` | session signing |
 | ``PII_KEYS`` | generated into ``instance/pii_keys`` | comma-separated ``id:base64key`` list, first is current (rotation) |
 | ``PII_INDEX_KEY`` | generated into ``instance/pii_index_key`` | HMAC key of the ID-number blind index |
@@ -89,6 +90,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "DATABASE_RUNTIME_ROLE": env.get("DATABASE_RUNTIME_ROLE", "hardship_app"),
         "REDIS_URL": env.get("REDIS_URL") or None,
         "RQ_QUEUE_PREFIX": env.get("RQ_QUEUE_PREFIX", ""),
+        "JOB_HEARTBEAT_SECONDS": float(env.get("JOB_HEARTBEAT_SECONDS", "60")),
         "SECRET_KEY": secret,
         "PII_KEYS": pii,
         "PII_INDEX_KEY": pii_index,

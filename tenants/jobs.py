@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from hardship import audit
 from hardship.accounts.models import User
 from hardship.core.db import db
-from hardship.core.jobs import job, scope_restorer
+from hardship.core.jobs import every_tenant, job, scope_restorer
 from tenants.levels import registry
 from tenants.models import Tenant
 from tenants.scoping import scope, subtree_filter, system_scope
@@ -28,6 +28,9 @@ def tenant_scope(tenant_id: int):
         path = db.session.scalar(select(Tenant.path).where(Tenant.id == tenant_id))
     with scope(path):  # a union that is gone: the empty scope, in which the job finds nothing
         yield
+
+
+every_tenant(system_scope)  # the runner's own bookkeeping (sweeping the jobs of stopped processes)
 
 
 @job("reports", label=_l("Union directory export"))

@@ -155,18 +155,23 @@ def committed():
     return True
 
 
+def worker_env() -> dict:
+    """The environment of a worker process started as in production, on the tests' database and queues."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
+    env.update({"DATABASE_URL": DATABASE_URL, "REDIS_URL": os.environ.get("REDIS_URL", ""),
+                "HARDSHIP_INSTANCE": os.environ["HARDSHIP_INSTANCE"], "ARGON2_PROFILE": "fast",
+                **{key: TEST_CONFIG[key] for key in ("RQ_QUEUE_PREFIX", "SECRET_KEY", "PII_KEYS")}})
+    return env
+
+
 @pytest.fixture
 def rq_worker(committed, app):
     """``rq_worker()`` runs ``hardship worker --burst`` in a subprocess, as in production, on ``REDIS_URL``;
     returns the finished process."""
 
     def run(timeout: int = 120) -> subprocess.CompletedProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
-        env.update({"DATABASE_URL": DATABASE_URL, "REDIS_URL": os.environ["REDIS_URL"],
-                    "HARDSHIP_INSTANCE": os.environ["HARDSHIP_INSTANCE"], "ARGON2_PROFILE": "fast",
-                    **{key: TEST_CONFIG[key] for key in ("RQ_QUEUE_PREFIX", "SECRET_KEY", "PII_KEYS")}})
         return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "hardship", "worker", "--burst"],
-                              cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[1], env=worker_env(), capture_output=True, text=True,
                               timeout=timeout)
 
     return run

@@ -18,7 +18,7 @@ LAYOUT = {
     "hardship/archives": EDITED | {"queries", "jobs", "cli"},
     "hardship/funds": EDITED | {"queries", "cli"},
     "tenants": EDITED | {"jobs"},
-    "hardship/audit": READ_ONLY,
+    "hardship/audit": READ_ONLY | {"schemas", "queries"},
     "hardship/jobs": READ_ONLY | {"cli"},
 }
 

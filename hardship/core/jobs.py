@@ -16,13 +16,22 @@ Transactions: ``enqueue`` only adds the record to the caller's transaction; the 
 inline, run) once that transaction commits, so it never starts on work the caller rolled back. The
 runner owns the job's own transactions: it commits the start, the end, and each checkpoint
 (:func:`checkpoint`); a failure rolls back to the last checkpoint and is recorded.
+
+A job that dies with its process (a worker killed, a machine restarted) cannot record its own end. While a
+job runs with ``REDIS_URL`` set, a thread of its process keeps a Redis key alive (its *heartbeat*, expiring
+after ``JOB_HEARTBEAT_SECONDS``); :func:`sweep` marks failed every job recorded as running whose heartbeat
+is gone (without Redis: that started more than ``JOB_TIMEOUT`` ago), keeping what its checkpoints committed
+and calling its ``on_failure`` (an import drops its stored file). Workers sweep when they start and at each
+of their maintenance rounds; ``flask --app wsgi hardship jobs sweep`` does it by hand.
 """
 
 from __future__ import annotations
 
+import threading
 import traceback
 import uuid
 from contextlib import AbstractContextManager
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -35,7 +44,7 @@ from hardship.core.errors import AppError
 QUEUES = ("default", "imports", "reports")
 _REGISTRY: dict[str, tuple] = {}
 _LABELS: dict[str, object] = {}
-_HOOKS: dict = {"model": None, "scope": None}
+_HOOKS: dict = {"model": None, "scope": None, "all": None}
 #: ``Session.info`` key of the jobs a transaction started: queued or run when it commits
 _PENDING = "hardship.jobs.pending"
 
@@ -53,6 +62,12 @@ def records(model):
 def scope_restorer(fn):
     """Register ``fn(tenant_id)``, a context manager under which a job of that tenant runs."""
     _HOOKS["scope"] = fn
+    return fn
+
+
+def every_tenant(fn):
+    """Register ``fn()``, a context manager under which the runner sees the jobs of every tenant (to sweep)."""
+    _HOOKS["all"] = fn
     return fn
 
 
@@ -180,29 +195,124 @@ def _execute(job_id: str, tenant_id: int) -> None:
             return
         fn, _queue, on_failure = _REGISTRY[row.name]
         args = list(row.args)
-        row.status, row.started_at, row.error = "started", utcnow(), None
-        db.session.commit()
+        with _Heartbeat(job_id):  # beating before the start is committed: a running job always has one
+            row.status, row.started_at, row.error = "started", utcnow(), None
+            db.session.commit()
+            try:
+                result = fn(row, *args)
+                if isinstance(result, dict):
+                    row.result = {**(row.result or {}), **result}
+                row.status, row.progress, row.finished_at = "finished", 1.0, utcnow()
+                db.session.commit()
+            except Exception as exc:
+                db.session.rollback()
+                row = db.session.scalar(select(model).where(model.id == job_id))
+                if isinstance(exc, AppError):
+                    # a refusal people can act on (e.g. a file that cannot be imported): its message is the job's error
+                    current_app.logger.info("job %s refused: %s", job_id, exc.message)
+                    row.error = f"{type(exc).__name__}: {exc.message}"
+                    row.result = {**(row.result or {}), "refused": str(exc.message)}
+                else:
+                    current_app.logger.exception("job %s failed", job_id)
+                    row.error = traceback.format_exc(limit=3)[-2000:]
+                row.status, row.finished_at = "failed", utcnow()
+                if on_failure is not None:
+                    on_failure(row, *args)
+                db.session.commit()
+
+
+# ---------------------------------------------------------------- heartbeats and the sweep
+
+def _heartbeat_key(job_id: str) -> str:
+    return f"{queue_name('')}hardship:heartbeat:{job_id}"
+
+
+def _heartbeat_seconds() -> float:
+    return float(current_app.config.get("JOB_HEARTBEAT_SECONDS", 60))
+
+
+class _Heartbeat:
+    """While a job runs (with ``REDIS_URL``), a key that expires after ``JOB_HEARTBEAT_SECONDS`` unless a thread
+    of the job's process refreshes it, three times as often: a process that is killed stops refreshing it."""
+
+    def __init__(self, job_id: str):
+        self.key, self.ttl = _heartbeat_key(job_id), _heartbeat_seconds()
+        self.redis = redis_connection() if current_app.config.get("REDIS_URL") else None
+        self.done = threading.Event()
+        self.logger = current_app.logger
+        self.thread = threading.Thread(target=self._keep, name=f"heartbeat {job_id}", daemon=True)
+
+    def beat(self) -> None:
         try:
-            result = fn(row, *args)
-            if isinstance(result, dict):
-                row.result = {**(row.result or {}), **result}
-            row.status, row.progress, row.finished_at = "finished", 1.0, utcnow()
-            db.session.commit()
-        except Exception as exc:
-            db.session.rollback()
-            row = db.session.scalar(select(model).where(model.id == job_id))
-            if isinstance(exc, AppError):
-                # a refusal people can act on (e.g. a file that cannot be imported): its message is the job's error
-                current_app.logger.info("job %s refused: %s", job_id, exc.message)
-                row.error = f"{type(exc).__name__}: {exc.message}"
-                row.result = {**(row.result or {}), "refused": str(exc.message)}
-            else:
-                current_app.logger.exception("job %s failed", job_id)
-                row.error = traceback.format_exc(limit=3)[-2000:]
+            self.redis.set(self.key, "1", px=max(1, int(self.ttl * 1000)))
+        except Exception:  # Redis unreachable for a moment: the next beat tries again
+            self.logger.warning("job heartbeat %s could not be written", self.key, exc_info=True)
+
+    def _keep(self) -> None:
+        while not self.done.wait(self.ttl / 3):
+            self.beat()
+
+    def __enter__(self):
+        if self.redis is not None:
+            self.beat()
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.redis is None:
+            return
+        self.done.set()
+        self.thread.join()
+        try:
+            self.redis.delete(self.key)
+        except Exception:
+            self.logger.warning("job heartbeat %s could not be deleted", self.key, exc_info=True)
+        self.redis.close()
+
+
+def _alive(redis, job_id: str, started_at) -> bool:
+    if redis is not None:
+        return bool(redis.exists(_heartbeat_key(job_id)))
+    limit = timedelta(seconds=current_app.config.get("JOB_TIMEOUT", 3600))
+    return started_at is not None and started_at > utcnow() - limit
+
+
+def sweep() -> list[str]:
+    """Mark as failed every job recorded as running whose process is gone (its heartbeat expired; without
+    Redis: started more than ``JOB_TIMEOUT`` ago), each in a transaction of its own under its tenant's scope,
+    with what its checkpoints committed kept and its ``on_failure`` called (an import drops its file).
+    Returns the ids of the jobs marked."""
+    model = _hook("model")
+    with _hook("all")():
+        running = db.session.execute(select(model.id, model.tenant_id, model.started_at)
+                                     .where(model.status == "started")).all()
+        db.session.rollback()
+    if not running:
+        return []
+    redis = redis_connection() if current_app.config.get("REDIS_URL") else None
+    try:
+        gone = [(job_id, tenant_id) for job_id, tenant_id, started_at in running
+                if not _alive(redis, job_id, started_at)]
+    finally:
+        if redis is not None:
+            redis.close()
+    swept = []
+    for job_id, tenant_id in gone:
+        with _hook("scope")(tenant_id):
+            row = db.session.scalar(select(model).where(model.id == job_id).with_for_update())
+            if row is None or row.status != "started":  # it ended meanwhile
+                db.session.rollback()
+                continue
+            _fn, _queue, on_failure = _REGISTRY.get(row.name, (None, None, None))
             row.status, row.finished_at = "failed", utcnow()
+            row.error = f"WorkerLost: the heartbeat of the process running it expired (started at {row.started_at})"
+            row.result = {**(row.result or {}), "stopped": True}  # the job's page says so, in its reader's words
             if on_failure is not None:
-                on_failure(row, *args)
+                on_failure(row, *list(row.args))
             db.session.commit()
+            current_app.logger.warning("job %s: its process stopped; marked as failed", job_id)
+            swept.append(job_id)
+    return swept
 
 
 _app = None
@@ -220,9 +330,25 @@ def set_worker_app(app) -> None:
 
 
 def run_worker(queues=QUEUES, burst: bool = False) -> None:
+    """Work the queues (RQ); sweep the jobs of dead processes when starting and at each maintenance round."""
     from rq import SimpleWorker
+
+    class Worker(SimpleWorker):
+        def run_maintenance_tasks(self):
+            super().run_maintenance_tasks()
+            _sweep_logged()
 
     set_worker_app(current_app._get_current_object())
     names = [queue_name(q) for q in queues]
-    worker = SimpleWorker(names, connection=redis_connection())
+    interval = max(1, int(current_app.config.get("JOB_HEARTBEAT_SECONDS", 60) * 2))
+    worker = Worker(names, connection=redis_connection(), maintenance_interval=interval)
+    _sweep_logged()
     worker.work(burst=burst)
+
+
+def _sweep_logged() -> None:
+    try:
+        sweep()
+    except Exception:  # the database unreachable for a moment: the next round sweeps
+        db.session.rollback()
+        current_app.logger.exception("sweeping the jobs of stopped processes failed")

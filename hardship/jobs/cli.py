@@ -1,4 +1,4 @@
-"""The background job worker on the command line: ``flask --app wsgi hardship worker``."""
+"""Background jobs on the command line: ``flask --app wsgi hardship worker`` and ``... hardship jobs sweep``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
 
 @click.command("worker")
@@ -28,4 +28,20 @@ def worker_command(queues, burst):
     run_worker(names, burst=burst)
 
 
-commands = [worker_command]
+jobs_cli = AppGroup("jobs", help="Background jobs.")
+
+
+@jobs_cli.command("sweep")
+def sweep_command():
+    """Mark as failed the jobs recorded as running whose process has stopped (a killed worker), keeping what
+    they had done and dropping their stored uploads. Workers do this by themselves when they start and
+    periodically."""
+    from hardship.core.jobs import sweep
+
+    swept = sweep()
+    for job_id in swept:
+        click.echo(f"job {job_id}: its process stopped; marked as failed")
+    click.echo(f"{len(swept)} jobs marked as failed")
+
+
+commands = [worker_command, jobs_cli]

@@ -49,6 +49,15 @@ class Job(TenantOwned, db.Model):
     def status_label(self) -> str:
         return str(jobs.STATUS_LABELS.get(self.status, self.status))
 
+    @property
+    def stopped_message(self) -> str | None:
+        """Why a job that was running has failed when its process stopped (:func:`hardship.core.jobs.sweep`)."""
+        if not (self.result or {}).get("stopped"):
+            return None
+        return str(_l("The process running this job stopped before the job finished, at %(progress)s%%; what it "
+                      "had reported done is kept. Start it again: nothing already done is repeated.",
+                      progress=round((self.progress or 0.0) * 100)))
+
     def output_response(self, user):
         """The file this job produced, as a download for the user who started the job (others of the
         subtree see the job's status, not its file, which may hold personal data); audited in the
@@ -63,8 +72,8 @@ class Job(TenantOwned, db.Model):
 
     def to_dict(self) -> dict:
         # a refusal's message is meant for people; a crash's traceback stays in the database and the log
-        error = (self.result or {}).get("refused") or (str(_l("The job failed; see the server log.")) if self.error
-                                                       else None)
+        error = (self.result or {}).get("refused") or self.stopped_message or (
+            str(_l("The job failed; see the server log.")) if self.error else None)
         return {"id": self.id, "name": self.name.rsplit(".", 1)[-1], "queue": self.queue, "status": self.status,
                 "progress": self.progress, "total": self.total, **(self.result or {}),
                 "error": error, "has_output": self.output_name is not None,

@@ -46,7 +46,11 @@ as in the API (``head.id_number``, ``members.0.relation``, ``tenant``), ``column
 
 Files over ``files.MAX_BYTES`` or ``files.MAX_ROWS`` rows, files that are not what their name says,
 damaged workbooks and archives that unpack to more than ``files.MAX_UNPACKED`` bytes are refused as a
-whole (``files.ImportRefused``), before anything is written.
+whole (``files.ImportRefused``), before anything is written. So are workbooks that would take the worker
+beyond its memory (400 MB) once read: their shared strings and worksheets are measured while they are
+unpacked, before the reader loads them (``files.MAX_SHARED_STRINGS``, ``MAX_CELLS``, ``MAX_COLUMNS``,
+``MAX_TEXT``; a cell longer than Excel allows). Anything else in a cell, whatever its bytes (a NUL, a control
+character, ``_x0000_``), is the verdict of its row.
 
 The modules
 -----------

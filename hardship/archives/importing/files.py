@@ -7,6 +7,7 @@ import io
 import os
 import re
 import zipfile
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,6 +23,23 @@ MAX_ROWS = 100_000
 #: the most an xlsx may unpack to (its XML parts, all together): a guard against zip bombs
 MAX_UNPACKED = 300 * 1024 * 1024
 MAX_ZIP_ENTRIES = 2000
+#: what the workbook reader may be given (it holds the whole sheet in memory, each cell in place: the
+#: worker must stay under 400 MB): the shared strings' XML, their number, the sheet's area (rows x columns,
+#: empty cells included), its columns and rows, the text its cells hold and how many hold something.
+MAX_SHARED_STRINGS = 48 * 1024 * 1024
+MAX_STRINGS = 4_200_000
+MAX_CELLS = 4_200_000
+MAX_COLUMNS = 100
+MAX_SHEET_ROWS = MAX_ROWS + 1000
+MAX_TEXT = 64 * 1024 * 1024
+#: what the reader holds at its peak, estimated from the sheet's area and its cells with a value (measured
+#: with python-calamine 0.9: about 26 bytes a cell of the area and 80 more a filled cell; the template's
+#: MAX_ROWS households with one member each, 230 MB). With the worker's own 110 MB it stays under 400 MB.
+MAX_READER_BYTES = 250 * 1024 * 1024
+AREA_CELL_BYTES, FILLED_CELL_BYTES = 26, 80
+#: Excel's own limit of one cell (32,767 characters), as XML: at most 8 bytes a character
+MAX_CELL_XML = 32_767 * 8
+SHARED_STRINGS = "xl/sharedStrings.xml"
 #: how far down the header row is looked for (a title may sit above it)
 HEADER_SEARCH_ROWS = 10
 EXTENSIONS = (".xlsx", ".csv")
@@ -60,7 +78,8 @@ def check_upload(filename: str, content: bytes) -> str:
         return "xlsx"
     if is_zip or is_ole:
         raise ImportRefused(_l("The file is named .csv but is an Excel workbook: save it as csv, or name it .xlsx."))
-    if b"\x00" in content[:65536]:
+    sample = content[:65536]
+    if sample.count(b"\x00") * 100 > len(sample):  # binary (or UTF-16); a stray NUL is the verdict of its row
         raise ImportRefused(_l("The file is named .csv but is not a text file."))
     decode_csv(content)
     return "csv"
@@ -92,27 +111,153 @@ def _too_big_unpacked():
 
 def _check_zip(content: bytes, unpack: bool) -> None:
     """An xlsx is a zip archive: check its directory (and, with ``unpack``, every part's real size and
-    checksum, in a stream, before the workbook reader sees it)."""
+    checksum, in a stream, before the workbook reader sees it; the shared strings and the worksheets are
+    measured on the way: :class:`_Parts`)."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             infos = archive.infolist()
-            if "xl/workbook.xml" not in {i.filename for i in infos}:
+            names = {i.filename for i in infos}
+            if "xl/workbook.xml" not in names:
                 raise ImportRefused(_l("The file is a zip archive but not an Excel workbook."))
             if len(infos) > MAX_ZIP_ENTRIES or sum(i.file_size for i in infos) > MAX_UNPACKED:
                 raise _too_big_unpacked()
+            if any(i.filename == SHARED_STRINGS and i.file_size > MAX_SHARED_STRINGS for i in infos):
+                raise _too_much_text()
             if not unpack:
                 return
-            unpacked = 0
-            for info in infos:
+            parts = _Parts()
+            # the shared strings first (the cells refer to them), then every other part
+            for info in sorted(infos, key=lambda i: i.filename != SHARED_STRINGS):
                 with archive.open(info) as part:
                     while chunk := part.read(1 << 20):
-                        unpacked += len(chunk)
-                        if unpacked > MAX_UNPACKED:
+                        parts.unpacked += len(chunk)
+                        if parts.unpacked > MAX_UNPACKED:
                             raise _too_big_unpacked()
+                        parts.feed(info.filename, chunk)
+                parts.end(info.filename)
     except ImportRefused:
         raise
     except Exception:  # BadZipFile, zlib.error, an unsupported compression method: whatever a broken archive raises
         raise _damaged() from None
+
+
+def _too_much_text():
+    return ImportRefused(_l("The workbook holds more text than can be imported at once; split it into smaller "
+                            "files."))
+
+
+def _cell_too_long():
+    return ImportRefused(_l("A cell of the workbook holds more than 32,767 characters, more than Excel allows; "
+                            "correct it in Excel and save the file again."))
+
+
+_SI = re.compile(rb"<si\b[^>]*?(?:/>|>(.*?)</si>)", re.S)
+_CELL_OR_ROW = re.compile(rb"<(c|row)\b([^>]*?)(/?)>(?:<v>(\d{1,10})</v>)?")
+_REF = re.compile(rb'\br="([A-Z]{0,3})(\d{0,7})"')
+_TYPE = re.compile(rb'\bt="(\w+)"')
+
+
+class _Parts:
+    """Measures an xlsx's shared strings and worksheets as they are unpacked, chunk by chunk, and refuses
+    (:class:`ImportRefused`) what would take the reader beyond the limits above before anything is loaded."""
+
+    def __init__(self):
+        self.unpacked = 0
+        self.lengths = array("I")  # the XML length of each shared string
+        self.strings_bytes = 0
+        self._carry: dict[str, bytes] = {}
+        self._sheet: dict = {}
+
+    def feed(self, name: str, chunk: bytes) -> None:
+        if name == SHARED_STRINGS:
+            self.strings_bytes += len(chunk)
+            if self.strings_bytes > MAX_SHARED_STRINGS:
+                raise _too_much_text()
+            self._scan(name, chunk, b"<si", self._strings)
+        elif name.startswith("xl/worksheets/") and name.endswith(".xml"):
+            self._scan(name, chunk, b"<c", self._cells)
+
+    def end(self, name: str) -> None:
+        rest = self._carry.pop(name, b"")
+        if name == SHARED_STRINGS:
+            self._strings(rest)
+        elif name in self._sheet:
+            self._cells(rest, name=name)
+            self._sheet.pop(name)
+
+    def _scan(self, name: str, chunk: bytes, mark: bytes, measure) -> None:
+        """Measure the complete elements of ``chunk`` (after what the previous one left): up to the last
+        ``mark``, the rest waiting for the next chunk. What waits is one element: longer than a cell may be
+        is refused."""
+        data = self._carry.pop(name, b"") + chunk
+        cut = max(data.rfind(mark), 0)
+        if len(data) - cut > MAX_CELL_XML:
+            if data.startswith(mark, cut) and data[cut + len(mark): cut + len(mark) + 1] in (b" ", b">", b"/"):
+                raise _cell_too_long()
+            cut = len(data)  # another element (a long list of formats or validations): measured whole
+        if cut:
+            measure(data[:cut], name=name)
+        self._carry[name] = data[cut:]
+
+    def _strings(self, data: bytes, name: str = SHARED_STRINGS) -> None:
+        for match in _SI.finditer(data):
+            length = len(match.group(1) or b"")
+            if length > MAX_CELL_XML:
+                raise _cell_too_long()
+            self.lengths.append(length)
+        if len(self.lengths) > MAX_STRINGS:
+            raise _too_much_text()
+
+    def _cells(self, data: bytes, name: str) -> None:
+        sheet = self._sheet.setdefault(name, {"row": 0, "col": 0, "rows": 0, "cols": 0, "text": 0, "open": None,
+                                                    "filled": 0})
+        lengths, count = self.lengths, len(self.lengths)
+        for match in _CELL_OR_ROW.finditer(data):
+            if sheet["open"] is not None:  # an inline string's cell: its text is the XML up to the next element
+                sheet["text"] += match.start() - sheet["open"]
+                sheet["open"] = None
+            kind, attributes, empty, value = match.groups()
+            ref = _REF.search(attributes)
+            if kind == b"row":
+                sheet["row"] = int(ref.group(2)) if ref and ref.group(2) else sheet["row"] + 1
+                sheet["col"] = 0
+            else:
+                letters = ref.group(1) if ref else b""
+                if letters:
+                    col = 0
+                    for letter in letters:
+                        col = col * 26 + letter - 64
+                    sheet["col"] = col
+                else:
+                    sheet["col"] += 1
+                if ref and ref.group(2):
+                    sheet["row"] = int(ref.group(2))
+                sheet["filled"] += not empty
+                kind_of = _TYPE.search(attributes)
+                kind_of = kind_of.group(1) if kind_of else b"n"
+                if kind_of == b"s" and value is not None:
+                    index = int(value)
+                    sheet["text"] += lengths[index] if index < count else 0
+                elif kind_of in (b"inlineStr", b"str"):
+                    sheet["open"] = match.start()
+                sheet["cols"] = max(sheet["cols"], sheet["col"])
+            sheet["rows"] = max(sheet["rows"], sheet["row"])
+        if sheet["open"] is not None:
+            sheet["text"] += len(data) - sheet["open"]
+            sheet["open"] = 0
+        if sheet["cols"] > MAX_COLUMNS or sheet["rows"] > MAX_SHEET_ROWS or sheet["rows"] * sheet["cols"] > MAX_CELLS:
+            raise ImportRefused(_l("The worksheet spans %(rows)s rows and %(columns)s columns; at most %(max_rows)s "
+                                   "rows and %(max_columns)s columns can be imported. Delete the empty rows and "
+                                   "columns beyond the data, or split the file.",
+                                   rows=f"{sheet['rows']:,}", columns=f"{sheet['cols']:,}",
+                                   max_rows=f"{min(MAX_SHEET_ROWS, MAX_CELLS // max(sheet['cols'], 1)):,}",
+                                   max_columns=MAX_COLUMNS))
+        if sheet["text"] > MAX_TEXT:
+            raise _too_much_text()
+        area = sheet["rows"] * sheet["cols"]
+        if area * AREA_CELL_BYTES + sheet["filled"] * FILLED_CELL_BYTES > MAX_READER_BYTES:
+            raise ImportRefused(_l("The worksheet has too many filled cells to be read at once; split it into smaller "
+                                   "files."))
 
 
 # ---------------------------------------------------------------- reading rows

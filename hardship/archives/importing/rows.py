@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from hardship.api import load_data
@@ -25,6 +26,7 @@ from hardship.archives.importing.columns import (
 from hardship.archives.schemas import HouseholdIn
 from hardship.core.db import db
 from hardship.core.errors import ValidationFailed
+from hardship.core.fields import clean_text
 from hardship.core.idcard import FieldError, parse_id_number
 from tenants.models import Tenant
 from tenants.scoping import subtree_filter
@@ -46,6 +48,12 @@ def _text(value) -> str:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     return str(value).strip()
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """A value of the file as a message quotes it: printable (a control character shows as �) and short."""
+    text = "".join(c if c.isprintable() else "\ufffd" for c in text[: limit + 1])
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _rounded_number(value) -> bool:
@@ -128,7 +136,7 @@ class HouseholdImport:
                                          int(member.group(1)) if member else None, CHOICES.get(name)))
                 self._index[column.field] = index
             elif header:
-                ignored.append(header)
+                ignored.append(shown(header))
         return ignored
 
     # -- verdicts
@@ -150,7 +158,7 @@ class HouseholdImport:
             tenant = db.session.scalar(select(Tenant).where(Tenant.code == code,
                                                             subtree_filter(Tenant, self.tenant_path)))
             if tenant is None:
-                result = _l("There is no union with the code %(code)s below %(union)s.", code=code,
+                result = _l("There is no union with the code %(code)s below %(union)s.", code=shown(code),
                             union=self.tenant_name)
             elif not ops.may_register_in(tenant, self.actor):
                 result = _l("Only the union itself or the union keeping its archive registers households.")
@@ -177,6 +185,12 @@ class HouseholdImport:
             if slot.group is not None:
                 groups.add(slot.group)
             kind = slot.kind
+            if kind in ("tenant", "choice", "reasons"):  # read here, before the schema: its text rule first
+                try:
+                    clean_text(text)
+                except ValidationError as exc:
+                    errors[slot.field] = exc.messages
+                    continue
             if kind == "tenant":
                 target = self._target(text)
                 if not isinstance(target, tuple):
@@ -185,12 +199,12 @@ class HouseholdImport:
                 continue
             if kind in ("id", "card") and _rounded_number(raw):
                 errors[slot.field] = [_l("Excel kept this number as a number and rounded it (%(value)s): format "
-                                         "the column as text and type the number again.", value=text)]
+                                         "the column as text and type the number again.", value=shown(text))]
                 continue
             if kind == "choice":  # the file's words (Chinese labels) for the schema's keys
                 value = slot.choices.get(text.replace(" ", "")) or slot.choices.get(text.lower())
                 if value is None:
-                    errors[slot.field] = [_l("Unknown value %(value)s; write one of: %(choices)s.", value=text,
+                    errors[slot.field] = [_l("Unknown value %(value)s; write one of: %(choices)s.", value=shown(text),
                                              choices=labels_text(slot.column.choices))]
                     continue
             elif kind == "reasons":
@@ -199,7 +213,7 @@ class HouseholdImport:
                 unknown = [w for w, v in zip(words, value, strict=True) if v is None]
                 if unknown:
                     errors["reasons"] = [_l("Unknown reasons: %(r)s; write them as %(choices)s.",
-                                            r="、".join(unknown), choices=labels_text(REASON_LABELS))]
+                                            r=shown("、".join(unknown)), choices=labels_text(REASON_LABELS))]
                     continue
             elif kind == "money":
                 value = _CURRENCY.sub("", text).strip()
