@@ -108,7 +108,7 @@ def get_history(household_id):
     """Every change of the household: who, when, why, before and after."""
     household = queries.get_household(household_id)
     require(current_user, "households.read")
-    return {"household": household.id, "events": queries.history(household)}
+    return {"household": household.id, "events": queries.history(household, current_user)}
 
 
 

@@ -132,7 +132,7 @@ def _render_household(household, *, survey_form=None, objection_form=None, faile
                       status: int = 200):
     """The household page; ``failed`` is ``(action, form)`` of a decision that was refused."""
     detail = queries.household_detail(household, current_user)
-    events = queries.history(household)
+    events = queries.history(household, current_user)
     for event in events:
         event["at"] = datetime.fromisoformat(event["at"])
     actions = ops.allowed_actions(household, current_user)
