@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 from contextlib import contextmanager
 
-import xlsxwriter
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,6 +13,7 @@ from hardship import audit
 from hardship.accounts.models import User
 from hardship.core.db import db
 from hardship.core.jobs import every_tenant, job, scope_restorer
+from hardship.core.xlsx import Column, Workbook
 from tenants.levels import registry
 from tenants.models import Tenant
 from tenants.scoping import scope, subtree_filter, system_scope
@@ -46,25 +45,20 @@ def export_directory(run, tenant_id: int):
         select(User.tenant_id, func.count()).where(subtree_filter(User, root.path)).group_by(User.tenant_id)).all())
     total = db.session.scalar(select(func.count()).select_from(Tenant).where(subtree_filter(Tenant, root.path)))
     run.report(0.0, total=total)
-    buffer = io.BytesIO()
     with force_locale("zh_Hans_CN"):
-        headers = [_("Code"), _("Name"), _("Level"), _("Parent"), _("Division code"), _("Users")]
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = workbook.add_worksheet("工会名录")
-    bold = workbook.add_format({"bold": True})
-    sheet.write_row(0, 0, headers, bold)
+        columns = [Column(_("Code"), "code", 12), Column(_("Name"), "text", 32), Column(_("Level"), "text", 10),
+                   Column(_("Parent"), "code", 12), Column(_("Division code"), "code", 14),
+                   Column(_("Users"), "count", 8)]
+    book = Workbook()
+    sheet = book.sheet("工会名录", columns)
     rows = db.session.execute(
         select(Tenant).where(subtree_filter(Tenant, root.path)).order_by(Tenant.path)
         .execution_options(yield_per=1000)).scalars()
-    for n, tenant in enumerate(rows, start=1):
+    for tenant in rows:
         plugin = registry.get(tenant.level)
-        sheet.write_row(n, 0, [tenant.code, tenant.name, plugin.name("zh") if plugin else tenant.level,
-                               (tenant.ancestor_codes or [""])[-1], tenant.division_code or "",
-                               counts.get(tenant.id, 0)])
-    sheet.set_column(0, 0, 12)
-    sheet.set_column(1, 1, 32)
-    workbook.close()
-    run.output = buffer.getvalue()
+        sheet.append([tenant.code, tenant.name, plugin.name("zh") if plugin else tenant.level,
+                      (tenant.ancestor_codes or [""])[-1], tenant.division_code or "", counts.get(tenant.id, 0)])
+    run.output = book.close()
     run.output_name = f"{root.code}-工会名录.xlsx"
     audit.record("tenant.export_directory", root, root, detail={"job": run.id, "rows": total})
     return {"rows": total}

@@ -63,6 +63,16 @@ def test_each_export_is_audited_in_one_place():
     assert {action: where for action, where in places.items() if len(where) > 1} == {}
 
 
+def test_workbooks_are_written_by_one_helper():
+    """Every workbook goes through hardship.core.xlsx, which writes text as text (never a formula from what
+    people typed), money as numbers of yuan, dates as dates."""
+    sources = {str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
+               for folder in (*PACKAGES, "tools", "tests") for path in (ROOT / folder).rglob("*.py")}
+    users = {path for path, source in sources.items()
+             if re.search(r"^\s*(import xlsxwriter|from xlsxwriter\b)", source, re.MULTILINE)}
+    assert users == {"hardship/core/xlsx.py"}, "write workbooks with hardship.core.xlsx.Workbook"
+
+
 #: the core parsers of identifiers and money, which the input layer (hardship.core.fields) wraps
 PARSERS = {"parse_fen", "parse_id_number", "parse_phone", "parse_card_number", "parse_name", "parse_flag"}
 #: modules outside hardship/core that may call a parser, and why: none of them validates a person's input

@@ -42,14 +42,12 @@ def _card(n: int) -> str:
 
 
 def write_xlsx(path: str, rows: int) -> None:
-    import xlsxwriter
-
     from hardship.archives.importing.columns import COLUMNS
+    from hardship.core.xlsx import Workbook
 
     headers = [c.header for c in COLUMNS]
-    book = xlsxwriter.Workbook(path, {"constant_memory": True})
-    sheet = book.add_worksheet("困难职工")
-    sheet.write_row(0, 0, headers)
+    book = Workbook(path, constant_memory=True)
+    sheet = book.sheet("困难职工", headers, freeze=False)
     categories, reasons = ["深度困难", "相对困难", "意外致困"], ["因病、低收入", "因残", "下岗失业，单亲", "因学"]
     for i in range(rows):
         values = {"户主姓名": f"职工{i}", "身份证号": _id_number(2 * i), "联系电话": f"139{i:08d}",
@@ -60,7 +58,7 @@ def write_xlsx(path: str, rows: int) -> None:
         if i % 3 == 0:
             values.update({"成员1姓名": f"家属{i}", "成员1身份证号": _id_number(2 * i + 1), "成员1与户主关系": "配偶",
                            "成员1月收入": "0"})
-        sheet.write_row(i + 1, 0, [values.get(h, "") for h in headers])
+        sheet.append([values.get(h, "") for h in headers])
     book.close()
 
 

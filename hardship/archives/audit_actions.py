@@ -6,12 +6,12 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from hardship.archives.masking import mask_name
 from hardship.archives.models import CATEGORIES, REASONS, STATUSES, Household
 from hardship.archives.operations import ACTIONS as TRANSITIONS
 from hardship.archives.operations import FIELD_LABELS
 from hardship.audit.registry import Detail, action, choice, count, fields_of, ids, money, record, text
 from hardship.core.db import db
-from hardship.core.idcard import mask_name
 from tenants.scoping import subtree_filter
 
 

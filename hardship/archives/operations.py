@@ -50,15 +50,6 @@ def _is_keeper(actor, household_or_keeper_id) -> bool:
     return actor is None or actor.tenant_id == keeper_id
 
 
-def may_see_personal_data(user, household: Household) -> bool:
-    """Unmasked to the clerk/approver of the holding tenant and of its archive keeper (SPEC 3.8)."""
-    if user is None:
-        return True
-    if user.tenant_id not in (household.tenant_id, household.archive_tenant_id):
-        return False
-    return bool({"clerk", "approver"} & set(user.roles))
-
-
 # ---------------------------------------------------------------- history
 
 def _event(household: Household, action: str, actor, *, from_status=None, to_status=None, reason="",

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from hardship import audit
+from hardship.archives import masking
+from hardship.archives.masking import may_see_personal_data
 from hardship.archives.models import (
     Household,
     HouseholdEvent,
@@ -21,12 +23,12 @@ from hardship.archives.models import (
     Relief,
     Survey,
 )
-from hardship.archives.operations import household_tenant, may_see_personal_data, settle_publicity
+from hardship.archives.operations import household_tenant, settle_publicity
 from hardship.core import crypto
 from hardship.core.db import db, page_of
 from hardship.core.errors import NotFound, ValidationFailed
 from hardship.core.fields import search_pattern
-from hardship.core.idcard import FieldError, mask_address, mask_card, mask_id, mask_phone, parse_id_number
+from hardship.core.idcard import FieldError, parse_id_number
 from hardship.core.money import format_fen
 from tenants import settings as tenant_settings
 from tenants.models import Tenant
@@ -113,11 +115,11 @@ def summary_rows(households, user, *, log_unmasked=True) -> list[dict]:
         if clear:
             unmasked.append(h.id)
         code, name = names.get(h.tenant_id, ("", ""))
+        shown = masking.person(number, phone, None, clear)
         rows.append({
             "id": h.id, "tenant": code, "tenant_name": name, "status": h.status, "episode": h.episode,
             "category": h.category, "reasons": [h.primary_reason, *h.secondary_reasons],
-            "head": {"name": h.head_name, "id_number": number if clear else mask_id(number),
-                     "phone": phone if clear else mask_phone(phone)},
+            "head": {"name": h.head_name, "id_number": shown["id_number"], "phone": shown["phone"]},
             "income_per_capita": format_fen(h.income_per_capita), "last_survey_on": _iso(h.last_survey_on),
             "applied_on": _iso(h.applied_on), "masked": not clear,
         })
@@ -134,96 +136,87 @@ def _iso(d: date | None):
 def household_detail(h: Household, user) -> dict:
     """The whole household for one reader: personal data masked unless the reader keeps the record."""
     clear = may_see_personal_data(user, h)
-
-    def show(value, masker):
-        return value if clear else masker(value)
-
     people = []
     for p in h.people:
         number = crypto.decrypt(p.id_enc, "persons.id", p.row_key)
         phone = crypto.decrypt(p.phone_enc, "persons.phone", p.row_key)
         people.append({
-            "id": p.id, "role": p.role, "name": p.name, "id_number": show(number, mask_id), "gender": p.gender,
-            "birth_date": p.birth_date.isoformat(), "phone": show(phone, mask_phone), "relation": p.relation,
+            "id": p.id, "role": p.role, "name": p.name, "gender": p.gender, "relation": p.relation,
+            **masking.person(number, phone, p.birth_date, clear),
             "health": p.health, "occupation": p.occupation, "job": p.job, "income": format_fen(p.income),
             "union_member": p.union_member, "model_worker": p.model_worker,
             "model_worker_grade": p.model_worker_grade, "migrant_worker": p.migrant_worker,
         })
     tenant = household_tenant(h)
-    card = crypto.decrypt(h.card_enc, "households.card", h.row_key)
-    address = crypto.decrypt(h.address_enc, "households.address", h.row_key)
+    shown = masking.household(crypto.decrypt(h.address_enc, "households.address", h.row_key),
+                              crypto.decrypt(h.card_enc, "households.card", h.row_key), clear)
     surveys = db.session.scalars(select(Survey).where(Survey.household_id == h.id).order_by(Survey.visited_on)).all()
     objections = db.session.scalars(select(Objection).where(Objection.household_id == h.id)
                                     .order_by(Objection.id)).all()
     reliefs = db.session.scalars(select(Relief).where(Relief.household_id == h.id).order_by(Relief.id)).all()
     if clear and user is not None:
         audit.record("household.view_unmasked", tenant, h, user=user, detail={"where": "detail"})
+
+    def text(value):  # what people wrote about the household may quote a number
+        return masking.history(value, clear)
+
     return {
         "id": h.id, "tenant": tenant.code, "tenant_name": tenant.name, "status": h.status, "episode": h.episode,
         "category": h.category, "reasons": [h.primary_reason, *h.secondary_reasons],
         "income_per_capita": format_fen(h.income_per_capita), "subsistence": h.subsistence,
-        "medical_insurance": h.medical_insurance, "address": show(address, mask_address),
-        "bank": {"name": h.bank_name, "card_number": show(card, mask_card), "luhn_ok": h.card_luhn_ok},
-        "needs": h.needs, "cadres": {"first": h.cadre_first, "second": h.cadre_second},
+        "medical_insurance": h.medical_insurance, "address": shown["address"],
+        "bank": {"name": h.bank_name, "card_number": shown["card_number"], "luhn_ok": h.card_luhn_ok},
+        "needs": text(h.needs), "cadres": {"first": h.cadre_first, "second": h.cadre_second},
         "applied_on": _iso(h.applied_on), "publicity_ends_on": _iso(h.publicity_ends_on),
-        "archived_on": _iso(h.archived_on), "closed_on": _iso(h.closed_on), "close_reason": h.close_reason,
+        "archived_on": _iso(h.archived_on), "closed_on": _iso(h.closed_on), "close_reason": text(h.close_reason),
         "last_survey_on": _iso(h.last_survey_on),
         "head": next((p for p in people if p["role"] == "head"), None),
         "members": [p for p in people if p["role"] == "member"],
         "surveys": [{"id": s.id, "visited_on": s.visited_on.isoformat(), "visitors": s.visitors,
-                     "findings": s.findings, "income_per_capita": format_fen(s.income_per_capita)} for s in surveys],
-        "objections": [{"id": o.id, "raised_on": o.raised_on.isoformat(), "text": o.text, "episode": o.episode,
-                        "outcome": o.outcome, "resolution": o.resolution, "resolved_on": _iso(o.resolved_on)}
+                     "findings": text(s.findings), "income_per_capita": format_fen(s.income_per_capita)} for s in surveys],
+        "objections": [{"id": o.id, "raised_on": o.raised_on.isoformat(), "text": text(o.text), "episode": o.episode,
+                        "outcome": o.outcome, "resolution": text(o.resolution), "resolved_on": _iso(o.resolved_on)}
                        for o in objections],
-        "reliefs": [{"year": r.year, "relieved_on": r.relieved_on.isoformat(), "note": r.note} for r in reliefs],
+        "reliefs": [{"year": r.year, "relieved_on": r.relieved_on.isoformat(), "note": text(r.note)} for r in reliefs],
         "masked": not clear,
     }
 
 
 def history(h: Household, user=None, *, log_unmasked: bool = True) -> list[dict]:
-    """Every event of the household, oldest first; a correction's personal values decrypted, and masked
-    unless ``user`` keeps the record (an unmasked read is written to the audit log unless the caller's page
-    has done so already); ``change_fields`` are the other recorded values, labelled for people."""
+    """Every event of the household, oldest first, for one reader: a correction's personal values decrypted,
+    and everything personal masked (``masking.history``) unless ``user`` keeps the record (an unmasked read is
+    written to the audit log unless the caller's page has done so already); ``change_fields`` are the other
+    recorded values, labelled for people."""
     from hardship.archives.audit_actions import HISTORY_FIELDS
     from hardship.audit.registry import labelled_fields
 
     clear = may_see_personal_data(user, h)
     events = db.session.scalars(select(HouseholdEvent).where(HouseholdEvent.household_id == h.id)
                                 .order_by(HouseholdEvent.id)).all()
-    rows = [{"id": e.id, "at": e.at.isoformat(), "username": e.username, "action": e.action, "episode": e.episode,
-             "from_status": e.from_status, "to_status": e.to_status, "reason": e.reason,
-             "changes": _readable_changes(e.changes, clear, h.row_key),
-             "change_fields": labelled_fields(HISTORY_FIELDS, {k: v for k, v in (e.changes or {}).items() if k != "fields"})}
-            for e in events]
+    rows = []
+    for e in events:
+        changes = masking.history(_decrypted_changes(e.changes, h.row_key), clear)
+        rows.append({"id": e.id, "at": e.at.isoformat(), "username": e.username, "action": e.action,
+                     "episode": e.episode, "from_status": e.from_status, "to_status": e.to_status,
+                     "reason": masking.history(e.reason, clear), "changes": changes,
+                     "change_fields": labelled_fields(HISTORY_FIELDS, {k: v for k, v in changes.items() if k != "fields"})})
     personal = any(entry.get("sealed") for e in events for entry in (e.changes or {}).get("fields", ()))
     if clear and personal and log_unmasked and user is not None:
         audit.record("household.view_unmasked", household_tenant(h), h, user=user, detail={"where": "history"})
     return rows
 
 
-#: how a masked reader sees each kind of personal value (SPEC 3.8)
-MASKERS = {"id_number": mask_id, "phone": mask_phone, "card_number": mask_card, "address": mask_address}
-
-
-def _readable_changes(changes: dict | None, clear: bool, row_key: str) -> dict:
-    """A correction's field-by-field changes with its personal values decrypted and, unless ``clear``, masked."""
+def _decrypted_changes(changes: dict | None, row_key: str) -> dict:
+    """A correction's field-by-field changes with its personal values decrypted (masking is the caller's)."""
     if not changes or "fields" not in changes:
         return changes or {}
-
-    def reveal(kind: str, token):
-        if token is None:
-            return None
-        value = crypto.decrypt(token, "household_events.changes", row_key)
-        return value if clear else MASKERS[kind](value)
-
     fields = []
     for entry in changes["fields"]:
         entry = dict(entry)
         if entry.pop("sealed", False):
-            kind = "id_number" if entry["field"] == "member" else entry["field"]
             for key in ("before", "after", "id_number"):
-                if key in entry and (key == "id_number" or entry["field"] != "member"):
-                    entry[key] = reveal(kind, entry[key])
+                if entry.get(key) is not None and (key == "id_number" or entry["field"] != "member"):
+                    entry[key] = crypto.decrypt(entry[key], "household_events.changes", row_key)
         fields.append(entry)
     return {**changes, "fields": fields}
 

@@ -412,7 +412,9 @@ class PersonOut(BaseSchema):
     name = fields.String()
     id_number = fields.String(metadata={"description": "Masked unless you keep the record."})
     gender = fields.String()
-    birth_date = fields.String()
+    birth_date = fields.String(allow_none=True, metadata={
+        "description": "Null unless you keep the record (the masked ID number hides it); see birth_year."})
+    birth_year = fields.Integer()
     phone = _nullable_string()
     relation = fields.String()
     health = fields.String()

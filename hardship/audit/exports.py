@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 from flask_babel import force_locale
@@ -12,6 +11,7 @@ from hardship import audit
 from hardship.audit import queries
 from hardship.audit.registry import joined, labelled
 from hardship.core.db import db
+from hardship.core.xlsx import Column, Workbook
 
 
 def audit_export(tenant, filters: dict, user=None) -> tuple[bytes, str]:
@@ -27,24 +27,12 @@ def audit_export(tenant, filters: dict, user=None) -> tuple[bytes, str]:
 
 
 def _workbook(events: list[dict]) -> bytes:
-    import xlsxwriter
-
-    headers = [_("Time"), _("Union"), _("User"), _("Action"), _("Record"), _("Detail")]
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = book.add_worksheet(_("Audit log"))
-    bold = book.add_format({"bold": True})
-    when = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-    sheet.write_row(0, 0, headers, bold)
-    for r, e in enumerate(events, start=1):
-        sheet.write_datetime(r, 0, e["at"].astimezone(queries.CHINA).replace(tzinfo=None), when)
+    book = Workbook()
+    sheet = book.sheet(_("Audit log"), [Column(_("Time"), "datetime", 18), Column(_("Union"), "text", 18),
+                                        Column(_("User"), "text", 14), Column(_("Action"), "text", 18),
+                                        Column(_("Record"), "text", 24), Column(_("Detail"), "text", 80, wrap=True)])
+    for e in events:
         record_ = " ".join(filter(None, [e["record_kind"], e["record_label"]]))
         details = joined(labelled(f["label"], f["value"]) for f in e["detail_fields"])
-        for c, value in enumerate([e["tenant_name"], e["username"] or "", e["action_label"], record_, details], 1):
-            sheet.write_string(r, c, value)
-    sheet.set_column(0, 0, 20)
-    sheet.set_column(1, 4, 18)
-    sheet.set_column(5, 5, 80)
-    sheet.freeze_panes(1, 0)
-    book.close()
-    return buffer.getvalue()
+        sheet.append([e["at"], e["tenant_name"], e["username"] or "", e["action_label"], record_, details])
+    return book.close()

@@ -145,37 +145,3 @@ def parse_flag(raw, default: bool = False) -> bool:
         if word in FALSE_WORDS:
             return False
     raise FieldError(_l("Yes or no: true or false (or 是 or 否)."))
-
-
-def mask_id(number: str | None) -> str | None:
-    """``110105********002X``: region and the last four kept."""
-    if not number:
-        return number
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
-
-
-def mask_name(name: str | None) -> str | None:
-    """``张**``: the surname kept (a record's label in the audit log, read by people who may not see it)."""
-    if not name:
-        return name
-    return name[0] + "*" * max(1, len(name) - 1)
-
-
-def mask_phone(phone: str | None) -> str | None:
-    if not phone:
-        return phone
-    if MOBILE_RE.match(phone):
-        return phone[:3] + "****" + phone[-4:]
-    return phone[:-4].rstrip("-")[:4] + "****" + phone[-4:] if len(phone) > 8 else "****" + phone[-4:]
-
-
-def mask_card(card: str | None) -> str | None:
-    if not card:
-        return card
-    return card[:4] + "*" * (len(card) - 8) + card[-4:]
-
-
-def mask_address(address: str | None) -> str | None:
-    if not address:
-        return address
-    return address[: min(6, len(address) // 2)] + "****"

@@ -1,15 +1,14 @@
 """The ledger's xlsx exports (the API, the pages and the command line write the same workbooks): Chinese
-headers, money as numbers Excel can sum, text as text."""
+headers, money as numbers of yuan Excel can sum, dates as dates, text as text (``hardship.core.xlsx``)."""
 
 from __future__ import annotations
-
-import io
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from hardship import audit
 from hardship.core.db import db
+from hardship.core.xlsx import Column, Workbook
 from hardship.funds import queries
 from hardship.funds.models import SOURCES
 from hardship.funds.queries import MONEY_FIELDS
@@ -32,35 +31,24 @@ def transactions_export(tenant, stmt, *, subtree: bool, user=None) -> tuple[byte
     return transactions_xlsx(rows), f"{tenant.code}-资金明细.xlsx"
 
 
-def _workbook(sheet_name: str, headers: list[str], rows: list[list], money_columns: set[int]) -> bytes:
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = workbook.add_worksheet(sheet_name)
-    bold = workbook.add_format({"bold": True})
-    money = workbook.add_format({"num_format": "#,##0.00"})
-    sheet.write_row(0, 0, headers, bold)
-    for r, row in enumerate(rows, start=1):
-        for c, value in enumerate(row):
-            if c in money_columns and isinstance(value, int):
-                # a number Excel can sum, shown with two decimals (the ledger itself stays in fen)
-                sheet.write_number(r, c, value / 100, money)
-            else:
-                sheet.write(r, c, value)
-    sheet.set_column(0, len(headers) - 1, 14)
-    sheet.freeze_panes(1, 0)
-    workbook.close()
-    return buffer.getvalue()
+def _workbook(sheet_name: str, columns: list[Column], rows: list[list]) -> bytes:
+    book = Workbook()
+    sheet = book.sheet(sheet_name, columns)
+    for row in rows:
+        sheet.append(row)
+    return book.close()
 
 
 def balances_xlsx(result: dict) -> bytes:
     from hardship.funds.models import AGING
 
     with force_locale("zh_Hans_CN"):
-        headers = [_("Union code"), _("Union"), _("Source"), _("Fiscal year"), _("Received"), _("Allocated in"),
-                   _("Returned in"), _("Allocated out"), _("Disbursed"), _("Returned"), _("Balance"),
-                   _("Share consumed"), _("Aging")]
+        columns = [Column(_("Union code"), "code", 12), Column(_("Union"), "text", 28), Column(_("Source"), "text", 14),
+                   Column(_("Fiscal year"), "integer", 8),
+                   *[Column(label, "money", 16) for label in (
+                       _("Received"), _("Allocated in"), _("Returned in"), _("Allocated out"), _("Disbursed"),
+                       _("Returned"), _("Balance"))],
+                   Column(_("Share consumed"), "percent", 10), Column(_("Aging"), "text", 10)]
         sources = {k: str(v) for k, v in SOURCES.items()}
         aging = {k: str(v) for k, v in AGING.items()}
         total_label = _("Total")
@@ -68,31 +56,34 @@ def balances_xlsx(result: dict) -> bytes:
              *[r[k] for k in MONEY_FIELDS], r["consumed_pct"], aging.get(r["aging"], r["aging"])]
             for r in result["rows"]]
     t = result["totals"]
-    rows.append([total_label, "", "", "", *[t[k] for k in MONEY_FIELDS], t["consumed_pct"], ""])
-    return _workbook("资金结余", headers, rows, set(range(4, 11)))
+    rows.append([total_label, "", "", None, *[t[k] for k in MONEY_FIELDS], t["consumed_pct"], ""])
+    return _workbook("资金结余", columns, rows)
 
 
 def transactions_xlsx(rows: list[dict]) -> bytes:
     from hardship.funds.models import KINDS, PURPOSES
 
     with force_locale("zh_Hans_CN"):
-        headers = [_("Date"), _("Document number"), _("Kind"), _("Source"), _("Fiscal year"), _("Amount"),
-                   _("Change"), _("From"), _("To"), _("Purpose"), _("Reverses"), _("Reversed by"), _("Note"),
-                   _("Posted by"), _("Transaction")]
+        columns = [Column(_("Date"), "date", 11), Column(_("Document number"), "code", 22), Column(_("Kind"), "text", 8),
+                   Column(_("Source"), "text", 14), Column(_("Fiscal year"), "integer", 8),
+                   Column(_("Amount"), "money", 16), Column(_("Change"), "money", 16), Column(_("From"), "text", 20),
+                   Column(_("To"), "text", 20), Column(_("Purpose"), "text", 12), Column(_("Reverses"), "integer", 9),
+                   Column(_("Reversed by"), "integer", 9), Column(_("Note"), "text", 30),
+                   Column(_("Posted by"), "text", 14), Column(_("Transaction"), "integer", 9)]
         kinds = {k: str(v) for k, v in KINDS.items()}
         sources = {k: str(v) for k, v in SOURCES.items()}
         purposes = {k: str(v) for k, v in PURPOSES.items()}
     data = []
     for r in rows:
         data.append([r["date"], r["document_no"], kinds.get(r["kind"], r["kind"]),
-                     sources.get(r["source"], r["source"] or ""), r["fiscal_year"] or "",
+                     sources.get(r["source"], r["source"] or ""), r["fiscal_year"],
                      _fen(r["amount"]), _fen(r.get("change")), r["from_name"] or r["from"] or "",
                      r["to_name"] or r["to"] or "", purposes.get(r["purpose"], r["purpose"] or ""),
-                     r["reverses"] or "", r["reversed_by"] or "", r["note"], r["posted_by"] or "", r["id"]])
-    return _workbook("资金明细", headers, data, {5, 6})
+                     r["reverses"], r["reversed_by"], r["note"], r["posted_by"] or "", r["id"]])
+    return _workbook("资金明细", columns, data)
 
 
-def _fen(text) -> int | str:
+def _fen(text) -> int | None:
     from hardship.core.money import fen_of
 
-    return "" if text in (None, "") else fen_of(text)
+    return None if text in (None, "") else fen_of(text)

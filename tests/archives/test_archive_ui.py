@@ -514,7 +514,7 @@ def _export_headers() -> list[str]:
     from hardship.archives.exports import COLUMNS
 
     with force_locale("zh_Hans_CN"):
-        return [str(label) for _k, label, _w in COLUMNS]
+        return [str(label) for _k, label, _kind, _w in COLUMNS]
 
 
 def test_export_unmasked_for_the_keeper_and_audited(app, client, login, archive):

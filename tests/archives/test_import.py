@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import openpyxl
 import pytest
 import sqlalchemy as sa
-import xlsxwriter
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -24,6 +23,7 @@ from hardship.audit.models import AuditEvent
 from hardship.core import crypto
 from hardship.core.db import db
 from hardship.core.idcard import check_char, luhn_ok
+from hardship.core.xlsx import Workbook
 from hardship.jobs.models import Job
 from tenants.models import Tenant
 from tests.conftest import csrf_from, system
@@ -160,25 +160,17 @@ def to_csv(sheet: Sheet, encoding: str = "gb18030") -> bytes:
 
 
 def to_xlsx(sheet: Sheet, title_row: bool = False) -> bytes:
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    ws = book.add_worksheet("困难职工")
-    offset = 0
+    book = Workbook()
+    ws = book.sheet("困难职工", HEADERS, header=False)
     if title_row:  # a title above the header, as many county files have
-        ws.write(0, 0, "2026年困难职工家庭名单")
-        offset = 1
-    ws.write_row(offset, 0, HEADERS)
+        ws.append(["2026年困难职工家庭名单"])
+    ws.append(HEADERS)
     for i, row in enumerate(sheet.rows, start=1):
-        if row is None:
-            continue
-        for col, header in enumerate(HEADERS):
-            number = sheet.numeric_cells.get((i + 1, header))
-            if number is not None:
-                ws.write_number(i + offset, col, number)  # an ID typed into a General cell
-            elif row.get(header, "") != "":
-                ws.write_string(i + offset, col, row[header])
-    book.close()
-    return buffer.getvalue()
+        numbers = [sheet.numeric_cells.get((i + 1, header)) for header in HEADERS]
+        # an ID typed into a General cell is a number
+        ws.append([] if row is None else [row.get(h, "") if n is None else n for h, n in zip(HEADERS, numbers, strict=True)],
+                  kinds=None if row is None else ["text" if n is None else "integer" for n in numbers])
+    return book.close()
 
 
 # ---------------------------------------------------------------- fixtures and helpers

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 from flask_babel import gettext as _
 
 from hardship.archives.importing.columns import COLUMNS, MEMBER_GROUPS
 from hardship.archives.importing.files import MAX_BYTES, MAX_ROWS
 from hardship.core.idcard import check_char
+from hardship.core.xlsx import Column, Workbook
 
 # ---------------------------------------------------------------- workbooks
 
@@ -28,36 +27,19 @@ def template_xlsx() -> bytes:
     """The import template: the headers (required ones in bold red), one example row, every column
     formatted as text (so that Excel keeps ID and card numbers), drop-down lists for the choices, and
     a second sheet explaining each column in the current language."""
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    text = book.add_format({"num_format": "@"})
-    bold = book.add_format({"bold": True, "num_format": "@", "bg_color": "#F2F2F2"})
-    required = book.add_format({"bold": True, "num_format": "@", "font_color": "#B71C1C", "bg_color": "#F2F2F2"})
-    sheet = book.add_worksheet("困难职工家庭")
+    book = Workbook()
+    sheet = book.sheet("困难职工家庭", [Column(
+        column.header, "code", 22 if column.kind in ("id", "card", "text") else 14, required=column.required,
+        choices=["是", "否"] if column.kind == "flag" else list(column.choices.values()) if column.kind == "choice"
+        else ()) for column in COLUMNS], input_rows=MAX_ROWS)
     example = _example_row()
-    for col, column in enumerate(COLUMNS):
-        sheet.set_column(col, col, 22 if column.kind in ("id", "card", "text") else 14, text)
-        sheet.write_string(0, col, column.header, required if column.required else bold)
-        sheet.write_string(1, col, example.get(column.header, ""), text)
-        if column.kind == "flag":
-            sheet.data_validation(1, col, MAX_ROWS, col, {"validate": "list", "source": ["是", "否"],
-                                                          "ignore_blank": True})
-        elif column.kind == "choice":
-            sheet.data_validation(1, col, MAX_ROWS, col, {"validate": "list", "ignore_blank": True,
-                                                          "source": list(column.choices.values())})
-    sheet.freeze_panes(1, 0)
-    notes = book.add_worksheet(_("Instructions")[:31])
-    wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    notes.set_column(0, 0, 20)
-    notes.set_column(1, 1, 10)
-    notes.set_column(2, 2, 90, wrap)
-    notes.write_row(0, 0, [_("Column"), _("Required"), _("What to write")], bold)
-    for row, column in enumerate(COLUMNS, start=1):
-        notes.write_row(row, 0, [column.header, _("yes") if column.required else "", str(column.help)])
-    after = len(COLUMNS) + 2
-    for n, line in enumerate([
+    sheet.append([example.get(column.header, "") for column in COLUMNS])
+    notes = book.sheet(_("Instructions"), [Column(_("Column"), "text", 20), Column(_("Required"), "text", 10),
+                                           Column(_("What to write"), "text", 90, wrap=True)], freeze=False)
+    for column in COLUMNS:
+        notes.append([column.header, _("yes") if column.required else "", str(column.help)])
+    notes.append([])
+    for line in [
         _("One row per household, the head first; up to %(n)d members in the column groups 成员1 to 成员%(n)d.",
           n=MEMBER_GROUPS),
         _("The header row must stay as it is; columns may be reordered, unknown columns are ignored."),
@@ -65,37 +47,22 @@ def template_xlsx() -> bytes:
           rows=f"{MAX_ROWS:,}", mb=MAX_BYTES // (1024 * 1024)),
         _("Importing the same file again adds only what is missing: households already imported are left as "
           "they are."),
-    ]):
-        notes.write(after + n, 0, line)
-    book.close()
-    return buffer.getvalue()
+    ]:
+        notes.append([line], kinds=["text"])
+    return book.close()
 
 
 def verdicts_xlsx(verdicts: list[dict], summary: dict, total: int) -> bytes:
     """The rejected rows (row, column, field, problem) and a summary, in the current language."""
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    bold = book.add_format({"bold": True})
-    sheet = book.add_worksheet(_("Rejected rows")[:31])
-    sheet.write_row(0, 0, [_("Row"), _("Column"), _("Field"), _("Problem")], bold)
-    for n, v in enumerate(sorted(verdicts, key=lambda v: (v["row"], v["field"])), start=1):
-        sheet.write_row(n, 0, [v["row"], v["column"], v["field"], v["message"]])
-    sheet.set_column(0, 0, 8)
-    sheet.set_column(1, 2, 22)
-    sheet.set_column(3, 3, 80)
-    sheet.freeze_panes(1, 0)
-    info = book.add_worksheet(_("Summary")[:31])
-    info.set_column(0, 0, 24)
-    info.set_column(1, 1, 40)
-    for n, (label, value) in enumerate([
-        (_("File"), summary.get("file", "")), (_("Rows"), total), (_("Imported"), summary["imported"]),
-        (_("Already imported"), summary["already_imported"]), (_("Rejected rows"), summary["rejected_rows"]),
-    ]):
-        info.write(n, 0, label, bold)
-        info.write(n, 1, value)
-    book.close()
-    return buffer.getvalue()
-
-
+    book = Workbook()
+    sheet = book.sheet(_("Rejected rows"), [Column(_("Row"), "integer", 8), Column(_("Column"), "text", 22),
+                                            Column(_("Field"), "code", 22), Column(_("Problem"), "text", 80)])
+    for v in sorted(verdicts, key=lambda v: (v["row"], v["field"])):
+        sheet.append([v["row"], v["column"], v["field"], v["message"]])
+    info = book.sheet(_("Summary"), [Column("", "text", 24), Column("", "text", 40)], header=False)
+    info.append([_("File"), summary.get("file", "")])
+    for label, value in [(_("Rows"), total), (_("Imported"), summary["imported"]),
+                         (_("Already imported"), summary["already_imported"]),
+                         (_("Rejected rows"), summary["rejected_rows"])]:
+        info.append([label, value], kinds=["text", "count"])
+    return book.close()
