@@ -45,7 +45,7 @@ def test_registration_page_limits(client, login, tree):
 def test_funds_page_limits(client, login, tree):
     tree.user("C01", roles=("finance",), username="c01_fin")
     login("c01_fin")
-    html = client.get("/t/C01/funds/receipts/new").get_data(as_text=True)
+    html = client.get("/t/C01/funds/receipts/new", follow_redirects=True).get_data(as_text=True)
     assert _maxlength(html, "document_no") == 100 and _maxlength(html, "note") == 500
 
 
