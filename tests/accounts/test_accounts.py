@@ -260,7 +260,7 @@ def test_parallel_failures_all_count(committed, app, tree):
 
 
 @pytest.mark.skipif(not IS_PG, reason="parallel commits on separate connections need PostgreSQL")
-def test_parallel_wrong_passwords_get_exactly_the_allowed_checks(app, tree, monkeypatch):
+def test_parallel_wrong_passwords_get_exactly_the_allowed_checks(committed, app, tree, monkeypatch):
     """Forty wrong passwords at once: each check is claimed by an atomic update whose row lock is held until
     commit, so exactly LOGIN_MAX_FAILURES passwords are checked and every other attempt meets the lock."""
     import threading

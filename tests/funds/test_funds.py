@@ -812,7 +812,7 @@ def test_ledger_rows_are_append_only_for_the_runtime_role(committed, app, funded
 
 
 @pytest.mark.postgres
-def test_the_ledgers_function_is_the_ledgers_update(app, funded):
+def test_the_ledgers_function_is_the_ledgers_update(committed, app, funded):
     """``hardship_change_lots`` takes the parameters of the ledger's conditional update (one array each, by name),
     changes lots in the runtime role's scope only, and never below zero."""
     from hardship.funds.ledger import _CHANGE_LOT

@@ -51,15 +51,16 @@ def _run(app, factory, threads: int, seconds: float):
             cents = rng.randint(1, 8_000_00)
             amount = f"{cents // 100}.{cents % 100:02d}"
             key = {"Idempotency-Key": str(uuid.uuid4())}
+            document_no = f"并发〔2026〕{key['Idempotency-Key'][:8]}号"  # a repeated 文号 and amount is refused
             if username == "c01_fin":
                 to = rng.choice(["K0101", "K0102"])
-                resp = client.post("/api/v1/funds/allocations", json=allocation(to=to, amount=amount),
+                resp = client.post("/api/v1/funds/allocations", json=allocation(to=to, amount=amount, document_no=document_no),
                                    headers={**headers, **key})
                 mine.append(("allocation", to, cents, resp.status_code))
             else:
                 county = username[:5].upper()
                 dest = "parent" if rng.random() < 0.85 else "finance"
-                resp = client.post("/api/v1/funds/returns", json=refund(county, to=dest, amount=amount),
+                resp = client.post("/api/v1/funds/returns", json=refund(county, to=dest, amount=amount, document_no=document_no),
                                    headers={**headers, **key})
                 mine.append((f"return:{dest}", county, cents, resp.status_code))
         with lock:

@@ -89,11 +89,13 @@ def test_terminated_connections_never_lose_or_misreport_a_posting(committed, app
         while not stop.is_set():
             cents = rng.randint(1, 100_00)
             amount = f"{cents // 100}.{cents % 100:02d}"
-            if poster == "c01_fin":
-                path, body = PATHS["allocation"], allocation(to=rng.choice(["K0101", "K0102"]), amount=amount)
-            else:
-                path, body = PATHS["receipt"], receipt(tenant="K0101", amount=amount)
             key = str(uuid.uuid4())
+            document_no = f"测试〔2026〕{key[:8]}号"  # each its own: a repeated 文号 and amount is refused (409)
+            if poster == "c01_fin":
+                path, body = PATHS["allocation"], allocation(to=rng.choice(["K0101", "K0102"]), amount=amount,
+                                                             document_no=document_no)
+            else:
+                path, body = PATHS["receipt"], receipt(tenant="K0101", amount=amount, document_no=document_no)
             resp = client.post(path, json=body, headers={"Authorization": f"Bearer {tokens[poster]}",
                                                          "Idempotency-Key": key})
             mine.append((poster, path, body, key, resp.status_code, (resp.json or {}).get("error", {}).get("code")))
