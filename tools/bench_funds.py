@@ -144,14 +144,13 @@ def run_http(url: str, clients: int, seconds: float, state: dict, workers: int) 
             barrier.wait()
             while time.time() < end[0]:
                 cents = rng.randint(100, 1000)
+                key = str(uuid.uuid4())  # and a 文号 of its own: a repeated 文号 and amount is refused
                 body = json.dumps({"from": "C01", "to": rng.choice(COUNTIES), "source": "central_finance",
                                    "fiscal_year": 2026, "amount": f"{cents // 100}.{cents % 100:02d}",
-                                   # one 文号 per posting: the ledger refuses a second one with the same 文号
-                                   "document_no": f"基准〔2026〕{n}-{sum(counts[n])}号", "date": "2026-03-05"},
+                                   "document_no": f"基准〔2026〕{key[:13]}号", "date": "2026-03-05"},
                                   ensure_ascii=False)
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                conn.request("POST", "/api/v1/funds/allocations", body.encode(),
-                             {**headers, "Idempotency-Key": str(uuid.uuid4())})
+                conn.request("POST", "/api/v1/funds/allocations", body.encode(), {**headers, "Idempotency-Key": key})
                 status = conn.getresponse().status
                 conn.close()
                 counts[n][0 if status == 201 else 1] += 1
@@ -203,11 +202,12 @@ def _client(args) -> tuple[int, int]:
                     try:  # as the API handler does: load both unions in the scope and the body, post, commit
                         county = rng.choice(COUNTIES)
                         parent, child = get_tenant("C01"), get_tenant(county)
+                        key = str(uuid.uuid4())  # and a 文号 of its own: a repeated 文号 and amount is refused
                         data = load_data(AllocationIn, {
                             "from": "C01", "to": county, "source": "central_finance", "fiscal_year": 2026,
-                            "amount": f"{cents // 100}.{cents % 100:02d}", "document_no": f"基准〔2026〕{n}-{made + refused}号",
+                            "amount": f"{cents // 100}.{cents % 100:02d}", "document_no": f"基准〔2026〕{key[:13]}号",
                             "date": "2026-03-05"})
-                        ops.allocate_funds(parent, child, data, idempotency_key=str(uuid.uuid4()))
+                        ops.allocate_funds(parent, child, data, idempotency_key=key)
                         commit()
                         made += 1
                     except Conflict:
