@@ -699,6 +699,13 @@ def open_objections(household: Household) -> list[Objection]:
         Objection.outcome.is_(None)).order_by(Objection.id)).all()
 
 
+def may_resolve_objections(household: Household, user) -> bool:
+    """Whether the user may decide the household's publicity objections now (the rule of :func:`resolve_objection`,
+    for the page's buttons)."""
+    return (household.status == "publicizing" and user is not None and user.can("households.decide")
+            and _is_keeper(user, household))
+
+
 def resolve_objection(household: Household, objection: Objection, outcome: str, reason: str, actor=None,
                       today: date | None = None) -> Household:
     """Decide a publicity objection (by an approver of the union keeping the archive), with a reason:

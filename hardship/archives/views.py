@@ -162,8 +162,7 @@ def _render_household(household, *, survey_form=None, objection_form=None, faile
     if objection_form is None and ops.may_record_objection(household, current_user):
         objection_form = ObjectionForm(prefix="objection", formdata=None)
     resolve_forms = {}
-    if household.status == "publicizing" and "households.decide" in current_user.capabilities \
-            and current_user.tenant_id == household.archive_tenant_id:
+    if ops.may_resolve_objections(household, current_user):
         resolve_forms = {o.id: (failed[1] if failed and failed[0] == f"resolve-{o.id}" else
                                 ObjectionResolveForm(prefix=f"resolve{o.id}", formdata=None))
                          for o in ops.open_objections(household)}
