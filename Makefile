@@ -36,9 +36,11 @@ demo: install
 serve: install
 	$(VENV)/bin/gunicorn -w 2 -b 127.0.0.1:8000 wsgi:app
 
+## test: every test, in $(TEST_WORKERS) pytest-xdist workers (each on a database of its own; see tests/conftest.py)
+TEST_WORKERS ?= 2
 test: install
 	@tools/ensure-chromium.sh
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## bench: the performance figures of SPEC 10 that exist so far (small profile; PROFILE=full for full scale),
 ## printed and written as JSON to $(BENCH_OUT) (default instance/bench.json); needs PostgreSQL for the ledger

@@ -26,15 +26,20 @@ PRIVATE_TABLES: set[str] = {"alembic_version"}
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
-def setup_runtime_role(conn, role: str) -> None:
-    """Create the runtime role (no login, no superuser, no BYPASSRLS) and grant it the tables."""
-    if conn.dialect.name != "postgresql":
-        return
+def ensure_runtime_role(conn, role: str) -> None:
+    """Create the runtime role (no login, no superuser, no BYPASSRLS) unless the server has it."""
     assert _IDENT.match(role), role
     conn.execute(sa.text(
         f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN "
         f"CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; END IF; END $$"
     ))
+
+
+def setup_runtime_role(conn, role: str) -> None:
+    """Make sure the runtime role exists and grant it the tables."""
+    if conn.dialect.name != "postgresql":
+        return
+    ensure_runtime_role(conn, role)
     is_super = conn.execute(sa.text("select rolsuper from pg_roles where rolname = current_user")).scalar()
     if not is_super:
         conn.execute(sa.text(f"GRANT {role} TO current_user"))

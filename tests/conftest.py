@@ -33,8 +33,40 @@ from hardship.app import create_app  # noqa: E402
 from hardship.config import normalise_database_url  # noqa: E402
 from hardship.core.db import db  # noqa: E402
 
-DATABASE_URL = normalise_database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP}/test.db")
+
+def _database_of_this_worker(url: str) -> str:
+    """Under pytest-xdist (``make test`` runs two workers) each worker has a database of its own: SQLite
+    files already differ (``_TMP`` is per process); on PostgreSQL it is ``<name>_<worker>`` on the same
+    server, created here when missing. Exported, so worker processes and subprocesses use it too."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not url.startswith("postgresql"):
+        return url
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        if not conn.execute(sa.text("select 1 from pg_database where datname = :n"), {"n": name}).scalar():
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    os.environ["DATABASE_URL"] = url = base.set(database=name).render_as_string(hide_password=False)
+    return url
+
+
+DATABASE_URL = _database_of_this_worker(
+    normalise_database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP}/test.db"))
 IS_PG = DATABASE_URL.startswith("postgresql")
+
+
+def pytest_configure(config):
+    """The runtime role is one per server: create it once, before xdist workers migrate their databases
+    side by side (two ``CREATE ROLE`` at the same moment would collide)."""
+    if IS_PG and not os.environ.get("PYTEST_XDIST_WORKER"):
+        from tenants.rls import ensure_runtime_role
+
+        engine = sa.create_engine(DATABASE_URL, poolclass=sa.pool.NullPool)
+        with engine.begin() as conn:
+            ensure_runtime_role(conn, create_app(dict(TEST_CONFIG)).config["DATABASE_RUNTIME_ROLE"])
+        engine.dispose()
 PASSWORD = "Secret-123!"
 
 TEST_CONFIG = {
