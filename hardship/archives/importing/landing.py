@@ -6,7 +6,6 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from hardship.archives import operations as ops
@@ -16,7 +15,7 @@ from hardship.archives.models import (
     HouseholdEvent,
     Person,
 )
-from hardship.core.db import db, insert_or_skip
+from hardship.core.db import db, insert_rows
 
 
 def land(importer: HouseholdImport, batch: list[Prepared]) -> list[int]:
@@ -66,11 +65,10 @@ def _insert(importer: HouseholdImport, rows: list[Prepared]) -> tuple[list[int],
     reason = _("Imported from %(file)s, row %(row)s.", file=importer.filename, row="\x00")
     households = [ops.household_columns(p.clean, tenant_id=p.tenant_id, keeper_id=p.keeper_id, applied_on=today,
                                         import_key=p.import_key, created_by_id=actor_id) for p in rows]
-    # batched RETURNING, matched by import key (asking for parameter order is row by row on SQLite)
+    # RETURNING matched by import key (asking for parameter order is row by row on SQLite)
     table = Household.__table__
-    statement = insert_or_skip(table, db.session.get_bind().dialect.name, ["import_key"]).returning(
-        table.c.import_key, table.c.id)
-    by_key = dict(db.session.execute(statement, households).all())
+    by_key = dict(insert_rows(table, households, skip_conflicts_on=["import_key"],
+                              returning=(table.c.import_key, table.c.id)).all())
     skipped = len(rows) - len(by_key)
     rows = [p for p in rows if p.import_key in by_key]
     ids = [by_key[p.import_key] for p in rows]
@@ -89,11 +87,11 @@ def _insert(importer: HouseholdImport, rows: list[Prepared]) -> tuple[list[int],
         })
     if people:
         try:
-            db.session.execute(insert(Person.__table__), people)
+            insert_rows(Person.__table__, people)
         except IntegrityError as exc:
             raise _Collision(rows) from exc
     if events:
-        db.session.execute(insert(HouseholdEvent.__table__), events)
+        insert_rows(HouseholdEvent.__table__, events)
     return ids, skipped
 
 
