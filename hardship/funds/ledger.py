@@ -8,7 +8,9 @@ request, the command or the job that owns the transaction does):
 
 1. the write lock where the database needs one: SQLite ``BEGIN IMMEDIATE``, so concurrent postings queue
    instead of failing half-way with "database is locked" (PostgreSQL locks rows);
-2. the idempotency key: the same key (per posting union) with the same request returns the first
+2. on PostgreSQL, for a posting the duplicate rule applies to, a transaction-scoped advisory lock on
+   (posting union, 文号) (:func:`lock_document`), so two identical postings sent at the same instant queue
+   and the second sees the first; then the idempotency key: the same key (per posting union) with the same request returns the first
    transaction and writes nothing; with another request it is a 409; then the duplicate rule
    (:func:`check_duplicate`): a second receipt, allocation or return of the union with the same 文号 and
    amount (and the same receiving union), not reversed, is a 409 naming the first one unless the caller
@@ -270,6 +272,17 @@ def check_duplicate(kind: str, poster: Tenant, header: dict, alike: list) -> Non
                    duplicate_of=first.id)
 
 
+def lock_document(poster_id: int, document_no: str | None) -> None:
+    """Serialise postings of one union with one 文号 on PostgreSQL until the transaction ends: under READ
+    COMMITTED two twins would each find no earlier posting and both be written; with the lock the second
+    reads after the first committed. SQLite's ``BEGIN IMMEDIATE`` already serialises every posting."""
+    conn = db.session.connection()
+    if conn.dialect.name != "postgresql" or not document_no:
+        return
+    digest = hashlib.blake2b(f"{poster_id}\x1f{document_no}".encode(), digest_size=8).digest()
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest, "big", signed=True)})
+
+
 _BUSY = _l("The same posting is being made by another request at this moment; repeat this one to get its result.")
 
 
@@ -286,6 +299,8 @@ def post(kind: str, *, owner_id: int, poster: Tenant, actor, key: str | None, re
     raised, so no part of a posting is ever committed (with the caller's earlier work in that transaction:
     a failed posting fails the request, the command or the job)."""
     begin_write()
+    if kind in DUPLICATE_CHECKED and not confirm_separate:
+        lock_document(poster.id, header.get("document_no"))
     rows = db.session.connection().execute(_KEYED_OR_ALIKE, {
         "poster": poster.id, "key": key, "document_no": header.get("document_no"), "kind": kind,
         "amount": header.get("amount"), "to": header.get("to_tenant_id")}).all()
