@@ -17,16 +17,16 @@ from hardship.goods import exports, queries
 from hardship.goods import operations as ops
 from hardship.goods.models import GoodsItem
 from hardship.goods.schemas import (
-    CorrectionIn,
+    GoodsCorrectionIn,
+    GoodsHandOutIn,
     GoodsItemIn,
     GoodsItemOut,
     GoodsListOut,
+    GoodsMovementOut,
+    GoodsMovementPage,
+    GoodsMovementQuery,
     GoodsQuery,
-    HandOutIn,
-    MovementOut,
-    MovementPage,
-    MovementQuery,
-    ReceiptIn,
+    GoodsReceiptIn,
 )
 from tenants.scoping import get_owned, get_tenant
 
@@ -81,48 +81,48 @@ def get_goods_item(goods_id):
     return queries.item_dict(item, tenant)
 
 
-@route("/goods/<int:goods_id>/receipts", ["POST"], body=ReceiptIn, response=MovementOut, status=201,
+@route("/goods/<int:goods_id>/receipts", ["POST"], body=GoodsReceiptIn, response=GoodsMovementOut, status=201,
        tags=["goods"], responses={409: None}, headers=(IDEMPOTENCY_HEADER,))
 def receive_goods(goods_id):
     """Goods received: a donation, or a purchase paid from a fund lot of the union through the ledger
     (``quantity x unit_value`` debits the lot; needs ``Idempotency-Key``)."""
     item, _tenant = _item(goods_id)
     require(current_user, "goods.read")
-    data = load_body(ReceiptIn)
+    data = load_body(GoodsReceiptIn)
     key = None
     if (data.get("kind") or item.source) == "purchase":
         key = idempotency_key()
     return queries.movement_dict(ops.receive(item, data, actor=current_user, idempotency_key=key)), 201
 
 
-@route("/goods/<int:goods_id>/handouts", ["POST"], body=HandOutIn, response=MovementOut, status=201,
+@route("/goods/<int:goods_id>/handouts", ["POST"], body=GoodsHandOutIn, response=GoodsMovementOut, status=201,
        tags=["goods"], responses={409: None})
 def hand_out_goods(goods_id):
     """Goods handed out (for an aid batch's item, named by ``reference``); never more than the stock (409)."""
     item, tenant = _item(goods_id)
     require(current_user, "goods.manage")
-    data = load_body(HandOutIn)
+    data = load_body(GoodsHandOutIn)
     movement = ops.hand_out_movement(tenant, item, data["quantity"], reference=data["reference"],
                                      actor=current_user, day=data["date"], note=data["note"])
     return queries.movement_dict(movement), 201
 
 
-@route("/goods/<int:goods_id>/corrections", ["POST"], body=CorrectionIn, response=MovementOut, status=201,
+@route("/goods/<int:goods_id>/corrections", ["POST"], body=GoodsCorrectionIn, response=GoodsMovementOut, status=201,
        tags=["goods"], responses={409: None})
 def correct_goods(goods_id):
     """A correction of the stock with its reason (e.g. ``-3``: three bags spoiled); never below zero (409)."""
     item, _tenant = _item(goods_id)
     require(current_user, "goods.manage")
-    data = load_body(CorrectionIn)
+    data = load_body(GoodsCorrectionIn)
     return queries.movement_dict(ops.correct_stock(item, data, actor=current_user)), 201
 
 
-@route("/goods/<int:goods_id>/movements", tags=["goods"], query=MovementQuery, response=MovementPage)
+@route("/goods/<int:goods_id>/movements", tags=["goods"], query=GoodsMovementQuery, response=GoodsMovementPage)
 def list_goods_movements(goods_id):
     """The item's movements, newest first, 50 a page."""
     item, tenant = _item(goods_id)
     require(current_user, "goods.read")
-    args = load_query(MovementQuery)
+    args = load_query(GoodsMovementQuery)
     rows, total = queries.movements(item, args["page"])
     return {"item": queries.item_dict(item, tenant), "page": args["page"], "per_page": queries.PER_PAGE,
             "total": total, "movements": [queries.movement_dict(m) for m in rows]}

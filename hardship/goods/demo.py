@@ -11,7 +11,7 @@ from hardship.api import load_data
 from hardship.core.db import db
 from hardship.goods import operations as ops
 from hardship.goods.models import GoodsItem
-from hardship.goods.schemas import GoodsItemIn, ReceiptIn
+from hardship.goods.schemas import GoodsItemIn, GoodsReceiptIn
 from tenants.models import Tenant
 
 
@@ -32,11 +32,11 @@ def load_goods(today: date | None = None) -> int:
     coal = item("取暖煤", "公斤", "1.20", "donation", "冀中能源捐赠")
     rice = item("大米", "袋", "50.00", "donation", "每袋10公斤")
     oil = item("食用油", "桶", "68.00", "purchase", "每桶5升")
-    ops.receive_donation(coal, load_data(ReceiptIn, {"quantity": 20000, "document_no": f"捐赠〔{y}〕3号",
+    ops.receive_donation(coal, load_data(GoodsReceiptIn, {"quantity": 20000, "document_no": f"捐赠〔{y}〕3号",
                                                      "date": when, "note": "冀中能源集团"}))
-    ops.receive_donation(rice, load_data(ReceiptIn, {"quantity": 300, "document_no": f"捐赠〔{y}〕4号",
+    ops.receive_donation(rice, load_data(GoodsReceiptIn, {"quantity": 300, "document_no": f"捐赠〔{y}〕4号",
                                                      "date": when, "note": "爱心企业联合捐赠"}))
-    ops.purchase(oil, load_data(ReceiptIn, {"quantity": 200, "kind": "purchase", "source": "central_finance",
+    ops.purchase(oil, load_data(GoodsReceiptIn, {"quantity": 200, "kind": "purchase", "source": "central_finance",
                                             "fiscal_year": y, "document_no": f"长工采〔{y}〕1号", "date": when}),
                  idempotency_key="demo:goods:oil")
     ops.hand_out(county, coal, 500, reference="demo", note="送温暖入户")

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
 
 from hardship.goods.models import GOODS_SOURCES
-from hardship.goods.schemas import CorrectionIn, GoodsItemIn, ReceiptIn
+from hardship.goods.schemas import GoodsCorrectionIn, GoodsItemIn, GoodsReceiptIn
 from hardship.web import SchemaLimits
 
 
@@ -44,7 +44,7 @@ class DonationForm(_Form):
     document_no = StringField(_l("Receipt or document number"))
     date = StringField(_l("Date"))
     note = StringField(_l("Note (donor)"))
-    limits = (ReceiptIn, {"document_no": "document_no", "note": "note"})
+    limits = (GoodsReceiptIn, {"document_no": "document_no", "note": "note"})
     loaded = ("quantity", "document_no", "date", "note")
 
 
@@ -63,5 +63,5 @@ class CorrectionForm(_Form):
     quantity = StringField(_l("Change of the stock (e.g. -3)"))
     reason = StringField(_l("Reason"))
     date = StringField(_l("Date"))
-    limits = (CorrectionIn, {"reason": "reason"})
+    limits = (GoodsCorrectionIn, {"reason": "reason"})
     loaded = ("quantity", "reason", "date")

@@ -129,7 +129,7 @@ def _receipt_kind(item: GoodsItem, data: dict) -> str:
 
 
 def receive(item: GoodsItem, data: dict, actor=None, *, idempotency_key: str | None = None) -> GoodsMovement:
-    """Goods entering the stock (a loaded :class:`~hardship.goods.schemas.ReceiptIn`): a donation, or a
+    """Goods entering the stock (a loaded :class:`~hardship.goods.schemas.GoodsReceiptIn`): a donation, or a
     purchase (:func:`purchase`) as the item's source says."""
     if _receipt_kind(item, data) == "purchase":
         return purchase(item, data, actor, idempotency_key=idempotency_key)

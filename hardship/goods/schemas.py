@@ -57,7 +57,7 @@ class GoodsItemIn(BaseSchema):
     note = Text(max_length=500)
 
 
-class ReceiptIn(BaseSchema):
+class GoodsReceiptIn(BaseSchema):
     """Goods entering the stock: a donation received, or a purchase paid from a fund lot through the ledger
     (the lot named by ``lot`` or by ``source`` and ``fiscal_year``; needs the header ``Idempotency-Key``)."""
 
@@ -73,14 +73,14 @@ class ReceiptIn(BaseSchema):
     note = Text(max_length=500)
 
 
-class HandOutIn(BaseSchema):
+class GoodsHandOutIn(BaseSchema):
     quantity = Quantity(required=True)
     reference = Text(required=True, max_length=64, metadata={"description": "what it is for, e.g. batch_item:41"})
     date = Day(load_default=None, past_only=True)
     note = Text(max_length=500)
 
 
-class CorrectionIn(BaseSchema):
+class GoodsCorrectionIn(BaseSchema):
     quantity = SignedQuantity(required=True, metadata={"description": "the change, e.g. -3 (three bags spoiled)"})
     reason = Text(required=True, max_length=500)
     date = Day(load_default=None, past_only=True)
@@ -91,7 +91,7 @@ class GoodsQuery(BaseSchema):
     subtree = Flag()
 
 
-class MovementQuery(BaseSchema):
+class GoodsMovementQuery(BaseSchema):
     page = Whole(load_default=1, validate=between(1, 100000))
 
 
@@ -126,7 +126,7 @@ class GoodsListOut(BaseSchema):
     total_value = _required(metadata={"description": "the stock's value, yuan as a decimal string"})
 
 
-class MovementOut(BaseSchema):
+class GoodsMovementOut(BaseSchema):
     id = _required(fields.Integer)
     item = _required(fields.Integer)
     kind = _required(validate=validate.OneOf(list(MOVEMENT_KINDS)))
@@ -142,9 +142,9 @@ class MovementOut(BaseSchema):
     created_at = _required()
 
 
-class MovementPage(BaseSchema):
+class GoodsMovementPage(BaseSchema):
     item = _required(fields.Nested, nested=GoodsItemOut)
     page = _required(fields.Integer)
     per_page = _required(fields.Integer)
     total = _required(fields.Integer)
-    movements = _required(fields.List, cls_or_instance=fields.Nested(MovementOut))
+    movements = _required(fields.List, cls_or_instance=fields.Nested(GoodsMovementOut))

@@ -20,7 +20,13 @@ from hardship.goods import exports, queries
 from hardship.goods import operations as ops
 from hardship.goods.forms import CorrectionForm, DonationForm, ItemForm, PurchaseForm
 from hardship.goods.models import GOODS_SOURCES, MOVEMENT_KINDS, GoodsItem
-from hardship.goods.schemas import CorrectionIn, GoodsItemIn, GoodsQuery, MovementQuery, ReceiptIn
+from hardship.goods.schemas import (
+    GoodsCorrectionIn,
+    GoodsItemIn,
+    GoodsMovementQuery,
+    GoodsQuery,
+    GoodsReceiptIn,
+)
 from hardship.web import submit, tenant_blueprint
 from tenants.scoping import get_owned
 
@@ -97,7 +103,7 @@ def _item(goods_id) -> GoodsItem:
 def item(goods_id):
     goods = _item(goods_id)
     require(current_user, "goods.read")
-    page = _filters(MovementQuery)["page"]
+    page = _filters(GoodsMovementQuery)["page"]
     rows, total = queries.movements(goods, page)
     union = ops.tenant_of(goods)
     return render_template("goods/item.html", tenant=g.tenant, item=goods, union=union, movements=rows,
@@ -108,7 +114,7 @@ def item(goods_id):
 
 def _receipt_page(goods: GoodsItem, form, title, extra: dict, run_operation, field_map=None):
     def run():
-        data = load_data(ReceiptIn, {**form.data_for_schema(), **extra})
+        data = load_data(GoodsReceiptIn, {**form.data_for_schema(), **extra})
         run_operation(data)
 
     if form.validate_on_submit() and submit(form, run, _l("Recorded."), field_map=field_map):
@@ -150,7 +156,7 @@ def correct(goods_id):
     form = CorrectionForm()
 
     def run():
-        ops.correct_stock(goods, load_data(CorrectionIn, form.data_for_schema()), actor=current_user)
+        ops.correct_stock(goods, load_data(GoodsCorrectionIn, form.data_for_schema()), actor=current_user)
 
     if form.validate_on_submit() and submit(form, run, _l("Stock corrected.")):
         return redirect(url_for("goods_ui.item", goods_id=goods.id))
