@@ -39,7 +39,7 @@ _MOVEMENT = {"item": text(_l("Goods")), "quantity": text(_l("Quantity")), "unit"
              "value": money(_l("Value")), "stock": text(_l("Stock after")),
              "document_no": text(_l("Document number")), "reference": text(_l("For")), "note": text(_l("Note"))}
 action("goods.create", _l("Goods item created"), item=text(_l("Goods")), unit=text(_l("Unit")),
-       unit_value=money(_l("Value per unit")), source=choice(_l("Source"), GOODS_SOURCES))
+       unit_value=money(_l("Value per unit")), source=choice(_l("Origin of the goods"), GOODS_SOURCES))
 for _kind, _label in MOVEMENT_KINDS.items():
     action(f"goods.{_kind}", _l("Goods: %(kind)s", kind=_label), **_MOVEMENT)
 action("goods.export_stock", _l("Goods stock exported"), rows=count(_l("Rows"), _l(" rows")))

@@ -23,7 +23,7 @@ def stock_export(tenant, *, subtree: bool, user=None) -> tuple[bytes, str]:
 def stock_xlsx(rows) -> bytes:
     with force_locale("zh_Hans_CN"):
         columns = [Column(_("Union code"), "code", 12), Column(_("Union"), "text", 28), Column(_("Goods"), "text", 20),
-                   Column(_("Unit"), "text", 8), Column(_("Source"), "text", 12),
+                   Column(_("Unit"), "text", 8), Column(_("Origin of the goods"), "text", 12),
                    Column(_("Value per unit"), "money", 14), Column(_("Stock"), "count", 12),
                    Column(_("Stock value"), "money", 16), Column(_("Note"), "text", 30)]
         book = Workbook()

@@ -17,19 +17,21 @@ def _new_key() -> str:
 
 
 class _Form(SchemaLimits, FlaskForm):
-    #: the form's fields the schema loads
+    #: the form's fields the schema loads, and those of them left out when empty (the schema's default)
     loaded: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
 
     def data_for_schema(self) -> dict:
         """The fields as the schema loads them (a field the browser did not send is empty text)."""
-        return {name: getattr(self, name).data or "" for name in self.loaded}
+        data = {name: getattr(self, name).data or "" for name in self.loaded}
+        return {name: value for name, value in data.items() if value or name not in self.optional}
 
 
 class ItemForm(_Form):
     name = StringField(_l("Goods"))
     unit = StringField(_l("Unit"))
     unit_value = StringField(_l("Value per unit (yuan)"))
-    source = SelectField(_l("Source"), choices=[], validate_choice=False)
+    source = SelectField(_l("Origin of the goods"), choices=[], validate_choice=False)
     note = StringField(_l("Note"))
     limits = (GoodsItemIn, {"name": "name", "unit": "unit", "note": "note"})
     loaded = ("name", "unit", "unit_value", "source", "note")
@@ -65,3 +67,4 @@ class CorrectionForm(_Form):
     date = StringField(_l("Date"))
     limits = (GoodsCorrectionIn, {"reason": "reason"})
     loaded = ("quantity", "reason", "date")
+    optional = ("date",)
