@@ -39,7 +39,7 @@ def load_goods(today: date | None = None) -> int:
     ops.purchase(oil, load_data(GoodsReceiptIn, {"quantity": 200, "kind": "purchase", "source": "central_finance",
                                             "fiscal_year": y, "document_no": f"长工采〔{y}〕1号", "date": when}),
                  idempotency_key="demo:goods:oil")
-    ops.hand_out(county, coal, 500, reference="demo", note="送温暖入户")
-    ops.hand_out(county, rice, 2, reference="demo", note="送温暖入户")
+    ops.hand_out(county, coal, 500, reference=f"{y}年两节送温暖", note="送温暖入户")
+    ops.hand_out(county, rice, 2, reference=f"{y}年两节送温暖", note="送温暖入户")
     db.session.flush()
     return 3

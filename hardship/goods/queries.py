@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from hardship.core.db import db, page_of
 from hardship.core.money import format_fen
@@ -46,9 +46,3 @@ def movements(item: GoodsItem, page: int = 1) -> tuple[list[GoodsMovement], int]
     stmt = select(GoodsMovement).where(GoodsMovement.item_id == item.id).order_by(GoodsMovement.id.desc())
     return page_of(stmt, page, PER_PAGE)
 
-
-def movement_totals(item: GoodsItem) -> dict[str, int]:
-    """Per kind of movement: the quantity it added (signed)."""
-    rows = db.session.execute(select(GoodsMovement.kind, func.sum(GoodsMovement.quantity))
-                              .where(GoodsMovement.item_id == item.id).group_by(GoodsMovement.kind)).all()
-    return {kind: int(total or 0) for kind, total in rows}

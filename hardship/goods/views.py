@@ -112,7 +112,7 @@ def item(goods_id):
                            may_purchase=_may_purchase() and goods.tenant_id == g.tenant.id, **_labels())
 
 
-def _receipt_page(goods: GoodsItem, form, title, extra: dict, run_operation, field_map=None):
+def _receipt_page(goods: GoodsItem, form, extra: dict, run_operation, field_map=None):
     def run():
         data = load_data(GoodsReceiptIn, {**form.data_for_schema(), **extra})
         run_operation(data)
@@ -129,7 +129,7 @@ def receive(goods_id):
     goods = _item(goods_id)
     require(current_user, "goods.manage")
     form = DonationForm()
-    done = _receipt_page(goods, form, None, {"kind": "donation"},
+    done = _receipt_page(goods, form, {"kind": "donation"},
                          lambda data: ops.receive_donation(goods, data, actor=current_user))
     return done or _page("goods/form.html", form, _l("Donation received"), item=goods)
 
@@ -142,7 +142,7 @@ def purchase(goods_id):
     lots = [r for r in funds_queries.balances(g.tenant)["rows"] if r["balance"] > 0]
     form.lot.choices = [(str(r["lot"]), f"{SOURCES.get(r['source'], r['source'])} {r['fiscal_year']} · "
                                         f"{yuan(r['balance'])}") for r in lots]
-    done = _receipt_page(goods, form, None, {"kind": "purchase"},
+    done = _receipt_page(goods, form, {"kind": "purchase"},
                          lambda data: ops.purchase(goods, data, actor=current_user,
                                                    idempotency_key=form.idempotency_key.data or None),
                          field_map={"source": "lot", "fiscal_year": "lot", "amount": "quantity"})
