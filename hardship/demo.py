@@ -74,6 +74,9 @@ def load(password: str = DEMO_PASSWORD) -> list[tuple[str, str, str]]:
         from hardship.funds.demo import load_funds
 
         load_funds()
+        from hardship.goods.demo import load_goods
+
+        load_goods()
         db.session.flush()  # under the system scope; the caller commits
     return shown
 

@@ -46,6 +46,8 @@ CAPABILITIES = {
     "funds.post": _l("Post receipts, allocations and returns"),
     "funds.reverse": _l("Reverse ledger postings"),
     "funds.read": _l("Read the ledger"),
+    "goods.read": _l("Read the goods stock"),
+    "goods.manage": _l("Record goods received, handed out and corrected"),
     "aid.prepare": _l("Prepare aid batches"),
     "aid.approve": _l("Approve aid batches"),
     "aid.approve_large": _l("Approve large amounts"),
@@ -60,16 +62,19 @@ STANDARD_GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset({"tenants.read", "tenants.manage", "users.manage", "settings.manage", "jobs.read"}),
     "clerk": frozenset({
         "tenants.read", "households.register", "households.survey", "households.read",
-        "aid.prepare", "reports.file", "desk.handle", "jobs.read",
+        "aid.prepare", "reports.file", "desk.handle", "jobs.read", "goods.read", "goods.manage",
     }),
     "approver": frozenset({
         "tenants.read", "households.decide", "households.read", "aid.approve", "funds.reverse",
-        "reports.decide", "desk.handle", "jobs.read",
+        "reports.decide", "desk.handle", "jobs.read", "goods.read",
     }),
-    "head": frozenset({"tenants.read", "aid.approve", "aid.approve_large", "households.read", "stats.read"}),
-    "finance": frozenset({"tenants.read", "funds.post", "funds.read", "aid.pay", "stats.read", "jobs.read"}),
-    "auditor": frozenset({"tenants.read", "audit.read", "funds.read", "households.read", "stats.read"}),
-    "reviewer": frozenset({"tenants.read", "stats.read", "funds.read"}),
+    "head": frozenset({"tenants.read", "aid.approve", "aid.approve_large", "households.read", "stats.read",
+                          "goods.read"}),
+    # a purchase of goods is paid from a lot through the ledger: the finance officer's ``aid.pay``
+    "finance": frozenset({"tenants.read", "funds.post", "funds.read", "aid.pay", "stats.read", "jobs.read",
+                          "goods.read"}),
+    "auditor": frozenset({"tenants.read", "audit.read", "funds.read", "households.read", "stats.read", "goods.read"}),
+    "reviewer": frozenset({"tenants.read", "stats.read", "funds.read", "goods.read"}),
 }
 
 
@@ -206,6 +211,7 @@ STANDARD_MENU: tuple[MenuEntry, ...] = (
     MenuEntry("imports_ui.households", _l("Import households"), "households.register"),
     MenuEntry("funds_ui.index", _l("Special funds"), "funds.read"),
     MenuEntry("funds_ui.transactions", _l("Fund transactions"), "funds.reverse"),
+    MenuEntry("goods_ui.index", _l("Goods stock"), "goods.read"),
     MenuEntry("tenants_ui.new_child", _l("New child union"), "tenants.manage"),
     MenuEntry("accounts_tenant_ui.users", _l("Users"), "users.manage"),
     MenuEntry("tenants_ui.settings", _l("Settings"), "settings.manage"),

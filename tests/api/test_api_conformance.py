@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from hardship.core.db import db
 from tests.conftest import PASSWORD, ApiClient, system
 from tests.fixtures.funds import allocation, receipt, refund
+from tests.fixtures.goods import donation, item_body, purchase
 from tests.fixtures.households import household_body, unique_id
 
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -99,10 +100,21 @@ REQUESTS: dict[str, Call] = {
     "GET /api/v1/tenants/{code}/settings": Call(path="/api/v1/tenants/K0101/settings"),
     "PUT /api/v1/tenants/{code}/settings": Call(path="/api/v1/tenants/K0101/settings", json={"publicity_days": 5}),
     "POST /api/v1/tenants/{code}/exports": Call(path="/api/v1/tenants/K0101/exports"),
+    "GET /api/v1/goods": Call(path="/api/v1/goods?tenant=C01&subtree=1"),
+    "POST /api/v1/goods": Call(user="k0101_all", json=item_body(name="棉被", unit="床", unit_value="120.00")),
+    "GET /api/v1/goods/stock.xlsx": Call(path="/api/v1/goods/stock.xlsx?tenant=K0101"),
+    "GET /api/v1/goods/{goods_id}": Call(path="/api/v1/goods/{goods}"),
+    "POST /api/v1/goods/{goods_id}/receipts": Call(user="k0101_all", path="/api/v1/goods/{goods_bought}/receipts",
+                                                   json=purchase(10)),
+    "POST /api/v1/goods/{goods_id}/handouts": Call(user="k0101_all", path="/api/v1/goods/{goods}/handouts",
+                                                   json={"quantity": 2, "reference": "batch_item:1"}),
+    "POST /api/v1/goods/{goods_id}/corrections": Call(user="k0101_all", path="/api/v1/goods/{goods}/corrections",
+                                                      json={"quantity": -1, "reason": "盘亏1袋"}),
+    "GET /api/v1/goods/{goods_id}/movements": Call(path="/api/v1/goods/{goods}/movements"),
 }
 #: postings send an idempotency key
 for _route in ("POST /api/v1/funds/receipts", "POST /api/v1/funds/allocations", "POST /api/v1/funds/returns",
-               "POST /api/v1/funds/transactions/{transaction_id}/reversal"):
+               "POST /api/v1/funds/transactions/{transaction_id}/reversal", "POST /api/v1/goods/{goods_id}/receipts"):
     REQUESTS[_route].headers = {"Idempotency-Key": "conformance-" + _route.rsplit("/", 1)[-1]}
 
 @pytest.fixture
@@ -126,11 +138,16 @@ def seeded(app, tree, api_as):
     assert objection.status_code == 201, objection.json
     job = api_as("p01_all").post("/api/v1/tenants/K0101/exports")
     assert job.status_code == 202, job.json
+    goods = county.post("/api/v1/goods", json=item_body())
+    assert goods.status_code == 201, goods.json
+    assert county.post(f"/api/v1/goods/{goods.json['id']}/receipts", json=donation(20)).status_code == 201
+    bought = county.post("/api/v1/goods", json=item_body(name="食用油", unit="桶", unit_value="68.00", source="purchase"))
+    assert bought.status_code == 201, bought.json
     with system(app):
         from hardship.accounts.models import User
 
         user = db.session.scalar(sa.select(User.id).where(User.username == "k0101_all"))
-    return {"job": job.json["job"], "user": user, "applied": households[0], "publicizing": households[1],
+    return {"goods": goods.json["id"], "goods_bought": bought.json["id"],"job": job.json["job"], "user": user, "applied": households[0], "publicizing": households[1],
             "objection": objection.json["id"],
             "allocation": posted.json["id"], "households.csv": IMPORT_CSV}
 

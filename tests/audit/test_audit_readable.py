@@ -13,6 +13,7 @@ import pytest
 from hardship.archives.operations import ACTIONS as TRANSITIONS
 from hardship.audit import registry
 from hardship.funds.models import KINDS
+from hardship.goods.models import MOVEMENT_KINDS
 from tests.fixtures.funds import allocation, post, receipt
 from tests.fixtures.households import household_body
 
@@ -32,6 +33,8 @@ def test_every_action_written_has_a_name(app):
             expanded |= {f"household.{a}" for a in TRANSITIONS}
         elif code == "funds.{kind}":
             expanded |= {f"funds.{k}" for k in KINDS}
+        elif code == "goods.{kind}":
+            expanded |= {f"goods.{k}" for k in MOVEMENT_KINDS}
         else:
             expanded.add(code)
     assert expanded - set(registry.ACTIONS) == set()

@@ -125,6 +125,24 @@ def _k0101_transaction(ctx: SampleContext) -> int:
     return ctx.once("fund_transaction", make)
 
 
+def _k0101_goods(ctx: SampleContext) -> int:
+    """A goods item of K0101 with some stock, recorded by its clerk."""
+    def make():
+        api = ctx.api_as("k0101_all")
+        resp = api.post("/api/v1/goods", json={"tenant": "K0101", **GOODS_BODY})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        received = api.post(f"/api/v1/goods/{resp.json['id']}/receipts",
+                            json={"quantity": 10, "date": "2026-03-01", "document_no": "捐赠1号"})
+        assert received.status_code == 201, received.get_data(as_text=True)
+        return resp.json["id"]
+
+    return ctx.once("goods", make)
+
+
+#: a goods item without its tenant
+GOODS_BODY = {"name": "大米", "unit": "袋", "unit_value": "50.00"}
+
+
 #: a ledger posting without its tenant (receipts; returns add ``to``)
 FUNDS_BODY = {"source": "central_finance", "fiscal_year": 2026, "amount": "100.00", "document_no": "隔离测试1号",
               "date": "2026-03-01"}
@@ -140,6 +158,7 @@ SAMPLES: dict[str, Sample] = {
     "household_id": Sample(_k0101_household, absent=999999),
     "transaction_id": Sample(_k0101_transaction, absent=999999),
     "objection_id": Sample(_k0101_objection, absent=999999),
+    "goods_id": Sample(_k0101_goods, absent=999999),
 }
 
 #: URL arguments that do not address tenant data (the value used when building the URL, and why)
@@ -158,6 +177,7 @@ BODY_SAMPLES: dict[str, dict] = {
     "api.create_household": {k: v for k, v in household_body().items() if k != "tenant"},
     "api.post_receipt": FUNDS_BODY,
     "api.post_return": {**FUNDS_BODY, "to": "finance"},
+    "api.create_goods_item": GOODS_BODY,
 }
 
 _ARG_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
