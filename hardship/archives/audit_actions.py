@@ -63,6 +63,25 @@ action("household.objection_dismissed", _l("Objection dismissed"), **_TRANSITION
 action("household.view_unmasked", _l("Personal data viewed unmasked"), households=_SEEN,
        count=count(_l("Households"), _l(" households")), where=choice(_l("Where"), {
            "list": _l("Archive list"), "detail": _l("Household page"), "history": _l("Household history")}))
+
+
+def _field_paths(paths) -> str:
+    """Personal fields by their paths (``head.id_number``, ``members.0.phone``, ``bank.card_number``), in words."""
+    out = []
+    for path in paths or []:
+        parts = str(path).split(".")
+        label = str(FIELD_LABELS.get(parts[-1], _l("Other")))
+        if parts[0] == "head":
+            label = f"{_l('Head of household')} {label}"
+        elif parts[0] == "members" and len(parts) > 2 and parts[1].isdigit():
+            label = str(_l("Member %(n)d", n=int(parts[1]) + 1)) + f" {label}"
+        out.append(label)
+    return "、".join(out) or "—"
+
+
+action("household.unreadable", _l("Personal data could not be decrypted"),
+       fields=Detail(_l("Fields"), _field_paths), households=ids(_l("Households"), _l(" households")), where=choice(_l("Where"), {
+           "export": _l("Archive export")}))
 action("household.export_unmasked", _l("Archive exported unmasked"), households=_SEEN,
        count=count(_l("Households unmasked"), _l(" households")), rows=count(_l("Rows"), _l(" rows")),
        filters=_FILTERS)

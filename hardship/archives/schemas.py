@@ -478,6 +478,10 @@ class _HouseholdBaseOut(BaseSchema):
     last_survey_on = _nullable_string()
     #: personal data is masked unless the reader keeps the record
     masked = fields.Boolean()
+    unreadable = fields.List(fields.String(), metadata={"description": (
+        "The personal fields (``address``, ``bank.card_number``, ``head.id_number``, ``members.0.phone``, ...) whose "
+        "stored value failed its check (copied from another row, or damaged): they are null here, the rest of the "
+        "record is given, and the read is written to the audit log (``household.unreadable``).")})
 
 
 class HeadSummaryOut(BaseSchema):
