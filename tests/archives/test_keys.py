@@ -236,3 +236,32 @@ def test_the_history_is_still_append_only_and_the_reseal_function_changes_only_c
         other = [{**e, "after": "k9:r:QUJD"} if e.get("sealed") else e for e in plain]
         assert reseal({**changes, "fields": other}) is True
         assert reseal.__name__ and db.session.execute(sa.text("select hardship_reseal_event(0, '{}')")).scalar() is False
+
+
+def test_a_history_value_copied_from_another_household_is_unreadable_not_an_error(committed, app, api_as, tree,
+                                                                                  login, client):
+    """A correction's personal values in the history are bound to their household: copied onto another
+    household's event they read as unreadable (API: null, the entry's ``unreadable`` names them; page: 无法解密),
+    never as the other household's values."""
+    tree.user("K0101", roles=("clerk",), username="k_clerk")
+    clerk = api_as("k_clerk")
+    ids = [clerk.post("/api/v1/households", json=household_body(head_id=make_id())).json["id"] for _ in range(2)]
+    for hid, phone in zip(ids, ("13900001111", "13900002222"), strict=True):
+        assert clerk.patch(f"/api/v1/households/{hid}", json={"reason": "更正", "head": {"phone": phone}}).status_code == 200
+    with system(app):
+        source, target = (db.session.scalar(sa.text("select id from household_events where household_id = :h "
+                                                     "and action = 'edit'"), {"h": h}) for h in ids)
+    _copy_onto(app, "household_events", "changes", source, target)
+    events = clerk.get(f"/api/v1/households/{ids[1]}/history")
+    assert events.status_code == 200
+    entry = events.json["events"][-1]["changes"]["fields"][0]
+    assert entry["field"] == "phone" and entry["before"] is None and entry["after"] is None
+    assert entry["unreadable"] == ["before", "after"]
+    assert "13900001111" not in events.get_data(as_text=True)
+    login("k_clerk")
+    page = client.get(f"/t/K0101/archive/{ids[1]}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "13900001111" not in text and "13900002222" in text  # its own current phone, not the copied history
+    row = text.split("data-field=\"phone\"")[1].split("</tr>")[0]
+    assert row.count("无法解密（数据校验失败，请联系管理员）") == 2, row
