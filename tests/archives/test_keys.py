@@ -120,6 +120,14 @@ def test_an_encrypted_value_copied_onto_another_row_is_refused(committed, app, a
     labels = {f["label"]: f["value"] for f in log[-1]["detail_fields"]}
     assert labels["字段"] == ("户主 身份证号" if field == "head.id_number" else "银行卡号")
 
+    # the correction page opens, and a correction writes the value again
+    assert client.get(f"/t/E0101001/archive/{second}/edit").status_code == 200
+    fix = {"head": {"id_number": make_id()}} if field == "head.id_number" else \
+        {"bank": {"name": "农行", "card_number": "6222020200112233446"}}
+    fixed = clerk.patch(f"/api/v1/households/{second}", json={"reason": "重新录入", **fix})
+    assert fixed.status_code == 200, fixed.json
+    assert fixed.json["unreadable"] == []
+
 
 def test_rotation_binds_values_written_before_the_binding(app, api_as, tree):
     """A value written before the row binding (bound to its column only) stays readable; rotate-pii rewrites
