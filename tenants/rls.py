@@ -21,6 +21,10 @@ READ_ONLY_TABLES: set[str] = {"tenant_tree_version"}
 #: privilege on ``created_at`` alone, without which PostgreSQL refuses the row locks (``FOR NO KEY UPDATE``) that
 #: the disbursement planner takes.
 FUNCTION_WRITTEN_TABLES: dict[str, tuple[str, str]] = {"fund_lots": ("hardship_change_lots", "created_at")}
+#: append-only tables whose rows the runtime role changes only through a function that runs as the owner and changes
+#: nothing but what it is for: the history's encrypted values, re-encrypted by ``rotate-pii`` through
+#: ``hardship_reseal_event`` (``hardship.archives.keys``)
+APPEND_ONLY_FUNCTIONS: dict[str, str] = {"household_events": "hardship_reseal_event"}
 #: tables the runtime role may not touch at all
 PRIVATE_TABLES: set[str] = {"alembic_version"}
 
@@ -58,6 +62,10 @@ def setup_runtime_role(conn, role: str) -> None:
     for table, (function, lock_column) in sorted(FUNCTION_WRITTEN_TABLES.items()):
         conn.execute(sa.text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
         conn.execute(sa.text(f"GRANT UPDATE ({lock_column}) ON {table} TO {role}"))
+        if conn.execute(sa.text("select count(*) from pg_proc where proname = :f"), {"f": function}).scalar():
+            conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION {function} TO {role}"))
+    for table, function in sorted(APPEND_ONLY_FUNCTIONS.items()):
+        assert table in APPEND_ONLY_TABLES, table
         if conn.execute(sa.text("select count(*) from pg_proc where proname = :f"), {"f": function}).scalar():
             conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION {function} TO {role}"))
     if conn.execute(sa.text("select to_regclass('public.tenant_tree_version_seq') is not null")).scalar():

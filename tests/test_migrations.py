@@ -155,7 +155,7 @@ APPEND_ONLY = {"audit_events", "household_events", "fund_transactions", "fund_en
 #: what the runtime role changes only through a function that runs as the owner (a lot's balance: the ledger's)
 FUNCTION_WRITTEN = {"fund_lots"}
 ROW_SECURITY_FUNCTIONS = {"hardship_scope", "hardship_scope_ids", "hardship_tree_changed_now", "hardship_tree_changed",
-                          "hardship_change_lots"}
+                          "hardship_change_lots", "hardship_reseal_event"}
 
 
 def test_head_has_the_row_level_security_objects(fresh_app):
@@ -199,7 +199,8 @@ def test_head_has_the_row_level_security_objects(fresh_app):
     assert policies == {(t, "tenant_subtree") for t in owned | {"tenants"}}
     assert ROW_SECURITY_FUNCTIONS <= {name for name, _definer, _public in functions}
     owners = {name for name, definer, _public in functions if definer}
-    assert {"hardship_tree_changed_now", "hardship_tree_changed", "hardship_change_lots"} <= owners
+    assert {"hardship_tree_changed_now", "hardship_tree_changed", "hardship_change_lots",
+            "hardship_reseal_event"} <= owners
     assert not {name for name, definer, public in functions if definer and public}, functions
     assert triggers == {("tenants_tree_changed", "hardship_tree_changed")}
     assert version is not None and sequence is not None

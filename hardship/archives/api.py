@@ -118,8 +118,9 @@ def get_history(household_id):
        responses={409: None})
 def edit_household(household_id):
     """Correct a household (the changed fields and a ``reason``): by the clerk or approver of the union keeping
-    the archive, or the registering union's clerk while it is ``applied``. The history keeps each field's
-    before and after."""
+    the archive, or the registering union's clerk while it is ``applied``. A field left out stays as it is; an
+    optional field sent empty (null or "") is cleared, a required one sent empty is 422. The history keeps each
+    field's before and after."""
     household = queries.get_household(household_id)
     require(current_user, "households.read")
     clean = load_body(HouseholdChangeIn)

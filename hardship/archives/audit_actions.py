@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from hardship.archives import masking
 from hardship.archives.masking import mask_name
 from hardship.archives.models import CATEGORIES, REASONS, STATUSES, Household
 from hardship.archives.operations import ACTIONS as TRANSITIONS
@@ -44,6 +47,16 @@ HISTORY_FIELDS = {
 }
 record("ImportUpload", _l("Imported file"))
 
+
+
+def _masked(detail: dict, reader, tenant_id: int) -> dict:
+    """A household event's details (a reason, an objection's text: free text that may quote an ID, card or mobile
+    number) as the log's reader may see them: in full only for the clerks and approvers of the household's union
+    (``masking.may_see_personal_data``), masked for everyone else (auditors, reviewers)."""
+    holder = SimpleNamespace(tenant_id=tenant_id, archive_tenant_id=tenant_id)
+    return masking.history(detail, masking.may_see_personal_data(reader, holder))
+
+
 _STATUS = choice(_l("Status"), STATUSES)
 _TRANSITION = {"from": choice(_l("From"), STATUSES), "to": choice(_l("To"), STATUSES), "reason": text(_l("Reason")),
                "year": text(_l("Year"))}
@@ -51,18 +64,38 @@ _FILTERS = fields_of(_l("Filters"), {"status": _STATUS, "q": text(_l("Search")),
                                       "category": text(_l("Category")), "reason": text(_l("Reason"))})
 _SEEN = ids(_l("Households shown unmasked"), _l(" households"))
 
-action("household.apply", _l("Application registered"), **_TRANSITION)
-action("household.survey", _l("Home survey recorded"), **_TRANSITION)
-action("household.objection", _l("Objection recorded"), **_TRANSITION)
+action("household.apply", _l("Application registered"), mask=_masked, **_TRANSITION)
+action("household.survey", _l("Home survey recorded"), mask=_masked, **_TRANSITION)
+action("household.objection", _l("Objection recorded"), mask=_masked, **_TRANSITION)
 for _code, _label in TRANSITIONS.items():
-    action(f"household.{_code}", _label, **_TRANSITION)
-action("household.edit", _l("Household corrected"), **_TRANSITION, fields=choice(_l("Fields corrected"), FIELD_LABELS))
-action("household.withdraw", _l("Application withdrawn"), **_TRANSITION)
-action("household.objection_upheld", _l("Objection upheld"), **_TRANSITION)
-action("household.objection_dismissed", _l("Objection dismissed"), **_TRANSITION)
+    action(f"household.{_code}", _label, mask=_masked, **_TRANSITION)
+action("household.edit", _l("Household corrected"), mask=_masked, **_TRANSITION,
+       fields=choice(_l("Fields corrected"), FIELD_LABELS))
+action("household.withdraw", _l("Application withdrawn"), mask=_masked, **_TRANSITION)
+action("household.objection_upheld", _l("Objection upheld"), mask=_masked, **_TRANSITION)
+action("household.objection_dismissed", _l("Objection dismissed"), mask=_masked, **_TRANSITION)
 action("household.view_unmasked", _l("Personal data viewed unmasked"), households=_SEEN,
        count=count(_l("Households"), _l(" households")), where=choice(_l("Where"), {
            "list": _l("Archive list"), "detail": _l("Household page"), "history": _l("Household history")}))
+
+
+def _field_paths(paths) -> str:
+    """Personal fields by their paths (``head.id_number``, ``members.0.phone``, ``bank.card_number``), in words."""
+    out = []
+    for path in paths or []:
+        parts = str(path).split(".")
+        label = str(FIELD_LABELS.get(parts[-1], _l("Other")))
+        if parts[0] == "head":
+            label = f"{_l('Head of household')} {label}"
+        elif parts[0] == "members" and len(parts) > 2 and parts[1].isdigit():
+            label = str(_l("Member %(n)d", n=int(parts[1]) + 1)) + f" {label}"
+        out.append(label)
+    return "、".join(out) or "—"
+
+
+action("household.unreadable", _l("Personal data could not be decrypted"),
+       fields=Detail(_l("Fields"), _field_paths), households=ids(_l("Households"), _l(" households")), where=choice(_l("Where"), {
+           "export": _l("Archive export")}))
 action("household.export_unmasked", _l("Archive exported unmasked"), households=_SEEN,
        count=count(_l("Households unmasked"), _l(" households")), rows=count(_l("Rows"), _l(" rows")),
        filters=_FILTERS)

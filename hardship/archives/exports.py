@@ -17,7 +17,6 @@ from hardship import audit
 from hardship.archives import masking
 from hardship.archives.masking import may_see_personal_data
 from hardship.archives.models import CATEGORIES, GENDERS, INSURANCE, REASONS, STATUSES, SUBSISTENCE, Household
-from hardship.core import crypto
 from hardship.core.db import db
 from hardship.core.errors import ValidationFailed
 from hardship.core.idcard import FieldError, parse_id_number
@@ -59,13 +58,22 @@ COLUMNS = (
 )
 
 
-def _row(h: Household, union: str, clear: bool) -> dict:
+def _row(h: Household, union: str, clear: bool, read: masking.Decrypted | None = None) -> dict:
+    """One household's row; a value that fails to decrypt on its row reads ``masking.UNREADABLE``."""
     head = h.head
-    number = crypto.decrypt(head.id_enc, "persons.id", head.row_key) if head else None
-    phone = crypto.decrypt(head.phone_enc, "persons.phone", head.row_key) if head else None
+    read = read or masking.Decrypted()
+    number = read(head.id_enc, "persons.id", head.row_key, "head.id_number") if head else None
+    phone = read(head.phone_enc, "persons.phone", head.row_key, "head.phone") if head else None
     person = masking.person(number, phone, head.birth_date if head else None, clear)
-    shown = masking.household(crypto.decrypt(h.address_enc, "households.address", h.row_key),
-                              crypto.decrypt(h.card_enc, "households.card", h.row_key), clear)
+    shown = masking.household(read(h.address_enc, "households.address", h.row_key, "address"),
+                              read(h.card_enc, "households.card", h.row_key, "bank.card_number"), clear)
+    unreadable = str(masking.UNREADABLE)
+    for field, key in (("head.id_number", "id_number"), ("head.phone", "phone")):
+        if field in read.unreadable:
+            person[key] = unreadable
+    for field, key in (("address", "address"), ("bank.card_number", "card_number")):
+        if field in read.unreadable:
+            shown[key] = unreadable
     return {
         "id": h.id, "union": union, "head_name": h.head_name,
         "id_number": person["id_number"],
@@ -107,6 +115,7 @@ def households_xlsx(tenant: Tenant, stmt, user, *, filters: dict | None = None) 
                                   n=total, max=MAX_EXPORT_ROWS))
     unions = dict(db.session.execute(select(Tenant.id, Tenant.name).where(subtree_filter(Tenant, tenant.path))).all())
     unmasked: list[int] = []
+    unreadable: dict[str, list[str]] = {}
     with force_locale("zh_Hans_CN"):
         book = Workbook()
         sheet = book.sheet(str(_l("Hardship household archive")),
@@ -117,11 +126,18 @@ def households_xlsx(tenant: Tenant, stmt, user, *, filters: dict | None = None) 
             clear = may_see_personal_data(user, h)
             if clear:
                 unmasked.append(h.id)
-            values = _row(h, unions.get(h.tenant_id, ""), clear)
+            read = masking.Decrypted()
+            values = _row(h, unions.get(h.tenant_id, ""), clear, read)
+            if read.unreadable:
+                unreadable[str(h.id)] = read.unreadable
             sheet.append([values[key] for key, *_rest in COLUMNS])
     content = book.close()
     if unmasked and user is not None:
         audit.record("household.export_unmasked", tenant, object_type="Household", user=user,
                      detail={"count": len(unmasked), "rows": total, "households": unmasked[:200],
                              "filters": _loggable(filters or {})})
+    if unreadable:
+        audit.record("household.unreadable", tenant, object_type="Household", user=user,
+                     detail={"households": [int(k) for k in list(unreadable)[:200]], "where": "export",
+                             "fields": sorted({f for fields in unreadable.values() for f in fields})})
     return content, f"{tenant.code}-困难职工档案-{date.today():%Y%m%d}.xlsx"

@@ -19,11 +19,19 @@ from hardship.archives.models import (
     STATUSES,
     SUBSISTENCE,
 )
-from hardship.archives.schemas import HouseholdFilters, HouseholdIn, ObjectionIn, SurveyIn, TransitionIn
+from hardship.archives.schemas import (
+    MAX_MEMBERS,
+    HouseholdFilters,
+    HouseholdIn,
+    ObjectionIn,
+    SurveyIn,
+    TransitionIn,
+)
 from hardship.web import SchemaLimits
 
-#: member rows on the registration form (no script needed; empty rows are ignored)
-MEMBER_ROWS = 6
+#: member rows on the registration and correction forms, as many as a household may have (no script needed;
+#: empty rows are ignored)
+MEMBER_ROWS = MAX_MEMBERS
 MEMBER_FIELDS = ("name", "id_number", "relation", "health", "occupation", "income")
 
 

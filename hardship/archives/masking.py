@@ -10,7 +10,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
 from hardship.archives.models import Household
+from hardship.core import crypto
 
 #: the household's personal fields, by the last part of their name (``head.id_number``, ``bank.card_number``)
 PERSONAL_FIELDS = ("id_number", "phone", "card_number", "address", "birth_date")
@@ -18,6 +22,30 @@ PERSONAL_FIELDS = ("id_number", "phone", "card_number", "address", "birth_date")
 _ID_RE = re.compile(r"(?<![0-9])[0-9]{6}(?:[0-9]{11}[0-9Xx]|[0-9]{9})(?![0-9])")
 _CARD_RE = re.compile(r"(?<![0-9])[0-9]{16,19}(?![0-9])")
 _MOBILE_RE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+
+
+#: what a reader sees of a value that fails to decrypt where it is read (copied from another row, or damaged)
+UNREADABLE = _l("Cannot be decrypted (the data failed its check; contact the administrator)")
+
+
+class Decrypted:
+    """Decrypts one read's personal values: a value that fails its binding (:class:`crypto.PiiBindingError`:
+    copied from another row or column, or damaged) reads as ``None``, its field path (``head.id_number``,
+    ``members.0.phone``, ``address``, ``bank.card_number``) noted in ``unreadable`` and the error logged for
+    the administrator: the reader sees :data:`UNREADABLE` there and the rest of the record, never an error
+    page, never the other row's data."""
+
+    def __init__(self):
+        self.unreadable: list[str] = []
+
+    def __call__(self, token: str | None, column: str, row_key: str, field: str) -> str | None:
+        try:
+            return crypto.decrypt(token, column, row_key)
+        except crypto.PiiBindingError as exc:
+            current_app.logger.error("PiiBindingError: %s (shown as unreadable at %s)", exc, field)
+            if field not in self.unreadable:
+                self.unreadable.append(field)
+            return None
 
 
 def may_see_personal_data(user, household: Household) -> bool:

@@ -509,8 +509,16 @@ def may_edit(household: Household, user) -> bool:
     return edit_refusal(household, user) is None
 
 
-def _id_number(person: Person) -> str:
-    return crypto.decrypt(person.id_enc, "persons.id", person.row_key)
+def _decrypt(token, column: str, row_key: str):
+    """A current value for a correction: one that fails to decrypt on its row (``masking.Decrypted``) is ``None``,
+    so that the correction can replace it."""
+    from hardship.archives.masking import Decrypted
+
+    return Decrypted()(token, column, row_key, column)
+
+
+def _id_number(person: Person) -> str | None:
+    return _decrypt(person.id_enc, "persons.id", person.row_key)
 
 
 def _history_value(field: str, value, row_key: str):
@@ -542,9 +550,9 @@ def _household_now(household: Household) -> dict:
     return {"category": household.category, "reasons": [household.primary_reason, *household.secondary_reasons],
             "income_per_capita": household.income_per_capita, "subsistence": household.subsistence,
             "medical_insurance": household.medical_insurance,
-            "address": crypto.decrypt(household.address_enc, "households.address", household.row_key),
+            "address": _decrypt(household.address_enc, "households.address", household.row_key),
             "bank_name": household.bank_name,
-            "card_number": crypto.decrypt(household.card_enc, "households.card", household.row_key),
+            "card_number": _decrypt(household.card_enc, "households.card", household.row_key),
             "card_luhn_ok": household.card_luhn_ok, "needs": household.needs, "cadre_first": household.cadre_first,
             "cadre_second": household.cadre_second}
 
@@ -552,7 +560,7 @@ def _household_now(household: Household) -> dict:
 def _person_now(person: Person) -> dict:
     return {**{f: getattr(person, f) for f in PERSON_FIELDS if f not in ("id_number", "phone")},
             "id_number": _id_number(person),
-            "phone": crypto.decrypt(person.phone_enc, "persons.phone", person.row_key)}
+            "phone": _decrypt(person.phone_enc, "persons.phone", person.row_key)}
 
 
 def _set_household(household: Household, field: str, value) -> None:
@@ -603,7 +611,7 @@ def edit_household(household: Household, clean: dict, actor=None) -> Household:
     if unknown:
         raise ValidationFailed(fields=unknown)
     before_ids = {_id_number(p) for p in household.people}
-    places = _final_places(household, clean, by_id)
+    places = [(place, number) for place, number in _final_places(household, clean, by_id) if number]
     _refuse_twice(places)
     new_numbers = [number for _place, number in places if number not in before_ids]
     holders = holder_of(new_numbers)

@@ -110,8 +110,9 @@ def summary_rows(households, user, *, log_unmasked=True) -> list[dict]:
     for h in households:
         head = h.head
         clear = may_see_personal_data(user, h)
-        number = crypto.decrypt(head.id_enc, "persons.id", head.row_key) if head else None
-        phone = crypto.decrypt(head.phone_enc, "persons.phone", head.row_key) if head else None
+        read = masking.Decrypted()
+        number = read(head.id_enc, "persons.id", head.row_key, "head.id_number") if head else None
+        phone = read(head.phone_enc, "persons.phone", head.row_key, "head.phone") if head else None
         if clear:
             unmasked.append(h.id)
         code, name = names.get(h.tenant_id, ("", ""))
@@ -121,7 +122,7 @@ def summary_rows(households, user, *, log_unmasked=True) -> list[dict]:
             "category": h.category, "reasons": [h.primary_reason, *h.secondary_reasons],
             "head": {"name": h.head_name, "id_number": shown["id_number"], "phone": shown["phone"]},
             "income_per_capita": format_fen(h.income_per_capita), "last_survey_on": _iso(h.last_survey_on),
-            "applied_on": _iso(h.applied_on), "masked": not clear,
+            "applied_on": _iso(h.applied_on), "masked": not clear, "unreadable": read.unreadable,
         })
     if unmasked and log_unmasked and user is not None:
         audit.record("household.view_unmasked", user.tenant, object_type="Household", user=user,
@@ -134,12 +135,18 @@ def _iso(d: date | None):
 
 
 def household_detail(h: Household, user) -> dict:
-    """The whole household for one reader: personal data masked unless the reader keeps the record."""
+    """The whole household for one reader: personal data masked unless the reader keeps the record. A value
+    that fails to decrypt on this row (``masking.Decrypted``) is ``None``, its field named in ``unreadable`` and
+    the read written to the audit log (``household.unreadable``)."""
     clear = may_see_personal_data(user, h)
+    read = masking.Decrypted()
     people = []
+    members = 0
     for p in h.people:
-        number = crypto.decrypt(p.id_enc, "persons.id", p.row_key)
-        phone = crypto.decrypt(p.phone_enc, "persons.phone", p.row_key)
+        place = "head" if p.role == "head" else f"members.{members}"
+        members += p.role != "head"
+        number = read(p.id_enc, "persons.id", p.row_key, f"{place}.id_number")
+        phone = read(p.phone_enc, "persons.phone", p.row_key, f"{place}.phone")
         people.append({
             "id": p.id, "role": p.role, "name": p.name, "gender": p.gender, "relation": p.relation,
             **masking.person(number, phone, p.birth_date, clear),
@@ -148,14 +155,16 @@ def household_detail(h: Household, user) -> dict:
             "model_worker_grade": p.model_worker_grade, "migrant_worker": p.migrant_worker,
         })
     tenant = household_tenant(h)
-    shown = masking.household(crypto.decrypt(h.address_enc, "households.address", h.row_key),
-                              crypto.decrypt(h.card_enc, "households.card", h.row_key), clear)
+    shown = masking.household(read(h.address_enc, "households.address", h.row_key, "address"),
+                              read(h.card_enc, "households.card", h.row_key, "bank.card_number"), clear)
     surveys = db.session.scalars(select(Survey).where(Survey.household_id == h.id).order_by(Survey.visited_on)).all()
     objections = db.session.scalars(select(Objection).where(Objection.household_id == h.id)
                                     .order_by(Objection.id)).all()
     reliefs = db.session.scalars(select(Relief).where(Relief.household_id == h.id).order_by(Relief.id)).all()
     if clear and user is not None:
         audit.record("household.view_unmasked", tenant, h, user=user, detail={"where": "detail"})
+    if read.unreadable:
+        audit.record("household.unreadable", tenant, h, user=user, detail={"fields": list(read.unreadable)})
 
     def text(value):  # what people wrote about the household may quote a number
         return masking.history(value, clear)
@@ -178,7 +187,7 @@ def household_detail(h: Household, user) -> dict:
                         "outcome": o.outcome, "resolution": text(o.resolution), "resolved_on": _iso(o.resolved_on)}
                        for o in objections],
         "reliefs": [{"year": r.year, "relieved_on": r.relieved_on.isoformat(), "note": text(r.note)} for r in reliefs],
-        "masked": not clear,
+        "masked": not clear, "unreadable": read.unreadable,
     }
 
 
@@ -194,8 +203,9 @@ def history(h: Household, user=None, *, log_unmasked: bool = True) -> list[dict]
     events = db.session.scalars(select(HouseholdEvent).where(HouseholdEvent.household_id == h.id)
                                 .order_by(HouseholdEvent.id)).all()
     rows = []
+    read = masking.Decrypted()
     for e in events:
-        changes = masking.history(_decrypted_changes(e.changes, h.row_key), clear)
+        changes = masking.history(_decrypted_changes(e.changes, h.row_key, read), clear)
         rows.append({"id": e.id, "at": e.at.isoformat(), "username": e.username, "action": e.action,
                      "episode": e.episode, "from_status": e.from_status, "to_status": e.to_status,
                      "reason": masking.history(e.reason, clear), "changes": changes,
@@ -206,17 +216,21 @@ def history(h: Household, user=None, *, log_unmasked: bool = True) -> list[dict]
     return rows
 
 
-def _decrypted_changes(changes: dict | None, row_key: str) -> dict:
-    """A correction's field-by-field changes with its personal values decrypted (masking is the caller's)."""
+def _decrypted_changes(changes: dict | None, row_key: str, read: masking.Decrypted) -> dict:
+    """A correction's field-by-field changes with its personal values decrypted (masking is the caller's); a
+    value that fails to decrypt is ``None`` and its key listed in the entry's ``unreadable``."""
+    from hardship.archives.keys import sealed_values
+
     if not changes or "fields" not in changes:
         return changes or {}
     fields = []
     for entry in changes["fields"]:
         entry = dict(entry)
-        if entry.pop("sealed", False):
-            for key in ("before", "after", "id_number"):
-                if entry.get(key) is not None and (key == "id_number" or entry["field"] != "member"):
-                    entry[key] = crypto.decrypt(entry[key], "household_events.changes", row_key)
+        for key in sealed_values(entry):
+            entry[key] = read(entry[key], "household_events.changes", row_key, key)
+            if entry[key] is None:
+                entry.setdefault("unreadable", []).append(key)
+        entry.pop("sealed", None)
         fields.append(entry)
     return {**changes, "fields": fields}
 

@@ -245,20 +245,53 @@ def _person(loaded: dict, role: str) -> dict:
 # ---------------------------------------------------------------- corrections
 
 class _Change:
-    """A correction: every field may be left out, and what is left out stays as it is (no defaults filled
-    in); the fields named in ``still_required`` stay required."""
+    """A correction: a field left out stays as it is (no defaults filled in); a field sent empty (null or "") is
+    cleared (it takes the value a registration gives it when left out: no phone, no card, empty text, 0) unless a
+    registration requires it, then it is refused as "Required."; the fields named in ``still_required`` stay
+    required."""
 
     still_required: tuple[str, ...] = ()
 
     def on_bind_field(self, field_name, field_obj):
         super().on_bind_field(field_name, field_obj)
-        if field_name not in self.still_required:
-            field_obj.required = False
-            field_obj.load_default = fields.missing_
+        if field_name in self.still_required:
+            return
+        if field_obj.required:
+            field_obj.error_messages = {**field_obj.error_messages, "null": [_l("Required.")]}
+        else:
+            field_obj.allow_none = True
+            self.cleared_to = {**getattr(self, "cleared_to", {}), field_name: field_obj.load_default}
+        field_obj.required = False
+        field_obj.load_default = fields.missing_
+
+    @pre_load
+    def blank_is_missing(self, data, **kwargs):
+        """Replaces :class:`InputSchema`'s: empty text is null (cleared or refused), not left out."""
+        if not isinstance(data, dict):
+            return data
+        return {key: None if value == "" and key in self.fields else value for key, value in data.items()
+                if not (key in self.still_required and value in (None, ""))}
+
+    def with_cleared(self, data: dict) -> dict:
+        """The loaded values with each field sent empty replaced by its cleared value (a field without one, such
+        as ``head``, sent empty is as if left out)."""
+        out = dict(data)
+        for name, value in data.items():
+            if value is None and name in getattr(self, "cleared_to", {}):
+                default = self.cleared_to[name]
+                if default is fields.missing_:
+                    del out[name]
+                else:
+                    out[name] = default() if callable(default) else default
+        return out
 
 
 class HeadChangeIn(_Change, HeadIn):
     """The head's fields to change (a new ID number changes the gender and birth date with it)."""
+
+    @post_load
+    def cleared(self, data, **kwargs):
+        return self.with_cleared(data)
 
 
 class MemberChangeIn(_Change, MemberIn):
@@ -268,11 +301,13 @@ class MemberChangeIn(_Change, MemberIn):
     id = Whole(validate=between(1, 2**31 - 1))
     remove = Flag()
 
-    @validates_schema(skip_on_field_errors=False)
-    def new_member_complete(self, data, **kwargs):
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def new_member_complete(self, data, original, **kwargs):
         if "id" in data:
             return
-        missing = {name: [_l("Required.")] for name in ("name", "id_number", "relation") if name not in data}
+        given = original if isinstance(original, dict) else {}
+        missing = {name: [_l("Required.")] for name in ("name", "id_number", "relation")
+                   if name not in data and name not in given}  # one given empty has its own message
         if data.get("remove"):
             missing = {"id": [_l("Name the member to remove by its id.")]}
         if missing:
@@ -281,6 +316,7 @@ class MemberChangeIn(_Change, MemberIn):
     @post_load
     def new_member_defaults(self, data, **kwargs):
         """A new member gets the defaults of a registration's member for what is left out."""
+        data = self.with_cleared(data)
         if "id" in data:
             return data
         defaults = {name: field.load_default for name, field in _member_fields().items()
@@ -302,6 +338,7 @@ class HouseholdChangeIn(_Change, _HouseholdFields):
 
     @post_load
     def clean_values(self, data, **kwargs):
+        data = self.with_cleared(data)
         clean = {"reason": data["reason"], **_household_values(data)}
         if "head" in data:
             clean["head"] = _person_change(data["head"])
@@ -478,6 +515,10 @@ class _HouseholdBaseOut(BaseSchema):
     last_survey_on = _nullable_string()
     #: personal data is masked unless the reader keeps the record
     masked = fields.Boolean()
+    unreadable = fields.List(fields.String(), metadata={"description": (
+        "The personal fields (``address``, ``bank.card_number``, ``head.id_number``, ``members.0.phone``, ...) whose "
+        "stored value failed its check (copied from another row, or damaged): they are null here, the rest of the "
+        "record is given, and the read is written to the audit log (``household.unreadable``).")})
 
 
 class HeadSummaryOut(BaseSchema):

@@ -18,4 +18,4 @@ def list_audit():
     args = load_query(AuditQuery)
     tenant = get_tenant(args["tenant"])
     require(current_user, "audit.read")
-    return {"events": audit_page(tenant, {k: args[k] for k in FILTERS}, args["page"]), "page": args["page"]}
+    return {"events": audit_page(tenant, {k: args[k] for k in FILTERS}, args["page"], current_user), "page": args["page"]}

@@ -19,7 +19,7 @@ def audit_export(tenant, filters: dict, user=None) -> tuple[bytes, str]:
     is itself an audit event, in the caller's transaction."""
     rows = db.session.execute(queries.events_query(tenant, **filters).limit(queries.EXPORT_LIMIT)).all()
     with force_locale("zh_Hans_CN"):
-        events = queries.readable(rows, tenant)
+        events = queries.readable(rows, tenant, user)
         content = _workbook(events)
     audit.record("audit.export", tenant, tenant, user=user,
                  detail={"rows": len(events), "filters": {k: str(v) for k, v in filters.items() if v}})

@@ -48,25 +48,27 @@ def events_query(tenant, *, action=None, user=None, union=None, date_from=None, 
     return stmt
 
 
-def readable(rows, viewer) -> list[dict]:
-    """``rows`` of :func:`events_query` as the log shows them: names, not codes."""
+def readable(rows, viewer, reader=None) -> list[dict]:
+    """``rows`` of :func:`events_query` as the log shows them to the user ``reader``: names, not codes, details
+    masked as the reader may see them (``registry.shown_detail``)."""
     labels = registry.describe([(e.object_type, e.object_id) for e, _code, _name in rows], viewer.code)
     out = []
     for e, code, name in rows:
         label, url = labels.get((e.object_type, e.object_id), (None, None))
+        detail = registry.shown_detail(e.action, e.detail, reader, e.tenant_id)
         if label is None and e.object_id:
             label = f"#{e.object_id}"
         out.append({"id": e.id, "at": e.at, "tenant": code, "tenant_name": name, "username": e.username,
                     "action": e.action, "action_label": registry.action_label(e.action),
                     "object_type": e.object_type, "object_id": e.object_id,
                     "record_kind": registry.record_label(e.object_type), "record_label": label, "record_url": url,
-                    "detail": e.detail, "detail_fields": registry.detail_fields(e.action, e.detail)})
+                    "detail": detail, "detail_fields": registry.detail_fields(e.action, detail)})
     return out
 
 
-def audit_page(tenant, filters: dict, page: int = 1) -> list[dict]:
+def audit_page(tenant, filters: dict, page: int = 1, reader=None) -> list[dict]:
     rows, _total = page_of(events_query(tenant, **filters), page, PER_PAGE, count=False)
-    return readable(rows, tenant)
+    return readable(rows, tenant, reader)
 
 
 def usernames(tenant) -> list[str]:

@@ -8,6 +8,11 @@ log reads in the auditor's words without this package knowing the modules:
 
 ``describe`` takes the ids of one page's records of that kind and returns ``{id: (label, url or None)}``
 in one query. A detail key nobody declared is shown under "Other", never as its key.
+
+An action whose details may hold personal data (a household's reason, which may quote an ID or card number)
+declares a ``mask``: ``mask(detail, reader, tenant_id)`` returns the details as ``reader`` (the user reading the
+log; ``None``: the system) may see them for an event of union ``tenant_id``. The page, the API and the export
+all read details through :func:`shown_detail`.
 """
 
 from __future__ import annotations
@@ -28,11 +33,15 @@ class Detail:
     render: Render
 
 
+Mask = Callable[[dict, object, int], dict]
+
+
 @dataclass(frozen=True)
 class Action:
     code: str
     label: object
     details: dict[str, Detail] = field(default_factory=dict)
+    mask: Mask | None = None
 
 
 @dataclass(frozen=True)
@@ -46,8 +55,8 @@ ACTIONS: dict[str, Action] = {}
 RECORDS: dict[str, RecordKind] = {}
 
 
-def action(code: str, label, /, **details: Detail) -> Action:
-    ACTIONS[code] = Action(code, label, details)
+def action(code: str, label, /, *, mask: Mask | None = None, **details: Detail) -> Action:
+    ACTIONS[code] = Action(code, label, details, mask)
     return ACTIONS[code]
 
 
@@ -150,6 +159,14 @@ def actions_matching(text_: str) -> list[str]:
     return sorted(code for code, a in ACTIONS.items() if needle == code or needle in str(a.label).lower())
 
 
+def shown_detail(code: str, detail: dict | None, reader, tenant_id: int) -> dict | None:
+    """An event's stored details as ``reader`` may see them (its action's ``mask``; unchanged without one)."""
+    known = ACTIONS.get(code)
+    if known is None or known.mask is None or not detail:
+        return detail
+    return known.mask(detail, reader, tenant_id)
+
+
 def detail_fields(code: str, detail: dict | None) -> list[dict]:
     """``[{"label": ..., "value": ...}]`` in the declared order, undeclared keys last under "Other"."""
     return labelled_fields(ACTIONS[code].details if code in ACTIONS else {}, detail)
@@ -182,4 +199,4 @@ def describe(rows: list[tuple[str, str | None]], viewer_code: str) -> dict[tuple
 
 
 __all__ = ["ACTIONS", "RECORDS", "action", "record", "text", "count", "money", "choice", "fields_of", "rows_of",
-           "action_label", "record_label", "actions_matching", "detail_fields", "labelled_fields", "describe", "ids"]
+           "action_label", "record_label", "actions_matching", "detail_fields", "shown_detail", "labelled_fields", "describe", "ids"]

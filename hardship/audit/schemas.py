@@ -43,6 +43,7 @@ class AuditOut(BaseSchema):
     record_label = fields.String(required=True, allow_none=True)
     #: the record's page in the UI, when it has one
     record_url = fields.String(required=True, allow_none=True)
+    #: as the reader may see it: a household's reasons and texts masked unless the reader keeps the household
     detail = fields.Dict(required=True, allow_none=True)
     detail_fields = fields.List(fields.Nested(DetailField), required=True)
 

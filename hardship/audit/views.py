@@ -36,7 +36,7 @@ def _filters() -> tuple[dict, int, dict]:
 def audit():
     require(current_user, "audit.read")
     filters, page, errors = _filters()
-    events = queries.audit_page(g.tenant, filters, page)
+    events = queries.audit_page(g.tenant, filters, page, current_user)
     args = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in filters.items() if v}
     actions = sorted(((code, str(a.label)) for code, a in registry.ACTIONS.items()), key=lambda item: item[1])
     return render_template("audit/log.html", events=events, page=page, filters=args, errors=errors,
