@@ -1,7 +1,7 @@
 """goods stock: goods items per union and their append-only movements (SPEC 5.7)
 
 Revision ID: 9a4c6e2b7d15
-Revises: 5e1d0c3a9b7f
+Revises: 7a4c2e9d1b06
 Create Date: 2026-12-06 02:00:00
 
 Frozen text: this file imports nothing from the application.
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9a4c6e2b7d15'
-down_revision = '5e1d0c3a9b7f'
+down_revision = "7a4c2e9d1b06"
 branch_labels = None
 depends_on = None
 
