@@ -3,6 +3,7 @@ the ledger, receipts, and the payment files."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from hardship.accounts.operations import require
@@ -15,6 +16,7 @@ from hardship.aid.schemas import (
     BatchOut,
     BatchQuery,
     ItemOut,
+    ItemReceiptIn,
     ItemsIn,
     PayIn,
     ProgramIn,
@@ -25,19 +27,22 @@ from hardship.aid.schemas import (
     ProposeIn,
     ProposeOut,
     QueueQuery,
-    ReceiptIn,
     RejectIn,
 )
 from hardship.api import json_object, load_body, load_query, route
 from hardship.core.downloads import xlsx_download
+from hardship.core.errors import ValidationFailed
 from tenants.scoping import get_tenant
 
 TAGS = ["aid"]
 
 
 def _body_tenant():
+    """The union named by the body's ``tenant`` (404 outside the scope; 422 when the body names none)."""
     value = json_object().get("tenant")
-    return get_tenant(value if isinstance(value, str) else "")
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationFailed(fields={"tenant": [_l("Required.")]})
+    return get_tenant(value)
 
 
 @route("/programs", ["POST"], body=ProgramIn, response=ProgramOut, status=201, tags=TAGS)
@@ -169,13 +174,13 @@ def pay_batch(batch_id):
     return _step(batch_id, PayIn, ops.pay_batch)
 
 
-@route("/batches/<int:batch_id>/items/<int:item_id>/receipt", ["POST"], body=ReceiptIn, response=ItemOut,
+@route("/batches/<int:batch_id>/items/<int:item_id>/receipt", ["POST"], body=ItemReceiptIn, response=ItemOut,
        tags=TAGS, responses={409: None})
 def confirm_receipt(batch_id, item_id):
     """The recipient signed for the item; the signer must be the recipient (不允许代签代领)."""
     batch = queries.get_batch(batch_id)
     item = queries.get_item(batch, item_id)
-    data = load_body(ReceiptIn)
+    data = load_body(ItemReceiptIn)
     return queries.item_dict(ops.confirm_receipt(batch, item, data, actor=current_user))
 
 

@@ -28,7 +28,7 @@ def _ready(batch: AidBatch) -> None:
         raise Conflict(_l("Payment files are made for approved or paid batches only."))
 
 
-def bank_file(batch: AidBatch, actor=None) -> tuple[bytes, str]:
+def bank_file(batch: AidBatch, actor=None, audit_user=None) -> tuple[bytes, str]:
     """The bank transfer workbook of the batch's items paid to a card, and its file name (audited)."""
     require(actor, "aid.pay")
     _ready(batch)
@@ -39,11 +39,11 @@ def bank_file(batch: AidBatch, actor=None) -> tuple[bytes, str]:
     for n, row in enumerate(rows, 1):
         sheet.append([n, row["name"], row["id_number"] or "", row["bank"], row["card"], row["amount"], program.name])
     audit.record("aid.export_bank_file", tenant_of(batch), batch, detail={"batch": batch.id, "rows": len(rows)},
-                 user=actor)
+                 user=audit_user or actor)
     return book.close(), f"批次{batch.id}-银行代发.xlsx"
 
 
-def signature_sheet(batch: AidBatch, actor=None) -> tuple[bytes, str]:
+def signature_sheet(batch: AidBatch, actor=None, audit_user=None) -> tuple[bytes, str]:
     """The signature sheet of the items paid in person (no card), masked ID numbers, and its file name."""
     if actor is not None and not (actor.can("aid.prepare") or actor.can("aid.pay")):
         require(actor, "aid.prepare")
@@ -56,5 +56,5 @@ def signature_sheet(batch: AidBatch, actor=None) -> tuple[bytes, str]:
         sheet.append([n, row["name"], mask_id(row["id_number"]) or "", row["phone"] or "",
                       row["reason"] or program.name, row["amount"], "", ""])
     audit.record("aid.export_signature_sheet", tenant_of(batch), batch, detail={"batch": batch.id, "rows": len(rows)},
-                 user=actor)
+                 user=audit_user or actor)
     return book.close(), f"批次{batch.id}-签字表.xlsx"

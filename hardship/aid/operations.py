@@ -24,8 +24,8 @@ from hardship import audit
 from hardship.accounts.operations import require
 from hardship.aid.models import (
     EDITABLE,
-    ITEM_STATUSES,
     HOUSEHOLD_KINDS,
+    ITEM_STATUSES,
     KINDS,
     YEARLY_TYPES,
     AidBatch,

@@ -121,7 +121,7 @@ class PayIn(BaseSchema):
     note = Text(max_length=500)
 
 
-class ReceiptIn(BaseSchema):
+class ItemReceiptIn(BaseSchema):
     signed_by = Name(required=True)
     date = Day(load_default=None, allow_none=True, past_only=True)
 
@@ -197,7 +197,7 @@ class ItemOut(BaseSchema):
     received_on = _null()
 
 
-class EventOut(BaseSchema):
+class BatchEventOut(BaseSchema):
     at = _req()
     username = _null()
     action = _req()
@@ -226,7 +226,7 @@ class BatchOut(BaseSchema):
     transaction = _null(fields.Integer)
     paid_on = _null()
     items = _req(fields.List, cls_or_instance=fields.Nested(ItemOut))
-    history = _req(fields.List, cls_or_instance=fields.Nested(EventOut))
+    history = _req(fields.List, cls_or_instance=fields.Nested(BatchEventOut))
 
 
 class BatchRow(BaseSchema):
