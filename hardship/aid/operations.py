@@ -495,7 +495,7 @@ def shortfall(owner: Tenant, program: AidProgram, amount: int, lot_id: int | Non
     rows = db.session.execute(select(FundLot.source, sa.func.coalesce(sa.func.sum(FundLot.balance), 0))
                               .where(FundLot.tenant_id == owner.id, FundLot.source.in_(program.sources))
                               .group_by(FundLot.source)).all()
-    held = dict(rows)
+    held = {source: int(balance) for source, balance in rows}
     available = sum(held.values())
     if available >= amount:
         return
