@@ -58,7 +58,7 @@ def test_two_counties_one_person_at_once(committed, app, tree):
     for t in threads:
         t.join(timeout=120)
     assert not any(t.is_alive() for t in threads)
-    for n, answers in results.items():
+    for answers in results.values():
         assert sorted(code for _u, code, _b in answers) == [201, 409], answers
         winner = next(u for u, code, _b in answers if code == 201)
         loser_body = next(b for _u, code, b in answers if code == 409)
