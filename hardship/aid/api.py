@@ -23,6 +23,7 @@ from hardship.aid.schemas import (
     ProgramList,
     ProgramOut,
     ProgramQuery,
+    ProgramTotals,
     ProgramUpdate,
     ProposeIn,
     ProposeOut,
@@ -68,6 +69,12 @@ def list_programs():
 def get_program(program_id):
     """One program with its standards."""
     return queries.program_dict(queries.get_program(program_id))
+
+
+@route("/programs/<int:program_id>/totals", tags=TAGS, response=ProgramTotals)
+def program_totals(program_id):
+    """The program's totals by beneficiary kind, by union and by fund source, paid and received."""
+    return queries.program_totals(queries.get_program(program_id))
 
 
 @route("/programs/<int:program_id>", ["PATCH"], body=ProgramUpdate, response=ProgramOut, tags=TAGS)

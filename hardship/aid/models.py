@@ -56,7 +56,7 @@ BATCH_STATUSES = {
 #: statuses in which a batch's items may change
 EDITABLE = ("draft", "rejected")
 
-ITEM_STATUSES = {"pending": _l("Pending"), "paid": _l("Paid"), "received": _l("Received")}
+ITEM_STATUSES = {"pending": _l("Pending"), "paid": _l("Paid"), "received": _l("Received by the recipient")}
 
 
 class AidProgram(TenantOwned, db.Model):

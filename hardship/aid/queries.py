@@ -249,3 +249,50 @@ def payment_rows(batch: AidBatch) -> tuple[list[dict], list[dict]]:
         else:
             in_person.append(row)
     return bank, in_person
+
+
+def program_totals(program: AidProgram, today=None) -> dict:
+    """A program's figures in the reader's subtree: by beneficiary kind, by union below, by fund source (from the
+    ledger's entries of its payments), paid and received, and the items paid but not received once the
+    program's period is over."""
+    from datetime import date
+
+    from hardship.funds.models import FundEntry
+
+    today = today or date.today()
+    rows = db.session.execute(select(AidItem.kind, AidItem.status, AidItem.amount, AidItem.name, AidItem.id,
+                                     AidBatch.id, AidBatch.tenant_id)
+                              .join(AidBatch, AidBatch.id == AidItem.batch_id)
+                              .where(AidItem.program_id == program.id)).all()
+    names = _names({r[6] for r in rows})
+    by_kind: dict[str, list[int]] = {}
+    by_union: dict[int, list[int]] = {}
+    paid = received = 0
+    late = []
+    ended = program.ends_on is not None and program.ends_on < today
+    for kind, status, amount, name, item_id, batch_id, tenant_id in rows:
+        if status not in ("paid", "received"):
+            continue
+        paid += amount
+        received += amount if status == "received" else 0
+        for bucket, key in ((by_kind, kind), (by_union, tenant_id)):
+            bucket.setdefault(key, [0, 0])
+            bucket[key][0] += amount
+            bucket[key][1] += 1
+        if status == "paid" and ended:
+            late.append({"batch": batch_id, "item": item_id, "name": name, "amount": format_fen(amount)})
+    transactions = [t for t in db.session.scalars(select(AidBatch.transaction_id).where(
+        AidBatch.program_id == program.id, AidBatch.transaction_id.is_not(None)))]
+    by_source: dict[str, int] = {}
+    if transactions:
+        for account, amount in db.session.execute(select(FundEntry.account, sa.func.sum(FundEntry.amount)).where(
+                FundEntry.transaction_id.in_(transactions), FundEntry.account.like("aid:%"))
+                .group_by(FundEntry.account)):
+            by_source[account.split(":", 1)[1]] = int(amount)
+    return {"program": program.id, "paid": format_fen(paid), "received": format_fen(received),
+            "by_kind": [{"kind": k, "kind_label": str(KINDS.get(k, k)), "amount": format_fen(v[0]), "count": v[1]}
+                        for k, v in sorted(by_kind.items())],
+            "by_union": [{"tenant": names.get(t, ("", ""))[0], "tenant_name": names.get(t, ("", ""))[1],
+                          "amount": format_fen(v[0]), "count": v[1]} for t, v in sorted(by_union.items())],
+            "by_source": [{"source": s, "amount": format_fen(v)} for s, v in sorted(by_source.items())],
+            "not_received": late}

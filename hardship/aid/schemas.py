@@ -251,3 +251,42 @@ class ProposeOut(BaseSchema):
     added = _req(fields.Integer)
     skipped = _req(fields.Integer)
     batch = _req(fields.Nested, nested=BatchOut)
+
+
+class KindTotal(BaseSchema):
+    kind = _req()
+    kind_label = _req()
+    amount = _req()
+    count = _req(fields.Integer)
+
+
+class UnionTotal(BaseSchema):
+    tenant = _req()
+    tenant_name = _req()
+    amount = _req()
+    count = _req(fields.Integer)
+
+
+class SourceTotal(BaseSchema):
+    source = _req()
+    amount = _req()
+
+
+class LateItem(BaseSchema):
+    batch = _req(fields.Integer)
+    item = _req(fields.Integer)
+    name = _req()
+    amount = _req()
+
+
+class ProgramTotals(BaseSchema):
+    """Paid and received items of the program in your subtree (``not_received``: paid, not signed for, after the
+    program's period)."""
+
+    program = _req(fields.Integer)
+    paid = _req()
+    received = _req()
+    by_kind = _req(fields.List, cls_or_instance=fields.Nested(KindTotal))
+    by_union = _req(fields.List, cls_or_instance=fields.Nested(UnionTotal))
+    by_source = _req(fields.List, cls_or_instance=fields.Nested(SourceTotal))
+    not_received = _req(fields.List, cls_or_instance=fields.Nested(LateItem))

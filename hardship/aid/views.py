@@ -15,7 +15,7 @@ from hardship.aid import exports, queries
 from hardship.aid import operations as ops
 from hardship.aid.forms import ItemForm, ProgramForm, StepForm
 from hardship.aid.models import BATCH_STATUSES, EDITABLE, ITEM_STATUSES, KINDS, PROGRAM_TYPES
-from hardship.aid.schemas import ActionIn, ItemsIn, PayIn, ProgramIn, RejectIn
+from hardship.aid.schemas import ActionIn, ItemReceiptIn, ItemsIn, PayIn, ProgramIn, RejectIn
 from hardship.api import load_data
 from hardship.core.downloads import xlsx_download
 from hardship.funds.models import SOURCES
@@ -72,7 +72,7 @@ def program(program_id):
             return redirect(url_for("aid_ui.batch", batch_id=created[0].id))
     batches = queries.batch_rows(queries.program_batches(found))
     return render_template("aid/program.html", tenant=g.tenant, program=queries.program_dict(found), batches=batches,
-                           form=form, may_prepare=may_prepare, **_labels()), \
+                           totals=queries.program_totals(found), form=form, may_prepare=may_prepare, **_labels()), \
         getattr(form, "error_status", None) or 200
 
 
@@ -102,6 +102,16 @@ def batch(batch_id):
             item = queries.get_item(found, action.split(":", 1)[1])
             if step_form.validate_on_submit() and submit(step_form, lambda: ops.remove_item(
                     found, item, actor=current_user), _l("The item was removed.")):
+                return redirect(url_for("aid_ui.batch", batch_id=found.id))
+            status = getattr(step_form, "error_status", None) or 422
+        elif action.startswith("receive:"):
+            item = queries.get_item(found, action.split(":", 1)[1])
+            signer = request.form.get(f"signed_by-{item.id}", "")
+
+            def receive():
+                ops.confirm_receipt(found, item, load_data(ItemReceiptIn, {"signed_by": signer}), actor=current_user)
+
+            if step_form.validate_on_submit() and submit(step_form, receive, _l("The receipt was recorded.")):
                 return redirect(url_for("aid_ui.batch", batch_id=found.id))
             status = getattr(step_form, "error_status", None) or 422
         elif action in STEPS:
@@ -149,3 +159,20 @@ def bank_file(batch_id):
 def signature_sheet(batch_id):
     """The signature sheet (签字表) with masked ID numbers."""
     return xlsx_download(*exports.signature_sheet(queries.get_batch(batch_id), actor=current_user))
+
+
+@bp.route("/aid/batches/<int:batch_id>/signature-sheet")
+def signature_print(batch_id):
+    """The signature sheet as an A4 page to print (masked ID numbers, an empty cell to sign in)."""
+    from hardship.archives.masking import mask_id
+
+    found = queries.get_batch(batch_id)
+    if not (current_user.can("aid.prepare") or current_user.can("aid.pay")):
+        require(current_user, "aid.prepare")
+    if found.status not in ("approved", "paid"):
+        return redirect(url_for("aid_ui.batch", batch_id=found.id))
+    program = ops.program_of(found)
+    _bank, rows = queries.payment_rows(found)
+    rows = [{**r, "id_number": mask_id(r["id_number"])} for r in rows]
+    return render_template("aid/signature_sheet.html", tenant=g.tenant, batch=queries.batch_dict(found),
+                           program=program, rows=rows, **_labels())

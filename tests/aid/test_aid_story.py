@@ -66,6 +66,12 @@ def test_a_warmth_campaign_end_to_end(county, api_as):
         resp = api_as("e_clerk").post(f"/api/v1/batches/{bid}/items/{items[name]['id']}/receipt",
                                       json={"signed_by": name})
         assert resp.status_code == 200 and resp.json["status"] == "received", resp.json
+    totals = api_as("k_clerk").get(f"/api/v1/programs/{program['id']}/totals").json
+    assert totals["paid"] == totals["received"] == "2300.00"
+    assert {t["kind"]: (t["amount"], t["count"]) for t in totals["by_kind"]} == {
+        "archived": ("1800.00", 2), "frontline": ("500.00", 1)}
+    assert [(t["tenant"], t["amount"]) for t in totals["by_union"]] == [("E0101001", "2300.00")]
+    assert totals["by_source"] == [{"source": "central_finance", "amount": "2300.00"}]
     history = api_as("k_clerk").get(f"/api/v1/batches/{bid}").json["history"]
     assert [e["action"] for e in history] == ["batch_create", "submit", "approve", "head_approve", "pay",
                                               "receipt", "receipt", "receipt"]

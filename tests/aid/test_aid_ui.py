@@ -69,3 +69,31 @@ def test_campaign_through_the_pages(county, api_as, app):
     assert "已发放" in _text(page)
     sheet = client.get(approve_url + "/signature-sheet.xlsx")
     assert sheet.status_code == 200 and sheet.mimetype.endswith("sheet")
+
+
+def test_receipts_and_the_print_view(county, api_as, app):
+    program = api_as("k_clerk").post("/api/v1/programs", json={
+        "tenant": "K0101", "type": "warmth", "year": 2026, "name": "2026年两节送温暖", "ends_on": "2026-02-28",
+        "starts_on": "2026-01-01", "sources": ["central_finance"]}).json
+    number = make_id()
+    resp = api_as("e_clerk").post(f"/api/v1/programs/{program['id']}/batches", json={"tenant": "E0101001", "items": [
+        {"person": {"name": "赵六", "id_number": number, "phone": "13812345678", "reason": "春节坚守一线"},
+         "kind": "frontline", "amount": "500.00"}]})
+    bid, item = resp.json["id"], resp.json["items"][0]["id"]
+    for user, step, body in (("e_clerk", "submit", {}), ("k_approver", "approve", {}),
+                             ("k_fin", "pay", {"document_no": "县工发〔2026〕30号", "date": "2026-12-01"})):
+        assert api_as(user).post(f"/api/v1/batches/{bid}/{step}", json=body).status_code == 200
+    totals = api_as("k_clerk").get(f"/api/v1/programs/{program['id']}/totals").json
+    assert [i["name"] for i in totals["not_received"]] == ["赵六"]  # the period is over
+    client = _as(app, "e_clerk")
+    page = client.get(f"/t/E0101001/aid/batches/{bid}/signature-sheet")
+    text = _text(page)
+    assert page.status_code == 200 and "领取人签字" in text and number[:6] + "********" + number[14:] in text
+    assert number not in text
+    url = f"/t/E0101001/aid/batches/{bid}"
+    resp = _post(client, url, {"step-action": f"receive:{item}", f"signed_by-{item}": "赵七"})
+    assert resp.status_code == 422 and "不允许代签代领" in _text(resp)
+    resp = _post(client, url, {"step-action": f"receive:{item}", f"signed_by-{item}": "赵六"})
+    assert resp.status_code == 302
+    assert "已签收" in _text(client.get(url))
+    assert api_as("k_clerk").get(f"/api/v1/programs/{program['id']}/totals").json["not_received"] == []

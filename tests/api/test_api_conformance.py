@@ -104,6 +104,7 @@ REQUESTS: dict[str, Call] = {
         "tenant": "K0101", "type": "emergency", "year": 2026, "name": "2026年临时救助", "sources": ["central_finance"]}),
     "GET /api/v1/programs": Call(path="/api/v1/programs?tenant=E0101001"),
     "GET /api/v1/programs/{program_id}": Call(path="/api/v1/programs/{program}"),
+    "GET /api/v1/programs/{program_id}/totals": Call(path="/api/v1/programs/{program}/totals"),
     "PATCH /api/v1/programs/{program_id}": Call(user="k0101_all", path="/api/v1/programs/{program}",
                                                json={"name": "2026年两节送温暖（第二批）"}),
     "POST /api/v1/programs/{program_id}/batches": Call(user="e0101001_all", path="/api/v1/programs/{program}/batches",
