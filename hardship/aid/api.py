@@ -11,6 +11,7 @@ from hardship.aid import exports, queries
 from hardship.aid import operations as ops
 from hardship.aid.schemas import (
     ActionIn,
+    AidHistory,
     BatchIn,
     BatchList,
     BatchOut,
@@ -201,3 +202,14 @@ def bank_file(batch_id):
 def signature_sheet(batch_id):
     """The signature sheet (签字表) of the items paid in person, with masked ID numbers."""
     return xlsx_download(*exports.signature_sheet(queries.get_batch(batch_id), actor=current_user))
+
+
+@route("/households/<int:household_id>/aid", tags=TAGS, response=AidHistory)
+def household_aid(household_id):
+    """A household's aid history (cash items of every program, newest first)."""
+    from hardship.archives.models import Household
+    from tenants.scoping import get_owned
+
+    household = get_owned(Household, household_id)
+    require(current_user, "households.read")
+    return {"household": household.id, "aid": queries.household_history(household)}

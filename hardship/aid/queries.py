@@ -296,3 +296,22 @@ def program_totals(program: AidProgram, today=None) -> dict:
                           "amount": format_fen(v[0]), "count": v[1]} for t, v in sorted(by_union.items())],
             "by_source": [{"source": s, "amount": format_fen(v)} for s, v in sorted(by_source.items())],
             "not_received": late}
+
+
+def household_history(household) -> list[dict]:
+    """A household's aid (cash), newest first: the items of it you may see, with their program."""
+    rows = db.session.execute(select(AidItem, AidBatch.status).join(AidBatch, AidBatch.id == AidItem.batch_id)
+                              .where(AidItem.household_id == household.id)
+                              .order_by(AidItem.id.desc())).all()
+    programs = {p.id: p for p in db.session.scalars(_programs().where(
+        AidProgram.id.in_({item.program_id for item, _s in rows})))} if rows else {}
+    out = []
+    for item, batch_status in rows:
+        program = programs.get(item.program_id)
+        out.append({"program": item.program_id, "program_name": program.name if program else "",
+                    "type": program.type if program else "", "year": program.year if program else None,
+                    "batch": item.batch_id, "batch_status": batch_status, "item": item.id,
+                    "amount": format_fen(item.amount), "status": item.status,
+                    "status_label": str(ITEM_STATUSES.get(item.status, item.status)),
+                    "received_on": item.received_on and item.received_on.isoformat()})
+    return out

@@ -290,3 +290,22 @@ class ProgramTotals(BaseSchema):
     by_union = _req(fields.List, cls_or_instance=fields.Nested(UnionTotal))
     by_source = _req(fields.List, cls_or_instance=fields.Nested(SourceTotal))
     not_received = _req(fields.List, cls_or_instance=fields.Nested(LateItem))
+
+
+class AidHistoryRow(BaseSchema):
+    program = _req(fields.Integer)
+    program_name = _req()
+    type = _req()
+    year = _null(fields.Integer)
+    batch = _req(fields.Integer)
+    batch_status = _req()
+    item = _req(fields.Integer)
+    amount = _req()
+    status = _req()
+    status_label = _req()
+    received_on = _null()
+
+
+class AidHistory(BaseSchema):
+    household = _req(fields.Integer)
+    aid = _req(fields.List, cls_or_instance=fields.Nested(AidHistoryRow))

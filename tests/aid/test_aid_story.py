@@ -72,6 +72,8 @@ def test_a_warmth_campaign_end_to_end(county, api_as):
         "archived": ("1800.00", 2), "frontline": ("500.00", 1)}
     assert [(t["tenant"], t["amount"]) for t in totals["by_union"]] == [("E0101001", "2300.00")]
     assert totals["by_source"] == [{"source": "central_finance", "amount": "2300.00"}]
+    aid = api_as("e_clerk").get(f"/api/v1/households/{h2}/aid").json["aid"]
+    assert [(a["program_name"], a["amount"], a["status"]) for a in aid] == [("2026年两节送温暖", "1200.00", "received")]
     history = api_as("k_clerk").get(f"/api/v1/batches/{bid}").json["history"]
     assert [e["action"] for e in history] == ["batch_create", "submit", "approve", "head_approve", "pay",
                                               "receipt", "receipt", "receipt"]
