@@ -12,7 +12,7 @@ from hardship.aid import queries
 from hardship.aid.models import AidBatch
 from hardship.aid.operations import program_of, tenant_of
 from hardship.archives.masking import mask_id
-from hardship.core.errors import Conflict
+from hardship.core.errors import Conflict, Forbidden
 from hardship.core.xlsx import Column, Workbook
 
 BANK_COLUMNS = [Column("序号", "integer", 6), Column("姓名", "text", 12), Column("身份证号", "code", 22),
@@ -33,6 +33,8 @@ def bank_file(batch: AidBatch, actor=None, audit_user=None) -> tuple[bytes, str]
     require(actor, "aid.pay")
     _ready(batch)
     program = program_of(batch)
+    if actor is not None and actor.tenant_id != program.tenant_id:
+        raise Forbidden(_l("The bank transfer file is made by the union that pays the program."))
     rows, _in_person = queries.payment_rows(batch)
     book = Workbook()
     sheet = book.sheet("银行代发", BANK_COLUMNS)

@@ -211,6 +211,7 @@ def test_bank_file_and_signature_sheet(county, api_as, app, tmp_path):
     assert rows[1] == (1, "张三", head_id, "中国工商银行", "6222020200112233446", 600, "2026年两节送温暖")
     assert len(rows) == 2
     assert api_as("e_clerk").get(f"/api/v1/batches/{bid}/bank-file.xlsx").status_code == 403  # not finance
+    assert api_as("c_fin").get(f"/api/v1/batches/{bid}/bank-file.xlsx").status_code == 403  # not the paying union
     resp = api_as("e_clerk").get(f"/api/v1/batches/{bid}/signature-sheet.xlsx")
     assert resp.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(resp.data)).active
