@@ -15,7 +15,7 @@ from hardship.aid import exports, queries
 from hardship.aid import operations as ops
 from hardship.aid.forms import ItemForm, ProgramForm, StepForm
 from hardship.aid.models import BATCH_STATUSES, EDITABLE, ITEM_STATUSES, KINDS, PROGRAM_TYPES
-from hardship.aid.schemas import ActionIn, ItemReceiptIn, ItemsIn, PayIn, ProgramIn, RejectIn
+from hardship.aid.schemas import ActionIn, ItemReceiptIn, ItemsIn, PayIn, ProgramIn, ProposeIn, RejectIn
 from hardship.api import load_data
 from hardship.core.downloads import xlsx_download
 from hardship.funds.models import SOURCES
@@ -114,6 +114,15 @@ def batch(batch_id):
             if step_form.validate_on_submit() and submit(step_form, receive, _l("The receipt was recorded.")):
                 return redirect(url_for("aid_ui.batch", batch_id=found.id))
             status = getattr(step_form, "error_status", None) or 422
+        elif action == "propose":
+            counted = []
+
+            def propose():
+                counted.append(ops.propose_eligible(found, load_data(ProposeIn, {}), actor=current_user))
+
+            if step_form.validate_on_submit() and submit(step_form, propose, _Proposed(counted)):
+                return redirect(url_for("aid_ui.batch", batch_id=found.id))
+            status = getattr(step_form, "error_status", None) or 422
         elif action in STEPS:
             schema, operation, message = STEPS[action]
             body = {"reject": {"reason": step_form.reason.data or ""},
@@ -131,6 +140,18 @@ def batch(batch_id):
     data = queries.batch_dict(found)
     return render_template("aid/batch.html", tenant=g.tenant, batch=data, item_form=item_form, step_form=step_form,
                            editable=found.status in EDITABLE, **_labels()), status
+
+
+class _Proposed:
+    """The flashed message of "propose every eligible household", once the counts are known."""
+
+    def __init__(self, counted: list):
+        self.counted = counted
+
+    def __str__(self) -> str:
+        added, skipped = self.counted[0] if self.counted else (0, 0)
+        return str(_l("%(added)s households proposed; %(skipped)s skipped (already proposed or paid in this "
+                      "program, or not eligible).", added=added, skipped=skipped))
 
 
 #: the API's item fields and the form's inputs

@@ -49,9 +49,10 @@ def test_campaign_through_the_pages(county, api_as, app):
     resp = _post(client, batch_url, {"item-name": "赵六", "item-id_number": make_id(), "item-kind": "frontline",
                                      "item-amount": "500.00", "item-action": "add"})
     assert resp.status_code == 302, _text(resp)[:3000]
-    resp = _post(client, batch_url, {"item-household": str(h), "item-amount": "600.00", "item-action": "add"})
+    resp = _post(client, batch_url, {"step-action": "propose"})
     assert resp.status_code == 302, _text(resp)[:3000]
     page = client.get(batch_url)
+    assert "1 户已申报" in _text(page)
     assert "1,100.00" in _text(page) and "赵六" in _text(page) and "********" in _text(page)
     assert _post(client, batch_url, {"step-action": "submit"}).status_code == 302
 
