@@ -30,6 +30,8 @@ from hardship.aid.schemas import (
     ProposeOut,
     QueueQuery,
     RejectIn,
+    VisitIn,
+    VisitOut,
 )
 from hardship.api import json_object, load_body, load_query, route
 from hardship.core.downloads import xlsx_download
@@ -213,3 +215,15 @@ def household_aid(household_id):
     household = get_owned(Household, household_id)
     require(current_user, "households.read")
     return {"household": household.id, "aid": queries.household_history(household)}
+
+
+@route("/batches/<int:batch_id>/items/<int:item_id>/visits", ["POST"], body=VisitIn, response=VisitOut, status=201,
+       tags=TAGS, responses={409: None})
+def record_visit(batch_id, item_id):
+    """A follow-up visit (回访) to a paid item's recipient; ``relieved``: relief (解困) on the household too."""
+    batch = queries.get_batch(batch_id)
+    item = queries.get_item(batch, item_id)
+    data = load_body(VisitIn)
+    visit = ops.record_visit(batch, item, data, actor=current_user)
+    return {"id": visit.id, "item": item.id, "visited_on": visit.visited_on.isoformat(), "visitors": visit.visitors,
+            "notes": visit.notes, "relieved": visit.relieved}, 201

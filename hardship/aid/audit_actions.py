@@ -23,6 +23,7 @@ ACTIONS = {
     "reject": _l("Aid batch rejected"),
     "pay": _l("Aid batch paid"),
     "receipt": _l("Aid received by the recipient"),
+    "visit": _l("Follow-up visit recorded"),
 }
 
 

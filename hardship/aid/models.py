@@ -171,3 +171,19 @@ class AidClaim(db.Model):
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("aid_items.id"), index=True)
     holder_name: Mapped[str] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AidVisit(TenantOwned, db.Model):
+    """A follow-up visit (回访) to a recipient of an item (SPEC 5.6); relief (解困) may be recorded from it on the
+    household (``hardship.archives``)."""
+
+    __tablename__ = "aid_visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("aid_items.id"), index=True)
+    visited_on: Mapped[date] = mapped_column(sa.Date)
+    visitors: Mapped[list] = mapped_column(sa.JSON)
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    relieved: Mapped[bool] = mapped_column(default=False)
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -562,3 +562,33 @@ def confirm_receipt(batch: AidBatch, item: AidItem, clean: dict, actor=None) -> 
     db.session.flush()
     _event(batch, "receipt", actor, before=batch.status, detail={"name": item.name, "item": item.id})
     return item
+
+
+def record_visit(batch: AidBatch, item: AidItem, clean: dict, actor=None):
+    """A follow-up visit to a paid item's recipient (SPEC 5.6); with ``relieved``, relief (解困) is recorded on
+    the household too, by the archive's own rule (an approver of the union keeping the archive)."""
+    from hardship.aid.models import AidVisit
+
+    if item.batch_id != batch.id:
+        raise NotFound()
+    if not clean.get("relieved"):
+        require(actor, "aid.prepare")
+    if item.status not in ("paid", "received"):
+        raise Conflict(_l("Follow-up visits are recorded for paid items."))
+    visit = AidVisit(tenant_id=item.tenant_id, item_id=item.id, visited_on=clean["visited_on"],
+                     visitors=list(clean["visitors"]), notes=clean["notes"], relieved=bool(clean.get("relieved")),
+                     recorded_by_id=getattr(actor, "id", None))
+    db.session.add(visit)
+    if visit.relieved:
+        if item.household_id is None:
+            raise ValidationFailed(fields={"relieved": [_l("Relief is recorded for archived households only.")]})
+        from hardship.archives import operations as archives
+
+        household = db.session.scalar(select(Household).where(Household.id == item.household_id))
+        if household is None:
+            raise NotFound()
+        archives.record_relief(household, clean["notes"], actor, today=clean["visited_on"])
+    db.session.flush()
+    _event(batch, "visit", actor, before=batch.status, detail={"name": item.name, "item": item.id},
+           reason=clean["notes"][:200])
+    return visit

@@ -309,3 +309,27 @@ class AidHistoryRow(BaseSchema):
 class AidHistory(BaseSchema):
     household = _req(fields.Integer)
     aid = _req(fields.List, cls_or_instance=fields.Nested(AidHistoryRow))
+
+
+class VisitIn(BaseSchema):
+    """A follow-up visit (回访); ``relieved``: record relief (解困) on the household as well (its archive's
+    approver)."""
+
+    visited_on = Day(required=True, past_only=True)
+    visitors = fields.List(Name(), required=True)
+    notes = Text(required=True, max_length=2000, multiline=True)
+    relieved = Flag()
+
+    @validates_schema
+    def _someone(self, data, **kwargs):
+        if not data.get("visitors"):
+            raise ValidationError({"visitors": [_l("Name who visited.")]})
+
+
+class VisitOut(BaseSchema):
+    id = _req(fields.Integer)
+    item = _req(fields.Integer)
+    visited_on = _req()
+    visitors = _req(fields.List, cls_or_instance=fields.String())
+    notes = _req()
+    relieved = _req(fields.Boolean)

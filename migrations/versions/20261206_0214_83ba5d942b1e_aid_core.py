@@ -6,7 +6,7 @@ Create Date: 2026-12-06 02:14:15.650420
 
 Frozen text: this file imports nothing from the application.
 
-- ``aid_programs``, ``aid_batches``, ``aid_batch_events``, ``aid_items``: tenant-owned, with row-level security
+- ``aid_programs``, ``aid_batches``, ``aid_batch_events``, ``aid_items``, ``aid_visits``: tenant-owned, with row-level security
   on PostgreSQL. Batches, their history and items have the ``tenant_subtree`` policy of the baseline. A
   program is also read from below its owner (an enterprise reads its county's campaign): its ``USING`` adds
   "the scope's path starts with the owner's path" (``tenant_path``); its ``WITH CHECK`` is the baseline's.
@@ -18,7 +18,7 @@ from alembic import op
 import sqlalchemy as sa
 
 #: tables with the baseline's tenant_subtree policy
-SUBTREE_TABLES = ("aid_batches", "aid_batch_events", "aid_items")
+SUBTREE_TABLES = ("aid_batches", "aid_batch_events", "aid_items", "aid_visits")
 
 
 def _row_security(table: str, extra_read: str = "") -> tuple[str, str]:
@@ -165,6 +165,25 @@ def upgrade():
     with op.batch_alter_table('aid_claims', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_aid_claims_item_id'), ['item_id'], unique=False)
 
+    op.create_table('aid_visits',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('visited_on', sa.Date(), nullable=False),
+    sa.Column('visitors', sa.JSON(), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('relieved', sa.Boolean(), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['aid_items.id'], name=op.f('fk_aid_visits_item_id_aid_items')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_aid_visits_recorded_by_id_users')),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_aid_visits_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_aid_visits'))
+    )
+    with op.batch_alter_table('aid_visits', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_aid_visits_item_id'), ['item_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_aid_visits_tenant_id'), ['tenant_id'], unique=False)
+
     if op.get_bind().dialect.name != "postgresql":
         return
     for statement in _row_security("aid_programs", PROGRAM_READ_FROM_BELOW):
@@ -175,6 +194,11 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('aid_visits', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_aid_visits_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_aid_visits_item_id'))
+
+    op.drop_table('aid_visits')
     with op.batch_alter_table('aid_claims', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_aid_claims_item_id'))
 

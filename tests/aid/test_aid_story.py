@@ -66,6 +66,16 @@ def test_a_warmth_campaign_end_to_end(county, api_as):
         resp = api_as("e_clerk").post(f"/api/v1/batches/{bid}/items/{items[name]['id']}/receipt",
                                       json={"signed_by": name})
         assert resp.status_code == 200 and resp.json["status"] == "received", resp.json
+    # follow-up visits; relief from a visit is the archive's approver's
+    visit = {"visited_on": "2026-12-02", "visitors": ["王五", "李六"], "notes": "病情好转，已重新就业"}
+    resp = api_as("e_clerk").post(f"/api/v1/batches/{bid}/items/{items['赵六']['id']}/visits", json=visit)
+    assert resp.status_code == 201 and resp.json["visitors"] == ["王五", "李六"], resp.json
+    url = f"/api/v1/batches/{bid}/items/{items['张三']['id']}/visits"
+    assert api_as("e_clerk").post(url, json={**visit, "relieved": True}).status_code == 403
+    assert api_as("e_clerk").post(url, json={**visit, "visitors": []}).status_code == 422
+    assert api_as("k_approver").post(url, json={**visit, "relieved": True}).status_code == 201
+    events = api_as("k0101_all").get(f"/api/v1/households/{h1}/history").json
+    assert "relieve" in str(events)
     totals = api_as("k_clerk").get(f"/api/v1/programs/{program['id']}/totals").json
     assert totals["paid"] == totals["received"] == "2300.00"
     assert {t["kind"]: (t["amount"], t["count"]) for t in totals["by_kind"]} == {
@@ -76,5 +86,5 @@ def test_a_warmth_campaign_end_to_end(county, api_as):
     assert [(a["program_name"], a["amount"], a["status"]) for a in aid] == [("2026年两节送温暖", "1200.00", "received")]
     history = api_as("k_clerk").get(f"/api/v1/batches/{bid}").json["history"]
     assert [e["action"] for e in history] == ["batch_create", "submit", "approve", "head_approve", "pay",
-                                              "receipt", "receipt", "receipt"]
+                                              "receipt", "receipt", "receipt", "visit", "visit"]
     assert all(e["action_label"] and not e["action_label"].startswith("aid") for e in history)

@@ -129,6 +129,9 @@ REQUESTS: dict[str, Call] = {
                                                 json={"document_no": "县工发〔2026〕30号", "date": "2026-12-01"}),
     "POST /api/v1/batches/{batch_id}/items/{item_id}/receipt": Call(
         user="e0101001_all", path="/api/v1/batches/{paid}/items/{paid_item}/receipt", json={"signed_by": "孙八"}),
+    "POST /api/v1/batches/{batch_id}/items/{item_id}/visits": Call(
+        user="e0101001_all", path="/api/v1/batches/{paid}/items/{paid_item}/visits",
+        json={"visited_on": "2026-12-02", "visitors": ["王五"], "notes": "生活有改善"}),
     "GET /api/v1/batches/{batch_id}/bank-file.xlsx": Call(user="k0101_all", path="/api/v1/batches/{paid}/bank-file.xlsx"),
     "GET /api/v1/batches/{batch_id}/signature-sheet.xlsx": Call(user="k0101_all",
                                                                path="/api/v1/batches/{paid}/signature-sheet.xlsx"),
