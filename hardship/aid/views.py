@@ -28,6 +28,15 @@ bp = tenant_blueprint("aid_ui", __name__)
 WAITING = {"approver": _l("Approver's approval"), "head": _l("Head's approval"), "pay": _l("Payment")}
 
 
+@bp.app_template_global("aid_history")
+def aid_history(household_id) -> list[dict]:
+    """A household's aid, for its page in the archive (``aid/_household_aid.html``)."""
+    from hardship.archives.models import Household
+    from tenants.scoping import get_owned
+
+    return queries.household_history(get_owned(Household, household_id))
+
+
 def _labels() -> dict:
     return {"types": PROGRAM_TYPES, "kinds": KINDS, "sources": SOURCES, "statuses": BATCH_STATUSES,
             "item_statuses": ITEM_STATUSES, "waiting": WAITING, "fen": yuan}

@@ -70,6 +70,9 @@ def test_campaign_through_the_pages(county, api_as, app):
     assert "已发放" in _text(page)
     sheet = client.get(approve_url + "/signature-sheet.xlsx")
     assert sheet.status_code == 200 and sheet.mimetype.endswith("sheet")
+    # the household's page shows its aid
+    page = _as(app, "k0101_all").get(f"/t/K0101/archive/{h}")
+    assert page.status_code == 200 and "帮扶记录" in _text(page) and "2026年两节送温暖" in _text(page), _text(page)[-2000:]
 
 
 def test_receipts_and_the_print_view(county, api_as, app):
