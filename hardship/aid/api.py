@@ -30,6 +30,8 @@ from hardship.aid.schemas import (
     ProposeOut,
     QueueQuery,
     RejectIn,
+    UnassistedOut,
+    UnassistedQuery,
     VisitIn,
     VisitOut,
 )
@@ -227,3 +229,12 @@ def record_visit(batch_id, item_id):
     visit = ops.record_visit(batch, item, data, actor=current_user)
     return {"id": visit.id, "item": item.id, "visited_on": visit.visited_on.isoformat(), "visitors": visit.visitors,
             "notes": visit.notes, "relieved": visit.relieved}, 201
+
+
+@route("/aid/never-assisted", tags=TAGS, query=UnassistedQuery, response=UnassistedOut)
+def never_assisted():
+    """Archived households of a union's subtree that no paid aid of the year has reached (SPEC 3.4)."""
+    args = load_query(UnassistedQuery)
+    tenant = get_tenant(args["tenant"])
+    require(current_user, "households.read")
+    return {"tenant": tenant.code, "year": args["year"], "households": queries.never_assisted(tenant, args["year"])}

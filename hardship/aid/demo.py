@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from hardship.aid import operations as ops
 from hardship.aid.models import AidProgram
+from hardship.aid.schemas import ItemsIn
+from hardship.api import load_data
 from hardship.core.db import db
-from hardship.core.idcard import parse_id_number
 from tenants.models import Tenant
 
 
@@ -31,10 +32,9 @@ def load_campaign(today: date | None = None) -> int:
                                          "ends_on": None, "sources": ["central_finance", "upper_union"]})
     batch = ops.create_batch(warmth, enterprise, {"note": "", "items": []})
     added, _skipped = ops.propose_eligible(batch, {"kind": "archived", "amount": None})
-    frontline = {"name": "赵六", "id_number": parse_id_number("130102198001010117"), "phone": "13812345678",
-                 "reason": "春节坚守一线"}
-    ops.add_items(batch, [{"person": frontline, "kind": "frontline", "amount": 50000, "reason": "",
-                           "override_reason": None, "household": None}])
+    frontline = {"name": "赵六", "id_number": "130102198001010117", "phone": "13812345678", "reason": "春节坚守一线"}
+    ops.add_items(batch, load_data(ItemsIn, {"items": [{"person": frontline, "kind": "frontline",
+                                                        "amount": "500.00"}]})["items"])
     if added:
         pay = {"document_no": f"长工帮〔{year}〕30号", "date": today, "lot": None, "note": ""}
         ops.submit_batch(batch)
@@ -45,11 +45,9 @@ def load_campaign(today: date | None = None) -> int:
         paid += 1
     emergency = ops.create_program(county, {"type": "emergency", "year": year, "name": f"{year}年临时救助",
                                             "starts_on": None, "ends_on": None, "sources": ["central_finance"]})
-    case = {"name": "钱七", "id_number": parse_id_number("130102197803150264"), "phone": "13912345678",
-            "reason": "家中失火，临时救助"}
-    batch = ops.create_batch(emergency, county, {"note": "", "items": [
-        {"person": case, "kind": "non_archived", "amount": 80000, "reason": "", "override_reason": None,
-         "household": None}]})
+    case = {"name": "钱七", "id_number": "130102197803150264", "phone": "13912345678", "reason": "家中失火，临时救助"}
+    batch = ops.create_batch(emergency, county, {"note": "", "items": load_data(ItemsIn, {"items": [
+        {"person": case, "kind": "non_archived", "amount": "800.00"}]})["items"]})
     ops.submit_batch(batch)
     ops.approve_batch(batch)
     ops.pay_batch(batch, {"document_no": f"长工帮〔{year}〕31号", "date": today, "lot": None, "note": ""})

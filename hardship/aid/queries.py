@@ -315,3 +315,19 @@ def household_history(household) -> list[dict]:
                     "status_label": str(ITEM_STATUSES.get(item.status, item.status)),
                     "received_on": item.received_on and item.received_on.isoformat()})
     return out
+
+
+def never_assisted(tenant: Tenant, year: int) -> list[dict]:
+    """The archived households of ``tenant``'s subtree that no paid item of a program of ``year`` reached (SPEC
+    3.4: "never assisted this year"), by archive number."""
+    from hardship.archives.models import Household
+
+    aided = (select(AidItem.household_id).join(AidProgram, AidProgram.id == AidItem.program_id)
+             .where(AidItem.household_id.is_not(None), AidItem.status.in_(("paid", "received")),
+                    AidProgram.year == year).execution_options(include_all_tenants=True))
+    rows = db.session.execute(select(Household.id, Household.head_name, Household.tenant_id).where(
+        Household.status == "archived", subtree_filter(Household, tenant.path),
+        Household.id.not_in(aided)).order_by(Household.id)).all()
+    names = _names({r.tenant_id for r in rows})
+    return [{"household": r.id, "name": r.head_name, "tenant": names.get(r.tenant_id, ("", ""))[0],
+             "tenant_name": names.get(r.tenant_id, ("", ""))[1]} for r in rows]

@@ -333,3 +333,21 @@ class VisitOut(BaseSchema):
     visitors = _req(fields.List, cls_or_instance=fields.String())
     notes = _req()
     relieved = _req(fields.Boolean)
+
+
+class UnassistedQuery(BaseSchema):
+    tenant = Text(**_CODE)
+    year = Year(required=True)
+
+
+class UnassistedRow(BaseSchema):
+    household = _req(fields.Integer)
+    name = _req()
+    tenant = _req()
+    tenant_name = _req()
+
+
+class UnassistedOut(BaseSchema):
+    tenant = _req()
+    year = _req(fields.Integer)
+    households = _req(fields.List, cls_or_instance=fields.Nested(UnassistedRow))

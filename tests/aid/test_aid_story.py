@@ -28,6 +28,8 @@ def test_a_warmth_campaign_end_to_end(county, api_as):
     assert batch["status"] == "draft" and batch["total"] == "2300.00" and batch["needs_head"]
     assert [i["id_number"].count("*") for i in batch["items"]] == [8, 8, 8]  # masked
     bid = batch["id"]
+    unassisted = api_as("k_clerk").get("/api/v1/aid/never-assisted?tenant=K0101&year=2026").json["households"]
+    assert {u["household"] for u in unassisted} == {h1, h2}
     before = _balances(api_as)
     assert before == {("central_finance", 2025): "800.00", ("central_finance", 2026): "30000.00"}
 
@@ -76,6 +78,8 @@ def test_a_warmth_campaign_end_to_end(county, api_as):
     assert api_as("k_approver").post(url, json={**visit, "relieved": True}).status_code == 201
     events = api_as("k0101_all").get(f"/api/v1/households/{h1}/history").json
     assert "relieve" in str(events)
+    assert api_as("k_clerk").get("/api/v1/aid/never-assisted?tenant=K0101&year=2026").json["households"] == []
+    assert len(api_as("k_clerk").get("/api/v1/aid/never-assisted?tenant=K0101&year=2025").json["households"]) == 2
     totals = api_as("k_clerk").get(f"/api/v1/programs/{program['id']}/totals").json
     assert totals["paid"] == totals["received"] == "2300.00"
     assert {t["kind"]: (t["amount"], t["count"]) for t in totals["by_kind"]} == {

@@ -180,7 +180,7 @@ UNSCOPED: dict[str, tuple[object, str]] = {
 }
 
 #: required fields of API query schemas other than ``tenant`` (for the query-tenant test)
-QUERY_SAMPLES: dict[str, object] = {}
+QUERY_SAMPLES: dict[str, object] = {"year": 2026}
 
 #: body fields that name a tenant, and a valid body per endpoint that has one
 BODY_TENANT_FIELDS = ("parent", "tenant")
