@@ -240,3 +240,48 @@ def test_bad_amounts_name_the_field(county, api_as, amount):
     program = warmth(api_as)
     resp = _batch(api_as, program["id"], [{"person": person(), "kind": "frontline", "amount": amount}])
     assert resp.status_code == 422 and list(resp.json["error"]["fields"]) == ["items.0.amount"], resp.json
+
+
+def test_bad_inputs_are_clear_and_write_nothing(county, api_as, app):
+    program = warmth(api_as)
+    h = archived_household(api_as)
+    bid = _batch(api_as, program["id"], [{"person": person(), "kind": "frontline", "amount": "100.00"}]).json["id"]
+    clerk = api_as("e_clerk")
+    cases = [
+        (f"/api/v1/batches/{bid}/items", {"items": "张三"}, 422, "items"),
+        (f"/api/v1/batches/{bid}/items", {"items": [{"household": h, "person": person(), "amount": "600.00"}]}, 422,
+         "items.0.household"),
+        (f"/api/v1/batches/{bid}/items", {"items": [{"household": h, "amount": "600.00", "override_reason": "x"}]},
+         403, None),
+        (f"/api/v1/batches/{bid}/items", {"items": [{"person": {**person(), "id_number": "110105194912310021"},
+                                                     "kind": "frontline", "amount": "100.00"}]}, 422,
+         "items.0.person.id_number"),
+        (f"/api/v1/batches/{bid}/items", {"items": [{"household": 999999, "amount": "600.00"}]}, 422,
+         "items.0.household"),
+        (f"/api/v1/batches/{bid}/items/1/receipt", {"signed_by": "赵六"}, 409, None),
+        (f"/api/v1/batches/{bid}/reject", {"reason": "x"}, 403, None),
+    ]
+    for url, body, status, field in cases:
+        resp = clerk.post(url, json=body)
+        assert resp.status_code == status, (url, body, resp.json)
+        if field:
+            assert field in resp.json["error"]["fields"], resp.json
+            message = " ".join(resp.json["error"]["fields"][field])
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in message), message  # in Chinese
+    resp = api_as("k_head").post(f"/api/v1/batches/{bid}/items", json={"items": [
+        {"household": h, "amount": "600.00", "override_reason": "再次救助"}]})
+    assert resp.status_code == 422 and "items.0.override_reason" in resp.json["error"]["fields"]  # warmth
+    _through(api_as, bid, ("e_clerk", "submit", {}), ("k_approver", "approve", {}))
+    for body, field in (({"date": "2026-12-01"}, "document_no"), ({**PAY, "date": "2999-01-01"}, "date"),
+                        ({**PAY, "lot": "一号"}, "lot")):
+        resp = api_as("k_fin").post(f"/api/v1/batches/{bid}/pay", json=body)
+        assert resp.status_code == 422 and field in resp.json["error"]["fields"], resp.json
+    resp = api_as("k_fin").post(f"/api/v1/batches/{bid}/pay", data="[]", headers={"Content-Type": "application/json"})
+    assert resp.status_code == 400
+    english = api_as("k_fin", lang="en").post(f"/api/v1/batches/{bid}/items", json={"items": []})
+    assert english.status_code in (403, 409) and english.json["error"]["message"].isascii()
+    with system(app):
+        from hardship.aid.models import AidItem
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AidItem)) == 1
+    assert api_as("k_fin").get(f"/api/v1/batches/{bid}").json["status"] == "approved"
