@@ -245,7 +245,8 @@ def test_bad_amounts_name_the_field(county, api_as, amount):
 def test_bad_inputs_are_clear_and_write_nothing(county, api_as, app):
     program = warmth(api_as)
     h = archived_household(api_as)
-    bid = _batch(api_as, program["id"], [{"person": person(), "kind": "frontline", "amount": "100.00"}]).json["id"]
+    created = _batch(api_as, program["id"], [{"person": person(), "kind": "frontline", "amount": "100.00"}]).json
+    bid, first = created["id"], created["items"][0]["id"]
     clerk = api_as("e_clerk")
     cases = [
         (f"/api/v1/batches/{bid}/items", {"items": "张三"}, 422, "items"),
@@ -258,7 +259,7 @@ def test_bad_inputs_are_clear_and_write_nothing(county, api_as, app):
          "items.0.person.id_number"),
         (f"/api/v1/batches/{bid}/items", {"items": [{"household": 999999, "amount": "600.00"}]}, 422,
          "items.0.household"),
-        (f"/api/v1/batches/{bid}/items/1/receipt", {"signed_by": "赵六"}, 409, None),
+        (f"/api/v1/batches/{bid}/items/{first}/receipt", {"signed_by": "赵六"}, 409, None),
         (f"/api/v1/batches/{bid}/reject", {"reason": "x"}, 403, None),
     ]
     for url, body, status, field in cases:
