@@ -4,7 +4,8 @@
 plus one industry union under the province. Every tenant gets one user per role of its level,
 named ``<code lower-case>_<role>`` (``k0101_clerk``), all with the same demo password. Each county
 gets demo households in every status (``hardship.archives.demo``); the special-fund ledger gets a
-realistic year and what is left of the years before (``hardship.funds.demo``).
+realistic year and what is left of the years before (``hardship.funds.demo``); K0101 runs a warmth campaign
+and an emergency case, paid from it (``hardship.aid.demo``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ def load(password: str = DEMO_PASSWORD) -> list[tuple[str, str, str]]:
         from hardship.goods.demo import load_goods
 
         load_goods()
+        from hardship.aid.demo import load_campaign
+
+        load_campaign()
         db.session.flush()  # under the system scope; the caller commits
     return shown
 

@@ -212,6 +212,8 @@ STANDARD_MENU: tuple[MenuEntry, ...] = (
     MenuEntry("funds_ui.index", _l("Special funds"), "funds.read"),
     MenuEntry("funds_ui.transactions", _l("Fund transactions"), "funds.reverse"),
     MenuEntry("goods_ui.index", _l("Goods stock"), "goods.read"),
+    MenuEntry("aid_ui.index", _l("Aid campaigns"), "aid.prepare"),
+    MenuEntry("aid_ui.queue", _l("Approval queue"), "aid.approve"),
     MenuEntry("tenants_ui.new_child", _l("New child union"), "tenants.manage"),
     MenuEntry("accounts_tenant_ui.users", _l("Users"), "users.manage"),
     MenuEntry("tenants_ui.settings", _l("Settings"), "settings.manage"),

@@ -19,7 +19,9 @@ rollups, the HTTP list/summary latencies and ``hardship generate``):
   HTTP API, beside a raw-SQL baseline of the same conditional update in the same run
   (``tools/bench_funds.py``);
 * household import of xlsx rows: seconds and peak memory, on SQLite and on PostgreSQL
-  (``tools/bench_import.py``).
+  (``tools/bench_import.py``);
+* paying one aid batch of 5,000 items (one transaction, lots debited), on SQLite and on PostgreSQL, in both
+  profiles: the target is per batch (``tools/bench_aid.py``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ TARGETS = {
     "ledger_overdrafts": ("==", 0),
     "ledger_reconcile_differences": ("==", 0),
     "import_peak_memory": ("<", 400),
+    "aid_pay_": ("<", 10),
 }
 
 
@@ -125,6 +128,16 @@ def main() -> None:
         figures += found
         if error:
             problems.append(f"import on {backend}: {error}")
+
+    for backend, url in (("sqlite", None), ("postgresql", pg)):
+        if backend == "postgresql" and url is None:
+            problems.append("aid payment on PostgreSQL: skipped, no PostgreSQL server answers")
+            continue
+        print(f"paying an aid batch of 5,000 items on {backend} ...", flush=True)
+        found, error = _run(["tools/bench_aid.py", "--items", "5000", *(["--database-url", url] if url else [])], env)
+        figures += found
+        if error:
+            problems.append(f"aid payment on {backend}: {error}")
 
     for figure in figures:
         figure["profile"] = args.profile

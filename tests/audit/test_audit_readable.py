@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from hardship.aid.audit_actions import ACTIONS as AID_STEPS
 from hardship.archives.operations import ACTIONS as TRANSITIONS
 from hardship.audit import registry
 from hardship.funds.models import KINDS
@@ -35,6 +36,8 @@ def test_every_action_written_has_a_name(app):
             expanded |= {f"funds.{k}" for k in KINDS}
         elif code == "goods.{kind}":
             expanded |= {f"goods.{k}" for k in MOVEMENT_KINDS}
+        elif code == "aid.{action}":
+            expanded |= {f"aid.{a}" for a in AID_STEPS}
         else:
             expanded.add(code)
     assert expanded - set(registry.ACTIONS) == set()

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from hardship.app import create_app
 from tests.conftest import IS_PG, TEST_CONFIG, csrf_from
-from tests.fixtures.households import household_body
+from tests.fixtures.households import household_body, make_id
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -141,6 +141,32 @@ def _k0101_goods(ctx: SampleContext) -> int:
 
 #: a goods item without its tenant
 GOODS_BODY = {"name": "大米", "unit": "袋", "unit_value": "50.00"}
+def _k0102_program(ctx: SampleContext) -> int:
+    """An aid program of K0102 (a program is read by its subtree and the unions below it: K0102 is outside
+    E0101001's view, as K0101 is, and inside C01's)."""
+    def make():
+        resp = ctx.api_as("k0102_all").post("/api/v1/programs", json={
+            "tenant": "K0102", "type": "warmth", "year": 2026, "name": "隔离测试项目", "sources": ["central_finance"]})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        return resp.json["id"]
+
+    return ctx.once("aid_program", make)
+
+
+def _k0101_batch(ctx: SampleContext) -> dict:
+    """A draft aid batch of K0101 under its own program, with one non-archived person."""
+    def make():
+        api = ctx.api_as("k0101_all")
+        resp = api.post("/api/v1/programs", json={"tenant": "K0101", "type": "warmth", "year": 2026,
+                                                  "name": "隔离测试项目", "sources": ["central_finance"]})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        person = {"name": "隔离测试", "id_number": make_id(), "reason": "春节坚守一线"}
+        resp = api.post(f"/api/v1/programs/{resp.json['id']}/batches", json={
+            "tenant": "K0101", "items": [{"person": person, "kind": "frontline", "amount": "500.00"}]})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        return {"batch": resp.json["id"], "item": resp.json["items"][0]["id"]}
+
+    return ctx.once("aid_batch", make)
 
 
 #: a ledger posting without its tenant (receipts; returns add ``to``)
@@ -159,6 +185,9 @@ SAMPLES: dict[str, Sample] = {
     "transaction_id": Sample(_k0101_transaction, absent=999999),
     "objection_id": Sample(_k0101_objection, absent=999999),
     "goods_id": Sample(_k0101_goods, absent=999999),
+    "program_id": Sample(_k0102_program, absent=999999),
+    "batch_id": Sample(lambda ctx: _k0101_batch(ctx)["batch"], absent=999999),
+    "item_id": Sample(lambda ctx: _k0101_batch(ctx)["item"], absent=999999),
 }
 
 #: URL arguments that do not address tenant data (the value used when building the URL, and why)
@@ -168,7 +197,7 @@ UNSCOPED: dict[str, tuple[object, str]] = {
 }
 
 #: required fields of API query schemas other than ``tenant`` (for the query-tenant test)
-QUERY_SAMPLES: dict[str, object] = {}
+QUERY_SAMPLES: dict[str, object] = {"year": 2026}
 
 #: body fields that name a tenant, and a valid body per endpoint that has one
 BODY_TENANT_FIELDS = ("parent", "tenant")
@@ -178,6 +207,8 @@ BODY_SAMPLES: dict[str, dict] = {
     "api.post_receipt": FUNDS_BODY,
     "api.post_return": {**FUNDS_BODY, "to": "finance"},
     "api.create_goods_item": GOODS_BODY,
+    "api.create_program": {"type": "warmth", "year": 2026, "name": "隔离测试项目", "sources": ["central_finance"]},
+    "api.create_batch": {"items": []},
 }
 
 _ARG_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -445,17 +476,18 @@ def test_body_tenant_isolation(rule, endpoint, method, field, samples, caller):
         pytest.fail(f"{method} {rule} ({endpoint}): its body names a tenant in {field!r}; register a valid body "
                     f"for it in BODY_SAMPLES in tests/tenants/test_isolation.py")
     args = set(_ARG_RE.findall(rule))
-    if args:
-        pytest.fail(f"{method} {rule}: the body-tenant test does not fill URL arguments yet; extend it")
+    if args - set(SAMPLES):
+        pytest.fail(_missing_sample_message(f"{method} {rule} ({endpoint})", args - set(SAMPLES)))
+    inside = {a: SAMPLES[a].make(samples) for a in args}  # URL arguments inside subtree C01
     body = BODY_SAMPLES[endpoint]
     problems = []
     for user in OUTSIDERS:
-        _url, resp = caller(user, method, rule, {}, json={**body, field: "K0101"})
-        _url, absent = caller(user, method, rule, {}, json={**body, field: "ZZ99"})
+        _url, resp = caller(user, method, rule, inside, json={**body, field: "K0101"})
+        _url, absent = caller(user, method, rule, inside, json={**body, field: "ZZ99"})
         if resp.status_code != 404 or resp.get_json() != absent.get_json():
             problems.append(f"{method} {rule} {field}=K0101 as {user}: {_describe(resp)}; "
                             f"{field}=ZZ99 gave {_describe(absent)}")
-    _url, resp = caller(INSIDER, method, rule, {}, json={**body, field: "K0101"})
+    _url, resp = caller(INSIDER, method, rule, inside, json={**body, field: "K0101"})
     if resp.status_code == 404 or resp.status_code >= 500:
         problems.append(f"{method} {rule} {field}=K0101 as {INSIDER}: {_describe(resp)}")
     if problems:

@@ -1,0 +1,1 @@
+"""Aid campaigns (SPEC 5): programs, batches, no duplicate aid, approval, payment through the ledger."""

@@ -1,0 +1,333 @@
+"""Reads of the aid module shared by the API, the pages and the command line: programs visible from a scope
+(a program is read by its owner's subtree and by every union below its owner), batches with their items and
+history, the approval queue, and the rows of the bank file and the signature sheet."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from hardship.aid.models import (
+    BATCH_STATUSES,
+    ITEM_STATUSES,
+    KINDS,
+    PROGRAM_TYPES,
+    AidBatch,
+    AidBatchEvent,
+    AidItem,
+    AidProgram,
+)
+from hardship.archives.masking import mask_id, mask_phone
+from hardship.core import crypto
+from hardship.core.db import db
+from hardship.core.errors import NotFound
+from hardship.core.money import format_fen
+from tenants.models import Tenant
+from tenants.scoping import NOTHING, SYSTEM, current_scope, get_owned, subtree_filter
+
+
+def visible_programs():
+    """The WHERE clause of the programs the scope may read: its subtree's, and those of the unions above it."""
+    path = current_scope()
+    if path == SYSTEM:
+        return sa.true()
+    if path == NOTHING:
+        return sa.false()
+    return sa.or_(subtree_filter(AidProgram), sa.literal(path).startswith(AidProgram.tenant_path))
+
+
+def _programs():
+    return select(AidProgram).where(visible_programs()).execution_options(include_all_tenants=True)
+
+
+def get_program(program_id) -> AidProgram:
+    """A program the scope may read, else 404."""
+    try:
+        program_id = int(program_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if not 0 < program_id < 2**31:
+        raise NotFound()
+    program = db.session.scalar(_programs().where(AidProgram.id == program_id))
+    if program is None:
+        raise NotFound()
+    return program
+
+
+def programs_for(tenant: Tenant, year: int | None = None) -> list[AidProgram]:
+    """The programs ``tenant`` runs or takes part in (those of the unions above it), newest first."""
+    stmt = _programs().where(sa.or_(AidProgram.tenant_id == tenant.id,
+                                    sa.literal(tenant.path).startswith(AidProgram.tenant_path)))
+    if year is not None:
+        stmt = stmt.where(AidProgram.year == year)
+    return db.session.scalars(stmt.order_by(AidProgram.year.desc(), AidProgram.id.desc())).all()
+
+
+def _names(ids) -> dict[int, tuple[str, str]]:
+    """``{tenant id: (code, name)}`` of the unions the scope may read; others are read under their own path by
+    the caller when needed."""
+    ids = set(ids)
+    if not ids:
+        return {}
+    return {i: (c, n) for i, c, n in db.session.execute(select(Tenant.id, Tenant.code, Tenant.name)
+                                                        .where(Tenant.id.in_(ids)))}
+
+
+def program_dict(program: AidProgram, owner: Tenant | None = None) -> dict:
+    if owner is None:
+        from hardship.aid.operations import owner_of
+
+        owner = owner_of(program)
+    return {"id": program.id, "tenant": owner.code, "tenant_name": owner.name, "type": program.type,
+            "type_label": str(PROGRAM_TYPES.get(program.type, program.type)), "year": program.year,
+            "name": program.name, "starts_on": program.starts_on and program.starts_on.isoformat(),
+            "ends_on": program.ends_on and program.ends_on.isoformat(), "sources": list(program.sources),
+            "allow_non_archived": program.allow_non_archived,
+            "approval_threshold": format_fen(program.approval_threshold),
+            "standards": [{"kind": s["kind"], "kind_label": str(KINDS.get(s["kind"], s["kind"])),
+                           **{k: format_fen(s.get(k)) for k in ("min", "max", "max_with_head")}}
+                          for s in program.standards]}
+
+
+def get_batch(batch_id) -> AidBatch:
+    return get_owned(AidBatch, batch_id)
+
+
+def get_item(batch: AidBatch, item_id) -> AidItem:
+    item = get_owned(AidItem, item_id)
+    if item.batch_id != batch.id:
+        raise NotFound()
+    return item
+
+
+def _decrypt_item(item: AidItem) -> tuple[str | None, str | None]:
+    """An item's ID number and phone in clear: a person's own, a household's head's."""
+    if item.household_id is None:
+        return (crypto.decrypt(item.id_enc, "aid_items.id", item.row_key),
+                crypto.decrypt(item.phone_enc, "aid_items.phone", item.row_key))
+    from hardship.archives.models import Person
+
+    head = db.session.scalar(select(Person).where(Person.household_id == item.household_id, Person.role == "head"))
+    if head is None:
+        return None, None
+    return (crypto.decrypt(head.id_enc, "persons.id", head.row_key),
+            crypto.decrypt(head.phone_enc, "persons.phone", head.row_key))
+
+
+def item_dict(item: AidItem) -> dict:
+    number, phone = _decrypt_item(item)
+    return {"id": item.id, "kind": item.kind, "kind_label": str(KINDS.get(item.kind, item.kind)),
+            "household": item.household_id, "name": item.name, "id_number": mask_id(number),
+            "phone": mask_phone(phone), "reason": item.reason, "amount": format_fen(item.amount),
+            "needs_head": item.needs_head, "override_reason": item.override_reason, "status": item.status,
+            "status_label": str(ITEM_STATUSES.get(item.status, item.status)), "signed_by": item.signed_by,
+            "received_on": item.received_on and item.received_on.isoformat()}
+
+
+def _usernames(ids) -> dict[int, str]:
+    from hardship.accounts.models import User
+    from tenants.scoping import system_scope
+
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    with system_scope():
+        return dict(db.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
+def batch_totals(batch_ids) -> dict[int, tuple[int, int, bool]]:
+    """``{batch id: (total fen, items, any item needs the head)}``."""
+    if not batch_ids:
+        return {}
+    rows = db.session.execute(select(AidItem.batch_id, sa.func.coalesce(sa.func.sum(AidItem.amount), 0),
+                                     sa.func.count(), sa.func.max(sa.cast(AidItem.needs_head, sa.Integer)))
+                              .where(AidItem.batch_id.in_(list(batch_ids))).group_by(AidItem.batch_id)).all()
+    return {b: (int(total), n, bool(head)) for b, total, n, head in rows}
+
+
+def batch_dict(batch: AidBatch, program: AidProgram | None = None) -> dict:
+    from hardship.aid.audit_actions import ACTIONS
+    from hardship.aid.operations import items_of, program_of
+
+    program = program or program_of(batch)
+    items = items_of(batch)
+    events = db.session.scalars(select(AidBatchEvent).where(AidBatchEvent.batch_id == batch.id)
+                                .order_by(AidBatchEvent.id)).all()
+    users = _usernames([batch.approved_by_id, batch.head_approved_by_id])
+    code, name = _names([batch.tenant_id]).get(batch.tenant_id, ("", ""))
+    return {"id": batch.id, "program": program.id, "program_name": program.name, "tenant": code, "tenant_name": name,
+            "status": batch.status, "status_label": str(BATCH_STATUSES[batch.status]), "note": batch.note,
+            "created_by": batch.created_by, "total": format_fen(sum(i.amount for i in items)), "count": len(items),
+            "needs_head": any(i.needs_head for i in items),
+            "approved_by": users.get(batch.approved_by_id), "head_approved_by": users.get(batch.head_approved_by_id),
+            "reject_reason": batch.reject_reason, "transaction": batch.transaction_id,
+            "paid_on": batch.paid_on and batch.paid_on.isoformat(),
+            "items": [item_dict(i) for i in items],
+            "history": [{"at": e.at.isoformat(), "username": e.username, "action": e.action,
+                         "action_label": str(ACTIONS.get(e.action, e.action)), "from_status": e.from_status,
+                         "to_status": e.to_status, "reason": e.reason} for e in events]}
+
+
+def pending_steps(batch: AidBatch, head_needed: bool) -> list[str]:
+    """What the batch waits for: ``approver`` and/or ``head`` signatures, or ``pay``."""
+    if batch.status == "approved":
+        return ["pay"]
+    if batch.status != "submitted":
+        return []
+    steps = []
+    if head_needed and batch.head_approved_by_id is None:
+        steps.append("head")
+    if batch.approved_by_id is None:
+        steps.append("approver")
+    return steps
+
+
+def batch_rows(batches: list[AidBatch], keep_pending: bool = False) -> list[dict]:
+    totals = batch_totals([b.id for b in batches])
+    names = _names({b.tenant_id for b in batches})
+    programs = {p.id: p for p in db.session.scalars(_programs().where(
+        AidProgram.id.in_({b.program_id for b in batches})))} if batches else {}
+    rows = []
+    for b in batches:
+        total, count, head = totals.get(b.id, (0, 0, False))
+        code, name = names.get(b.tenant_id, ("", ""))
+        program = programs.get(b.program_id)
+        rows.append({"id": b.id, "program": b.program_id, "program_name": program.name if program else "",
+                     "tenant": code, "tenant_name": name, "status": b.status,
+                     "status_label": str(BATCH_STATUSES[b.status]), "total": format_fen(total), "count": count,
+                     "needs_head": head, "waiting_for": next(iter(pending_steps(b, head)), None),
+                     **({"_pending": pending_steps(b, head)} if keep_pending else {})})
+    return rows
+
+
+def program_batches(program: AidProgram, status: str | None = None) -> list[AidBatch]:
+    stmt = select(AidBatch).where(AidBatch.program_id == program.id)
+    if status:
+        stmt = stmt.where(AidBatch.status == status)
+    return db.session.scalars(stmt.order_by(AidBatch.id)).all()
+
+
+def queue(tenant: Tenant, actor) -> list[dict]:
+    """The batches of ``tenant``'s programs waiting for what ``actor`` may do: an approver's signature, a head's,
+    or payment by the finance officer (``actor`` ``None``: all of them)."""
+    batches = db.session.scalars(select(AidBatch).join(AidProgram, AidProgram.id == AidBatch.program_id)
+                                 .where(AidProgram.tenant_id == tenant.id,
+                                        AidBatch.status.in_(("submitted", "approved")))
+                                 .order_by(AidBatch.id)).all()
+    wanted = []
+    if actor is None or actor.can("aid.approve_large"):
+        wanted.append("head")
+    if actor is None or "approver" in actor.roles:
+        wanted.append("approver")
+    if actor is None or actor.can("aid.pay"):
+        wanted.append("pay")
+    rows = []
+    for row in batch_rows(batches, keep_pending=True):
+        pending = row.pop("_pending")
+        step = next((s for s in wanted if s in pending), None)
+        if step is not None:
+            rows.append({**row, "waiting_for": step})
+    return rows
+
+
+def payment_rows(batch: AidBatch) -> tuple[list[dict], list[dict]]:
+    """The items paid by bank transfer (archived households with a card) and those paid in person, each with
+    the recipient's data in clear (the caller masks or audits)."""
+    from hardship.archives.models import Household
+
+    bank, in_person = [], []
+    for item in db.session.scalars(select(AidItem).where(AidItem.batch_id == batch.id).order_by(AidItem.id)):
+        number, phone = _decrypt_item(item)
+        row = {"item": item, "name": item.name, "id_number": number, "phone": phone, "reason": item.reason,
+               "amount": item.amount}
+        household = None
+        if item.household_id is not None:
+            household = db.session.scalar(select(Household).where(Household.id == item.household_id))
+        card = household and crypto.decrypt(household.card_enc, "households.card", household.row_key)
+        if card:
+            bank.append({**row, "bank": household.bank_name or "", "card": card})
+        else:
+            in_person.append(row)
+    return bank, in_person
+
+
+def program_totals(program: AidProgram, today=None) -> dict:
+    """A program's figures in the reader's subtree: by beneficiary kind, by union below, by fund source (from the
+    ledger's entries of its payments), paid and received, and the items paid but not received once the
+    program's period is over."""
+    from datetime import date
+
+    from hardship.funds.models import FundEntry
+
+    today = today or date.today()
+    rows = db.session.execute(select(AidItem.kind, AidItem.status, AidItem.amount, AidItem.name, AidItem.id,
+                                     AidBatch.id, AidBatch.tenant_id)
+                              .join(AidBatch, AidBatch.id == AidItem.batch_id)
+                              .where(AidItem.program_id == program.id)).all()
+    names = _names({r[6] for r in rows})
+    by_kind: dict[str, list[int]] = {}
+    by_union: dict[int, list[int]] = {}
+    paid = received = 0
+    late = []
+    ended = program.ends_on is not None and program.ends_on < today
+    for kind, status, amount, name, item_id, batch_id, tenant_id in rows:
+        if status not in ("paid", "received"):
+            continue
+        paid += amount
+        received += amount if status == "received" else 0
+        for bucket, key in ((by_kind, kind), (by_union, tenant_id)):
+            bucket.setdefault(key, [0, 0])
+            bucket[key][0] += amount
+            bucket[key][1] += 1
+        if status == "paid" and ended:
+            late.append({"batch": batch_id, "item": item_id, "name": name, "amount": format_fen(amount)})
+    transactions = [t for t in db.session.scalars(select(AidBatch.transaction_id).where(
+        AidBatch.program_id == program.id, AidBatch.transaction_id.is_not(None)))]
+    by_source: dict[str, int] = {}
+    if transactions:
+        for account, amount in db.session.execute(select(FundEntry.account, sa.func.sum(FundEntry.amount)).where(
+                FundEntry.transaction_id.in_(transactions), FundEntry.account.like("aid:%"))
+                .group_by(FundEntry.account)):
+            by_source[account.split(":", 1)[1]] = int(amount)
+    return {"program": program.id, "paid": format_fen(paid), "received": format_fen(received),
+            "by_kind": [{"kind": k, "kind_label": str(KINDS.get(k, k)), "amount": format_fen(v[0]), "count": v[1]}
+                        for k, v in sorted(by_kind.items())],
+            "by_union": [{"tenant": names.get(t, ("", ""))[0], "tenant_name": names.get(t, ("", ""))[1],
+                          "amount": format_fen(v[0]), "count": v[1]} for t, v in sorted(by_union.items())],
+            "by_source": [{"source": s, "amount": format_fen(v)} for s, v in sorted(by_source.items())],
+            "not_received": late}
+
+
+def household_history(household) -> list[dict]:
+    """A household's aid (cash), newest first: the items of it you may see, with their program."""
+    rows = db.session.execute(select(AidItem, AidBatch.status).join(AidBatch, AidBatch.id == AidItem.batch_id)
+                              .where(AidItem.household_id == household.id)
+                              .order_by(AidItem.id.desc())).all()
+    programs = {p.id: p for p in db.session.scalars(_programs().where(
+        AidProgram.id.in_({item.program_id for item, _s in rows})))} if rows else {}
+    out = []
+    for item, batch_status in rows:
+        program = programs.get(item.program_id)
+        out.append({"program": item.program_id, "program_name": program.name if program else "",
+                    "type": program.type if program else "", "year": program.year if program else None,
+                    "batch": item.batch_id, "batch_status": batch_status, "item": item.id,
+                    "amount": format_fen(item.amount), "status": item.status,
+                    "status_label": str(ITEM_STATUSES.get(item.status, item.status)),
+                    "received_on": item.received_on and item.received_on.isoformat()})
+    return out
+
+
+def never_assisted(tenant: Tenant, year: int) -> list[dict]:
+    """The archived households of ``tenant``'s subtree that no paid item of a program of ``year`` reached (SPEC
+    3.4: "never assisted this year"), by archive number."""
+    from hardship.archives.models import Household
+
+    aided = (select(AidItem.household_id).join(AidProgram, AidProgram.id == AidItem.program_id)
+             .where(AidItem.household_id.is_not(None), AidItem.status.in_(("paid", "received")),
+                    AidProgram.year == year).execution_options(include_all_tenants=True))
+    rows = db.session.execute(select(Household.id, Household.head_name, Household.tenant_id).where(
+        Household.status == "archived", subtree_filter(Household, tenant.path),
+        Household.id.not_in(aided)).order_by(Household.id)).all()
+    names = _names({r.tenant_id for r in rows})
+    return [{"household": r.id, "name": r.head_name, "tenant": names.get(r.tenant_id, ("", ""))[0],
+             "tenant_name": names.get(r.tenant_id, ("", ""))[1]} for r in rows]
