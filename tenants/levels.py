@@ -53,6 +53,7 @@ CAPABILITIES = {
     "reports.file": _l("File reports upward"),
     "reports.decide": _l("Accept or return filed reports"),
     "desk.handle": _l("Handle service-desk cases"),
+    "desk.read": _l("Read service-desk cases and figures"),
 }
 
 #: The grants most levels use; a plugin may start from these and change them.
@@ -60,16 +61,17 @@ STANDARD_GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset({"tenants.read", "tenants.manage", "users.manage", "settings.manage", "jobs.read"}),
     "clerk": frozenset({
         "tenants.read", "households.register", "households.survey", "households.read",
-        "aid.prepare", "reports.file", "desk.handle", "jobs.read",
+        "aid.prepare", "reports.file", "desk.handle", "desk.read", "jobs.read",
     }),
     "approver": frozenset({
         "tenants.read", "households.decide", "households.read", "aid.approve", "funds.reverse",
-        "reports.decide", "desk.handle", "jobs.read",
+        "reports.decide", "desk.handle", "desk.read", "jobs.read",
     }),
-    "head": frozenset({"tenants.read", "aid.approve", "aid.approve_large", "households.read", "stats.read"}),
+    "head": frozenset({"tenants.read", "aid.approve", "aid.approve_large", "households.read", "stats.read",
+                       "desk.read"}),
     "finance": frozenset({"tenants.read", "funds.post", "funds.read", "aid.pay", "stats.read", "jobs.read"}),
-    "auditor": frozenset({"tenants.read", "audit.read", "funds.read", "households.read", "stats.read"}),
-    "reviewer": frozenset({"tenants.read", "stats.read", "funds.read"}),
+    "auditor": frozenset({"tenants.read", "audit.read", "funds.read", "households.read", "stats.read", "desk.read"}),
+    "reviewer": frozenset({"tenants.read", "stats.read", "funds.read", "desk.read"}),
 }
 
 
@@ -205,6 +207,7 @@ STANDARD_MENU: tuple[MenuEntry, ...] = (
     MenuEntry("archives_ui.new", _l("New registration"), "households.register"),
     MenuEntry("imports_ui.households", _l("Import households"), "households.register"),
     MenuEntry("funds_ui.index", _l("Special funds"), "funds.read"),
+    MenuEntry("desk_ui.index", _l("Service desk"), "desk.read"),
     MenuEntry("funds_ui.transactions", _l("Fund transactions"), "funds.reverse"),
     MenuEntry("tenants_ui.new_child", _l("New child union"), "tenants.manage"),
     MenuEntry("accounts_tenant_ui.users", _l("Users"), "users.manage"),

@@ -12,7 +12,8 @@ import re
 import sqlalchemy as sa
 
 #: tables the runtime role may only read and append to
-APPEND_ONLY_TABLES: set[str] = {"audit_events", "household_events", "fund_transactions", "fund_entries"}
+APPEND_ONLY_TABLES: set[str] = {"audit_events", "household_events", "fund_transactions", "fund_entries",
+                                 "desk_case_events"}
 #: tables the runtime role may read only (the tree's version is set by a trigger that runs as the owner)
 READ_ONLY_TABLES: set[str] = {"tenant_tree_version"}
 #: tables the runtime role may read and append to, but change only through a function that runs as the owner:

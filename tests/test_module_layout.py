@@ -17,6 +17,7 @@ LAYOUT = {
     "hardship/accounts": EDITED | {"cli"},
     "hardship/archives": EDITED | {"queries", "jobs", "cli"},
     "hardship/funds": EDITED | {"queries", "cli"},
+    "hardship/desk": EDITED | {"queries", "cli"},
     "tenants": EDITED | {"jobs"},
     "hardship/audit": READ_ONLY | {"schemas", "queries"},
     "hardship/jobs": READ_ONLY | {"cli"},

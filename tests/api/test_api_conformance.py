@@ -42,6 +42,8 @@ def _posting_key() -> dict:
     return {"Idempotency-Key": str(uuid.uuid4())}
 
 
+CASE = {"tenant": "K0101", "kind": "petition", "channel": "visit", "person": {"name": "赵六", "phone": "13812345678"},
+        "subject": "企业拖欠工资", "category": "unpaid_wages"}
 SURVEY = {"visited_on": date.today().isoformat(), "visitors": ["王五"], "findings": "家中一人患病，收入低",
           "income_per_capita": "800.00"}
 
@@ -99,6 +101,28 @@ REQUESTS: dict[str, Call] = {
     "GET /api/v1/tenants/{code}/settings": Call(path="/api/v1/tenants/K0101/settings"),
     "PUT /api/v1/tenants/{code}/settings": Call(path="/api/v1/tenants/K0101/settings", json={"publicity_days": 5}),
     "POST /api/v1/tenants/{code}/exports": Call(path="/api/v1/tenants/K0101/exports"),
+    "POST /api/v1/cases": Call(user="k0101_all", json=CASE),
+    "GET /api/v1/cases": Call(path="/api/v1/cases?tenant=K0101&queue=open"),
+    "GET /api/v1/cases/export.xlsx": Call(path="/api/v1/cases/export.xlsx?tenant=K0101"),
+    "GET /api/v1/cases/{case_id}": Call(path="/api/v1/cases/{case}"),
+    "GET /api/v1/cases/{case_id}/history": Call(path="/api/v1/cases/{case}/history"),
+    "POST /api/v1/cases/{case_id}/assign": Call(user="k0101_all", path="/api/v1/cases/{case}/assign",
+                                                json={"handler": "k0101_all", "note": "请跟进"}),
+    "POST /api/v1/cases/{case_id}/refer": Call(user="k0101_all", path="/api/v1/cases/{case}/refer",
+                                               json={"to": "E0101001", "note": "请核实"}),
+    "POST /api/v1/cases/{case_id}/answer": Call(user="e0101001_all", path="/api/v1/cases/{referred_case}/answer",
+                                                json={"text": "已督促企业补发"}),
+    "POST /api/v1/cases/{case_id}/reply": Call(user="k0101_all", path="/api/v1/cases/{case}/reply",
+                                               json={"text": "已电话告知"}),
+    "POST /api/v1/cases/{case_id}/close": Call(user="k0101_all", path="/api/v1/cases/{case}/close",
+                                               json={"result": "resolved", "note": "已补发工资，当事人满意"}),
+    "POST /api/v1/cases/{case_id}/reopen": Call(user="k0101_all", path="/api/v1/cases/{closed_case}/reopen",
+                                                json={"reason": "当事人反映仍未解决"}),
+    "POST /api/v1/cases/{case_id}/record": Call(user="k0101_all", path="/api/v1/cases/{legal_case}/record",
+                                                json={"legal_lawyer": "某律师事务所", "legal_claimed": "1200.00"}),
+    "POST /api/v1/cases/{case_id}/attachments": Call(user="k0101_all", path="/api/v1/cases/{case}/attachments",
+                                                     json={"name": "来信.pdf"}),
+    "GET /api/v1/desk/figures": Call(path="/api/v1/desk/figures?tenant=C01&year=2026"),
 }
 #: postings send an idempotency key
 for _route in ("POST /api/v1/funds/receipts", "POST /api/v1/funds/allocations", "POST /api/v1/funds/returns",
@@ -126,11 +150,19 @@ def seeded(app, tree, api_as):
     assert objection.status_code == 201, objection.json
     job = api_as("p01_all").post("/api/v1/tenants/K0101/exports")
     assert job.status_code == 202, job.json
+    cases = {}
+    for name, body in (("case", CASE), ("referred_case", CASE), ("closed_case", CASE),
+                       ("legal_case", {**CASE, "kind": "legal_aid"})):
+        resp = county.post("/api/v1/cases", json=body)
+        assert resp.status_code == 201, resp.json
+        cases[name] = resp.json["id"]
+    assert county.post(f"/api/v1/cases/{cases['referred_case']}/refer", json={"to": "E0101001"}).status_code == 200
+    assert county.post(f"/api/v1/cases/{cases['closed_case']}/close", json={"result": "resolved"}).status_code == 200
     with system(app):
         from hardship.accounts.models import User
 
         user = db.session.scalar(sa.select(User.id).where(User.username == "k0101_all"))
-    return {"job": job.json["job"], "user": user, "applied": households[0], "publicizing": households[1],
+    return {**cases, "job": job.json["job"], "user": user, "applied": households[0], "publicizing": households[1],
             "objection": objection.json["id"],
             "allocation": posted.json["id"], "households.csv": IMPORT_CSV}
 

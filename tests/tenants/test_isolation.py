@@ -125,6 +125,21 @@ def _k0101_transaction(ctx: SampleContext) -> int:
     return ctx.once("fund_transaction", make)
 
 
+#: a service-desk case without its tenant
+CASE_BODY = {"kind": "petition", "channel": "visit", "category": "unpaid_wages", "person": {"name": "赵六"},
+             "subject": "企业拖欠工资"}
+
+
+def _k0101_case(ctx: SampleContext) -> int:
+    """A service-desk case registered at K0101's window and held there (not referred down)."""
+    def make():
+        resp = ctx.api_as("k0101_all").post("/api/v1/cases", json={"tenant": "K0101", **CASE_BODY})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        return resp.json["id"]
+
+    return ctx.once("case", make)
+
+
 #: a ledger posting without its tenant (receipts; returns add ``to``)
 FUNDS_BODY = {"source": "central_finance", "fiscal_year": 2026, "amount": "100.00", "document_no": "隔离测试1号",
               "date": "2026-03-01"}
@@ -140,12 +155,14 @@ SAMPLES: dict[str, Sample] = {
     "household_id": Sample(_k0101_household, absent=999999),
     "transaction_id": Sample(_k0101_transaction, absent=999999),
     "objection_id": Sample(_k0101_objection, absent=999999),
+    "case_id": Sample(_k0101_case, absent=999999),
 }
 
 #: URL arguments that do not address tenant data (the value used when building the URL, and why)
 UNSCOPED: dict[str, tuple[object, str]] = {
     "filename": ("css/app.css", "static files are public"),
     "lang": ("en", "the language switch"),
+    "action": ("close", "the name of a case page's action (the case is the scoped argument)"),
 }
 
 #: required fields of API query schemas other than ``tenant`` (for the query-tenant test)
@@ -158,6 +175,7 @@ BODY_SAMPLES: dict[str, dict] = {
     "api.create_household": {k: v for k, v in household_body().items() if k != "tenant"},
     "api.post_receipt": FUNDS_BODY,
     "api.post_return": {**FUNDS_BODY, "to": "finance"},
+    "api.create_case": CASE_BODY,
 }
 
 _ARG_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
