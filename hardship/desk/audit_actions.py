@@ -7,9 +7,20 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from hardship.archives.masking import mask_name
-from hardship.audit.registry import action, choice, count, ids, record, text
+from hardship.audit.registry import action, choice, count, ids, money, record, text
 from hardship.core.db import db
-from hardship.desk.models import ACTIONS, CATEGORIES, CHANNELS, KINDS, RESULTS, SATISFACTION, STATUSES, Case
+from hardship.desk.models import (
+    ACTIONS,
+    CATEGORIES,
+    CHANNELS,
+    KINDS,
+    LEGAL_OUTCOMES,
+    RECORD_LABELS,
+    RESULTS,
+    SATISFACTION,
+    STATUSES,
+    Case,
+)
 from tenants.scoping import subtree_filter
 
 
@@ -34,7 +45,10 @@ action("desk.reply", ACTIONS["reply"], **_COMMON)
 action("desk.close", ACTIONS["close"], **_COMMON, result=choice(_l("Result"), RESULTS),
        satisfaction=choice(_l("Satisfaction"), SATISFACTION))
 action("desk.reopen", ACTIONS["reopen"], **_COMMON)
-action("desk.record", ACTIONS["record"], **_COMMON)
+_RECORD = {name: text(label) for name, label in RECORD_LABELS.items()}
+_RECORD.update(legal_claimed=money(RECORD_LABELS["legal_claimed"]), legal_won=money(RECORD_LABELS["legal_won"]),
+               legal_outcome=choice(RECORD_LABELS["legal_outcome"], LEGAL_OUTCOMES))
+action("desk.record", ACTIONS["record"], **_COMMON, **_RECORD)
 action("desk.attach", ACTIONS["attach"], **_COMMON, attachment=text(_l("Attachment")))
 action("desk.view_unmasked", _l("Service-desk person viewed unmasked"), cases=ids(_l("Cases"), _l(" cases")),
        where=choice(_l("Where"), {"detail": _l("Case page"), "list": _l("Case list")}))

@@ -41,6 +41,14 @@ SATISFACTION = {"satisfied": _l("Satisfied"), "basically_satisfied": _l("Basical
                 "dissatisfied": _l("Dissatisfied")}
 LEGAL_OUTCOMES = {"mediated": _l("Mediated"), "arbitration": _l("Arbitration"), "court": _l("Court"),
                   "withdrawn": _l("Withdrawn")}
+#: the labels of the kind-specific records' fields
+RECORD_LABELS = {
+    "legal_lawyer": _l("Lawyer or law firm"), "legal_dispute_type": _l("Type of dispute"),
+    "legal_claimed": _l("Amount claimed"), "legal_won": _l("Amount won"), "legal_outcome": _l("Outcome"),
+    "job_employer": _l("Employer referred to"), "job_title": _l("Job"), "job_placed": _l("Placed"),
+    "job_placed_on": _l("Placed on"), "training_course": _l("Course"), "training_hours": _l("Hours"),
+    "training_completed": _l("Completed"), "training_certificate": _l("Certificate"),
+}
 #: what each history entry records
 ACTIONS = {"register": _l("Registered"), "assign": _l("Assigned to a handler"), "refer": _l("Referred down"),
            "answer": _l("Answered by the union below"), "reply": _l("Reply to the person"),

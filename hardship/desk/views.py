@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from hardship.core.db import db
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed
 from hardship.core.idcard import FieldError, parse_id_number
+from hardship.core.money import format_fen
 from hardship.desk import exports, queries
 from hardship.desk import operations as ops
 from hardship.desk.forms import CASE_FIELD_MAP, ActionForm, CaseForm, FilterForm
@@ -29,16 +31,19 @@ from hardship.desk.models import (
     CHANNELS,
     KINDS,
     LEGAL_OUTCOMES,
+    RECORD_LABELS,
     RESULTS,
     SATISFACTION,
     STATUSES,
 )
 from hardship.desk.schemas import (
     QUEUES,
+    RECORD_FIELDS,
     CaseAssignIn,
     CaseCloseIn,
     CaseFilters,
     CaseIn,
+    CaseRecordIn,
     CaseReferIn,
     CaseReopenIn,
     CaseTextIn,
@@ -54,7 +59,7 @@ bp = tenant_blueprint("desk_ui", __name__)
 def _labels() -> dict:
     return {"kinds": KINDS, "channels": CHANNELS, "categories": CATEGORIES, "statuses": STATUSES,
             "results": RESULTS, "satisfaction": SATISFACTION, "actions": ACTIONS, "queues": QUEUES,
-            "outcomes": LEGAL_OUTCOMES}
+            "outcomes": LEGAL_OUTCOMES, "record_labels": RECORD_LABELS, "record_fields": RECORD_FIELDS}
 
 
 def _filters() -> dict:
@@ -168,9 +173,31 @@ def _actions_now(case) -> list[str]:
         allowed += ["refer", "close"]
     if owner and case.status == "closed":
         allowed.append("reopen")
+    if owner and RECORD_FIELDS[case.kind]:
+        allowed.append("record")
     if case.status == "referred" and case.referred and current_user.tenant_id == case.tenant_id:
         allowed.append("answer")
     return allowed
+
+
+def _record_rows(case) -> list[tuple[str, str, str]]:
+    """The case's kind-specific record as ``(field, label, value for people)``: amounts in yuan with separators,
+    yes or no, the outcome's name."""
+    rows = []
+    for name in RECORD_FIELDS[case.kind]:
+        value = getattr(case, name)
+        if value is None or value == "":
+            shown = "—"
+        elif name in ("legal_claimed", "legal_won"):
+            shown = str(_l("%(amount)s yuan", amount=format_fen(value, grouped=True)))
+        elif isinstance(value, bool):
+            shown = gettext("Yes") if value else gettext("No")
+        elif name == "legal_outcome":
+            shown = str(LEGAL_OUTCOMES.get(value, value))
+        else:
+            shown = value.isoformat() if isinstance(value, date) else str(value)
+        rows.append((name, str(RECORD_LABELS[name]), shown))
+    return rows
 
 
 def _case_page(case, form, status: int = 200):
@@ -181,6 +208,7 @@ def _case_page(case, form, status: int = 200):
     form.to.choices = [(t.code, f"{t.code} {t.name}") for t in _below(owner)] if owner else []
     row = queries.case_detail(case, current_user)
     return render_template("desk/case.html", tenant=g.tenant, case=case, row=row, form=form,
+                           record_rows=_record_rows(case),
                            events=queries.history(case, current_user), allowed=_actions_now(case),
                            **_labels()), status
 
@@ -195,7 +223,7 @@ def case(case_id):
 def act(case_id, action):
     require(current_user, "desk.read")
     item = queries.get_case(case_id, g.tenant)
-    if action not in ACTIONS or action in ("register", "record", "attach"):
+    if action not in ACTIONS or action in ("register", "attach"):
         abort(404)
     form = ActionForm()
 
@@ -216,6 +244,10 @@ def act(case_id, action):
             data = load_data(CaseCloseIn, {"result": text("result"), "note": text("note"),
                                        "satisfaction": text("satisfaction")})
             ops.close(item, data["result"], data["note"], data["satisfaction"], actor=current_user)
+        elif action == "record":
+            given = {name: request.form.get(name, "").strip() for name in RECORD_FIELDS[item.kind]}
+            given = {name: value for name, value in given.items() if value}
+            ops.update_record(item, load_data(CaseRecordIn, given), list(given), actor=current_user)
         else:
             data = load_data(CaseReopenIn, {"reason": text("reason")})
             ops.reopen(item, data["reason"], actor=current_user)

@@ -284,3 +284,32 @@ def test_export_is_xlsx_with_text_as_text(app, tree, api_as):
     assert header[0] == "案件编号" and "信访" in [c.value for c in sheet[2]]
     subject = sheet.cell(row=2, column=header.index("事由") + 1)
     assert subject.value.startswith("=HYPERLINK") and subject.data_type == "s"
+
+
+def test_demo_cases_of_every_kind_channel_and_state(committed, app, tmp_path):
+    result = app.test_cli_runner().invoke(args=["hardship", "demo"])
+    assert result.exit_code == 0, result.output
+    from hardship.desk.models import CHANNELS, KINDS, STATUSES, Case
+
+    with system(app):
+        cases = db.session.scalars(sa.select(Case)).all()
+        assert {c.kind for c in cases} == set(KINDS) and {c.channel for c in cases} == set(CHANNELS)
+        assert {c.status for c in cases} == set(STATUSES)
+        assert any(c.referred and c.status == "answered" for c in cases)
+        assert any(c.overdue() for c in cases) and any(c.household_id for c in cases)
+        assert any(c.legal_won for c in cases)
+        count = len(cases)
+    assert app.test_cli_runner().invoke(args=["hardship", "demo"]).exit_code == 0
+    with system(app):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == count
+    out = app.test_cli_runner().invoke(args=["hardship", "desk", "figures", "--tenant", "C01", "--user", "c01_reviewer"])
+    assert out.exit_code == 0 and "K0101" in out.output, out.output
+    bad = app.test_cli_runner().invoke(args=["hardship", "desk", "figures", "--tenant", "C01", "--month", "13"])
+    assert bad.exit_code == 2 and "month" in bad.output
+    path = tmp_path / "cases.xlsx"
+    out = app.test_cli_runner().invoke(args=["hardship", "desk", "export", "--tenant", "K0101", "--queue", "closed",
+                                             "--user", "k0101_clerk", "--xlsx", str(path)])
+    assert out.exit_code == 0 and path.read_bytes()[:2] == b"PK", out.output
+    bad = app.test_cli_runner().invoke(args=["hardship", "desk", "export", "--tenant", "K0101", "--kind", "x",
+                                             "--xlsx", str(path)])
+    assert bad.exit_code == 2 and "kind" in bad.output
