@@ -11,44 +11,16 @@ option and its problem.
 from __future__ import annotations
 
 import json
-import sys
-from contextlib import contextmanager
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
-from hardship.core.cli import fail
-from hardship.core.db import commit, db
-from hardship.core.errors import AppError
+from hardship.core.db import db
+
+# the command line's shared ways with ``--user``, options and exports, as the ledger's commands have them
+from hardship.funds.cli import _acting, _command_line_account, _export, _load
 
 desk_cli = AppGroup("desk", help="The service desk: figures and exports of cases.")
-
-
-@contextmanager
-def _acting(username: str | None):
-    from hardship.accounts.models import User
-    from tenants.scoping import scope, system_scope
-
-    user = None
-    if username is not None:
-        with system_scope():
-            user = db.session.scalar(select(User).where(User.username == username))
-        if user is None or not user.active:
-            click.echo(f"error: --user: there is no active user {username!r}", err=True)
-            sys.exit(2)
-    try:
-        with scope(user.tenant.path) if user is not None else system_scope():
-            yield user
-    except AppError as exc:
-        db.session.rollback()
-        fail(exc)
-
-
-def _load(schema, **given) -> dict:
-    from hardship.api import load_data
-
-    return load_data(schema, {name: value for name, value in given.items() if value is not None})
 
 
 @desk_cli.command("figures")
@@ -91,9 +63,6 @@ def figures_command(tenant_code, year, month, username, as_json):
 @click.option("--xlsx", "xlsx_path", required=True, type=click.Path(dir_okay=False), help="The file to write.")
 def export_command(tenant_code, queue, kind, channel, category, date_from, date_to, child, username, xlsx_path):
     """One queue of a union as xlsx (as GET /api/v1/cases/export.xlsx)."""
-    import os
-    from types import SimpleNamespace
-
     from hardship.accounts.operations import require
     from hardship.desk import exports, queries
     from hardship.desk.schemas import CaseFilters, filters_of
@@ -104,23 +73,9 @@ def export_command(tenant_code, queue, kind, channel, category, date_from, date_
                      date_from=date_from, date_to=date_to, child=child)
         tenant = get_tenant(args["tenant"])
         require(user, "desk.read")
-        reader = user or SimpleNamespace(id=None, username="os:command-line", tenant_id=None, roles=[])
+        reader = user or _command_line_account()
         stmt = queries.queue_query(tenant, reader, args["queue"], **filters_of(args))
-        content, _name = exports.cases_export(tenant, stmt, user=user if user is not None else reader)
-        db.session.flush()
-        try:
-            with open(xlsx_path, "wb") as fh:
-                fh.write(content)
-        except OSError as exc:
-            db.session.rollback()
-            click.echo(f"error: --xlsx: {exc.strerror or exc}: {xlsx_path}", err=True)
-            sys.exit(2)
-        try:
-            commit()
-        except BaseException:
-            os.remove(xlsx_path)
-            raise
-    click.echo(f"written to {xlsx_path}")
+        _export(xlsx_path, lambda: exports.cases_export(tenant, stmt, user=reader))
 
 
 commands = [desk_cli]

@@ -42,6 +42,12 @@ class CasePersonIn(InputSchema):
     enterprise = Text(max_length=100)
 
 
+class CaseLookupIn(InputSchema):
+    """The registration page's search of the archive by ID number."""
+
+    id_number = IdNumber(required=True)
+
+
 class CaseAttachmentIn(InputSchema):
     name = Text(required=True, max_length=200)
     date = Day(past_only=True, load_default=None)

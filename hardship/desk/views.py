@@ -20,7 +20,6 @@ from hardship.core import crypto
 from hardship.core.db import db
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed
-from hardship.core.idcard import FieldError, parse_id_number
 from hardship.core.money import format_fen
 from hardship.desk import exports, queries
 from hardship.desk import operations as ops
@@ -43,6 +42,7 @@ from hardship.desk.schemas import (
     CaseCloseIn,
     CaseFilters,
     CaseIn,
+    CaseLookupIn,
     CaseRecordIn,
     CaseReferIn,
     CaseReopenIn,
@@ -114,9 +114,9 @@ def export():
 def _lookup(text: str):
     """The archive's person with this ID number (an open household inside the scope): ``(found, message)``."""
     try:
-        number = parse_id_number(text).number
-    except FieldError as exc:
-        return None, str(exc.message)
+        number = load_data(CaseLookupIn, {"id_number": text})["id_number"].number
+    except ValidationFailed as exc:
+        return None, " ".join(str(m) for m in exc.fields.get("id_number", [exc.message]))
     person = db.session.scalar(select(Person).where(Person.id_index == crypto.blind_index(number),
                                                     Person.active.is_(True)).limit(1))
     if person is None:
