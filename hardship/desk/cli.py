@@ -41,11 +41,12 @@ def figures_command(tenant_code, year, month, username, as_json):
         tenant = get_tenant(args["tenant"])
         require(user, "desk.read")
         result = queries.figures(tenant, args["year"], args["month"])
+        name = tenant.name  # read before the rollback expires it (outside the scope it would not load again)
         db.session.rollback()
     if as_json:
         click.echo(json.dumps(DeskFiguresOut().dump(result), ensure_ascii=False, indent=2))
         return
-    for row in [{"tenant": result["tenant"], "name": tenant.name, **result}, *result["children"]]:
+    for row in [{"tenant": result["tenant"], "name": name, **result}, *result["children"]]:
         click.echo(f"{row['tenant']}\t{row['name']}\treceived {row['received']}\tclosed {row['closed']}\t"
                    f"closure rate {row['closure_rate'] * 100:.1f}%\topen {row['open']}\toverdue {row['overdue_open']}")
 

@@ -19,7 +19,7 @@ from hardship.core.money import format_fen
 from hardship.desk.models import CATEGORIES, CHANNELS, KINDS, Case, CaseEvent
 from hardship.desk.schemas import RECORD_FIELDS
 from tenants.models import Tenant
-from tenants.scoping import get_owned, get_tenant, path_range, subtree_filter
+from tenants.scoping import get_owned, get_tenant, path_range, subtree_filter, system_scope
 
 PER_PAGE = 50
 EXPORT_LIMIT = 10000
@@ -41,12 +41,17 @@ def may_see_personal_data(user, case: Case) -> bool:
 
 
 def _names(ids, model=Tenant) -> dict:
+    """Usernames by user id (inside the scope), or ``(code, name)`` of unions by id: those read under the system
+    scope, a deliberate, read-only widening to codes and names, so that a union a case was referred to reads who
+    registered and referred it (its ancestors, outside its subtree)."""
     ids = {i for i in ids if i}
     if not ids:
         return {}
     if model is User:
         return dict(db.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
-    return {t.id: t for t in db.session.scalars(select(Tenant).where(Tenant.id.in_(ids)))}
+    with system_scope():
+        return {i: (code, name) for i, code, name in db.session.execute(
+            select(Tenant.id, Tenant.code, Tenant.name).where(Tenant.id.in_(ids)))}
 
 
 def _record(case: Case) -> dict:
@@ -76,8 +81,8 @@ def case_rows(cases, user, *, log_unmasked: str | None = None, today: date | Non
             unmasked.append(case.id)
         owner, holder = tenants.get(case.owner_tenant_id), tenants.get(case.tenant_id)
         rows.append({
-            "id": case.id, "tenant": owner.code if owner else "", "tenant_name": owner.name if owner else "",
-            "held_by": holder.code if holder else "", "held_by_name": holder.name if holder else "",
+            "id": case.id, "tenant": owner[0] if owner else "", "tenant_name": owner[1] if owner else "",
+            "held_by": holder[0] if holder else "", "held_by_name": holder[1] if holder else "",
             "kind": case.kind, "channel": case.channel, "category": case.category, "status": case.status,
             "person": {"name": case.person_name if clear else masking.mask_name(case.person_name),
                        "id_number": number if clear else masking.mask_id(number),
@@ -113,7 +118,7 @@ def history(case: Case, user) -> list[dict]:
                                 .order_by(CaseEvent.at, CaseEvent.id)).all()
     unions = _names(e.actor_tenant_id for e in events)
     return [{"id": e.id, "at": e.at.isoformat(), "username": e.username,
-             "union": unions[e.actor_tenant_id].name if e.actor_tenant_id in unions else None,
+             "union": unions[e.actor_tenant_id][1] if e.actor_tenant_id in unions else None,
              "action": e.action, "note": e.note if clear else masking.mask_text(e.note),
              "detail": dict(e.detail or {})} for e in events]
 

@@ -58,6 +58,8 @@ def test_referral_round_trip_county_enterprise_with_isolation(app, tree, api_as)
     ids = lambda api, queue, tenant: [c["id"] for c in api.get(  # noqa: E731
         f"/api/v1/cases?tenant={tenant}&queue={queue}").json["cases"]]
     assert cid in ids(enterprise, "referred_to_us", "E0101001")
+    # the enterprise reads who registered and referred it (its ancestor's code and name only)
+    assert enterprise.get(f"/api/v1/cases/{cid}").json["tenant"] == "K0101"
     assert cid in ids(county, "referred_by_us", "K0101")
     # a sibling enterprise (other county) and another enterprise of the same county: absent
     for outsider in (sibling, cousin):
@@ -86,6 +88,7 @@ def test_referral_round_trip_county_enterprise_with_isolation(app, tree, api_as)
     # the enterprise keeps seeing what it answered; it sees the history from its referral on
     seen = enterprise.get(f"/api/v1/cases/{cid}/history").json["events"]
     assert [e["action"] for e in seen] == ["refer", "answer", "close"]
+    assert seen[0]["union"] == "K0101工会" and seen[0]["note"] == "请核实"
     reopened = county.post(f"/api/v1/cases/{cid}/reopen", json={"reason": "当事人反映仍未足额发放"})
     assert reopened.status_code == 200 and reopened.json["status"] == "open"
 
