@@ -3,7 +3,7 @@ finds the person in the archive by ID number), the case page with its history an
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -39,6 +39,7 @@ from hardship.desk.schemas import (
     QUEUES,
     RECORD_FIELDS,
     CaseAssignIn,
+    CaseAttachmentIn,
     CaseCloseIn,
     CaseFilters,
     CaseIn,
@@ -47,6 +48,7 @@ from hardship.desk.schemas import (
     CaseReferIn,
     CaseReopenIn,
     CaseTextIn,
+    DeskFiguresQuery,
     filters_of,
 )
 from hardship.web import submit, tenant_blueprint
@@ -95,12 +97,17 @@ def index():
     stmt = queries.queue_query(g.tenant, current_user, args["queue"], **filters_of(args))
     cases, total = queries.case_page(stmt, page)
     rows = queries.case_rows(cases, current_user, log_unmasked="list")
-    year = date.today().year
-    figures = queries.figures(g.tenant, year)
+    try:
+        period = load_data(DeskFiguresQuery, {"tenant": g.tenant.code, "year": request.args.get("year", ""),
+                                              "month": request.args.get("month", "")})
+    except ValidationFailed:
+        period = {"year": None, "month": None}
+    year, month = period["year"] or date.today().year, period["month"]
+    figures = queries.figures(g.tenant, year, month)
     link_args = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in args.items() if v and k != "tenant"}
     return render_template("desk/index.html", tenant=g.tenant, form=form, rows=rows, total=total, page=page,
                            pages=max(1, -(-total // queries.PER_PAGE)), args=link_args, queue=args["queue"],
-                           figures=figures, year=year, may_handle=_may_handle(), **_labels())
+                           figures=figures, year=year, month=month, may_handle=_may_handle(), **_labels())
 
 
 @bp.route("/desk/export.xlsx")
@@ -175,6 +182,8 @@ def _actions_now(case) -> list[str]:
         allowed.append("reopen")
     if owner and RECORD_FIELDS[case.kind]:
         allowed.append("record")
+    if owner:
+        allowed.append("attach")
     if case.status == "referred" and case.referred and current_user.tenant_id == case.tenant_id:
         allowed.append("answer")
     return allowed
@@ -207,9 +216,10 @@ def _case_page(case, form, status: int = 200):
     form.handler.choices = [(u.username, u.display_name or u.username) for u in handlers if u.can("desk.handle")]
     form.to.choices = [(t.code, f"{t.code} {t.name}") for t in _below(owner)] if owner else []
     row = queries.case_detail(case, current_user)
+    events = [{**e, "moment": datetime.fromisoformat(e["at"])} for e in queries.history(case, current_user)]
     return render_template("desk/case.html", tenant=g.tenant, case=case, row=row, form=form,
-                           record_rows=_record_rows(case),
-                           events=queries.history(case, current_user), allowed=_actions_now(case),
+                           record_rows=_record_rows(case), today=date.today().isoformat(),
+                           events=events, allowed=_actions_now(case),
                            **_labels()), status
 
 
@@ -223,7 +233,7 @@ def case(case_id):
 def act(case_id, action):
     require(current_user, "desk.read")
     item = queries.get_case(case_id, g.tenant)
-    if action not in ACTIONS or action in ("register", "attach"):
+    if action not in ACTIONS or action == "register":
         abort(404)
     form = ActionForm()
 
@@ -244,6 +254,10 @@ def act(case_id, action):
             data = load_data(CaseCloseIn, {"result": text("result"), "note": text("note"),
                                        "satisfaction": text("satisfaction")})
             ops.close(item, data["result"], data["note"], data["satisfaction"], actor=current_user)
+        elif action == "attach":
+            data = load_data(CaseAttachmentIn, {"name": request.form.get("attachment_name", ""),
+                                                "date": request.form.get("attachment_date", "")})
+            ops.add_attachment(item, data, actor=current_user)
         elif action == "record":
             given = {name: request.form.get(name, "").strip() for name in RECORD_FIELDS[item.kind]}
             given = {name: value for name, value in given.items() if value}

@@ -64,6 +64,12 @@ def test_case_page_shows_only_the_actions_allowed_now(app, tree, client, login, 
     assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
     html = client.get(f"/t/K0101/desk/cases/{cid}").get_data(as_text=True)
     assert "12,000.00 元" in html and "调解" in html
+    resp = client.post(f"/t/K0101/desk/cases/{cid}/attach", data={"csrf_token": token, "attachment_name": "仲裁申请书.pdf",
+                                                                 "attachment_date": "2026-01-05"})
+    assert resp.status_code == 302
+    assert "仲裁申请书.pdf（2026-01-05）" in client.get(f"/t/K0101/desk/cases/{cid}").get_data(as_text=True)
+    resp = client.post(f"/t/K0101/desk/cases/{cid}/attach", data={"csrf_token": token, "attachment_name": ""})
+    assert resp.status_code == 422 and "必填" in resp.get_data(as_text=True)
     resp = client.post(f"/t/K0101/desk/cases/{cid}/close", data={"csrf_token": token, "result": ""})
     assert resp.status_code == 422 and "必填" in resp.get_data(as_text=True)
     resp = client.post(f"/t/K0101/desk/cases/{cid}/close", data={"csrf_token": token, "result": "resolved"})
@@ -75,6 +81,16 @@ def test_case_page_shows_only_the_actions_allowed_now(app, tree, client, login, 
     login("c01_all")
     html = client.get(f"/t/C01/desk/cases/{cid}").get_data(as_text=True)
     assert 'id="actions"' not in html and 'id="form-record"' not in html
+
+
+def test_figures_of_a_chosen_month_on_the_queue_page(app, tree, client, login, api_as):
+    api_as("k0101_all").post("/api/v1/cases", json={"tenant": "K0101", "kind": "training", "channel": "online",
+                                                    "category": "other", "person": {"name": "赵六"},
+                                                    "subject": "报名参加电工培训", "received_on": "2026-01-05"})
+    login("c01_all")
+    html = client.get("/t/C01/desk/?year=2026&month=1").get_data(as_text=True)
+    assert "2026年1月受理案件" in html and "受理 1 件" in html
+    assert client.get("/t/C01/desk/?year=abc").status_code == 200
 
 
 def test_settings_page_has_the_deadline_by_kind(app, tree, client, login):
