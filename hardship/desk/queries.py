@@ -67,8 +67,9 @@ def _record(case: Case) -> dict:
 
 
 def case_rows(cases, user, *, log_unmasked: str | None = None, today: date | None = None) -> list[dict]:
-    """Cases as the API and the pages show them to ``user``: the person masked unless ``user`` may see them
-    (an unmasked view is audited when ``log_unmasked`` names where)."""
+    """Cases as the API and the pages show them to ``user``: the person's ID number and phone masked, and any
+    identifier in the subject, unless ``user`` may see them, exactly as the archive shows a household's head
+    (the name in full); an unmasked view is audited when ``log_unmasked`` names where."""
     cases = list(cases)
     tenants = _names([c.tenant_id for c in cases] + [c.owner_tenant_id for c in cases])
     handlers = _names([c.handler_id for c in cases], User)
@@ -84,7 +85,7 @@ def case_rows(cases, user, *, log_unmasked: str | None = None, today: date | Non
             "id": case.id, "tenant": owner[0] if owner else "", "tenant_name": owner[1] if owner else "",
             "held_by": holder[0] if holder else "", "held_by_name": holder[1] if holder else "",
             "kind": case.kind, "channel": case.channel, "category": case.category, "status": case.status,
-            "person": {"name": case.person_name if clear else masking.mask_name(case.person_name),
+            "person": {"name": case.person_name,
                        "id_number": number if clear else masking.mask_id(number),
                        "phone": phone if clear else masking.mask_phone(phone),
                        "enterprise": case.enterprise, "household": case.household_id},
@@ -93,7 +94,7 @@ def case_rows(cases, user, *, log_unmasked: str | None = None, today: date | Non
             "overdue": case.overdue(today), "handler": handlers.get(case.handler_id),
             "result": case.result, "satisfaction": case.satisfaction,
             "closed_on": case.closed_on.isoformat() if case.closed_on else None,
-            "attachments": list(case.attachments or []), "record": _record(case),
+            "attachments": list(case.attachments or []), "record": _record(case), "masked": not clear,
         })
     if unmasked and log_unmasked and getattr(user, "tenant_id", None) is not None:
         audit.record("desk.view_unmasked", tenant_of_user(user), object_type="Case",

@@ -209,6 +209,8 @@ class CaseOut(BaseSchema):
     closed_on = _nullable()
     attachments = fields.List(fields.Nested(CaseAttachmentOut))
     record = fields.Dict(metadata={"description": "The kind-specific record (money as decimal strings)"})
+    masked = fields.Boolean(metadata={"description": "Whether the person's ID number, phone and identifiers in the "
+                                                     "subject are masked for you"})
 
 
 class CasePageOut(BaseSchema):

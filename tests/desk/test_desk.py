@@ -192,7 +192,8 @@ def test_person_masked_as_in_the_archive_and_linked_to_the_household(app, tree, 
     tree.user("C01", roles=("reviewer",), username="c01_reviewer")
     seen = api_as("c01_reviewer").get(f"/api/v1/cases/{linked['id']}").json
     assert seen["person"]["id_number"] == member[:6] + "********" + member[-4:]
-    assert seen["person"]["phone"] == "139****5678" and seen["person"]["name"] == "李*"
+    assert seen["person"]["phone"] == "139****5678" and seen["person"]["name"] == "李四" and seen["masked"]
+    assert not linked["masked"]
     assert member not in seen["subject"] and "13912345678" not in seen["subject"]
     listed = api_as("c01_reviewer").get("/api/v1/cases?tenant=K0101").json["cases"]
     assert all(member not in str(c) for c in listed)
