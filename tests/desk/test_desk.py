@@ -317,3 +317,39 @@ def test_demo_cases_of_every_kind_channel_and_state(committed, app, tmp_path):
     bad = app.test_cli_runner().invoke(args=["hardship", "desk", "export", "--tenant", "K0101", "--kind", "x",
                                              "--xlsx", str(path)])
     assert bad.exit_code == 2 and "kind" in bad.output
+
+
+def test_referral_deeper_down_and_the_union_between_cannot_answer(app, tree, api_as):
+    """The city refers straight to an enterprise two levels down; the county between sees it but may not answer."""
+    city, county, enterprise = api_as("c01_all"), api_as("k0101_all"), api_as("e0101001_all")
+    cid = _register(city, tenant="C01", kind="job_referral", channel="online", category="other")["id"]
+    assert city.post(f"/api/v1/cases/{cid}/refer", json={"to": "E0101001"}).status_code == 200
+    assert county.get(f"/api/v1/cases/{cid}").status_code == 200
+    assert county.post(f"/api/v1/cases/{cid}/answer", json={"text": "x"}).status_code == 403
+    assert county.post(f"/api/v1/cases/{cid}/refer", json={"to": "E0101001"}).status_code == 403
+    assert enterprise.post(f"/api/v1/cases/{cid}/answer", json={"text": "已推荐至物流公司"}).status_code == 200
+    closed = city.post(f"/api/v1/cases/{cid}/close", json={"result": "resolved"})
+    assert closed.status_code == 200 and closed.json["tenant"] == "C01" and closed.json["held_by"] == "E0101001"
+    assert [c["id"] for c in api_as("k0201_all").get("/api/v1/cases?tenant=K0201&queue=closed").json["cases"]] == []
+
+
+def test_rotate_pii_rewrites_the_desk_persons(app, tree, api_as):
+    import base64
+    import os
+
+    county = api_as("k0101_all")
+    number = unique_id(81)
+    cid = _register(county, person={"name": "赵六", "id_number": number, "phone": "13812345678"})["id"]
+    old = app.config["PII_KEYS"]
+    new_key = "k2:" + base64.urlsafe_b64encode(os.urandom(32)).decode()
+    app.config["PII_KEYS"] = f"{new_key},{old}"
+    try:
+        result = app.test_cli_runner().invoke(args=["hardship", "rotate-pii"])
+        assert result.exit_code == 0 and "desk_cases: 1" in result.output, result.output
+        with system(app):
+            values = db.session.execute(sa.text("select id_enc, phone_enc from desk_cases")).all()
+            assert all(v.startswith("k2:") for row in values for v in row if v)
+        app.config["PII_KEYS"] = new_key
+        assert county.get(f"/api/v1/cases/{cid}").json["person"]["id_number"] == number
+    finally:
+        app.config["PII_KEYS"] = old
