@@ -25,6 +25,7 @@ class CaseForm(SchemaLimits, FlaskForm):
     subject = TextAreaField(_l("Subject"))
     received_on = StringField(_l("Received on"))
     deadline = StringField(_l("Deadline (empty: by the settings)"))
+    handler = SelectField(_l("Handler"), choices=[], validate_choice=False)
     limits = (CaseIn, {"subject": "subject", "enterprise": "person.enterprise"})
 
     def __init__(self, *args, **kwargs):
@@ -38,6 +39,7 @@ class CaseForm(SchemaLimits, FlaskForm):
         return {"tenant": tenant_code, "kind": self.kind.data or "", "channel": self.channel.data or "",
                 "category": self.category.data or "", "subject": self.subject.data or "",
                 "received_on": self.received_on.data or "", "deadline": self.deadline.data or "",
+                "handler": self.handler.data or "",
                 "person": {"name": self.name.data or "", "id_number": self.id_number.data or "",
                            "phone": self.phone.data or "", "enterprise": self.enterprise.data or ""}}
 

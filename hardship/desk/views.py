@@ -144,6 +144,7 @@ def new():
     if current_user.tenant_id != g.tenant.id:
         abort(403)
     form = CaseForm()
+    form.handler.choices = [("", str(_l("(not yet)")))] + _handler_choices(g.tenant.id)
     found, lookup_message = None, None
     lookup = request.args.get("lookup", "").strip()
     if lookup and not form.is_submitted():
@@ -189,6 +190,13 @@ def _actions_now(case) -> list[str]:
     return allowed
 
 
+def _handler_choices(tenant_id: int) -> list[tuple[str, str]]:
+    """The users of a union who handle desk cases (none when it lies outside the reader's subtree)."""
+    users = db.session.scalars(select(User).where(User.tenant_id == tenant_id, User.active.is_(True))
+                               .order_by(User.username)).all()
+    return [(u.username, u.display_name or u.username) for u in users if u.can("desk.handle")]
+
+
 def _record_rows(case) -> list[tuple[str, str, str]]:
     """The case's kind-specific record as ``(field, label, value for people)``: amounts in yuan with separators,
     yes or no, the outcome's name."""
@@ -211,9 +219,7 @@ def _record_rows(case) -> list[tuple[str, str, str]]:
 
 def _case_page(case, form, status: int = 200):
     owner = db.session.scalar(select(Tenant).where(Tenant.id == case.owner_tenant_id))
-    handlers = db.session.scalars(select(User).where(User.tenant_id == case.owner_tenant_id, User.active.is_(True))
-                                  .order_by(User.username)).all()
-    form.handler.choices = [(u.username, u.display_name or u.username) for u in handlers if u.can("desk.handle")]
+    form.handler.choices = _handler_choices(case.owner_tenant_id)
     form.to.choices = [(t.code, f"{t.code} {t.name}") for t in _below(owner)] if owner else []
     row = queries.case_detail(case, current_user)
     events = [{**e, "moment": datetime.fromisoformat(e["at"])} for e in queries.history(case, current_user)]

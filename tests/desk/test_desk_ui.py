@@ -34,9 +34,10 @@ def test_registration_form_refuses_bad_input_on_its_inputs(app, tree, client, lo
     assert resp.status_code == 422 and _cases(app) == 0
     assert "最多 2000 个字符" in html or "2000" in html
     assert "person.id_number" not in html and "person.phone" not in html
-    form.update(id_number="", phone="13812345678", subject="企业拖欠工资")
+    form.update(id_number="", phone="13812345678", subject="企业拖欠工资", handler="k0101_all")
     resp = client.post("/t/K0101/desk/new", data=form)
     assert resp.status_code == 302 and _cases(app) == 1
+    assert "k0101_all" in client.get(resp.headers["Location"]).get_data(as_text=True)
 
 
 def test_lookup_finds_the_person_in_the_archive(app, tree, client, login, api_as):
