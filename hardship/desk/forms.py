@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 
 from hardship.desk.models import CATEGORIES, CHANNELS, KINDS, RESULTS, SATISFACTION
-from hardship.desk.schemas import QUEUES, CaseCloseIn, CaseIn, CaseReferIn
+from hardship.desk.schemas import QUEUES, CaseCloseIn, CaseIn
 from hardship.web import SchemaLimits
 
 
@@ -87,4 +87,4 @@ class FilterForm(FlaskForm):
         self.category.choices = _choices(CATEGORIES, _l("(all)"))
 
 
-__all__ = ["CaseForm", "ActionForm", "FilterForm", "CASE_FIELD_MAP", "CaseReferIn"]
+__all__ = ["CaseForm", "ActionForm", "FilterForm", "CASE_FIELD_MAP"]
