@@ -81,6 +81,9 @@ def load(password: str = DEMO_PASSWORD) -> list[tuple[str, str, str]]:
         from hardship.aid.demo import load_campaign
 
         load_campaign()
+        from hardship.desk.demo import load_cases
+
+        load_cases([county for _c, _n, _d, counties in CITIES for county, _k, _v in counties])
         db.session.flush()  # under the system scope; the caller commits
     return shown
 

@@ -55,6 +55,7 @@ CAPABILITIES = {
     "reports.file": _l("File reports upward"),
     "reports.decide": _l("Accept or return filed reports"),
     "desk.handle": _l("Handle service-desk cases"),
+    "desk.read": _l("Read service-desk cases and figures"),
 }
 
 #: The grants most levels use; a plugin may start from these and change them.
@@ -62,19 +63,20 @@ STANDARD_GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset({"tenants.read", "tenants.manage", "users.manage", "settings.manage", "jobs.read"}),
     "clerk": frozenset({
         "tenants.read", "households.register", "households.survey", "households.read",
-        "aid.prepare", "reports.file", "desk.handle", "jobs.read", "goods.read", "goods.manage",
+        "aid.prepare", "reports.file", "desk.handle", "desk.read", "jobs.read", "goods.read", "goods.manage",
     }),
     "approver": frozenset({
         "tenants.read", "households.decide", "households.read", "aid.approve", "funds.reverse",
-        "reports.decide", "desk.handle", "jobs.read", "goods.read",
+        "reports.decide", "desk.handle", "desk.read", "jobs.read", "goods.read",
     }),
     "head": frozenset({"tenants.read", "aid.approve", "aid.approve_large", "households.read", "stats.read",
-                          "goods.read"}),
+                       "goods.read", "desk.read"}),
     # a purchase of goods is paid from a lot through the ledger: the finance officer's ``aid.pay``
     "finance": frozenset({"tenants.read", "funds.post", "funds.read", "aid.pay", "stats.read", "jobs.read",
                           "goods.read"}),
-    "auditor": frozenset({"tenants.read", "audit.read", "funds.read", "households.read", "stats.read", "goods.read"}),
-    "reviewer": frozenset({"tenants.read", "stats.read", "funds.read", "goods.read"}),
+    "auditor": frozenset({"tenants.read", "audit.read", "funds.read", "households.read", "stats.read", "goods.read",
+                          "desk.read"}),
+    "reviewer": frozenset({"tenants.read", "stats.read", "funds.read", "goods.read", "desk.read"}),
 }
 
 
@@ -210,6 +212,7 @@ STANDARD_MENU: tuple[MenuEntry, ...] = (
     MenuEntry("archives_ui.new", _l("New registration"), "households.register"),
     MenuEntry("imports_ui.households", _l("Import households"), "households.register"),
     MenuEntry("funds_ui.index", _l("Special funds"), "funds.read"),
+    MenuEntry("desk_ui.index", _l("Service desk"), "desk.read"),
     MenuEntry("funds_ui.transactions", _l("Fund transactions"), "funds.reverse"),
     MenuEntry("goods_ui.index", _l("Goods stock"), "goods.read"),
     MenuEntry("aid_ui.index", _l("Aid campaigns"), "aid.prepare"),

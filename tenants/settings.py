@@ -78,6 +78,12 @@ def describe(key: str, value) -> str:
     if key == "aging" and isinstance(value, dict):
         return gettext("; ").join(str(_l(text, n=format_decimal(value[part])))
                                   for part, text in _AGING_PARTS if part in value)
+    if key == "desk_deadline_days_by_kind" and isinstance(value, dict):
+        parts = DEFINITIONS[key].parts or {}
+        return gettext("; ").join(
+            gettext("%(label)s: %(value)s", label=parts.get(kind, kind),
+                    value=gettext("%(n)s days", n=format_decimal(days)) if days else gettext("general deadline"))
+            for kind, days in value.items())
     if key == "matching_ratio" and isinstance(value, dict):
         parts = [gettext("default %(ratio)s", ratio=format_decimal(value.get("default", 0)))]
         parts += [gettext("%(year)s: %(ratio)s", year=year, ratio=format_decimal(ratio))
@@ -98,6 +104,21 @@ define("matching_ratio", _l("Local matching ratio by year"),
        fields.Dict(validate=_matching_ratio), {"default": 1.0}, widget="ratios")
 define("desk_deadline_days", _l("Service-desk deadline (days)"),
        fields.Integer(validate=between(1, 365)), 15, unit=_l(" days"))
+
+
+class DeskDeadlines(Schema):
+    """Days to handle a service-desk case of each kind; 0 takes ``desk_deadline_days``."""
+
+    petition = fields.Integer(required=True, validate=between(0, 365))
+    legal_aid = fields.Integer(required=True, validate=between(0, 365))
+    job_referral = fields.Integer(required=True, validate=between(0, 365))
+    training = fields.Integer(required=True, validate=between(0, 365))
+
+
+define("desk_deadline_days_by_kind", _l("Service-desk deadline by kind of case (days; 0: the general deadline)"),
+       fields.Nested(DeskDeadlines), {"petition": 0, "legal_aid": 0, "job_referral": 0, "training": 0},
+       widget="parts", parts={"petition": _l("Petition"), "legal_aid": _l("Legal aid"),
+                              "job_referral": _l("Job referral"), "training": _l("Skills training")})
 define("monthly_filing_day", _l("Monthly report due day"), fields.Integer(validate=between(1, 28)), 5,
        unit=_l("th of the month"))
 

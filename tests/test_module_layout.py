@@ -19,6 +19,7 @@ LAYOUT = {
     "hardship/funds": EDITED | {"queries", "cli"},
     "hardship/goods": EDITED | {"queries", "cli"},
     "hardship/aid": EDITED | {"queries", "cli"},
+    "hardship/desk": EDITED | {"queries", "cli"},
     "tenants": EDITED | {"jobs"},
     "hardship/audit": READ_ONLY | {"schemas", "queries"},
     "hardship/jobs": READ_ONLY | {"cli"},

@@ -43,6 +43,8 @@ def _posting_key() -> dict:
     return {"Idempotency-Key": str(uuid.uuid4())}
 
 
+CASE = {"tenant": "K0101", "kind": "petition", "channel": "visit", "person": {"name": "赵六", "phone": "13812345678"},
+        "subject": "企业拖欠工资", "category": "unpaid_wages"}
 SURVEY = {"visited_on": date.today().isoformat(), "visitors": ["王五"], "findings": "家中一人患病，收入低",
           "income_per_capita": "800.00"}
 
@@ -148,6 +150,28 @@ REQUESTS: dict[str, Call] = {
     "GET /api/v1/batches/{batch_id}/bank-file.xlsx": Call(user="k0101_all", path="/api/v1/batches/{paid}/bank-file.xlsx"),
     "GET /api/v1/batches/{batch_id}/signature-sheet.xlsx": Call(user="k0101_all",
                                                                path="/api/v1/batches/{paid}/signature-sheet.xlsx"),
+    "POST /api/v1/cases": Call(user="k0101_all", json=CASE),
+    "GET /api/v1/cases": Call(path="/api/v1/cases?tenant=K0101&queue=open"),
+    "GET /api/v1/cases/export.xlsx": Call(path="/api/v1/cases/export.xlsx?tenant=K0101"),
+    "GET /api/v1/cases/{case_id}": Call(path="/api/v1/cases/{case}"),
+    "GET /api/v1/cases/{case_id}/history": Call(path="/api/v1/cases/{case}/history"),
+    "POST /api/v1/cases/{case_id}/assign": Call(user="k0101_all", path="/api/v1/cases/{case}/assign",
+                                                json={"handler": "k0101_all", "note": "请跟进"}),
+    "POST /api/v1/cases/{case_id}/refer": Call(user="k0101_all", path="/api/v1/cases/{case}/refer",
+                                               json={"to": "E0101001", "note": "请核实"}),
+    "POST /api/v1/cases/{case_id}/answer": Call(user="e0101001_all", path="/api/v1/cases/{referred_case}/answer",
+                                                json={"text": "已督促企业补发"}),
+    "POST /api/v1/cases/{case_id}/reply": Call(user="k0101_all", path="/api/v1/cases/{case}/reply",
+                                               json={"text": "已电话告知"}),
+    "POST /api/v1/cases/{case_id}/close": Call(user="k0101_all", path="/api/v1/cases/{case}/close",
+                                               json={"result": "resolved", "note": "已补发工资，当事人满意"}),
+    "POST /api/v1/cases/{case_id}/reopen": Call(user="k0101_all", path="/api/v1/cases/{closed_case}/reopen",
+                                                json={"reason": "当事人反映仍未解决"}),
+    "POST /api/v1/cases/{case_id}/record": Call(user="k0101_all", path="/api/v1/cases/{legal_case}/record",
+                                                json={"legal_lawyer": "某律师事务所", "legal_claimed": "1200.00"}),
+    "POST /api/v1/cases/{case_id}/attachments": Call(user="k0101_all", path="/api/v1/cases/{case}/attachments",
+                                                     json={"name": "来信.pdf"}),
+    "GET /api/v1/desk/figures": Call(path="/api/v1/desk/figures?tenant=C01&year=2026"),
 }
 #: postings send an idempotency key
 for _route in ("POST /api/v1/funds/receipts", "POST /api/v1/funds/allocations", "POST /api/v1/funds/returns",
@@ -180,12 +204,19 @@ def seeded(app, tree, api_as):
     assert county.post(f"/api/v1/goods/{goods.json['id']}/receipts", json=donation(20)).status_code == 201
     bought = county.post("/api/v1/goods", json=item_body(name="食用油", unit="桶", unit_value="68.00", source="purchase"))
     assert bought.status_code == 201, bought.json
+    cases = {}
+    for name, body in (("case", CASE), ("referred_case", CASE), ("closed_case", CASE),
+                       ("legal_case", {**CASE, "kind": "legal_aid"})):
+        resp = county.post("/api/v1/cases", json=body)
+        assert resp.status_code == 201, resp.json
+        cases[name] = resp.json["id"]
+    assert county.post(f"/api/v1/cases/{cases['referred_case']}/refer", json={"to": "E0101001"}).status_code == 200
+    assert county.post(f"/api/v1/cases/{cases['closed_case']}/close", json={"result": "resolved"}).status_code == 200
     with system(app):
         from hardship.accounts.models import User
 
         user = db.session.scalar(sa.select(User.id).where(User.username == "k0101_all"))
-    return {"goods": goods.json["id"], "goods_bought": bought.json["id"],
-            "job": job.json["job"], "user": user, "applied": households[0], "publicizing": households[1],
+    return {**cases, "goods": goods.json["id"], "goods_bought": bought.json["id"], "job": job.json["job"], "user": user, "applied": households[0], "publicizing": households[1],
             "objection": objection.json["id"],
             "allocation": posted.json["id"], "households.csv": IMPORT_CSV}
 

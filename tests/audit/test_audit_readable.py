@@ -38,6 +38,10 @@ def test_every_action_written_has_a_name(app):
             expanded |= {f"goods.{k}" for k in MOVEMENT_KINDS}
         elif code == "aid.{action}":
             expanded |= {f"aid.{a}" for a in AID_STEPS}
+        elif code == "desk.{action}":
+            from hardship.desk.models import ACTIONS as DESK_ACTIONS
+
+            expanded |= {f"desk.{a}" for a in DESK_ACTIONS}
         else:
             expanded.add(code)
     assert expanded - set(registry.ACTIONS) == set()

@@ -167,6 +167,19 @@ def _k0101_batch(ctx: SampleContext) -> dict:
         return {"batch": resp.json["id"], "item": resp.json["items"][0]["id"]}
 
     return ctx.once("aid_batch", make)
+#: a service-desk case without its tenant
+CASE_BODY = {"kind": "petition", "channel": "visit", "category": "unpaid_wages", "person": {"name": "赵六"},
+             "subject": "企业拖欠工资"}
+
+
+def _k0101_case(ctx: SampleContext) -> int:
+    """A service-desk case registered at K0101's window and held there (not referred down)."""
+    def make():
+        resp = ctx.api_as("k0101_all").post("/api/v1/cases", json={"tenant": "K0101", **CASE_BODY})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        return resp.json["id"]
+
+    return ctx.once("case", make)
 
 
 #: a ledger posting without its tenant (receipts; returns add ``to``)
@@ -188,12 +201,14 @@ SAMPLES: dict[str, Sample] = {
     "program_id": Sample(_k0102_program, absent=999999),
     "batch_id": Sample(lambda ctx: _k0101_batch(ctx)["batch"], absent=999999),
     "item_id": Sample(lambda ctx: _k0101_batch(ctx)["item"], absent=999999),
+    "case_id": Sample(_k0101_case, absent=999999),
 }
 
 #: URL arguments that do not address tenant data (the value used when building the URL, and why)
 UNSCOPED: dict[str, tuple[object, str]] = {
     "filename": ("css/app.css", "static files are public"),
     "lang": ("en", "the language switch"),
+    "action": ("close", "the name of a case page's action (the case is the scoped argument)"),
 }
 
 #: required fields of API query schemas other than ``tenant`` (for the query-tenant test)
@@ -209,6 +224,7 @@ BODY_SAMPLES: dict[str, dict] = {
     "api.create_goods_item": GOODS_BODY,
     "api.create_program": {"type": "warmth", "year": 2026, "name": "隔离测试项目", "sources": ["central_finance"]},
     "api.create_batch": {"items": []},
+    "api.create_case": CASE_BODY,
 }
 
 _ARG_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
