@@ -34,7 +34,8 @@ def aid_history(household_id) -> list[dict]:
     from hardship.archives.models import Household
     from tenants.scoping import get_owned
 
-    return queries.household_history(get_owned(Household, household_id))
+    return [{**row, "amount_text": yuan(row["amount"]), "goods_value_text": yuan(row["goods_value"])}
+            for row in queries.household_history(get_owned(Household, household_id))]
 
 
 def _labels() -> dict:

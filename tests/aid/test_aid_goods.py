@@ -160,6 +160,9 @@ def test_paying_hands_the_goods_out_with_the_cash(county, api_as, app, tmp_path)
     assert history.status_code == 200, history.json
     row = history.json["aid"][0]
     assert (row["amount"], row["goods"], row["goods_value"]) == ("500.00", "大米 2袋", "100.00")
+    page = _ui(app, "e_clerk").get(f"/t/E0101001/archive/{h1}")
+    assert page.status_code == 200
+    assert "大米 2袋（折款 100.00 元）" in page.get_data(as_text=True)
 
     # the bank file: cash only (李四's goods-only item is not in it)
     resp = api_as("k_fin").get(f"/api/v1/batches/{bid}/bank-file.xlsx")
