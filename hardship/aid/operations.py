@@ -566,7 +566,7 @@ def pay_batch(batch: AidBatch, clean: dict, actor=None):
     for item in with_goods:  # each a conditional update: a stock taken meanwhile refuses (409), nothing written
         goods_total += goods_ops.hand_out(owner, stock[item.goods_item_id], item.quantity,
                                           reference=f"aid_item:{item.id}", actor=actor, day=clean["date"],
-                                          note=str(_l("Aid batch %(batch)d", batch=batch.id)))
+                                          note=item.name)
     posted = None
     if total > 0:
         posted = funds.disburse(owner, {"amount": total, "sources": program.sources, "lot": clean.get("lot"),
