@@ -1,5 +1,5 @@
 """The demo's aid (``hardship demo``): K0101's Spring Festival warmth campaign, proposed by an enterprise from
-its archived households, approved, paid from the ledger and partly signed for; and an emergency case above the
+its archived households (and two frontline workers given rice and cooking oil from the county's goods), approved, paid from the ledger and partly signed for; and an emergency case above the
 standard that the head approved. Made through the operations, as the command line's operator."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from hardship.aid.models import AidProgram
 from hardship.aid.schemas import ItemsIn
 from hardship.api import load_data
 from hardship.core.db import db
+from hardship.goods.models import GoodsItem
 from tenants.models import Tenant
 
 
@@ -33,8 +34,15 @@ def load_campaign(today: date | None = None) -> int:
     batch = ops.create_batch(warmth, enterprise, {"note": "", "items": []})
     added, _skipped = ops.propose_eligible(batch, {"kind": "archived", "amount": None})
     frontline = {"name": "赵六", "id_number": "130102198001010117", "phone": "13812345678", "reason": "春节坚守一线"}
-    ops.add_items(batch, load_data(ItemsIn, {"items": [{"person": frontline, "kind": "frontline",
-                                                        "amount": "500.00"}]})["items"])
+    # goods of the county's stock (hardship.goods.demo) beside or instead of cash: 物资折款 counts to the standard
+    goods = {g.name: g.id for g in db.session.scalars(select(GoodsItem).where(GoodsItem.tenant_id == county.id))}
+    items = [{"person": frontline, "kind": "frontline", "amount": "400.00",
+              **({"goods": {"item": goods["大米"], "quantity": 2}} if "大米" in goods else {})}]
+    if "食用油" in goods:
+        items.append({"person": {"name": "孙八", "id_number": "130102198506150334", "phone": "13712345678",
+                                 "reason": "春节坚守一线"}, "kind": "frontline",
+                      "goods": {"item": goods["食用油"], "quantity": 3}})
+    ops.add_items(batch, load_data(ItemsIn, {"items": items})["items"])
     if added:
         pay = {"document_no": f"长工帮〔{year}〕30号", "date": today, "lot": None, "note": ""}
         ops.submit_batch(batch)

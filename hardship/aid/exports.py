@@ -1,6 +1,7 @@
 """The payment files of a batch (SPEC 5.5), written through :mod:`hardship.core.xlsx` for the API, the pages
 and the command line alike: the bank transfer file (ID and card numbers in clear, so every export is written
-to the audit log) and the signature sheet (签字表: masked ID numbers, an empty cell to sign in)."""
+to the audit log) and the signature sheet (签字表: masked ID numbers, an empty cell to sign in). The bank file
+lists cash only; goods (``大米 2袋``) are signed for on the signature sheet, beside the cash paid in person."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ BANK_COLUMNS = [Column("序号", "integer", 6), Column("姓名", "text", 12), Co
                 Column("用途", "text", 30)]
 SIGNATURE_COLUMNS = [Column("序号", "integer", 6), Column("姓名", "text", 12), Column("身份证号", "code", 22),
                      Column("联系电话", "code", 16), Column("事由", "text", 24), Column("金额", "money", 14),
-                     Column("领取人签字", "text", 18), Column("签字日期", "text", 12)]
+                     Column("物资", "text", 16), Column("领取人签字", "text", 18), Column("签字日期", "text", 12)]
 
 
 def _ready(batch: AidBatch) -> None:
@@ -56,7 +57,7 @@ def signature_sheet(batch: AidBatch, actor=None, audit_user=None) -> tuple[bytes
     sheet = book.sheet("签字表", SIGNATURE_COLUMNS)
     for n, row in enumerate(rows, 1):
         sheet.append([n, row["name"], mask_id(row["id_number"]) or "", row["phone"] or "",
-                      row["reason"] or program.name, row["amount"], "", ""])
+                      row["reason"] or program.name, row["amount"], row["goods"] or "", "", ""])
     audit.record("aid.export_signature_sheet", tenant_of(batch), batch, detail={"batch": batch.id, "rows": len(rows)},
                  user=audit_user or actor)
     return book.close(), f"批次{batch.id}-签字表.xlsx"

@@ -7,6 +7,7 @@ from wtforms import SelectField, SelectMultipleField, StringField
 
 from hardship.aid.models import KINDS, PROGRAM_TYPES
 from hardship.aid.schemas import PersonIn, ProgramIn
+from hardship.core.money import format_fen
 from hardship.funds.models import SOURCES
 from hardship.web import SchemaLimits
 
@@ -41,14 +42,24 @@ class ItemForm(SchemaLimits, FlaskForm):
     phone = StringField(_l("Phone"))
     reason = StringField(_l("Reason"))
     amount = StringField(_l("Amount (yuan)"))
+    goods_item = SelectField(_l("Goods"), choices=[], validate_choice=False)
+    goods_quantity = StringField(_l("Quantity of goods"))
     limits = (PersonIn, {"reason": "reason"})
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, goods=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.kind.choices = [("", str(_l("(by the recipient)")))] + [(k, str(v)) for k, v in KINDS.items()]
+        self.goods_item.choices = [("", str(_l("(no goods)")))] + [
+            (str(i), str(_l("%(name)s (%(value)s yuan per %(unit)s, %(stock)s %(unit)s in stock)", name=name,
+                            value=format_fen(value, grouped=True), unit=unit, stock=stock)))
+            for i, name, unit, value, stock in goods]
 
     def data_for_schema(self) -> dict:
-        item = {"kind": self.kind.data or None, "amount": self.amount.data or ""}
+        item = {"kind": self.kind.data or None, "amount": (self.amount.data or "").strip() or None}
+        chosen = (self.goods_item.data or "").strip()
+        if chosen or (self.goods_quantity.data or "").strip():
+            item["goods"] = {"item": int(chosen) if chosen.isdigit() else -1,
+                             "quantity": (self.goods_quantity.data or "").strip() or None}
         if (self.household.data or "").strip():
             household = self.household.data.strip()
             item["household"] = int(household) if household.isdigit() else -1

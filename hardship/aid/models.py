@@ -8,8 +8,10 @@ make "no duplicate aid" (不重复救助, SPEC 5.3) a database constraint.
   :class:`AidBatchEvent` rows are its history, append-only like ``household_events``.
 * An :class:`AidItem` is one recipient: an archived household (``household_id``) or a named
   non-archived person (name, encrypted ID number and phone bound to the item's ``row_key``, and the
-  archive's blind index of the ID number). Money is fen; goods (SPEC 5.7) will be a later migration's
-  ``goods_item_id`` and ``quantity`` beside ``amount`` (which may then be zero).
+  archive's blind index of the ID number). Money is fen; goods (SPEC 5.7, 物资) are a ``goods_item_id`` of the
+  paying union's stock and a whole ``quantity`` beside ``amount`` (which may then be zero), with their value
+  ``goods_value`` (quantity x unit value, fen) kept on the item: it counts toward the standard and the
+  program's totals as 物资折款, and is read without reaching into the paying union's stock.
 * An :class:`AidClaim` is the fact "this person is aided under this key" with one UNIQUE index on
   ``(claim_key, person_index)``: the key ``p:<program id>`` (once per program) and, for ``living`` and
   ``emergency`` programs, ``y:<year>:relief`` (once a year across all such programs; a head's recorded
@@ -131,6 +133,9 @@ class AidItem(TenantOwned, db.Model):
     __table_args__ = (
         sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
         sa.CheckConstraint("(household_id IS NULL) <> (id_enc IS NULL)", name="household_or_person"),
+        sa.CheckConstraint("(goods_item_id IS NULL) = (quantity IS NULL) AND (quantity IS NULL) = (goods_value IS NULL)",
+                           name="goods_complete"),
+        sa.CheckConstraint("quantity IS NULL OR (quantity > 0 AND goods_value > 0)", name="goods_positive"),
         sa.Index("ix_aid_items_program_index", "program_id", "id_index"),
     )
 
@@ -149,6 +154,11 @@ class AidItem(TenantOwned, db.Model):
     phone_enc: Mapped[str | None] = mapped_column(sa.Text)
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
     amount: Mapped[int] = mapped_column(sa.BigInteger)
+    #: goods handed out with (or instead of) the cash: an item of the paying union's stock, whole units
+    goods_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("goods_items.id"))
+    quantity: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: quantity x the unit value when proposed (fen): 物资折款
+    goods_value: Mapped[int | None] = mapped_column(sa.BigInteger)
     #: at or above the threshold (or above the standard without the head): needs the head's approval
     needs_head: Mapped[bool] = mapped_column(default=False)
     override_reason: Mapped[str | None] = mapped_column(sa.Text)

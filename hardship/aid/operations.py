@@ -10,6 +10,10 @@ enforce the rules of SPEC 5 and never commit: the request, the command or the jo
   naming only the union that holds the claim. Removing an item releases its claims.
 * Payment: one disbursement through the ledger (``hardship.funds.operations.disburse``): every item paid and
   the lots debited, or nothing.
+* Goods (SPEC 5.7): an item may hand out goods of the paying union's stock beside or instead of cash; their
+  value (物资折款, quantity x unit value) counts toward the standard. Paying the batch hands them out
+  (``hardship.goods.operations.hand_out``, reference ``aid_item:<id>``) in the payment's transaction: a stock
+  that is short refuses the whole payment (409), and nothing is written.
 """
 
 from __future__ import annotations
@@ -38,9 +42,11 @@ from hardship.archives.models import Household
 from hardship.core import crypto
 from hardship.core.db import db, insert_or_skip, utcnow
 from hardship.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from hardship.core.money import format_fen
+from hardship.core.money import MAX_FEN, format_fen
 from hardship.funds import operations as funds
 from hardship.funds.models import SOURCES, FundLot
+from hardship.goods import operations as goods_ops
+from hardship.goods.models import GoodsItem
 from tenants.models import Tenant
 from tenants.scoping import get_owned, scope
 
@@ -180,6 +186,35 @@ def _household_problems(household: Household, kind: str) -> list[str]:
     return problems
 
 
+def goods_item_of(program: AidProgram, goods_item_id: int) -> GoodsItem | None:
+    """A goods item of the union that runs (and pays) ``program``, read under that union's scope (a deliberate,
+    read-only widening like :func:`owner_of`: an enterprise proposes its county's goods); ``None`` otherwise."""
+    with scope(program.tenant_path):
+        return db.session.scalar(select(GoodsItem).where(GoodsItem.id == goods_item_id,
+                                                         GoodsItem.tenant_id == program.tenant_id))
+
+
+def _goods_columns(program: AidProgram, goods: dict | None) -> dict:
+    """The goods columns of an item from a loaded :class:`~hardship.aid.schemas.GoodsIn`, or 422 naming the
+    field: the goods must be an item of the paying union's stock."""
+    if goods is None:
+        return {"goods_item_id": None, "quantity": None, "goods_value": None}
+    found = goods_item_of(program, goods["item"])
+    if found is None:
+        raise ValidationFailed(fields={"goods.item": [_l("No such goods item in the stock of the union that pays "
+                                                         "this program.")]})
+    value = goods["quantity"] * found.unit_value
+    if value > MAX_FEN:
+        raise ValidationFailed(fields={"goods.quantity": [_l("Worth more than %(max)s yuan at once.",
+                                                             max=_yuan(MAX_FEN))]})
+    return {"goods_item_id": found.id, "quantity": goods["quantity"], "goods_value": value}
+
+
+def item_value(item: AidItem) -> int:
+    """What an item is worth for the standards: its cash and its goods' value (物资折款)."""
+    return item.amount + (item.goods_value or 0)
+
+
 def _recipient(program: AidProgram, batch_tenant: Tenant, data: dict, actor) -> dict:
     """The columns of a new item from a loaded :class:`~hardship.aid.schemas.ItemIn`, or 422 naming the field
     and the problem."""
@@ -217,10 +252,11 @@ def _recipient(program: AidProgram, batch_tenant: Tenant, data: dict, actor) -> 
         columns = {"household_id": None, "name": person["name"], "id_index": crypto.blind_index(number),
                    "reason": person.get("reason") or data.get("reason") or "",
                    "_id": number, "_phone": person.get("phone")}
-    problems, needs_head = check_amount(program, kind, data["amount"])
+    goods = _goods_columns(program, data.get("goods"))
+    problems, needs_head = check_amount(program, kind, data["amount"] + (goods["goods_value"] or 0))
     if problems:
         raise ValidationFailed(fields={"amount": problems})
-    return {**columns, "kind": kind, "amount": data["amount"], "needs_head": needs_head,
+    return {**columns, **goods, "kind": kind, "amount": data["amount"], "needs_head": needs_head,
             "override_reason": override or None, "override_by_id": getattr(actor, "id", None) if override else None}
 
 
@@ -388,7 +424,7 @@ def propose_eligible(batch: AidBatch, clean: dict, actor=None) -> tuple[int, int
 
 def item_problems(program: AidProgram, item: AidItem) -> list[str]:
     """What is wrong with ``item`` now (the program may have changed, a household may have left the archive)."""
-    problems, _needs_head = check_amount(program, item.kind, item.amount)
+    problems, _needs_head = check_amount(program, item.kind, item_value(item))
     if item.household_id is not None:
         household = db.session.scalar(select(Household).where(Household.id == item.household_id))
         if household is None:
@@ -418,7 +454,7 @@ def submit_batch(batch: AidBatch, clean: dict | None = None, actor=None) -> AidB
             failing[f"items.{item.id}"] = [_l("%(name)s: %(problems)s", name=item.name,
                                               problems="; ".join(str(p) for p in problems))]
         else:
-            item.needs_head = check_amount(program, item.kind, item.amount)[1]
+            item.needs_head = check_amount(program, item.kind, item_value(item))[1]
     if failing:
         raise Conflict(_l("%(n)d items do not meet the program's rules; correct or remove them first.",
                           n=len(failing)), fields=failing)
@@ -520,23 +556,59 @@ def pay_batch(batch: AidBatch, clean: dict, actor=None):
     owner = owner_of(program)
     items = items_of(batch)
     total = sum(i.amount for i in items)
-    if total <= 0:
+    with_goods = [i for i in items if i.goods_item_id is not None]
+    if total <= 0 and not with_goods:
         raise Conflict(_l("The batch has nothing to pay."))
-    shortfall(owner, program, total, clean.get("lot"))
-    posted = funds.disburse(owner, {"amount": total, "sources": program.sources, "lot": clean.get("lot"),
-                                    "document_no": clean["document_no"], "date": clean["date"],
-                                    "reference": f"batch:{batch.id}", "purpose": program.type,
-                                    "note": clean.get("note") or ""},
-                            actor, idempotency_key=f"aid-batch-{batch.id}")
+    stock = goods_shortfall(owner, with_goods)
+    if total > 0:
+        shortfall(owner, program, total, clean.get("lot"))
+    goods_total = 0
+    for item in with_goods:  # each a conditional update: a stock taken meanwhile refuses (409), nothing written
+        goods_total += goods_ops.hand_out(owner, stock[item.goods_item_id], item.quantity,
+                                          reference=f"aid_item:{item.id}", actor=actor, day=clean["date"],
+                                          note=item.name)
+    posted = None
+    if total > 0:
+        posted = funds.disburse(owner, {"amount": total, "sources": program.sources, "lot": clean.get("lot"),
+                                        "document_no": clean["document_no"], "date": clean["date"],
+                                        "reference": f"batch:{batch.id}", "purpose": program.type,
+                                        "note": clean.get("note") or ""},
+                                actor, idempotency_key=f"aid-batch-{batch.id}")
     for item in items:
         item.status = "paid"
     before, batch.status = batch.status, "paid"
-    batch.transaction_id = posted.transaction.id
+    batch.transaction_id = posted.transaction.id if posted is not None else None
     batch.paid_on = clean["date"]
     db.session.flush()
     _event(batch, "pay", actor, before=before, detail={"amount": format_fen(total), "transaction": batch.transaction_id,
+                                                       "goods": format_fen(goods_total),
                                                        "document_no": clean["document_no"]})
     return posted
+
+
+def goods_shortfall(owner: Tenant, items: list[AidItem]) -> dict[int, GoodsItem]:
+    """The paying union's goods items of ``items``; 409 naming every goods item whose stock is short of what
+    the batch hands out (and by how much), before anything is written."""
+    if not items:
+        return {}
+    found = {g.id: g for g in db.session.scalars(select(GoodsItem).where(
+        GoodsItem.id.in_({i.goods_item_id for i in items}), GoodsItem.tenant_id == owner.id))}
+    needed: dict[int, int] = {}
+    for item in items:
+        if item.goods_item_id not in found:
+            raise Conflict(_l("%(name)s: the goods are not in the stock of %(union)s, which pays this program.",
+                              name=item.name, union=owner.name))
+        needed[item.goods_item_id] = needed.get(item.goods_item_id, 0) + item.quantity
+    short = [(found[g], n) for g, n in needed.items() if found[g].stock < n]
+    if short:
+        listing = "；".join(str(_l("%(goods)s: %(needed)d %(unit)s needed, %(stock)d %(unit)s in stock, short by "
+                                  "%(short)d %(unit)s", goods=g.name, needed=n, stock=g.stock, short=n - g.stock,
+                                  unit=g.unit)) for g, n in short)
+        raise Conflict(_l("Not enough goods in stock to pay this batch (%(listing)s). Nothing was paid or handed "
+                          "out.", listing=listing),
+                       fields={"goods": [listing]},
+                       goods={g.name: {"needed": n, "stock": g.stock, "short": n - g.stock} for g, n in short})
+    return found
 
 
 def _same_name(a: str, b: str) -> bool:

@@ -114,11 +114,65 @@ def _decrypt_item(item: AidItem) -> tuple[str | None, str | None]:
             crypto.decrypt(head.phone_enc, "persons.phone", head.row_key))
 
 
-def item_dict(item: AidItem) -> dict:
+def goods_names(program_ids_and_goods) -> dict[int, tuple[str, str]]:
+    """``{goods item id: (name, unit)}`` of the goods named by ``(program id, goods item id)`` pairs, each read
+    under the paying union's scope (the program's owner keeps the stock; a union below it may not read it
+    otherwise)."""
+    from hardship.goods.models import GoodsItem
+    from tenants.scoping import scope
+
+    wanted: dict[int, set[int]] = {}
+    for program_id, goods_id in program_ids_and_goods:
+        if goods_id is not None:
+            wanted.setdefault(program_id, set()).add(goods_id)
+    if not wanted:
+        return {}
+    programs = db.session.scalars(_programs().where(AidProgram.id.in_(list(wanted)))).all()
+    out = {}
+    for program in programs:
+        with scope(program.tenant_path):
+            out.update({i: (n, u) for i, n, u in db.session.execute(
+                select(GoodsItem.id, GoodsItem.name, GoodsItem.unit).where(
+                    GoodsItem.id.in_(wanted[program.id]), GoodsItem.tenant_id == program.tenant_id))})
+    return out
+
+
+def goods_choices(program: AidProgram) -> list[tuple[int, str, str, int, int]]:
+    """The goods the union running ``program`` keeps, for the batch editor: ``(id, name, unit, unit value in
+    fen, stock)``, read under that union's scope."""
+    from hardship.goods.models import GoodsItem
+    from tenants.scoping import scope
+
+    with scope(program.tenant_path):
+        return [tuple(r) for r in db.session.execute(
+            select(GoodsItem.id, GoodsItem.name, GoodsItem.unit, GoodsItem.unit_value, GoodsItem.stock)
+            .where(GoodsItem.tenant_id == program.tenant_id).order_by(GoodsItem.id))]
+
+
+def goods_label(item: AidItem, names: dict) -> str | None:
+    """What an item hands out, as the signature sheet says it: ``大米 2袋``."""
+    if item.goods_item_id is None:
+        return None
+    name, unit = names.get(item.goods_item_id, ("", ""))
+    return f"{name} {item.quantity}{unit}".strip()
+
+
+def goods_dict(item: AidItem, names: dict) -> dict | None:
+    if item.goods_item_id is None:
+        return None
+    name, unit = names.get(item.goods_item_id, ("", ""))
+    return {"item": item.goods_item_id, "name": name, "unit": unit, "quantity": item.quantity,
+            "value": format_fen(item.goods_value), "label": goods_label(item, names)}
+
+
+def item_dict(item: AidItem, names: dict | None = None) -> dict:
     number, phone = _decrypt_item(item)
+    if names is None:
+        names = goods_names([(item.program_id, item.goods_item_id)])
     return {"id": item.id, "kind": item.kind, "kind_label": str(KINDS.get(item.kind, item.kind)),
             "household": item.household_id, "name": item.name, "id_number": mask_id(number),
             "phone": mask_phone(phone), "reason": item.reason, "amount": format_fen(item.amount),
+            "goods": goods_dict(item, names), "value": format_fen(item.amount + (item.goods_value or 0)),
             "needs_head": item.needs_head, "override_reason": item.override_reason, "status": item.status,
             "status_label": str(ITEM_STATUSES.get(item.status, item.status)), "signed_by": item.signed_by,
             "received_on": item.received_on and item.received_on.isoformat()}
@@ -155,14 +209,16 @@ def batch_dict(batch: AidBatch, program: AidProgram | None = None) -> dict:
                                 .order_by(AidBatchEvent.id)).all()
     users = _usernames([batch.approved_by_id, batch.head_approved_by_id])
     code, name = _names([batch.tenant_id]).get(batch.tenant_id, ("", ""))
+    names = goods_names([(i.program_id, i.goods_item_id) for i in items])
     return {"id": batch.id, "program": program.id, "program_name": program.name, "tenant": code, "tenant_name": name,
             "status": batch.status, "status_label": str(BATCH_STATUSES[batch.status]), "note": batch.note,
-            "created_by": batch.created_by, "total": format_fen(sum(i.amount for i in items)), "count": len(items),
+            "created_by": batch.created_by, "total": format_fen(sum(i.amount for i in items)),
+            "goods_total": format_fen(sum(i.goods_value or 0 for i in items)), "count": len(items),
             "needs_head": any(i.needs_head for i in items),
             "approved_by": users.get(batch.approved_by_id), "head_approved_by": users.get(batch.head_approved_by_id),
             "reject_reason": batch.reject_reason, "transaction": batch.transaction_id,
             "paid_on": batch.paid_on and batch.paid_on.isoformat(),
-            "items": [item_dict(i) for i in items],
+            "items": [item_dict(i, names) for i in items],
             "history": [{"at": e.at.isoformat(), "username": e.username, "action": e.action,
                          "action_label": str(ACTIONS.get(e.action, e.action)), "from_status": e.from_status,
                          "to_status": e.to_status, "reason": e.reason} for e in events]}
@@ -236,18 +292,22 @@ def payment_rows(batch: AidBatch) -> tuple[list[dict], list[dict]]:
     from hardship.archives.models import Household
 
     bank, in_person = [], []
-    for item in db.session.scalars(select(AidItem).where(AidItem.batch_id == batch.id).order_by(AidItem.id)):
+    items = db.session.scalars(select(AidItem).where(AidItem.batch_id == batch.id).order_by(AidItem.id)).all()
+    names = goods_names([(i.program_id, i.goods_item_id) for i in items])
+    for item in items:
         number, phone = _decrypt_item(item)
         row = {"item": item, "name": item.name, "id_number": number, "phone": phone, "reason": item.reason,
-               "amount": item.amount}
+               "amount": item.amount, "goods": goods_label(item, names)}
         household = None
         if item.household_id is not None:
             household = db.session.scalar(select(Household).where(Household.id == item.household_id))
         card = household and crypto.decrypt(household.card_enc, "households.card", household.row_key)
-        if card:
+        if card and item.amount > 0:  # the bank file lists cash only; goods are signed for in person
             bank.append({**row, "bank": household.bank_name or "", "card": card})
-        else:
-            in_person.append(row)
+            if row["goods"]:
+                in_person.append({**row, "amount": None})
+        else:  # goods only: no cash to sign for
+            in_person.append({**row, "amount": row["amount"] if row["amount"] or not row["goods"] else None})
     return bank, in_person
 
 
@@ -260,25 +320,29 @@ def program_totals(program: AidProgram, today=None) -> dict:
     from hardship.funds.models import FundEntry
 
     today = today or date.today()
-    rows = db.session.execute(select(AidItem.kind, AidItem.status, AidItem.amount, AidItem.name, AidItem.id,
-                                     AidBatch.id, AidBatch.tenant_id)
+    rows = db.session.execute(select(AidItem.kind, AidItem.status, AidItem.amount, AidItem.goods_value, AidItem.name,
+                                     AidItem.id, AidBatch.id, AidBatch.tenant_id)
                               .join(AidBatch, AidBatch.id == AidItem.batch_id)
                               .where(AidItem.program_id == program.id)).all()
-    names = _names({r[6] for r in rows})
+    names = _names({r[7] for r in rows})
     by_kind: dict[str, list[int]] = {}
     by_union: dict[int, list[int]] = {}
-    paid = received = 0
+    paid = received = goods_paid = goods_received = 0
     late = []
     ended = program.ends_on is not None and program.ends_on < today
-    for kind, status, amount, name, item_id, batch_id, tenant_id in rows:
+    for kind, status, amount, goods, name, item_id, batch_id, tenant_id in rows:
         if status not in ("paid", "received"):
             continue
+        goods = goods or 0
         paid += amount
+        goods_paid += goods
         received += amount if status == "received" else 0
+        goods_received += goods if status == "received" else 0
         for bucket, key in ((by_kind, kind), (by_union, tenant_id)):
-            bucket.setdefault(key, [0, 0])
+            bucket.setdefault(key, [0, 0, 0])
             bucket[key][0] += amount
             bucket[key][1] += 1
+            bucket[key][2] += goods
         if status == "paid" and ended:
             late.append({"batch": batch_id, "item": item_id, "name": name, "amount": format_fen(amount)})
     transactions = [t for t in db.session.scalars(select(AidBatch.transaction_id).where(
@@ -290,28 +354,32 @@ def program_totals(program: AidProgram, today=None) -> dict:
                 .group_by(FundEntry.account)):
             by_source[account.split(":", 1)[1]] = int(amount)
     return {"program": program.id, "paid": format_fen(paid), "received": format_fen(received),
-            "by_kind": [{"kind": k, "kind_label": str(KINDS.get(k, k)), "amount": format_fen(v[0]), "count": v[1]}
-                        for k, v in sorted(by_kind.items())],
+            "goods_paid": format_fen(goods_paid), "goods_received": format_fen(goods_received),
+            "by_kind": [{"kind": k, "kind_label": str(KINDS.get(k, k)), "amount": format_fen(v[0]),
+                         "goods": format_fen(v[2]), "count": v[1]} for k, v in sorted(by_kind.items())],
             "by_union": [{"tenant": names.get(t, ("", ""))[0], "tenant_name": names.get(t, ("", ""))[1],
-                          "amount": format_fen(v[0]), "count": v[1]} for t, v in sorted(by_union.items())],
+                          "amount": format_fen(v[0]), "goods": format_fen(v[2]), "count": v[1]}
+                         for t, v in sorted(by_union.items())],
             "by_source": [{"source": s, "amount": format_fen(v)} for s, v in sorted(by_source.items())],
             "not_received": late}
 
 
 def household_history(household) -> list[dict]:
-    """A household's aid (cash), newest first: the items of it you may see, with their program."""
+    """A household's aid (cash and goods), newest first: the items of it you may see, with their program."""
     rows = db.session.execute(select(AidItem, AidBatch.status).join(AidBatch, AidBatch.id == AidItem.batch_id)
                               .where(AidItem.household_id == household.id)
                               .order_by(AidItem.id.desc())).all()
     programs = {p.id: p for p in db.session.scalars(_programs().where(
         AidProgram.id.in_({item.program_id for item, _s in rows})))} if rows else {}
+    names = goods_names([(item.program_id, item.goods_item_id) for item, _s in rows])
     out = []
     for item, batch_status in rows:
         program = programs.get(item.program_id)
         out.append({"program": item.program_id, "program_name": program.name if program else "",
                     "type": program.type if program else "", "year": program.year if program else None,
                     "batch": item.batch_id, "batch_status": batch_status, "item": item.id,
-                    "amount": format_fen(item.amount), "status": item.status,
+                    "amount": format_fen(item.amount), "goods": goods_label(item, names),
+                    "goods_value": format_fen(item.goods_value), "status": item.status,
                     "status_label": str(ITEM_STATUSES.get(item.status, item.status)),
                     "received_on": item.received_on and item.received_on.isoformat()})
     return out
@@ -331,3 +399,17 @@ def never_assisted(tenant: Tenant, year: int) -> list[dict]:
     names = _names({r.tenant_id for r in rows})
     return [{"household": r.id, "name": r.head_name, "tenant": names.get(r.tenant_id, ("", ""))[0],
              "tenant_name": names.get(r.tenant_id, ("", ""))[1]} for r in rows]
+
+
+def batches_of_references(references) -> dict[str, int]:
+    """``{"aid_item:<id>": batch id}`` for the goods hand-outs of aid items the scope may read (the goods
+    stock's page links a hand-out to its batch)."""
+    ids = {}
+    for reference in references:
+        kind, _sep, number = (reference or "").partition(":")
+        if kind == "aid_item" and number.isdigit() and int(number) < 2**31:
+            ids[int(number)] = reference
+    if not ids:
+        return {}
+    return {ids[i]: b for i, b in db.session.execute(select(AidItem.id, AidItem.batch_id)
+                                                     .where(AidItem.id.in_(list(ids))))}

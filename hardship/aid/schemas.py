@@ -5,12 +5,13 @@ are checked here; the rules (standards, no duplicate aid, states, roles) are the
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError, fields, validates_schema
+from marshmallow import ValidationError, fields, post_load, validates_schema
 
 from hardship.aid.models import BATCH_STATUSES, HOUSEHOLD_KINDS, ITEM_STATUSES, KINDS, PROGRAM_TYPES
 from hardship.api import BaseSchema, between
 from hardship.core.fields import Choice, Day, Fen, Flag, IdNumber, Name, Phone, Text, Whole, Year
 from hardship.funds.models import SOURCES
+from hardship.goods.models import MAX_QUANTITY
 
 _CODE = {"required": True, "max_length": 32}
 _ID = {"strict": True, "validate": between(1, 2**31 - 1)}
@@ -71,13 +72,25 @@ class PersonIn(BaseSchema):
     reason = Text(max_length=200)
 
 
+class GoodsIn(BaseSchema):
+    """Goods handed out with an item (SPEC 5.7): a goods item of the union that pays the program, whole units."""
+
+    item = fields.Integer(required=True, **_ID)
+    quantity = Whole(required=True, validate=between(1, MAX_QUANTITY))
+
+
 class ItemIn(BaseSchema):
-    """A recipient: an archived household (``household``) or a named person (``person``), with the amount."""
+    """A recipient: an archived household (``household``) or a named person (``person``), with the amount in
+    cash and/or goods (``goods``: their value, 物资折款, counts toward the standard)."""
 
     household = fields.Integer(load_default=None, allow_none=True, **_ID)
     person = fields.Nested(PersonIn, load_default=None, allow_none=True)
     kind = Choice(KINDS, load_default=None)
-    amount = Fen(required=True, metadata={"description": "yuan as a decimal string, e.g. \"600.00\""})
+    amount = Fen(allow_zero=True, load_default=None, allow_none=True,
+                 metadata={"description": "cash in yuan as a decimal string, e.g. \"600.00\" (may be omitted "
+                                          "or \"0.00\" when goods are given)"})
+    goods = fields.Nested(GoodsIn, load_default=None, allow_none=True,
+                          metadata={"description": "{\"item\": goods item id, \"quantity\": whole units}"})
     reason = Text(max_length=200)
     override_reason = Text(max_length=500, load_default=None, allow_none=True,
                            metadata={"description": "a head's reason to aid a person again this year "
@@ -87,6 +100,13 @@ class ItemIn(BaseSchema):
     def _one_recipient(self, data, **kwargs):
         if (data.get("household") is None) == (data.get("person") is None):
             raise ValidationError({"household": [_l("Name either an archived household or a person.")]})
+        if not data.get("amount") and data.get("goods") is None:
+            raise ValidationError({"amount": [_l("Name an amount of cash or goods to hand out.")]})
+
+    @post_load
+    def _cash(self, data, **kwargs):
+        data["amount"] = data.get("amount") or 0
+        return data
 
 
 class BatchIn(BaseSchema):
@@ -179,6 +199,15 @@ class ProgramList(BaseSchema):
     programs = _req(fields.List, cls_or_instance=fields.Nested(ProgramOut))
 
 
+class GoodsOut(BaseSchema):
+    item = _req(fields.Integer)
+    name = _req()
+    unit = _req()
+    quantity = _req(fields.Integer)
+    value = _req(metadata={"description": "quantity x unit value (物资折款), yuan"})
+    label = _req(metadata={"description": "e.g. 大米 2袋"})
+
+
 class ItemOut(BaseSchema):
     id = _req(fields.Integer)
     kind = _req()
@@ -189,6 +218,8 @@ class ItemOut(BaseSchema):
     phone = _null(metadata={"description": "masked"})
     reason = _req()
     amount = _req()
+    goods = _null(fields.Nested, nested=GoodsOut)
+    value = _req(metadata={"description": "cash + goods value: what the standards check"})
     needs_head = _req(fields.Boolean)
     override_reason = _null()
     status = _req(validate=lambda s: s in ITEM_STATUSES)
@@ -218,6 +249,7 @@ class BatchOut(BaseSchema):
     note = _req()
     created_by = _null()
     total = _req()
+    goods_total = _req(metadata={"description": "value of the goods handed out (物资折款)"})
     count = _req(fields.Integer)
     needs_head = _req(fields.Boolean)
     approved_by = _null()
@@ -257,6 +289,7 @@ class KindTotal(BaseSchema):
     kind = _req()
     kind_label = _req()
     amount = _req()
+    goods = _req(metadata={"description": "goods value (物资折款)"})
     count = _req(fields.Integer)
 
 
@@ -264,6 +297,7 @@ class UnionTotal(BaseSchema):
     tenant = _req()
     tenant_name = _req()
     amount = _req()
+    goods = _req(metadata={"description": "goods value (物资折款)"})
     count = _req(fields.Integer)
 
 
@@ -286,6 +320,8 @@ class ProgramTotals(BaseSchema):
     program = _req(fields.Integer)
     paid = _req()
     received = _req()
+    goods_paid = _req(metadata={"description": "value of the goods handed out (物资折款)"})
+    goods_received = _req()
     by_kind = _req(fields.List, cls_or_instance=fields.Nested(KindTotal))
     by_union = _req(fields.List, cls_or_instance=fields.Nested(UnionTotal))
     by_source = _req(fields.List, cls_or_instance=fields.Nested(SourceTotal))
@@ -301,6 +337,8 @@ class AidHistoryRow(BaseSchema):
     batch_status = _req()
     item = _req(fields.Integer)
     amount = _req()
+    goods = _null(metadata={"description": "e.g. 大米 2袋"})
+    goods_value = _null()
     status = _req()
     status_label = _req()
     received_on = _null()

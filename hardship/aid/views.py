@@ -34,7 +34,8 @@ def aid_history(household_id) -> list[dict]:
     from hardship.archives.models import Household
     from tenants.scoping import get_owned
 
-    return queries.household_history(get_owned(Household, household_id))
+    return [{**row, "amount_text": yuan(row["amount"]), "goods_value_text": yuan(row["goods_value"])}
+            for row in queries.household_history(get_owned(Household, household_id))]
 
 
 def _labels() -> dict:
@@ -95,7 +96,9 @@ STEPS = {"submit": (ActionIn, ops.submit_batch, _l("The batch was submitted for 
 def batch(batch_id):
     """A batch: its items (masked), its history, and the steps allowed now."""
     found = queries.get_batch(batch_id)
-    item_form, step_form = ItemForm(prefix="item"), StepForm(prefix="step")
+    program = ops.program_of(found)
+    item_form = ItemForm(prefix="item", goods=queries.goods_choices(program) if found.status in EDITABLE else ())
+    step_form = StepForm(prefix="step")
     status = 200
     if request.method == "POST":
         action = request.form.get("step-action") or request.form.get("item-action") or ""
@@ -146,7 +149,7 @@ def batch(batch_id):
             status = getattr(step_form, "error_status", None) or 422
     if not step_form.date.data:
         step_form.date.data = date.today().isoformat()
-    data = queries.batch_dict(found)
+    data = queries.batch_dict(found, program)
     return render_template("aid/batch.html", tenant=g.tenant, batch=data, item_form=item_form, step_form=step_form,
                            editable=found.status in EDITABLE, **_labels()), status
 
@@ -167,7 +170,8 @@ class _Proposed:
 _ITEM_FIELDS = {"items.0.amount": "amount", "items.0.household": "household", "items.0.kind": "kind",
                 "items.0.person.name": "name", "items.0.person.id_number": "id_number",
                 "items.0.person.phone": "phone", "items.0.person.reason": "reason", "items.0.person": "name",
-                "items.0.override_reason": "reason"}
+                "items.0.override_reason": "reason", "items.0.goods": "goods_item",
+                "items.0.goods.item": "goods_item", "items.0.goods.quantity": "goods_quantity"}
 
 
 @bp.route("/aid/queue")

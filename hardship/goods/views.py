@@ -106,7 +106,11 @@ def item(goods_id):
     page = _filters(GoodsMovementQuery)["page"]
     rows, total = queries.movements(goods, page)
     union = ops.tenant_of(goods)
+    from hardship.aid.queries import batches_of_references
+
+    batches = batches_of_references(m.reference for m in rows if m.kind == "hand_out")
     return render_template("goods/item.html", tenant=g.tenant, item=goods, union=union, movements=rows,
+                           batches=batches,
                            total=total, page=page, per_page=queries.PER_PAGE,
                            may_manage=_may_manage() and goods.tenant_id == g.tenant.id,
                            may_purchase=_may_purchase() and goods.tenant_id == g.tenant.id, **_labels())

@@ -216,10 +216,10 @@ def test_bank_file_and_signature_sheet(county, api_as, app, tmp_path):
     assert resp.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(resp.data)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:7] == ("序号", "姓名", "身份证号", "联系电话", "事由", "金额", "领取人签字")
+    assert rows[0][:8] == ("序号", "姓名", "身份证号", "联系电话", "事由", "金额", "物资", "领取人签字")
     number = someone["id_number"]
-    assert rows[1][:7] == (1, "阿依古丽·买买提", number[:6] + "********" + number[14:], "13812345678", "春节坚守一线",
-                           500, None)
+    assert rows[1][:8] == (1, "阿依古丽·买买提", number[:6] + "********" + number[14:], "13812345678", "春节坚守一线",
+                           500, None, None)
     assert sheet.cell(2, 3).data_type == "s" and sheet.cell(2, 4).data_type == "s"
     with system(app):
         from hardship.audit.models import AuditEvent

@@ -20,7 +20,11 @@ def test_demo_goods(committed, app):
         oil = db.session.scalar(sa.select(GoodsItem.id).where(GoodsItem.name == "食用油"))
         paid = db.session.scalar(sa.select(FundTransaction).where(FundTransaction.reference == f"goods:{oil}"))
         moves = db.session.scalar(sa.select(sa.func.count()).select_from(GoodsMovement))
-    assert stock == {"取暖煤": ("donation", 19500), "大米": ("donation", 298), "食用油": ("purchase", 200)}
+        aid_hand_outs = db.session.scalars(sa.select(GoodsMovement.reference).where(
+            GoodsMovement.reference.like("aid_item:%"))).all()
+    assert len(aid_hand_outs) == 2
+    # the aid demo's warmth campaign handed out 2 bags of rice and 3 cans of oil as batch items
+    assert stock == {"取暖煤": ("donation", 19500), "大米": ("donation", 296), "食用油": ("purchase", 197)}
     assert paid is not None and paid.kind == "disbursement" and paid.amount == 200 * 68_00
     assert runner.invoke(args=["hardship", "demo"]).exit_code == 0
     with system(app):
