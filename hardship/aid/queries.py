@@ -331,3 +331,14 @@ def never_assisted(tenant: Tenant, year: int) -> list[dict]:
     names = _names({r.tenant_id for r in rows})
     return [{"household": r.id, "name": r.head_name, "tenant": names.get(r.tenant_id, ("", ""))[0],
              "tenant_name": names.get(r.tenant_id, ("", ""))[1]} for r in rows]
+
+
+def batch_visits(batch: AidBatch) -> list[dict]:
+    """The follow-up visits (回访) of the batch's items, newest first (SPEC 5.6)."""
+    from hardship.aid.models import AidVisit
+
+    rows = db.session.execute(select(AidVisit, AidItem.name).join(AidItem, AidItem.id == AidVisit.item_id)
+                              .where(AidItem.batch_id == batch.id)
+                              .order_by(AidVisit.visited_on.desc(), AidVisit.id.desc())).all()
+    return [{"id": v.id, "item": v.item_id, "name": name, "visited_on": v.visited_on.isoformat(),
+             "visitors": list(v.visitors or ()), "notes": v.notes, "relieved": v.relieved} for v, name in rows]
