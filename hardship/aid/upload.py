@@ -14,7 +14,8 @@ index of that number must belong to someone of an open household of the batch un
 then loaded through :class:`hardship.aid.schemas.ItemIn` and added by the operation behind
 ``POST /batches/{id}/items`` (standards, the program's rules, no duplicate aid), each row in a savepoint of its
 own: a row that fails writes nothing and gets its verdict (row, column, problem in the reader's language).
-Only a draft batch of the uploader's own union takes an upload (another union's batch: 404; not a draft: 409).
+Only a draft batch of the uploader's own union takes an upload (a batch outside the uploader's subtree: 404; of a
+union below: 403; not a draft: 409).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from hardship.archives.importing.workbooks import verdicts_xlsx
 from hardship.archives.models import Household, Person
 from hardship.core import crypto
 from hardship.core.db import db
-from hardship.core.errors import AppError, Conflict, NotFound, ValidationFailed
+from hardship.core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from hardship.core.fields import clean_text
 from hardship.core.idcard import FieldError, parse_id_number
 from tenants.models import Tenant
@@ -83,10 +84,11 @@ LAYOUT = Layout(
 # ---------------------------------------------------------------- who may upload
 
 def may_upload(batch: AidBatch, actor) -> None:
-    """A preparer of the batch's own union (another union's batch is not found), into a draft batch (409)."""
+    """A preparer of the batch's own union (a union above it: 403; outside the caller's subtree the batch is not
+    found, 404, before this), into a draft batch (409)."""
     require(actor, "aid.prepare")
     if actor is not None and actor.tenant_id != batch.tenant_id:
-        raise NotFound()
+        raise Forbidden(_l("Items are uploaded by the union that prepares the batch."))
     if batch.status != "draft":
         raise Conflict(_l("Items are uploaded into a draft batch only (this one is %(status)s).",
                           status=ops._status(batch.status)))

@@ -143,9 +143,10 @@ def test_csv_upload_through_the_same_reader(campaign, api_as):
 def test_refusals_write_nothing(campaign, api_as, app):
     batch, ids = campaign["batch"], campaign["ids"]
     data = to_xlsx([["建档困难职工", ids["张三"], "张三", "", "", "600.00"]])
-    # another union's batch: 404 (a county below nobody's batch; the county above the enterprise neither)
+    # another union's batch: 404 outside the subtree (a sibling county); 403 for the county above the enterprise
     assert upload(api_as("k2_clerk"), batch, data).status_code == 404
-    assert upload(api_as("k_clerk"), batch, data).status_code == 404
+    resp = upload(api_as("k_clerk"), batch, data)
+    assert resp.status_code == 403 and "批次" in resp.json["error"]["message"], resp.json
     assert upload(api_as("e_clerk"), 999999, data).status_code == 404
     # bad input: no file, not a workbook, a file without the columns: 422 naming the file, in Chinese
     api = api_as("e_clerk")

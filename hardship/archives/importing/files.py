@@ -308,10 +308,12 @@ HOUSEHOLDS = Layout(
     no_rows=_l("The file has no households below its header row."))
 
 
-def open_table(kind: str, content: bytes, layout: Layout = HOUSEHOLDS, max_rows: int = MAX_ROWS) -> Table:
+def open_table(kind: str, content: bytes, layout: Layout = HOUSEHOLDS, max_rows: int | None = None) -> Table:
     """Read the file's rows (xlsx: python-calamine; csv: UTF-8 or GB18030) and find the header row (the first
     of ``HEADER_SEARCH_ROWS`` holding every one of ``layout.markers``). Raises :class:`ImportRefused` for
-    anything that cannot be imported as a whole."""
+    anything that cannot be imported as a whole. ``max_rows``: the most rows of the file (default ``MAX_ROWS``)."""
+    if max_rows is None:
+        max_rows = MAX_ROWS
     if kind == "xlsx":
         source, row_number = _xlsx_rows(content)
     else:
