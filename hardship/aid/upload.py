@@ -287,8 +287,19 @@ def _run(run, upload: ImportUpload, batch_id: int) -> dict:
         run.report(done / table.total if table.total else 1.0, **reader.result(table.total))
         added, first_row = [], None
 
+    def still_draft():
+        """At the start of each batch of rows: lock the batch (a submit waits for this batch of rows to commit) and
+        stop when it is no longer a draft; the rows added before stay added."""
+        locked = db.session.scalar(select(AidBatch).where(AidBatch.id == batch.id).with_for_update()
+                                   .execution_options(populate_existing=True))
+        if locked is None or locked.status != "draft":
+            raise ImportRefused(_l("The batch is no longer a draft: the upload stopped at row %(row)s; the items of "
+                                   "the rows before it stay added.", row=row or 0))
+
     row = None
     for row, cells in table.rows():
+        if first_row is None:
+            still_draft()
         first_row = first_row or row
         clean = reader.check_row(row, cells)
         if clean is not None:
