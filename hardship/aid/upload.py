@@ -257,6 +257,10 @@ def run_upload(run, upload_id: int, batch_id: int) -> dict:
 _ROW_ERROR_KEYS = re.compile(r"^items\.\d+\.")
 
 
+def _checkpoint(batch_number: int) -> None:
+    """Called after each committed batch of rows: a seam for tests that change the batch half-way."""
+
+
 def _run(run, upload: ImportUpload, batch_id: int) -> dict:
     actor = _load_actor(upload.user_id)
     if upload.user_id is not None and actor is None:
@@ -286,6 +290,7 @@ def _run(run, upload: ImportUpload, batch_id: int) -> dict:
                        detail={"count": len(added), "file": filename, "rows": f"{first_row}-{last_row}"})
         run.report(done / table.total if table.total else 1.0, **reader.result(table.total))
         added, first_row = [], None
+        _checkpoint(done)
 
     def still_draft():
         """At the start of each batch of rows: lock the batch (a submit waits for this batch of rows to commit) and

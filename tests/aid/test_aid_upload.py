@@ -171,6 +171,31 @@ def test_refusals_write_nothing(campaign, api_as, app):
     assert count(app, ImportUpload) == before and count(app, AidItem, AidItem.batch_id == batch) == 1
 
 
+def test_upload_stops_when_the_batch_is_submitted_half_way(campaign, api_as, app, monkeypatch):
+    """The batch is locked and checked at each batch of rows: submitted after the first, the job stops there;
+    the first batch's items stay, the rest are not added to a submitted batch."""
+    from hardship.aid import upload as upload_module
+    from hardship.aid.models import AidBatch
+
+    def submitted_meanwhile(done):
+        db.session.execute(sa.update(AidBatch).where(AidBatch.id == campaign["batch"]).values(status="submitted"))
+        db.session.commit()
+
+    monkeypatch.setattr(upload_module, "BATCH_SIZE", 1)
+    monkeypatch.setattr(upload_module, "_checkpoint", submitted_meanwhile)
+    ids = campaign["ids"]
+    api = api_as("e_clerk")
+    resp = upload(api, campaign["batch"], to_xlsx([["建档困难职工", ids["张三"], "张三", "", "", "600.00"],
+                                                   ["建档困难职工", ids["李四"], "李四", "", "", "600.00"]]))
+    assert resp.status_code == 202
+    job = api.get(f"/api/v1/jobs/{resp.json['job']}").json
+    assert job["status"] == "failed" and "不是草稿" in job["error"] and "第 4 行" in job["error"], job
+    names = {i["name"] for i in api.get(f"/api/v1/batches/{campaign['batch']}").json["items"]}
+    assert names == {"王五", "张三"}
+    with system(app):
+        assert db.session.scalar(sa.select(ImportUpload.content_enc).where(ImportUpload.kind == "aid_items")) is None
+
+
 def test_batch_page_upload_form_and_job(campaign, app):
     from tests.aid.test_aid_ui import _as, _text
 
