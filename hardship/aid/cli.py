@@ -63,17 +63,14 @@ def signature_sheet_command(batch_id, out, username):
 def upload_items_command(batch_id, file, username, lang, verdicts_path):
     """Add the items of an xlsx or csv FILE (受助类别, 身份证号, 姓名, 电话, 原因, 金额) to the draft batch BATCH."""
     import os
-    import sys
 
     from flask_babel import force_locale
-    from sqlalchemy import select
 
     from hardship.aid import queries
     from hardship.aid.upload import start_items_upload
+    from hardship.archives.importing.cli import run_committed
     from hardship.archives.importing.files import MAX_BYTES
-    from hardship.core.db import db
     from hardship.core.i18n import LOCALES
-    from hardship.jobs.models import Job
 
     with force_locale(LOCALES[lang]), _acting(username) as user:
         batch = queries.get_batch(batch_id)
@@ -81,13 +78,7 @@ def upload_items_command(batch_id, file, username, lang, verdicts_path):
             content = fh.read(MAX_BYTES + 1)
         run = start_items_upload(batch, os.path.basename(file), content, actor=user, locale=LOCALES[lang],
                                  inline=True)
-        job_id = run.id
-        db.session.commit()  # the upload and its job; the job runs inline as the commit ends
-        job = db.session.scalar(select(Job).where(Job.id == job_id))
-        result = dict(job.result or {})
-        if job.status != "finished":
-            click.echo(f"error: {result.get('refused') or job.error}", err=True)
-            sys.exit(2)
+        job, result = run_committed(run)
         click.echo(f"{result.get('file')}: {job.total} rows; added {result['imported']}, rejected rows "
                    f"{result['rejected_rows']} (job {job.id})")
         for verdict in result.get("rejected", []):

@@ -34,7 +34,7 @@ from hardship import audit
 from hardship.accounts.operations import require
 from hardship.aid import operations as ops
 from hardship.aid.models import HOUSEHOLD_KINDS, AidBatch
-from hardship.aid.schemas import ItemIn
+from hardship.aid.schemas import ItemIn, RecipientIdIn
 from hardship.api import load_data
 from hardship.archives.importing.files import ImportRefused, Layout, check_upload, open_table
 from hardship.archives.importing.job import _load_actor, _safe_filename, drop_content
@@ -46,7 +46,6 @@ from hardship.core import crypto
 from hardship.core.db import db
 from hardship.core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from hardship.core.fields import clean_text
-from hardship.core.idcard import FieldError, parse_id_number
 from tenants.models import Tenant
 from tenants.scoping import get_owned, subtree_filter
 
@@ -215,9 +214,9 @@ class ItemsUpload:
         if "id_number" in errors:
             return None
         try:
-            number = parse_id_number(texts.get("id_number", "")).number
-        except FieldError as exc:
-            errors["id_number"] = [exc.message]
+            number = load_data(RecipientIdIn, {"id_number": texts.get("id_number", "")})["id_number"].number
+        except ValidationFailed as exc:
+            errors["id_number"] = exc.fields.get("id_number") or [exc.message]
             return None
         found = self._household(number)
         if found is None:
