@@ -37,9 +37,9 @@ from hardship.aid.models import HOUSEHOLD_KINDS, AidBatch
 from hardship.aid.schemas import ItemIn, RecipientIdIn
 from hardship.api import load_data
 from hardship.archives.importing.files import ImportRefused, Layout, check_upload, open_table
-from hardship.archives.importing.job import _load_actor, _safe_filename, drop_content
+from hardship.archives.importing.job import drop_content, load_actor, safe_filename
 from hardship.archives.importing.models import ImportUpload
-from hardship.archives.importing.rows import _CURRENCY, _rounded_number, _text, shown
+from hardship.archives.importing.rows import CURRENCY, cell_text, rounded_number, shown
 from hardship.archives.importing.workbooks import verdicts_xlsx
 from hardship.archives.models import Household, Person
 from hardship.core import crypto
@@ -100,7 +100,7 @@ def start_items_upload(batch: AidBatch, filename: str, content: bytes, actor=Non
     from hardship.aid.jobs import upload_items
 
     may_upload(batch, actor)
-    filename = _safe_filename(filename)
+    filename = safe_filename(filename)
     check_upload(filename, content)
     tenant = ops.tenant_of(batch)
     upload = ImportUpload(tenant_id=tenant.id, kind=UPLOAD_KIND, user_id=getattr(actor, "id", None), filename=filename,
@@ -172,11 +172,11 @@ class ItemsUpload:
         texts: dict = {}
         for field in ("kind", "id_number", "name", "phone", "reason", "amount"):
             raw = self._cell(cells, field)
-            if field == "id_number" and _rounded_number(raw):
+            if field == "id_number" and rounded_number(raw):
                 errors[field] = [_l("Excel kept this number as a number and rounded it (%(value)s): format the "
-                                    "column as text and type the number again.", value=shown(_text(raw)))]
+                                    "column as text and type the number again.", value=shown(cell_text(raw)))]
                 continue
-            texts[field] = _text(raw)
+            texts[field] = cell_text(raw)
         kind = None
         word = texts.get("kind", "")
         if not word:
@@ -190,7 +190,7 @@ class ItemsUpload:
                                          choices="、".join(KIND_WORDS))]
             except ValidationError as exc:
                 errors["kind"] = exc.messages
-        amount = _CURRENCY.sub("", texts.get("amount", "")).strip()
+        amount = CURRENCY.sub("", texts.get("amount", "")).strip()
         data = {"kind": kind, "amount": amount, "reason": texts.get("reason", "")}
         if kind in HOUSEHOLD_KINDS:
             household = self._archived(texts, errors)
@@ -261,7 +261,7 @@ def _checkpoint(batch_number: int) -> None:
 
 
 def _run(run, upload: ImportUpload, batch_id: int) -> dict:
-    actor = _load_actor(upload.user_id)
+    actor = load_actor(upload.user_id)
     if upload.user_id is not None and actor is None:
         raise ImportRefused(_l("The user who uploaded the file no longer exists."))
     try:
