@@ -18,7 +18,7 @@ LAYOUT = {
     "hardship/archives": EDITED | {"queries", "jobs", "cli"},
     "hardship/funds": EDITED | {"queries", "cli"},
     "hardship/goods": EDITED | {"queries", "cli"},
-    "hardship/aid": EDITED | {"queries", "cli"},
+    "hardship/aid": EDITED | {"queries", "jobs", "cli"},
     "hardship/desk": EDITED | {"queries", "cli"},
     "tenants": EDITED | {"jobs"},
     "hardship/audit": READ_ONLY | {"schemas", "queries"},

@@ -19,6 +19,7 @@ from hardship.aid.schemas import (
     ItemOut,
     ItemReceiptIn,
     ItemsIn,
+    ItemsUploadIn,
     PayIn,
     ProgramIn,
     ProgramList,
@@ -38,6 +39,7 @@ from hardship.aid.schemas import (
 from hardship.api import json_object, load_body, load_query, route
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed
+from hardship.jobs.api import StartedJob
 from tenants.scoping import get_tenant
 
 TAGS = ["aid"]
@@ -238,3 +240,25 @@ def never_assisted():
     tenant = get_tenant(args["tenant"])
     require(current_user, "households.read")
     return {"tenant": tenant.code, "year": args["year"], "households": queries.never_assisted(tenant, args["year"])}
+
+
+@route("/batches/<int:batch_id>/items/upload", ["POST"], form=ItemsUploadIn, response=StartedJob, status=202,
+       tags=TAGS, responses={409: None})
+def upload_items(batch_id):
+    """Add items to a draft batch of your union from an xlsx or csv file (multipart ``file``; columns 受助类别,
+    身份证号, 姓名, 电话, 原因, 金额), as a job: each row goes through the checks of ``POST .../items``; poll
+    ``/jobs/{id}`` for the verdicts (``/jobs/{id}/output``: the verdicts workbook)."""
+    from flask import request
+    from flask_babel import get_locale
+
+    from hardship.aid.upload import may_upload, start_items_upload
+    from hardship.api import load_data
+    from hardship.archives.importing import files
+
+    batch = queries.get_batch(batch_id)
+    may_upload(batch, current_user)
+    data = load_data(ItemsUploadIn, {"file": request.files.get("file")})
+    upload = data["file"]
+    content = upload.stream.read(files.MAX_BYTES + 1)
+    run = start_items_upload(batch, upload.filename or "", content, actor=current_user, locale=str(get_locale()))
+    return {"job": run.id, "status": run.status}, 202

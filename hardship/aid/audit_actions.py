@@ -24,6 +24,7 @@ ACTIONS = {
     "pay": _l("Aid batch paid"),
     "receipt": _l("Aid received by the recipient"),
     "visit": _l("Follow-up visit recorded"),
+    "items_upload": _l("Aid items added from an uploaded file"),
 }
 
 
@@ -49,7 +50,8 @@ _STEP = {"batch": text(_l("Batch")), "status": choice(_l("Status"), BATCH_STATUS
          "program": text(_l("Program")), "count": count(_l("Items"), _l(" items")),
          "skipped": count(_l("Skipped"), _l(" households")), "overrides": text(_l("Items overridden by the head")),
          "name": text(_l("Recipient")), "item": text(_l("Item")), "amount": money(_l("Amount")),
-         "transaction": text(_l("Ledger transaction")), "document_no": text(_l("Document number"))}
+         "transaction": text(_l("Ledger transaction")), "document_no": text(_l("Document number")),
+         "file": text(_l("File")), "rows": text(_l("Rows of the file"))}
 for _code, _label in ACTIONS.items():
     action(f"aid.{_code}", _label, **_STEP)
 _PROGRAM = {"name": text(_l("Name")), "type": choice(_l("Type"), PROGRAM_TYPES), "year": text(_l("Year"))}
@@ -58,3 +60,8 @@ action("aid.program_update", _l("Aid program changed"), **_PROGRAM)
 _EXPORT = {"batch": text(_l("Batch")), "rows": count(_l("Rows"), _l(" rows"))}
 action("aid.export_bank_file", _l("Bank transfer file exported (ID and card numbers unmasked)"), **_EXPORT)
 action("aid.export_signature_sheet", _l("Signature sheet exported"), **_EXPORT)
+_UPLOAD = {"batch": text(_l("Batch")), "file": text(_l("File")), "size": count(_l("Size"), _l(" bytes")),
+           "rows": count(_l("Rows"), _l(" rows")), "count": count(_l("Items added"), _l(" items")),
+           "rejected_rows": count(_l("Rejected rows"), _l(" rows"))}
+action("aid.items_upload_file", _l("Aid items file uploaded"), **_UPLOAD)
+action("aid.items_upload_finished", _l("Aid items upload finished"), **_UPLOAD)

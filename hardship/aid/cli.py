@@ -3,7 +3,10 @@
 * ``bank-file BATCH --out FILE`` writes the batch's bank transfer file (the same xlsx as
   ``GET /api/v1/batches/{id}/bank-file.xlsx``; ID and card numbers in clear, so the export is written to the
   audit log, naming ``--user`` or the operating-system account that ran it);
-* ``signature-sheet BATCH --out FILE`` writes its signature sheet (签字表, masked ID numbers).
+* ``signature-sheet BATCH --out FILE`` writes its signature sheet (签字表, masked ID numbers);
+* ``upload-items BATCH FILE --user U [--verdicts OUT]`` adds the items of an xlsx or csv file to a draft batch of
+  the user's union, in this process: the same job as ``POST /api/v1/batches/{id}/items/upload`` (exit 2 when the
+  file or the batch is refused as a whole, 0 otherwise, the rejected rows listed).
 
 ``--user`` runs it as that user (their union's scope and roles), as through the API; without it, the server
 operator's (every union). Exit status 0 when written, 2 with ``error: ...`` when refused (nothing written).
@@ -16,7 +19,7 @@ from flask.cli import AppGroup
 
 from hardship.funds.cli import _acting, _command_line_account, _export
 
-aid_cli = AppGroup("aid", help="Aid campaigns: payment files of a batch.")
+aid_cli = AppGroup("aid", help="Aid campaigns: payment files of a batch, uploading its items.")
 
 
 def _write(batch_id: str, out: str, username: str | None, make) -> None:
@@ -47,6 +50,43 @@ def signature_sheet_command(batch_id, out, username):
     from hardship.aid import exports
 
     _write(batch_id, out, username, exports.signature_sheet)
+
+
+@aid_cli.command("upload-items")
+@click.argument("batch_id")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", "username", required=True, help="Upload as this user (a preparer of the batch's union).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the verdicts.")
+@click.option("--verdicts", "verdicts_path", type=click.Path(dir_okay=False),
+              help="Also write the verdicts (xlsx) to this file.")
+def upload_items_command(batch_id, file, username, lang, verdicts_path):
+    """Add the items of an xlsx or csv FILE (受助类别, 身份证号, 姓名, 电话, 原因, 金额) to the draft batch BATCH."""
+    import os
+
+    from flask_babel import force_locale
+
+    from hardship.aid import queries
+    from hardship.aid.upload import start_items_upload
+    from hardship.archives.importing.cli import run_committed
+    from hardship.archives.importing.files import MAX_BYTES
+    from hardship.core.i18n import LOCALES
+
+    with force_locale(LOCALES[lang]), _acting(username) as user:
+        batch = queries.get_batch(batch_id)
+        with open(file, "rb") as fh:
+            content = fh.read(MAX_BYTES + 1)
+        run = start_items_upload(batch, os.path.basename(file), content, actor=user, locale=LOCALES[lang],
+                                 inline=True)
+        job, result = run_committed(run)
+        click.echo(f"{result.get('file')}: {job.total} rows; added {result['imported']}, rejected rows "
+                   f"{result['rejected_rows']} (job {job.id})")
+        for verdict in result.get("rejected", []):
+            click.echo(f"  row {verdict['row']}: {verdict['column'] or verdict['field']}: {verdict['message']}")
+        if verdicts_path:
+            with open(verdicts_path, "wb") as fh:
+                fh.write(job.output)
+            click.echo(f"verdicts written to {verdicts_path}")
 
 
 commands = [aid_cli]

@@ -3,6 +3,7 @@ UI, the API and the command line)."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, SelectMultipleField, StringField
 
 from hardship.aid.models import KINDS, PROGRAM_TYPES
@@ -75,3 +76,9 @@ class StepForm(FlaskForm):
     reason = StringField(_l("Reason"))
     document_no = StringField(_l("Document number"))
     date = StringField(_l("Date"))
+
+
+class ItemsUploadForm(FlaskForm):
+    """The file of a batch's items (``hardship.aid.upload`` reads it as the API does)."""
+
+    file = FileField(_l("File (.xlsx or .csv)"), validators=[FileRequired(_l("Choose a file."))])

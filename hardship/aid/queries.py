@@ -413,3 +413,14 @@ def batches_of_references(references) -> dict[str, int]:
         return {}
     return {ids[i]: b for i, b in db.session.execute(select(AidItem.id, AidItem.batch_id)
                                                      .where(AidItem.id.in_(list(ids))))}
+
+
+def batch_visits(batch: AidBatch) -> list[dict]:
+    """The follow-up visits (回访) of the batch's items, newest first (SPEC 5.6)."""
+    from hardship.aid.models import AidVisit
+
+    rows = db.session.execute(select(AidVisit, AidItem.name).join(AidItem, AidItem.id == AidVisit.item_id)
+                              .where(AidItem.batch_id == batch.id)
+                              .order_by(AidVisit.visited_on.desc(), AidVisit.id.desc())).all()
+    return [{"id": v.id, "item": v.item_id, "name": name, "visited_on": v.visited_on.isoformat(),
+             "visitors": list(v.visitors or ()), "notes": v.notes, "relieved": v.relieved} for v, name in rows]

@@ -119,6 +119,21 @@ class ItemsIn(BaseSchema):
     items = fields.List(fields.Nested(ItemIn), required=True)
 
 
+class RecipientIdIn(BaseSchema):
+    """The ID number by which a row of an uploaded file names an archived household (``hardship.aid.upload``)."""
+
+    id_number = IdNumber(required=True)
+
+
+class ItemsUploadIn(BaseSchema):
+    """multipart/form-data: the file of items (xlsx, or csv in UTF-8 or GB18030; columns 受助类别, 身份证号, 姓名,
+    电话, 原因, 金额); its rows are loaded one by one with :class:`ItemIn` by ``hardship.aid.upload``."""
+
+    file = fields.Raw(required=True, error_messages={
+        "required": _l("Attach the file as the multipart field \"file\".")}, metadata={
+        "type": "string", "format": "binary", "description": "xlsx or csv, at most 20 MB and 10,000 rows"})
+
+
 class ProposeIn(BaseSchema):
     kind = Choice({k: KINDS[k] for k in HOUSEHOLD_KINDS}, load_default="archived")
     amount = Fen(load_default=None, allow_none=True, metadata={"description": "default: the standard's minimum"})

@@ -13,7 +13,7 @@ from flask_login import current_user
 from hardship.accounts.operations import require
 from hardship.aid import exports, queries
 from hardship.aid import operations as ops
-from hardship.aid.forms import ItemForm, ProgramForm, StepForm
+from hardship.aid.forms import ItemForm, ItemsUploadForm, ProgramForm, StepForm
 from hardship.aid.models import BATCH_STATUSES, EDITABLE, ITEM_STATUSES, KINDS, PROGRAM_TYPES
 from hardship.aid.schemas import ActionIn, ItemReceiptIn, ItemsIn, PayIn, ProgramIn, ProposeIn, RejectIn
 from hardship.api import load_data
@@ -147,11 +147,41 @@ def batch(batch_id):
             if step_form.validate_on_submit() and submit(step_form, step, message):
                 return redirect(url_for("aid_ui.batch", batch_id=found.id))
             status = getattr(step_form, "error_status", None) or 422
+    return _batch_page(found, item_form, step_form, status)
+
+
+def _batch_page(found, item_form, step_form, status: int = 200, upload_form=None):
     if not step_form.date.data:
         step_form.date.data = date.today().isoformat()
-    data = queries.batch_dict(found, program)
+    data = queries.batch_dict(found)
+    from hardship.aid.upload import upload_jobs
+
     return render_template("aid/batch.html", tenant=g.tenant, batch=data, item_form=item_form, step_form=step_form,
-                           editable=found.status in EDITABLE, **_labels()), status
+                           editable=found.status in EDITABLE, upload_form=upload_form or ItemsUploadForm(),
+                           uploads=upload_jobs(found), visits=queries.batch_visits(found), **_labels()), status
+
+
+@bp.route("/aid/batches/<int:batch_id>/upload", methods=["POST"])
+def batch_upload(batch_id):
+    """Upload items into a draft batch of the union (xlsx or csv): the job's page shows its verdicts."""
+    from flask_babel import get_locale
+
+    from hardship.aid.upload import may_upload, start_items_upload
+    from hardship.archives.importing import files
+
+    found = queries.get_batch(batch_id)
+    may_upload(found, current_user)
+    form = ItemsUploadForm()
+    if form.validate_on_submit():
+        def start():
+            upload = form.file.data
+            start_items_upload(found, upload.filename or "", upload.stream.read(files.MAX_BYTES + 1),
+                               actor=current_user, locale=str(get_locale()))
+
+        if submit(form, start, _l("The file was received; its items are added in the background.")):
+            return redirect(url_for("aid_ui.batch", batch_id=found.id))
+    status = getattr(form, "error_status", None) or 422
+    return _batch_page(found, ItemForm(prefix="item"), StepForm(prefix="step"), status, upload_form=form)
 
 
 class _Proposed:

@@ -131,6 +131,8 @@ REQUESTS: dict[str, Call] = {
     "POST /api/v1/batches/{batch_id}/items": Call(user="e0101001_all", path="/api/v1/batches/{draft}/items", json={
         "items": [{"person": {"name": "钱七", "id_number": unique_id(21), "reason": "春节坚守一线"},
                    "kind": "frontline", "amount": "300.00"}]}),
+    "POST /api/v1/batches/{batch_id}/items/upload": Call(user="e0101001_all", path="/api/v1/batches/{draft}/items/upload",
+                                                         form={"file": "{aid_items.csv}"}),
     "DELETE /api/v1/batches/{batch_id}/items/{item_id}": Call(user="e0101001_all",
                                                              path="/api/v1/batches/{draft}/items/{draft_item}"),
     "POST /api/v1/batches/{batch_id}/propose": Call(user="e0101001_all", path="/api/v1/batches/{draft}/propose",
@@ -240,7 +242,12 @@ def _aid_seed(api_as) -> dict:
             body = {"document_no": "县工发〔2026〕29号", "date": "2026-12-01"} if step == "pay" else {}
             resp = (enterprise if step == "submit" else county).post(f"/api/v1/batches/{ids[state]}/{step}", json=body)
             assert resp.status_code == 200, resp.json
-    return ids
+    return {**ids, "aid_items.csv": AID_ITEMS_CSV}
+
+
+#: an upload of a batch's items: one good frontline worker, one above the standard (a verdict in the job's result)
+AID_ITEMS_CSV = "\r\n".join(["受助类别,身份证号,姓名,原因,金额", f"一线职工,{unique_id(23)},钱八,春节坚守一线,300.00",
+                              f"一线职工,{unique_id(24)},周九,春节坚守一线,500.01"]).encode()
 
 
 #: an import of one good household and one with a wrong ID number (a rejected row in the job's result)

@@ -34,7 +34,6 @@ def import_households_command(tenant_code, lang, verdicts_path, file):
     from hardship.archives.importing.job import start_household_import
     from hardship.core.errors import NotFound
     from hardship.core.i18n import LOCALES
-    from hardship.jobs.models import Job
     from tenants.scoping import get_tenant, system_scope
 
     with system_scope(), force_locale(LOCALES[lang]):
@@ -54,13 +53,7 @@ def import_households_command(tenant_code, lang, verdicts_path, file):
         except AppError as exc:
             db.session.rollback()
             fail(exc)
-        job_id = run.id
-        db.session.commit()  # the upload and its job; the job runs inline as the commit ends
-        job = db.session.scalar(select(Job).where(Job.id == job_id))
-        result = dict(job.result or {})
-        if job.status != "finished":
-            click.echo(f"error: {result.get('refused') or job.error}", err=True)
-            sys.exit(2)
+        job, result = run_committed(run)
         click.echo(f"{result.get('file')}: {job.total} rows; imported {result['imported']}, already imported "
                    f"{result['already_imported']}, rejected rows {result['rejected_rows']} (job {job.id})")
         for verdict in result.get("rejected", []):
@@ -72,6 +65,22 @@ def import_households_command(tenant_code, lang, verdicts_path, file):
             with open(verdicts_path, "wb") as fh:
                 fh.write(job.output)
             click.echo(f"verdicts written to {verdicts_path}")
+
+
+def run_committed(run):
+    """Commit the upload and its job (started ``inline``: it runs as the commit ends) and read its record back:
+    ``(job, result)``; a job that did not finish prints ``error: ...`` and exits 2. Also the aid module's
+    ``upload-items``."""
+    from hardship.jobs.models import Job
+
+    job_id = run.id
+    db.session.commit()
+    job = db.session.scalar(select(Job).where(Job.id == job_id))
+    result = dict(job.result or {})
+    if job.status != "finished":
+        click.echo(f"error: {result.get('refused') or job.error}", err=True)
+        sys.exit(2)
+    return job, result
 
 
 commands = [import_households_command]

@@ -288,9 +288,32 @@ def _header_key(value) -> str:
     return re.sub(r"[\s*＊]", "", text).replace("（", "(").replace("）", ")")
 
 
-def open_table(kind: str, content: bytes) -> Table:
-    """Read the file's rows (xlsx: python-calamine; csv: UTF-8 or GB18030) and find the header row.
-    Raises :class:`ImportRefused` for anything that cannot be imported as a whole."""
+@dataclass(frozen=True)
+class Layout:
+    """What a file of one kind of import looks like: the headers that mark its header row, the headers it
+    knows and those it requires, and the words of its refusals (the household import's by default)."""
+
+    markers: tuple
+    known: frozenset
+    required: tuple
+    no_header: object
+    too_many: object  # a message with %(max)s
+    no_rows: object
+
+
+HOUSEHOLDS = Layout(
+    markers=("户主姓名", "身份证号"), known=frozenset(COLUMN_BY_HEADER), required=tuple(REQUIRED_HEADERS),
+    no_header=_l("No header row: the first row must hold the column headers of the template (户主姓名, 身份证号, ...)."),
+    too_many=_l("The file has more than %(max)s households; import at most %(max)s rows at a time."),
+    no_rows=_l("The file has no households below its header row."))
+
+
+def open_table(kind: str, content: bytes, layout: Layout = HOUSEHOLDS, max_rows: int | None = None) -> Table:
+    """Read the file's rows (xlsx: python-calamine; csv: UTF-8 or GB18030) and find the header row (the first
+    of ``HEADER_SEARCH_ROWS`` holding every one of ``layout.markers``). Raises :class:`ImportRefused` for
+    anything that cannot be imported as a whole. ``max_rows``: the most rows of the file (default ``MAX_ROWS``)."""
+    if max_rows is None:
+        max_rows = MAX_ROWS
     if kind == "xlsx":
         source, row_number = _xlsx_rows(content)
     else:
@@ -301,20 +324,19 @@ def open_table(kind: str, content: bytes) -> Table:
             if index >= HEADER_SEARCH_ROWS:
                 break
             keys = [_header_key(c) for c in cells]
-            if "户主姓名" in keys and "身份证号" in keys:
+            if all(marker in keys for marker in layout.markers):
                 header_index, headers = index, keys
                 break
     except csv.Error:
         raise ImportRefused(_l("The csv file cannot be read; save it from Excel as CSV again.")) from None
     if headers is None:
-        raise ImportRefused(_l("No header row: the first row must hold the column headers of the template "
-                               "(户主姓名, 身份证号, ...)."))
+        raise ImportRefused(layout.no_header)
     seen: set[str] = set()
     for header in headers:
-        if header in COLUMN_BY_HEADER and header in seen:
+        if header in layout.known and header in seen:
             raise ImportRefused(_l("The column %(column)s appears twice.", column=header))
         seen.add(header)
-    missing = [h for h in REQUIRED_HEADERS if h not in seen]
+    missing = [h for h in layout.required if h not in seen]
     if missing:
         raise ImportRefused(_l("Required columns are missing: %(columns)s. Start from the template.",
                                columns="、".join(missing)))
@@ -323,13 +345,12 @@ def open_table(kind: str, content: bytes) -> Table:
         for index, cells in enumerate(source()):
             if index > header_index and not _blank(cells):
                 total += 1
-                if total > MAX_ROWS:
-                    raise ImportRefused(_l("The file has more than %(max)s households; import at most %(max)s rows "
-                                           "at a time.", max=f"{MAX_ROWS:,}"))
+                if total > max_rows:
+                    raise ImportRefused(layout.too_many % {"max": f"{max_rows:,}"})
     except csv.Error:
         raise ImportRefused(_l("The csv file cannot be read; save it from Excel as CSV again.")) from None
     if total == 0:
-        raise ImportRefused(_l("The file has no households below its header row."))
+        raise ImportRefused(layout.no_rows)
     return Table(headers, total, source, header_index + 1, row_number)
 
 

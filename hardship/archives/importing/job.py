@@ -36,7 +36,7 @@ def _checkpoint(batch_number: int) -> None:
 
 # ---------------------------------------------------------------- starting and running an import
 
-def _safe_filename(name: str | None) -> str:
+def safe_filename(name: str | None) -> str:
     name = re.split(r"[\\/]", name or "")[-1]
     name = "".join(c for c in name if ord(c) >= 32 and c not in "<>\"|?*:").strip()
     if len(name) > 200:
@@ -57,7 +57,7 @@ def start_household_import(tenant: Tenant, filename: str, content: bytes, actor=
     from hardship.archives.jobs import import_households
 
     may_import(tenant, actor)
-    filename = _safe_filename(filename)
+    filename = safe_filename(filename)
     check_upload(filename, content)
     upload = ImportUpload(tenant_id=tenant.id, kind=UPLOAD_KIND, user_id=getattr(actor, "id", None), filename=filename,
                           size=len(content), sha256=hashlib.sha256(content).hexdigest(),
@@ -95,7 +95,7 @@ def drop_content(run, upload_id: int) -> None:
                        .values(content_enc=None))
 
 
-def _load_actor(user_id: int | None):
+def load_actor(user_id: int | None):
     """The user who started the import, detached so that it stays readable across the batches'
     commits (it may belong to an ancestor outside the job's scope: read deliberately)."""
     if user_id is None:
@@ -114,7 +114,7 @@ def _load_actor(user_id: int | None):
 
 def _run(run, upload: ImportUpload) -> dict:
     tenant = db.session.scalar(select(Tenant).where(Tenant.id == upload.tenant_id))
-    actor = _load_actor(upload.user_id)
+    actor = load_actor(upload.user_id)
     if upload.user_id is not None and actor is None:
         raise ImportRefused(_l("The user who uploaded the file no longer exists."))
     may_import(tenant, actor)

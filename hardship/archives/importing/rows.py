@@ -40,7 +40,7 @@ VERDICTS_IN_RESULT = 1000
 _SCIENTIFIC = re.compile(r"^\d+(?:\.\d+)?[eE]\+?\d+$")
 
 
-def _text(value) -> str:
+def cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -56,7 +56,7 @@ def shown(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _rounded_number(value) -> bool:
+def rounded_number(value) -> bool:
     """An identifier that Excel kept as a number (and so rounded to 15 significant digits)."""
     if isinstance(value, float) and not isinstance(value, bool):
         return abs(value) >= 1e15
@@ -88,7 +88,7 @@ class _Slot(NamedTuple):
 
 
 _REASON_SPLIT = re.compile(r"[,，、;；/\s]+")
-_CURRENCY = re.compile(r"^[¥￥]|元$")
+CURRENCY = re.compile(r"^[¥￥]|元$")
 
 
 def _put(data: dict, parts: tuple, value) -> None:
@@ -179,7 +179,7 @@ class HouseholdImport:
             raw = cells[slot.index] if slot.index < width else None
             if raw is None or raw == "":
                 continue
-            text = _text(raw)
+            text = cell_text(raw)
             if not text:
                 continue
             if slot.group is not None:
@@ -197,7 +197,7 @@ class HouseholdImport:
                     errors["tenant"] = [target]
                 data["tenant"] = text
                 continue
-            if kind in ("id", "card") and _rounded_number(raw):
+            if kind in ("id", "card") and rounded_number(raw):
                 errors[slot.field] = [_l("Excel kept this number as a number and rounded it (%(value)s): format "
                                          "the column as text and type the number again.", value=shown(text))]
                 continue
@@ -216,7 +216,7 @@ class HouseholdImport:
                                             r=shown("、".join(unknown)), choices=labels_text(REASON_LABELS))]
                     continue
             elif kind == "money":
-                value = _CURRENCY.sub("", text).strip()
+                value = CURRENCY.sub("", text).strip()
             else:
                 value = text
             _put(data, slot.parts, value)
@@ -258,7 +258,7 @@ class HouseholdImport:
                 if index is None or index >= len(cells):
                     continue
                 try:
-                    found.append((path, parse_id_number(_text(cells[index])).number))
+                    found.append((path, parse_id_number(cell_text(cells[index])).number))
                 except FieldError:
                     continue
         for path, number in found:

@@ -52,8 +52,9 @@ def template_xlsx() -> bytes:
     return book.close()
 
 
-def verdicts_xlsx(verdicts: list[dict], summary: dict, total: int) -> bytes:
-    """The rejected rows (row, column, field, problem) and a summary, in the current language."""
+def verdicts_xlsx(verdicts: list[dict], summary: dict, total: int, counts: list | None = None) -> bytes:
+    """The rejected rows (row, column, field, problem) and a summary, in the current language; ``counts``:
+    the summary's ``(label, number)`` lines after the file and its rows (default: the household import's)."""
     book = Workbook()
     sheet = book.sheet(_("Rejected rows"), [Column(_("Row"), "integer", 8), Column(_("Column"), "text", 22),
                                             Column(_("Field"), "code", 22), Column(_("Problem"), "text", 80)])
@@ -61,8 +62,9 @@ def verdicts_xlsx(verdicts: list[dict], summary: dict, total: int) -> bytes:
         sheet.append([v["row"], v["column"], v["field"], v["message"]])
     info = book.sheet(_("Summary"), [Column("", "text", 24), Column("", "text", 40)], header=False)
     info.append([_("File"), summary.get("file", "")])
-    for label, value in [(_("Rows"), total), (_("Imported"), summary["imported"]),
-                         (_("Already imported"), summary["already_imported"]),
-                         (_("Rejected rows"), summary["rejected_rows"])]:
+    if counts is None:
+        counts = [(_("Imported"), summary["imported"]), (_("Already imported"), summary["already_imported"]),
+                  (_("Rejected rows"), summary["rejected_rows"])]
+    for label, value in [(_("Rows"), total), *counts]:
         info.append([label, value], kinds=["text", "count"])
     return book.close()
