@@ -4,6 +4,7 @@ paid aid batch and desk cases. The expected figures are written out in the tests
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import pytest
@@ -40,39 +41,55 @@ def act(api, hid, action, reason="") -> None:
     assert resp.status_code == 200, resp.json
 
 
-def place(app, hid, times: dict) -> None:
-    """Move the household's history entries of each action to the given UTC time (as if done then)."""
-    from hardship.archives.models import HouseholdEvent
+@contextmanager
+def clock(monkeypatch, text: str):
+    """Run a block with the application's clock (``hardship.core.db.utcnow``, which stamps the history) at the
+    given UTC time: the history is append-only on PostgreSQL, so the test moves the clock, not the rows."""
+    from hardship.core import db as core_db
 
-    with system(app):
-        for action, at in times.items():
-            db.session.execute(sa.update(HouseholdEvent).where(HouseholdEvent.household_id == hid,
-                                                               HouseholdEvent.action == action).values(at=utc(at)))
-        db.session.commit()
+    moment = utc(text)
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return moment.astimezone(tz) if tz else moment.replace(tzinfo=None)
+
+    monkeypatch.setattr(core_db, "datetime", Frozen)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(core_db, "datetime", datetime)
 
 
 @pytest.fixture
-def city(app, county, api_as):  # noqa: F811
+def city(app, county, api_as, monkeypatch):  # noqa: F811
     """See the module docstring; returns the households' ids by name."""
     k1, k2 = api_as("k0101_all"), api_as("k0102_all")
     assert k2.put("/api/v1/tenants/K0102/settings", json={"publicity_days": 0}).status_code == 200
-    h = {"h1": register(k1, "E0101001", "甲一"), "h2": register(k1, "E0101001", "乙二"),
-         "h3": register(k2, "K0102", "丙三"),
-         "h4": register(k1, "E0101001", "丁四", category="relative", reasons=["disability", "illness"]),
-         "h5": register(k1, "K0101", "戊五"), "h6": register(k1, "E0101001", "己六")}
-    act(k1, h["h2"], "exit", "收入已稳定")
-    act(k2, h["h3"], "cancel", "death: 因病去世")
-    act(k2, h["h3"], "reopen", "家属重新申请")
-    act(k1, h["h4"], "relieve", "已解困")
-    early = {"apply": "2025-06-01T02:00:00", "survey": "2025-06-01T03:00:00", "publicize": "2025-06-01T04:00:00"}
-    place(app, h["h1"], early)
-    place(app, h["h2"], {**early, "publicize": "2026-03-10T04:00:00", "exit": "2026-11-15T04:00:00"})
-    place(app, h["h3"], {**early, "cancel": "2026-02-01T04:00:00", "reopen": "2026-05-01T04:00:00"})
-    place(app, h["h4"], {"apply": "2026-11-20T02:00:00", "survey": "2026-11-20T03:00:00",
-                         "publicize": "2026-12-01T04:00:00", "relieve": "2026-12-02T04:00:00"})
-    # 2025-12-31 16:30 UTC is 2026-01-01 00:30 in Shanghai; 2026-12-31 16:30 UTC is already 2027 there
-    place(app, h["h5"], dict.fromkeys(("apply", "survey", "publicize"), "2025-12-31T16:30:00"))
-    place(app, h["h6"], dict.fromkeys(("apply", "survey", "publicize"), "2026-12-31T16:30:00"))
+    h = {}
+    with clock(monkeypatch, "2025-06-01T04:00:00"):
+        h["h1"], h["h3"] = register(k1, "E0101001", "甲一"), register(k2, "K0102", "丙三")
+        h["h2"] = register(k1, "E0101001", "乙二", archive=False)
+    with clock(monkeypatch, "2026-02-01T04:00:00"):
+        act(k2, h["h3"], "cancel", "death: 因病去世")
+    with clock(monkeypatch, "2026-03-10T04:00:00"):
+        act(k1, h["h2"], "publicize")
+    with clock(monkeypatch, "2026-05-01T04:00:00"):
+        act(k2, h["h3"], "reopen", "家属重新申请")
+    with clock(monkeypatch, "2026-11-15T04:00:00"):
+        act(k1, h["h2"], "exit", "收入已稳定")
+    with clock(monkeypatch, "2026-11-20T04:00:00"):
+        h["h4"] = register(k1, "E0101001", "丁四", archive=False, category="relative",
+                           reasons=["disability", "illness"])
+    with clock(monkeypatch, "2026-12-01T04:00:00"):
+        act(k1, h["h4"], "publicize")
+    with clock(monkeypatch, "2026-12-02T04:00:00"):
+        act(k1, h["h4"], "relieve", "已解困")
+    # 2025-12-31 16:30 UTC is 2026-01-01 00:30 in Shanghai; 2026-11-30 16:30 UTC is already December there
+    with clock(monkeypatch, "2025-12-31T16:30:00"):
+        h["h5"] = register(k1, "K0101", "戊五")
+    with clock(monkeypatch, "2026-11-30T16:30:00"):
+        h["h6"] = register(k1, "E0101001", "己六")
 
     # one paid warmth batch of E0101001: 600.00 to h1 and 300.00 to a frontline worker, paid 2026-12-01
     program = warmth(api_as)

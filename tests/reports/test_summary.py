@@ -29,16 +29,16 @@ def test_city_year_households(city, api_as):
     assert result["tenant"] == "C01" and result["exact"] is True
     assert (result["start"], result["end"]) == ("2026-01-01", "2026-12-31")
     households = result["households"]
-    assert nonzero(households["by_status"]) == {"archived": 3, "exited": 1, "applied": 1}
-    assert nonzero(households["by_category"]) == {"deep": 2, "relative": 1}
-    assert nonzero(households["by_reason"]) == {"illness": 2, "disability": 1}
-    assert flows(households) == {"newly_archived": 3, "relieved": 1, "exited": 1, "cancelled": 1, "returned": 1,
-                                 "stock": 3}
+    assert nonzero(households["by_status"]) == {"archived": 4, "exited": 1, "applied": 1}
+    assert nonzero(households["by_category"]) == {"deep": 3, "relative": 1}
+    assert nonzero(households["by_reason"]) == {"illness": 3, "disability": 1}
+    assert flows(households) == {"newly_archived": 4, "relieved": 1, "exited": 1, "cancelled": 1, "returned": 1,
+                                 "stock": 4}
     children = {c["tenant"]: c for c in result["children"]}
     assert list(children) == ["K0101", "K0102"]
-    assert nonzero(children["K0101"]["households"]["by_status"]) == {"archived": 3, "exited": 1}
-    assert flows(children["K0101"]["households"]) == {"newly_archived": 3, "relieved": 1, "exited": 1,
-                                                      "cancelled": 0, "returned": 0, "stock": 3}
+    assert nonzero(children["K0101"]["households"]["by_status"]) == {"archived": 4, "exited": 1}
+    assert flows(children["K0101"]["households"]) == {"newly_archived": 4, "relieved": 1, "exited": 1,
+                                                      "cancelled": 0, "returned": 0, "stock": 4}
     assert nonzero(children["K0102"]["households"]["by_status"]) == {"applied": 1}
     assert flows(children["K0102"]["households"]) == {"newly_archived": 0, "relieved": 0, "exited": 0,
                                                       "cancelled": 1, "returned": 1, "stock": 0}
@@ -114,7 +114,8 @@ def test_a_child_row_equals_the_childs_own_summary(city, api_as):
 
 
 def test_periods_are_shanghai_dates(city, api_as):
-    # November 2026: h2 exited on the 15th, h4 was surveyed (archived only in December)
+    # November 2026: h2 exited on the 15th, h4 was surveyed (archived only in December); h6, registered at
+    # 2026-11-30 16:30 UTC, was registered on 1 December in Shanghai
     november = summary(api_as, query="tenant=C01&year=2026&month=11")
     assert (november["start"], november["end"]) == ("2026-11-01", "2026-11-30")
     assert nonzero(november["households"]["by_status"]) == {"archived": 2, "exited": 1, "applied": 1,
@@ -131,7 +132,7 @@ def test_periods_are_shanghai_dates(city, api_as):
     assert year_2025["desk"]["received"] == 0
     assert year_2025["funds"]["received"] == "1000.00"  # C01's fiscal-2025 lot
     december = summary(api_as, query="tenant=C01&year=2026&month=12")
-    assert flows(december["households"])["newly_archived"] == 1  # h4; h6 falls in 2027 in Shanghai
+    assert flows(december["households"])["newly_archived"] == 2  # h4 and h6
     assert december["aid"]["total"]["person_times"] == 2
 
 
@@ -145,7 +146,7 @@ def test_a_reviewer_of_one_city_gets_404_for_another(city, api_as, factory):
     assert reviewer.get("/api/v1/reports/summary?tenant=C02&year=2026").status_code == 200
     province = summary(api_as, "p01_reviewer", "tenant=P01&year=2026")
     assert [c["tenant"] for c in province["children"]] == ["C01", "C02"]
-    assert province["households"]["stock"] == 3 and province["children"][1]["households"]["stock"] == 0
+    assert province["households"]["stock"] == 4 and province["children"][1]["households"]["stock"] == 0
     # the county sees its own subtree only
     assert api_as("k0101_all").get("/api/v1/reports/summary?tenant=C01&year=2026").status_code == 404
 
