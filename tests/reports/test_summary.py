@@ -177,3 +177,20 @@ def test_an_unknown_union_is_404_in_chinese(tree, api_as):
     resp = api_as("p01_all", lang="zh").get("/api/v1/reports/summary?tenant=X999&year=2026")
     assert resp.status_code == 404
     assert any("\u4e00" <= ch <= "\u9fff" for ch in resp.json["error"]["message"])
+
+
+def test_the_command_line_prints_the_same_summary(app, city, api_as, factory):
+    import json
+
+    factory.user("C02", roles=("reviewer",), username="c02_reviewer")
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["hardship", "reports", "summary", "--tenant", "C01", "--year", "2026", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output) == summary(api_as)
+    out = runner.invoke(args=["hardship", "reports", "summary", "--tenant", "C01", "--year", "2026", "--month", "11"])
+    assert out.exit_code == 0 and "child\tK0101" in out.output and "stock 2" in out.output, out.output
+    bad = runner.invoke(args=["hardship", "reports", "summary", "--tenant", "C01", "--year", "2026", "--month", "13"])
+    assert bad.exit_code == 2 and "month" in bad.output
+    outside = runner.invoke(args=["hardship", "reports", "summary", "--tenant", "C01", "--year", "2026",
+                                  "--user", "c02_reviewer"])
+    assert outside.exit_code != 0 and "K0101" not in outside.output
