@@ -77,12 +77,27 @@ class _Node:
         self.batch_sources: dict[str, int] = {}
 
 
-def _household_figures(tenant: Tenant, start: date, end: date, bucket) -> list[tuple[object, dict]]:
+def _recorded(changes: dict | None, category, reason):
+    """The category and primary reason a history entry leaves the household with: an application records them
+    (``category``, ``reasons``), a correction each changed field (``fields``: ``before`` and ``after``)."""
+    changes = changes or {}
+    category = changes.get("category", category)
+    if changes.get("reasons"):
+        reason = changes["reasons"][0]
+    for entry in changes.get("fields", ()) if isinstance(changes.get("fields"), list) else ():
+        if entry.get("field") == "category" and entry.get("after"):
+            category = entry["after"]
+        elif entry.get("field") == "reasons" and entry.get("after"):
+            reason = entry["after"][0]
+    return category, reason
+
+
+def _household_figures(tenant: Tenant, start: date, end: date, bucket) -> list[dict]:
     """Per household of the subtree, its bucket (see :func:`summary`) and its figures for the period."""
     rows = db.session.execute(
         select(Household.id, Tenant.path, Household.category, Household.primary_reason,
-               HouseholdEvent.at, HouseholdEvent.id, HouseholdEvent.action, HouseholdEvent.from_status,
-               HouseholdEvent.to_status)
+               HouseholdEvent.at, HouseholdEvent.action, HouseholdEvent.from_status, HouseholdEvent.to_status,
+               HouseholdEvent.changes)
         .join(Tenant, Tenant.id == Household.tenant_id)
         .join(HouseholdEvent, HouseholdEvent.household_id == Household.id)
         .where(path_range(Tenant.path, tenant.path), subtree_filter(Household),
@@ -90,10 +105,13 @@ def _household_figures(tenant: Tenant, start: date, end: date, bucket) -> list[t
         .order_by(Household.id, HouseholdEvent.at, HouseholdEvent.id)).all()
     start_at = instant(start)
     out: dict[int, dict] = {}
-    for hid, path, category, reason, at, _eid, action, before, after in rows:
-        figures = out.setdefault(hid, {"bucket": bucket(path), "category": category, "reason": reason,
-                                       "status": None, **dict.fromkeys(FLOWS, 0)})
+    for hid, path, category_now, reason_now, at, action, before, after, changes in rows:
+        figures = out.get(hid)
+        if figures is None:
+            figures = out[hid] = {"bucket": bucket(path), "category": None, "reason": None, "now": (
+                category_now, reason_now), "status": None, **dict.fromkeys(FLOWS, 0)}
         figures["status"] = after
+        figures["category"], figures["reason"] = _recorded(changes, figures["category"], figures["reason"])
         if at < start_at:
             continue
         if after == "archived" and before != "archived":
@@ -106,6 +124,10 @@ def _household_figures(tenant: Tenant, start: date, end: date, bucket) -> list[t
             figures["cancelled"] += 1
         elif action == "reopen":
             figures["returned"] += 1
+    for figures in out.values():  # a history that never recorded them (none on this platform): today's values
+        now = figures.pop("now")
+        figures["category"] = figures["category"] or now[0]
+        figures["reason"] = figures["reason"] or now[1]
     return list(out.values())
 
 
@@ -201,8 +223,8 @@ def summary(tenant: Tenant, year: int, month: int | None = None, *, today: date 
     ``households`` (the archive, from ``household_events``, the household history): ``by_status`` counts each
     household by the status its last history entry before the period's end left it in (households with no
     history before the end are not counted); ``stock`` (存量) those archived then; ``by_category`` and
-    ``by_reason`` split the stock by the household's category and primary reason (as recorded now: the history
-    keeps status changes, not every earlier category). The flows count history entries inside the period:
+    ``by_reason`` split the stock by the household's category and primary reason at the period's end (as its
+    application and later corrections in the history left them). The flows count history entries inside the period:
     ``newly_archived`` entries into ``archived`` (by archiving or publicity ending); ``relieved`` relief records
     (解困); ``exited`` and ``cancelled`` entries into those statuses; ``returned`` reopenings (返困). A household
     archived, exited and archived again in one period counts twice in ``newly_archived``.

@@ -76,6 +76,10 @@ def city(app, county, api_as, monkeypatch):  # noqa: F811
         act(k1, h["h2"], "publicize")
     with clock(monkeypatch, "2026-05-01T04:00:00"):
         act(k2, h["h3"], "reopen", "家属重新申请")
+    with clock(monkeypatch, "2026-06-01T04:00:00"):  # h1's category and reasons corrected
+        resp = k1.patch(f"/api/v1/households/{h['h1']}", json={"category": "accident", "reasons": ["unemployment"],
+                                                               "reason": "家庭情况变化"})
+        assert resp.status_code == 200, resp.json
     with clock(monkeypatch, "2026-11-15T04:00:00"):
         act(k1, h["h2"], "exit", "收入已稳定")
     with clock(monkeypatch, "2026-11-20T04:00:00"):

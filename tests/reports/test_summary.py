@@ -30,8 +30,9 @@ def test_city_year_households(city, api_as):
     assert (result["start"], result["end"]) == ("2026-01-01", "2026-12-31")
     households = result["households"]
     assert nonzero(households["by_status"]) == {"archived": 4, "exited": 1, "applied": 1}
-    assert nonzero(households["by_category"]) == {"deep": 3, "relative": 1}
-    assert nonzero(households["by_reason"]) == {"illness": 3, "disability": 1}
+    # h1 was corrected to accident / unemployment in June
+    assert nonzero(households["by_category"]) == {"deep": 2, "relative": 1, "accident": 1}
+    assert nonzero(households["by_reason"]) == {"illness": 2, "disability": 1, "unemployment": 1}
     assert flows(households) == {"newly_archived": 4, "relieved": 1, "exited": 1, "cancelled": 1, "returned": 1,
                                  "stock": 4}
     children = {c["tenant"]: c for c in result["children"]}
@@ -128,6 +129,8 @@ def test_periods_are_shanghai_dates(city, api_as):
     # UTC is already 2026 in Shanghai
     year_2025 = summary(api_as, query="tenant=C01&year=2025")
     assert nonzero(year_2025["households"]["by_status"]) == {"archived": 2, "surveyed": 1}
+    assert nonzero(year_2025["households"]["by_category"]) == {"deep": 2}  # h1 before its correction
+    assert nonzero(year_2025["households"]["by_reason"]) == {"illness": 2}
     assert year_2025["households"]["newly_archived"] == 2
     assert year_2025["desk"]["received"] == 0
     assert year_2025["funds"]["received"] == "1000.00"  # C01's fiscal-2025 lot
