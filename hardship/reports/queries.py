@@ -227,14 +227,19 @@ def summary(tenant: Tenant, year: int, month: int | None = None, *, today: date 
     application and later corrections in the history left them). The flows count history entries inside the period:
     ``newly_archived`` entries into ``archived`` (by archiving or publicity ending); ``relieved`` relief records
     (解困); ``exited`` and ``cancelled`` entries into those statuses; ``returned`` reopenings (返困). A household
-    archived, exited and archived again in one period counts twice in ``newly_archived``.
+    archived, exited and archived again in one period counts twice in ``newly_archived``. An entry counts when it
+    was written: a publicity that ended without objection is archived by the entry written when the archive is
+    next read (``archives.operations.settle_publicity``), which may fall in a later period than the day the
+    publicity ended.
 
     ``aid`` (hardship/aid): items paid (or received) of the batches of the subtree paid in the period
     (``paid_on``), counted for the union that prepared the batch. ``by_type`` per program type: ``amount``,
     ``households`` (distinct recipients: households, or named persons by their blind index), ``person_times``
     (items), ``goods_value`` (0: aid items do not carry goods yet). ``by_source``: ``amount`` is what the batches'
     disbursements drew from lots of that source (the ledger's entries); ``households`` and ``person_times``
-    count the items of every batch that drew on that source (a batch drawn on two sources counts in both).
+    count the items of every batch that drew on that source (a batch drawn on two sources counts in both). The
+    source amounts come from the lots of the union running the program: a reader below that union (a program run
+    by its parent) does not see those lots, and its ``by_source`` amounts stay 0.
     Distinct households are per part: they do not add up over children when one recipient is aided in two.
 
     ``funds`` (from :mod:`hardship.funds.queries`, the ledger's own figures): the running totals of the lots of
