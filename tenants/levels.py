@@ -208,6 +208,7 @@ registry = LevelRegistry()
 #: Menu entries every shipped level shows; entries whose endpoint is not installed are hidden.
 STANDARD_MENU: tuple[MenuEntry, ...] = (
     MenuEntry("tenants_ui.home", _l("Overview")),
+    MenuEntry("reports_ui.summary", _l("Statistics summary"), "stats.read"),
     MenuEntry("archives_ui.index", _l("Hardship household archive"), "households.read"),
     MenuEntry("archives_ui.new", _l("New registration"), "households.register"),
     MenuEntry("imports_ui.households", _l("Import households"), "households.register"),

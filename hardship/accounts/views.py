@@ -15,7 +15,7 @@ from hardship.api import load_data
 from hardship.core.db import db
 from hardship.core.errors import AppError
 from hardship.core.i18n import current_lang
-from hardship.web import safe_next, submit, tenant_blueprint
+from hardship.web import home_url, safe_next, submit, tenant_blueprint
 from tenants.levels import ROLES
 from tenants.models import Tenant
 from tenants.scoping import get_owned, get_tenant, subtree_filter
@@ -38,8 +38,7 @@ def login():
             status = exc.status
         else:
             login_user(user)
-            return redirect(safe_next(request.args.get("next")) or url_for("tenants_ui.home",
-                                                                             tenant_code=user.tenant.code))
+            return redirect(safe_next(request.args.get("next")) or home_url(user))
     return render_template("accounts/login.html", form=form), status
 
 

@@ -156,10 +156,23 @@ def _menu():
     return entries
 
 
+#: a user whose roles are all here lands on the statistics summary of its union (SPEC 6.5: the reviewer's home)
+STATISTICS_ROLES = frozenset({"reviewer"})
+
+
+def home_url(user) -> str:
+    """Where ``user`` lands after logging in: its union's overview, or the statistics summary for a reviewer."""
+    code = user.tenant.code
+    if set(user.roles) and set(user.roles) <= STATISTICS_ROLES and user.can("stats.read") \
+            and "reports_ui.summary" in current_app.view_functions:
+        return url_for("reports_ui.summary", tenant_code=code)
+    return url_for("tenants_ui.home", tenant_code=code)
+
+
 @bp.route("/")
 def index():
     if current_user.is_authenticated:
-        return redirect(url_for("tenants_ui.home", tenant_code=current_user.tenant.code))
+        return redirect(home_url(current_user))
     return redirect(url_for("accounts_ui.login"))
 
 

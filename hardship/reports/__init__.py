@@ -1,0 +1,1 @@
+"""Consolidated statistics up the tree (SPEC 6): the summary of any subtree."""

@@ -1,0 +1,59 @@
+"""Reports on the command line: ``flask --app wsgi hardship reports ...``.
+
+* ``summary`` prints a union's consolidated figures for a year or month (as ``GET /api/v1/reports/summary``,
+  computed directly from the base records), a line per part (the whole, the union's own records, each child),
+  or the API's JSON.
+
+``--user`` reads as that user (their union's scope and roles); without it, the server operator reads every
+union. Exit status 2 with ``error: ...`` naming each refused option and its problem.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import AppGroup
+
+from hardship.core.db import db
+
+# the command line's shared ways with ``--user`` and options, as the ledger's commands have them
+from hardship.funds.cli import _acting, _load
+
+reports_cli = AppGroup("reports", help="Consolidated statistics of a union's subtree.")
+
+
+@reports_cli.command("summary")
+@click.option("--tenant", "tenant_code", required=True, help="Code of the union, e.g. C01.")
+@click.option("--year", required=True, help="The year, e.g. 2026.")
+@click.option("--month", help="Only this month of the year (1 to 12).")
+@click.option("--user", "username", help="Read as this user (their scope and roles).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as the API's JSON.")
+def summary_command(tenant_code, year, month, username, as_json):
+    """Households, aid, funds, matching and desk figures of the subtree, its own records and each child's."""
+    from hardship.accounts.operations import require
+    from hardship.reports import queries
+    from hardship.reports.schemas import SummaryOut, SummaryQuery
+    from tenants.scoping import get_tenant
+
+    with _acting(username) as user:
+        args = _load(SummaryQuery, tenant=tenant_code, year=year, month=month)
+        tenant = get_tenant(args["tenant"])
+        require(user, "stats.read")
+        result = SummaryOut().dump(queries.format_summary(queries.summary(tenant, args["year"], args["month"])))
+        db.session.rollback()
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{result['tenant']} {result['name']}: {result['start']} .. {result['end']}")
+    for label, part in [("total", result), ("own", result["own"]),
+                        *(("child", c) for c in result["children"])]:
+        h, aid, funds, desk = part["households"], part["aid"]["total"], part["funds"], part["desk"]
+        click.echo(f"{label}\t{part['tenant']}\t{part['name']}\tstock {h['stock']}\tnew {h['newly_archived']}\t"
+                   f"relieved {h['relieved']}\texited {h['exited']}\tcancelled {h['cancelled']}\t"
+                   f"returned {h['returned']}\taid {aid['amount']} ({aid['person_times']} person-times)\t"
+                   f"balance {funds['balance']}\tdesk {desk['received']} received, "
+                   f"{desk['closure_rate'] * 100:.1f}% closed")
+
+
+commands = [reports_cli]

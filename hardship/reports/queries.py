@@ -1,0 +1,330 @@
+"""The consolidated summary of a union's subtree (SPEC 6.1), computed directly from the base records.
+
+This is the exact path and the oracle: the fast path of SPEC 6.2 (aggregates per union and period, a later
+step) must return exactly what :func:`summary` returns. Nothing here is cached or precomputed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from hardship.aid.models import PROGRAM_TYPES, AidBatch, AidItem, AidProgram
+from hardship.archives.models import CATEGORIES, REASONS, STATUSES, Household, HouseholdEvent
+from hardship.core.db import db
+from hardship.core.money import format_fen
+from hardship.desk import queries as desk_queries
+from hardship.funds import queries as funds_queries
+from hardship.funds.models import SOURCES, FundEntry, FundLot
+from tenants.models import Tenant
+from tenants.scoping import path_range, subtree_filter
+
+#: the time zone whose calendar dates bound a period (the offices' dates)
+TZ = ZoneInfo("Asia/Shanghai")
+#: the money fields of the funds section, in the ledger's order, then its aging balances
+FUND_FIELDS = (*funds_queries.MONEY_FIELDS, "warning", "overdue")
+#: the household flows of a period, each counted from the household history
+FLOWS = ("newly_archived", "relieved", "exited", "cancelled", "returned")
+
+
+def period_bounds(year: int, month: int | None = None) -> tuple[date, date]:
+    """The first day of the period and the first day after it (Asia/Shanghai calendar dates)."""
+    if month is None:
+        return date(year, 1, 1), date(year + 1, 1, 1)
+    return date(year, month, 1), date(year + (month == 12), month % 12 + 1, 1)
+
+
+def instant(day: date) -> datetime:
+    """Midnight at the start of ``day`` in Asia/Shanghai, as a UTC instant (how history times are stored)."""
+    return datetime.combine(day, time(0), tzinfo=TZ).astimezone(UTC)
+
+
+def shanghai_date(moment: datetime) -> date:
+    return moment.astimezone(TZ).date()
+
+
+# ---------------------------------------------------------------- the sections
+
+def _empty_households() -> dict:
+    return {"by_status": dict.fromkeys(STATUSES, 0), "by_category": dict.fromkeys(CATEGORIES, 0),
+            "by_reason": dict.fromkeys(REASONS, 0), **dict.fromkeys(FLOWS, 0), "stock": 0}
+
+
+def _empty_aid_row() -> dict:
+    return {"amount": 0, "households": 0, "person_times": 0, "goods_value": 0}
+
+
+def _empty_aid() -> dict:
+    return {"by_type": {t: _empty_aid_row() for t in PROGRAM_TYPES},
+            "by_source": {s: _empty_aid_row() for s in SOURCES}, "total": _empty_aid_row()}
+
+
+class _Node:
+    """The figures of one part of the tree: the whole subtree of the union, its own records, or a child's
+    subtree."""
+
+    def __init__(self, tenant: Tenant):
+        self.tenant = tenant
+        self.households = _empty_households()
+        self.aid = _empty_aid()
+        #: households aided, as sets, per program type, source and in all (a household counts once in each)
+        self.aided = {"by_type": {t: set() for t in PROGRAM_TYPES}, "by_source": {s: set() for s in SOURCES},
+                      "total": set()}
+        #: what the batch being counted drew per source
+        self.batch_sources: dict[str, int] = {}
+
+
+def _recorded(changes: dict | None, category, reason):
+    """The category and primary reason a history entry leaves the household with: an application records them
+    (``category``, ``reasons``), a correction each changed field (``fields``: ``before`` and ``after``)."""
+    changes = changes or {}
+    category = changes.get("category", category)
+    if changes.get("reasons"):
+        reason = changes["reasons"][0]
+    for entry in changes.get("fields", ()) if isinstance(changes.get("fields"), list) else ():
+        if entry.get("field") == "category" and entry.get("after"):
+            category = entry["after"]
+        elif entry.get("field") == "reasons" and entry.get("after"):
+            reason = entry["after"][0]
+    return category, reason
+
+
+def _household_figures(tenant: Tenant, start: date, end: date, bucket) -> list[dict]:
+    """Per household of the subtree, its bucket (see :func:`summary`) and its figures for the period."""
+    rows = db.session.execute(
+        select(Household.id, Tenant.path, Household.category, Household.primary_reason,
+               HouseholdEvent.at, HouseholdEvent.action, HouseholdEvent.from_status, HouseholdEvent.to_status,
+               HouseholdEvent.changes)
+        .join(Tenant, Tenant.id == Household.tenant_id)
+        .join(HouseholdEvent, HouseholdEvent.household_id == Household.id)
+        .where(path_range(Tenant.path, tenant.path), subtree_filter(Household),
+               HouseholdEvent.at < instant(end), HouseholdEvent.to_status.is_not(None))
+        .order_by(Household.id, HouseholdEvent.at, HouseholdEvent.id)).all()
+    start_at = instant(start)
+    out: dict[int, dict] = {}
+    for hid, path, category_now, reason_now, at, action, before, after, changes in rows:
+        figures = out.get(hid)
+        if figures is None:
+            figures = out[hid] = {"bucket": bucket(path), "category": None, "reason": None, "now": (
+                category_now, reason_now), "status": None, **dict.fromkeys(FLOWS, 0)}
+        figures["status"] = after
+        figures["category"], figures["reason"] = _recorded(changes, figures["category"], figures["reason"])
+        if at < start_at:
+            continue
+        if after == "archived" and before != "archived":
+            figures["newly_archived"] += 1
+        elif action == "relieve":
+            figures["relieved"] += 1
+        elif after == "exited" and before != "exited":
+            figures["exited"] += 1
+        elif after == "cancelled" and before != "cancelled":
+            figures["cancelled"] += 1
+        elif action == "reopen":
+            figures["returned"] += 1
+    for figures in out.values():  # a history that never recorded them (none on this platform): today's values
+        now = figures.pop("now")
+        figures["category"] = figures["category"] or now[0]
+        figures["reason"] = figures["reason"] or now[1]
+    return list(out.values())
+
+
+def _add_household(node: _Node, h: dict) -> None:
+    figures = node.households
+    figures["by_status"][h["status"]] = figures["by_status"].get(h["status"], 0) + 1
+    if h["status"] == "archived":
+        figures["stock"] += 1
+        figures["by_category"][h["category"]] = figures["by_category"].get(h["category"], 0) + 1
+        figures["by_reason"][h["reason"]] = figures["by_reason"].get(h["reason"], 0) + 1
+    for flow in FLOWS:
+        figures[flow] += h[flow]
+
+
+def _aid_rows(tenant: Tenant, start: date, end: date):
+    """The paid items of the subtree's batches paid in the period, and what each batch drew per source."""
+    items = db.session.execute(
+        select(AidBatch.id, Tenant.path, AidProgram.type, AidItem.household_id, AidItem.id_index, AidItem.amount)
+        .join(Tenant, Tenant.id == AidBatch.tenant_id)
+        .join(AidProgram, AidProgram.id == AidBatch.program_id)
+        .join(AidItem, AidItem.batch_id == AidBatch.id)
+        .where(path_range(Tenant.path, tenant.path), subtree_filter(AidBatch), AidBatch.status == "paid",
+               AidBatch.paid_on >= start, AidBatch.paid_on < end, AidItem.status.in_(("paid", "received")))
+        .order_by(AidBatch.id, AidItem.id)).all()
+    batch_ids = sorted({row[0] for row in items})
+    drawn: dict[int, dict[str, int]] = {}
+    if batch_ids:
+        for batch_id, source, amount in db.session.execute(
+                select(AidBatch.id, FundLot.source, sa.func.sum(FundEntry.amount))
+                .join(FundEntry, FundEntry.transaction_id == AidBatch.transaction_id)
+                .join(FundLot, FundLot.id == FundEntry.lot_id)
+                .where(AidBatch.id.in_(batch_ids), FundEntry.category == "disbursed")
+                .group_by(AidBatch.id, FundLot.source)).all():
+            drawn.setdefault(batch_id, {})[source] = -int(amount)
+    return items, drawn
+
+
+def _add_aid(node: _Node, program_type: str, recipient: str, amount: int, drawn: dict[str, int] | None) -> None:
+    """Count one paid item; ``drawn`` (what its batch drew per source) is given with the batch's first item."""
+    rows = node.aid
+    sources = node.batch_sources
+    for row, aided in ((rows["total"], node.aided["total"]),
+                       (rows["by_type"].setdefault(program_type, _empty_aid_row()),
+                        node.aided["by_type"].setdefault(program_type, set()))):
+        row["amount"] += amount
+        row["person_times"] += 1
+        aided.add(recipient)
+        row["households"] = len(aided)
+    if drawn is not None:
+        sources.clear()
+        sources.update(drawn)
+        for source, fen in drawn.items():
+            rows["by_source"].setdefault(source, _empty_aid_row())["amount"] += fen
+    for source in sources:
+        row = rows["by_source"].setdefault(source, _empty_aid_row())
+        aided = node.aided["by_source"].setdefault(source, set())
+        row["person_times"] += 1
+        aided.add(recipient)
+        row["households"] = len(aided)
+
+
+def _funds(tenant: Tenant, year: int, *, subtree: bool, today: date) -> dict:
+    totals = funds_queries.balances(tenant, subtree=subtree, year=year, today=today)["totals"]
+    return {name: totals[name] for name in FUND_FIELDS}
+
+
+def _matching(tenant: Tenant, year: int, *, subtree: bool) -> dict:
+    rows = funds_queries.matching(tenant, year, subtree=subtree)
+    required, achieved = sum(r["required"] for r in rows), sum(r["achieved"] for r in rows)
+    return {"required": required, "achieved": achieved,
+            "ratio": round(achieved / required, 4) if required else 0.0}
+
+
+def _desk(figures: dict) -> dict:
+    return {"received": figures["received"], "closed": figures["closed"], "open": figures["open"],
+            "closure_rate": figures["closure_rate"], "overdue": figures["overdue_open"]}
+
+
+def _children(tenant: Tenant) -> list[Tenant]:
+    return db.session.scalars(select(Tenant).where(Tenant.parent_id == tenant.id, subtree_filter(Tenant))
+                              .order_by(Tenant.code)).all()
+
+
+def summary(tenant: Tenant, year: int, month: int | None = None, *, today: date | None = None) -> dict:
+    """The consolidated figures of ``tenant``'s whole subtree for ``year`` (or ``month`` of it), with the same
+    sections for the union's own records (``own``) and for each direct child's subtree (``children``), so that
+    ``own`` plus the children equals the whole for every count and amount except the ones noted below.
+
+    A record belongs to the union in whose subtree its tenant lies, by the stored tenant path. The period runs
+    from the first day of the year (month) to the first day of the next, in Asia/Shanghai calendar dates;
+    history times (stored in UTC) are read in that zone. Amounts are fen.
+
+    ``households`` (the archive, from ``household_events``, the household history): ``by_status`` counts each
+    household by the status its last history entry before the period's end left it in (households with no
+    history before the end are not counted); ``stock`` (存量) those archived then; ``by_category`` and
+    ``by_reason`` split the stock by the household's category and primary reason at the period's end (as its
+    application and later corrections in the history left them). The flows count history entries inside the period:
+    ``newly_archived`` entries into ``archived`` (by archiving or publicity ending); ``relieved`` relief records
+    (解困); ``exited`` and ``cancelled`` entries into those statuses; ``returned`` reopenings (返困). A household
+    archived, exited and archived again in one period counts twice in ``newly_archived``. An entry counts when it
+    was written: a publicity that ended without objection is archived by the entry written when the archive is
+    next read (``archives.operations.settle_publicity``), which may fall in a later period than the day the
+    publicity ended.
+
+    ``aid`` (hardship/aid): items paid (or received) of the batches of the subtree paid in the period
+    (``paid_on``), counted for the union that prepared the batch. ``by_type`` per program type: ``amount``,
+    ``households`` (distinct recipients: households, or named persons by their blind index), ``person_times``
+    (items), ``goods_value`` (0: aid items do not carry goods yet). ``by_source``: ``amount`` is what the batches'
+    disbursements drew from lots of that source (the ledger's entries); ``households`` and ``person_times``
+    count the items of every batch that drew on that source (a batch drawn on two sources counts in both). The
+    source amounts come from the lots of the union running the program: a reader below that union (a program run
+    by its parent) does not see those lots, and its ``by_source`` amounts stay 0.
+    Distinct households are per part: they do not add up over children when one recipient is aided in two.
+
+    ``funds`` (from :mod:`hardship.funds.queries`, the ledger's own figures): the running totals of the lots of
+    fiscal year ``year`` held in the subtree (received, allocated in and out, disbursed, returned, balance)
+    and the balances in ``warning`` and ``overdue`` on ``today``; the same for a month as for its year (lots
+    are kept per fiscal year). Allocations between two unions of the subtree appear both in and out.
+    ``matching``: required and achieved of fiscal ``year`` summed over the subtree's unions
+    (``funds.queries.matching``), ``ratio`` achieved / required.
+
+    ``desk`` (from :func:`hardship.desk.queries.figures`): cases received in the period by the unions of the
+    subtree, of those closed, the closure rate (办结率, closed / received), open, and open past their deadline
+    on ``today`` (``overdue``).
+    """
+    today = today or date.today()
+    start, end = period_bounds(year, month)
+    children = _children(tenant)
+    whole, own = _Node(tenant), _Node(tenant)
+    parts = {c.id: _Node(c) for c in children}
+
+    def bucket(path: str):
+        for child in children:
+            if path.startswith(child.path):
+                return child.id
+        return None
+
+    for h in _household_figures(tenant, start, end, bucket):
+        _add_household(whole, h)
+        _add_household(parts.get(h["bucket"], own), h)
+
+    items, drawn = _aid_rows(tenant, start, end)
+    previous = None
+    for batch_id, path, program_type, household_id, id_index, amount in items:
+        recipient = f"h{household_id}" if household_id is not None else f"p{id_index}"
+        first = batch_id != previous
+        previous = batch_id
+        for node in (whole, parts.get(bucket(path), own)):
+            _add_aid(node, program_type, recipient, amount, drawn.get(batch_id, {}) if first else None)
+
+    desk = desk_queries.figures(tenant, year, month, today=today)
+    desk_children = {row["tenant"]: row for row in desk["children"]}
+    desk_own = {name: desk[name] - sum(row[name] for row in desk["children"])
+                for name in ("received", "closed", "open", "overdue_open")}
+    desk_own["closure_rate"] = round(desk_own["closed"] / desk_own["received"], 4) if desk_own["received"] else 0.0
+
+    def sections(node: _Node, *, subtree: bool, desk_figures: dict) -> dict:
+        return {"tenant": node.tenant.code, "name": node.tenant.name, "level": node.tenant.level,
+                "households": node.households, "aid": node.aid,
+                "funds": _funds(node.tenant, year, subtree=subtree, today=today),
+                "matching": _matching(node.tenant, year, subtree=subtree),
+                "desk": _desk(desk_figures)}
+
+    result = sections(whole, subtree=True, desk_figures=desk)
+    result.update({"year": year, "month": month, "start": start.isoformat(),
+                   "end": date.fromordinal(end.toordinal() - 1).isoformat(),
+                   "exact": True,
+                   "own": sections(own, subtree=False, desk_figures=desk_own),
+                   "children": [sections(parts[c.id], subtree=True, desk_figures=desk_children[c.code])
+                                for c in children]})
+    return result
+
+
+# ---------------------------------------------------------------- the API shape
+
+def _money_section(section: dict) -> dict:
+    return {k: format_fen(v) for k, v in section.items()}
+
+
+def _aid_out(aid: dict) -> dict:
+    def row(r):
+        return {**r, "amount": format_fen(r["amount"]), "goods_value": format_fen(r["goods_value"])}
+
+    return {"by_type": {k: row(v) for k, v in aid["by_type"].items()},
+            "by_source": {k: row(v) for k, v in aid["by_source"].items()}, "total": row(aid["total"])}
+
+
+def _part_out(part: dict) -> dict:
+    matching = part["matching"]
+    return {**part, "aid": _aid_out(part["aid"]), "funds": _money_section(part["funds"]),
+            "matching": {"required": format_fen(matching["required"]), "achieved": format_fen(matching["achieved"]),
+                         "ratio": matching["ratio"]}}
+
+
+def format_summary(result: dict) -> dict:
+    """The API shape of appendix A: money as decimal strings."""
+    out = _part_out({k: v for k, v in result.items() if k not in ("own", "children")})
+    out["own"] = _part_out(result["own"])
+    out["children"] = [_part_out(c) for c in result["children"]]
+    return out
