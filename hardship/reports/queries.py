@@ -145,7 +145,8 @@ def _add_household(node: _Node, h: dict) -> None:
 def _aid_rows(tenant: Tenant, start: date, end: date):
     """The paid items of the subtree's batches paid in the period, and what each batch drew per source."""
     items = db.session.execute(
-        select(AidBatch.id, Tenant.path, AidProgram.type, AidItem.household_id, AidItem.id_index, AidItem.amount)
+        select(AidBatch.id, Tenant.path, AidProgram.type, AidItem.household_id, AidItem.id_index, AidItem.amount,
+               sa.func.coalesce(AidItem.goods_value, 0))
         .join(Tenant, Tenant.id == AidBatch.tenant_id)
         .join(AidProgram, AidProgram.id == AidBatch.program_id)
         .join(AidItem, AidItem.batch_id == AidBatch.id)
@@ -165,7 +166,8 @@ def _aid_rows(tenant: Tenant, start: date, end: date):
     return items, drawn
 
 
-def _add_aid(node: _Node, program_type: str, recipient: str, amount: int, drawn: dict[str, int] | None) -> None:
+def _add_aid(node: _Node, program_type: str, recipient: str, amount: int, goods_value: int,
+             drawn: dict[str, int] | None) -> None:
     """Count one paid item; ``drawn`` (what its batch drew per source) is given with the batch's first item."""
     rows = node.aid
     sources = node.batch_sources
@@ -173,6 +175,7 @@ def _add_aid(node: _Node, program_type: str, recipient: str, amount: int, drawn:
                        (rows["by_type"].setdefault(program_type, _empty_aid_row()),
                         node.aided["by_type"].setdefault(program_type, set()))):
         row["amount"] += amount
+        row["goods_value"] += goods_value
         row["person_times"] += 1
         aided.add(recipient)
         row["households"] = len(aided)
@@ -235,7 +238,7 @@ def summary(tenant: Tenant, year: int, month: int | None = None, *, today: date 
     ``aid`` (hardship/aid): items paid (or received) of the batches of the subtree paid in the period
     (``paid_on``), counted for the union that prepared the batch. ``by_type`` per program type: ``amount``,
     ``households`` (distinct recipients: households, or named persons by their blind index), ``person_times``
-    (items), ``goods_value`` (0: aid items do not carry goods yet). ``by_source``: ``amount`` is what the batches'
+    (items), ``goods_value`` (物资折款: the items' goods, quantity × unit value when proposed; ``amount`` is cash only). ``by_source``: ``amount`` is what the batches'
     disbursements drew from lots of that source (the ledger's entries); ``households`` and ``person_times``
     count the items of every batch that drew on that source (a batch drawn on two sources counts in both). The
     source amounts come from the lots of the union running the program: a reader below that union (a program run
@@ -271,12 +274,12 @@ def summary(tenant: Tenant, year: int, month: int | None = None, *, today: date 
 
     items, drawn = _aid_rows(tenant, start, end)
     previous = None
-    for batch_id, path, program_type, household_id, id_index, amount in items:
+    for batch_id, path, program_type, household_id, id_index, amount, goods_value in items:
         recipient = f"h{household_id}" if household_id is not None else f"p{id_index}"
         first = batch_id != previous
         previous = batch_id
         for node in (whole, parts.get(bucket(path), own)):
-            _add_aid(node, program_type, recipient, amount, drawn.get(batch_id, {}) if first else None)
+            _add_aid(node, program_type, recipient, amount, int(goods_value), drawn.get(batch_id, {}) if first else None)
 
     desk = desk_queries.figures(tenant, year, month, today=today)
     desk_children = {row["tenant"]: row for row in desk["children"]}

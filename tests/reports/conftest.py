@@ -14,6 +14,7 @@ from hardship.core.db import db
 from tests.aid.conftest import county, person, warmth  # noqa: F401 (the aid tests' funded county)
 from tests.conftest import system
 from tests.fixtures.funds import allocation, post, receipt, refund
+from tests.fixtures.goods import donation, item_body
 from tests.fixtures.households import household_body, make_id
 
 SURVEY = {"visited_on": "2026-11-20", "visitors": ["王五"], "findings": "属实", "income_per_capita": "800.00"}
@@ -95,12 +96,17 @@ def city(app, county, api_as, monkeypatch):  # noqa: F811
     with clock(monkeypatch, "2026-11-30T16:30:00"):
         h["h6"] = register(k1, "E0101001", "己六")
 
-    # one paid warmth batch of E0101001: 600.00 to h1 and 300.00 to a frontline worker, paid 2026-12-01
+    # one paid warmth batch of E0101001: 600.00 to h1 and 300.00 plus 2 bags of K0101's rice (100.00 of goods)
+    # to a frontline worker, paid 2026-12-01
     program = warmth(api_as)
+    rice = api_as("k_clerk").post("/api/v1/goods", json=item_body())
+    assert rice.status_code == 201, rice.json
+    assert api_as("k_clerk").post(f"/api/v1/goods/{rice.json['id']}/receipts", json=donation(20)).status_code == 201
     clerk = api_as("e_clerk")
     resp = clerk.post(f"/api/v1/programs/{program['id']}/batches", json={"tenant": "E0101001", "items": [
         {"household": h["h1"], "amount": "600.00"},
-        {"person": person(), "kind": "frontline", "amount": "300.00"}]})
+        {"person": person(), "kind": "frontline", "amount": "300.00",
+         "goods": {"item": rice.json["id"], "quantity": 2}}]})
     assert resp.status_code == 201, resp.json
     bid = resp.json["id"]
     assert clerk.post(f"/api/v1/batches/{bid}/submit", json={}).status_code == 200
