@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench_db import scratch_database  # noqa: E402 (tools/, the script's folder)
 
 
 def _id_number(n: int):
@@ -84,31 +84,8 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=5000)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     args = parser.parse_args()
-    from hardship.config import normalise_database_url
-
-    drop = None
-    if args.database_url and args.database_url.startswith(("postgres://", "postgresql")):
-        import sqlalchemy as sa
-
-        server = normalise_database_url(args.database_url)
-        name = f"hardship_bench_{secrets.token_hex(4)}"
-        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
-
-        def drop():
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        backend = "postgresql"
-    else:
-        url, backend = f"sqlite:///{tempfile.mkdtemp(prefix='hardship-bench-')}/bench.db", "sqlite"
-    try:
+    with scratch_database(args.database_url, tempfile.mkdtemp(prefix="hardship-bench-")) as (url, backend):
         figures = run(url, args.items)
-    finally:
-        if drop:
-            drop()
     if figures["status"] != "paid":
         print(f"# the batch was not paid: {figures}", file=sys.stderr)
         return 1

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench_db import scratch_database  # noqa: E402 (tools/, the script's folder)
 
 
 def _id_number(n: int) -> str:
@@ -116,37 +116,14 @@ def main() -> int:
         child(*args.child)
         return 0
 
-    from hardship.config import normalise_database_url
-
     work = tempfile.mkdtemp(prefix="hardship-bench-")
     path = os.path.join(work, "bench.xlsx")
     started = time.perf_counter()
     write_xlsx(path, args.rows)
     print(f"# wrote {args.rows} rows ({os.path.getsize(path) / 1e6:.1f} MB) in {time.perf_counter() - started:.1f}s",
           file=sys.stderr)
-    drop = None
-    if args.database_url and args.database_url.startswith(("postgres://", "postgresql")):
-        import sqlalchemy as sa
-
-        server = normalise_database_url(args.database_url)
-        name = f"hardship_bench_{secrets.token_hex(4)}"
-        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
-
-        def drop():
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        backend = "postgresql"
-    else:
-        url, backend = f"sqlite:///{work}/bench.db", "sqlite"
-    try:
+    with scratch_database(args.database_url, work) as (url, backend):
         proc = subprocess.run([sys.executable, __file__, "--child", path, url], cwd=REPO, capture_output=True, text=True)
-    finally:
-        if drop:
-            drop()
     if proc.returncode != 0:
         print(proc.stdout + proc.stderr, file=sys.stderr)
         return 1
