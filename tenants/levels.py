@@ -218,6 +218,7 @@ STANDARD_MENU: tuple[MenuEntry, ...] = (
     MenuEntry("goods_ui.index", _l("Goods stock"), "goods.read"),
     MenuEntry("aid_ui.index", _l("Aid campaigns"), "aid.prepare"),
     MenuEntry("aid_ui.queue", _l("Approval queue"), "aid.approve"),
+    MenuEntry("aid_ui.never_assisted", _l("Never assisted this year"), "households.read"),
     MenuEntry("tenants_ui.new_child", _l("New child union"), "tenants.manage"),
     MenuEntry("accounts_tenant_ui.users", _l("Users"), "users.manage"),
     MenuEntry("tenants_ui.settings", _l("Settings"), "settings.manage"),

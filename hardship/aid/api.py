@@ -239,7 +239,7 @@ def never_assisted():
     args = load_query(UnassistedQuery)
     tenant = get_tenant(args["tenant"])
     require(current_user, "households.read")
-    return {"tenant": tenant.code, "year": args["year"], "households": queries.never_assisted(tenant, args["year"])}
+    return {"tenant": tenant.code, "year": args["year"], "households": queries.never_assisted(tenant, args["year"])[0]}
 
 
 @route("/batches/<int:batch_id>/items/upload", ["POST"], form=ItemsUploadIn, response=StartedJob, status=202,

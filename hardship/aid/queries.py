@@ -19,7 +19,7 @@ from hardship.aid.models import (
 )
 from hardship.archives.masking import mask_id, mask_phone
 from hardship.core import crypto
-from hardship.core.db import db
+from hardship.core.db import db, page_of
 from hardship.core.errors import NotFound
 from hardship.core.money import format_fen
 from tenants.models import Tenant
@@ -385,20 +385,25 @@ def household_history(household) -> list[dict]:
     return out
 
 
-def never_assisted(tenant: Tenant, year: int) -> list[dict]:
+def never_assisted(tenant: Tenant, year: int, page: int | None = None, per_page: int = 50) -> tuple[list[dict], int]:
     """The archived households of ``tenant``'s subtree that no paid item of a program of ``year`` reached (SPEC
-    3.4: "never assisted this year"), by archive number."""
+    3.4: "never assisted this year"), by archive number, and how many there are: all of them, or one ``page``."""
     from hardship.archives.models import Household
 
     aided = (select(AidItem.household_id).join(AidProgram, AidProgram.id == AidItem.program_id)
              .where(AidItem.household_id.is_not(None), AidItem.status.in_(("paid", "received")),
                     AidProgram.year == year).execution_options(include_all_tenants=True))
-    rows = db.session.execute(select(Household.id, Household.head_name, Household.tenant_id).where(
+    stmt = select(Household.id, Household.head_name, Household.tenant_id).where(
         Household.status == "archived", subtree_filter(Household, tenant.path),
-        Household.id.not_in(aided)).order_by(Household.id)).all()
+        Household.id.not_in(aided)).order_by(Household.id)
+    if page is None:
+        rows = db.session.execute(stmt).all()
+        total = len(rows)
+    else:
+        rows, total = page_of(stmt, page, per_page)
     names = _names({r.tenant_id for r in rows})
     return [{"household": r.id, "name": r.head_name, "tenant": names.get(r.tenant_id, ("", ""))[0],
-             "tenant_name": names.get(r.tenant_id, ("", ""))[1]} for r in rows]
+             "tenant_name": names.get(r.tenant_id, ("", ""))[1]} for r in rows], total
 
 
 def batches_of_references(references) -> dict[str, int]:

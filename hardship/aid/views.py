@@ -213,6 +213,24 @@ def queue():
                            **_labels())
 
 
+@bp.route("/aid/never-assisted")
+def never_assisted():
+    """The archived households of the union's subtree that no paid aid of the year has reached (SPEC 3.4), a
+    page of 50 at a time; the year is the current one unless ``?year=`` names another (2000 to next year)."""
+    require(current_user, "households.read")
+    this_year = date.today().year
+    year = request.args.get("year", type=int) or this_year
+    year = year if 2000 <= year <= this_year + 1 else this_year
+    page = max(1, min(100000, request.args.get("page", 1, type=int)))
+    rows, total = queries.never_assisted(g.tenant, year, page, NEVER_ASSISTED_PER_PAGE)
+    pages = max(1, (total + NEVER_ASSISTED_PER_PAGE - 1) // NEVER_ASSISTED_PER_PAGE)
+    return render_template("aid/never_assisted.html", tenant=g.tenant, rows=rows, total=total, year=year,
+                           years=range(this_year + 1, this_year - 5, -1), page=page, pages=pages)
+
+
+NEVER_ASSISTED_PER_PAGE = 50
+
+
 @bp.route("/aid/batches/<int:batch_id>/bank-file.xlsx")
 def bank_file(batch_id):
     """The bank transfer file (audited: ID and card numbers in clear)."""

@@ -101,3 +101,38 @@ def test_receipts_and_the_print_view(county, api_as, app):
     assert resp.status_code == 302
     assert "已签收" in _text(client.get(url))
     assert api_as("k_clerk").get(f"/api/v1/programs/{program['id']}/totals").json["not_received"] == []
+
+
+def test_never_assisted_page_lists_the_archived_households_no_paid_aid_reached(county, api_as, app):
+    """SPEC 3.4 in the archive's menu: the page lists archived households of the subtree without paid aid in the
+    year (a paid item takes its household off the list, that year only); a bad ``year`` falls back to this
+    year; another county's clerk sees none of them."""
+    from datetime import date
+
+    h1 = archived_household(api_as, name="张三")
+    archived_household(api_as, name="李四")
+    client = _as(app, "k_clerk")
+    year = date.today().year
+    page = client.get(f"/t/K0101/aid/never-assisted?year={year}")
+    assert page.status_code == 200
+    text = _text(page)
+    assert "本年未获帮扶" in text and "张三" in text and "李四" in text and "2 户" in text
+    assert f'href="/t/K0101/archive/{h1}"' in page.get_data(as_text=True)
+    assert client.get("/t/K0101/aid/never-assisted?year=abc").status_code == 200
+    assert client.get("/t/K0101/aid/never-assisted?year=1999").status_code == 200
+    program = api_as("k_clerk").post("/api/v1/programs", json={
+        "tenant": "K0101", "type": "warmth", "year": year, "name": "送温暖", "sources": ["central_finance"]}).json
+    resp = api_as("e_clerk").post(f"/api/v1/programs/{program['id']}/batches", json={
+        "tenant": "E0101001", "items": [{"household": h1, "amount": "600.00"}]})
+    bid = resp.json["id"]
+    assert api_as("e_clerk").post(f"/api/v1/batches/{bid}/submit", json={}).status_code == 200
+    assert api_as("k_approver").post(f"/api/v1/batches/{bid}/approve", json={}).json["status"] == "approved"
+    paid = api_as("k_fin").post(f"/api/v1/batches/{bid}/pay", json={"document_no": "县工发〔2026〕31号",
+                                                                      "date": date.today().isoformat()})
+    assert paid.status_code == 200, paid.json
+    text = _text(client.get(f"/t/K0101/aid/never-assisted?year={year}"))
+    assert "李四" in text and "张三" not in text and "1 户" in text
+    assert "张三" in _text(client.get(f"/t/K0101/aid/never-assisted?year={year - 1}"))
+    other = _as(app, "k2_clerk")
+    assert other.get("/t/K0101/aid/never-assisted").status_code == 404
+    assert "李四" not in _text(other.get("/t/K0102/aid/never-assisted"))
