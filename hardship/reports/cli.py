@@ -89,7 +89,8 @@ def generate_command(profile, households):
         raise SystemExit(2) from None
     commit()
     click.echo(f"generated {result.tenants} unions, {result.households} households ({result.people} people), "
-               f"{result.postings} postings in {time.perf_counter() - started:.1f} s")
+               f"{result.postings} postings, {result.aid_batches} aid batches paid ({result.aid_items} items), "
+               f"{result.desk_cases} desk cases in {time.perf_counter() - started:.1f} s")
     for status, n in sorted(result.by_status.items()):
         click.echo(f"status\t{status}\t{n}")
     for category, n in sorted(result.by_category.items()):

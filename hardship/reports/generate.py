@@ -2,7 +2,8 @@
 
 The province ``GP`` (生成演示省总工会) with its cities ``GC01..``, counties ``GK0101..`` and enterprises
 ``GE0101001..``; households in every status and category with valid, unique ID numbers; three years of
-special-fund postings per city and county.
+special-fund postings per city and county; this year's warmth campaign of each county paid (aid); the
+service desk's cases of every kind and state in each county (desk).
 
 How it is written:
 
@@ -14,7 +15,10 @@ How it is written:
   written as the chain of events its status implies (apply, survey, publicize, archive, exit / cancel,
   reopen, reject), so the summary, which reads the history, counts it in its status;
 * the ledger through the ledger's real write path (``hardship.funds.operations``): ``hardship reconcile``
-  checks it.
+  checks it; aid batches through the aid operations (paid from the ledger), desk cases through
+  ``hardship.desk.demo.load_cases`` (the desk's operations). These are a few thousand rows at most.
+
+Not generated (yet): goods, filings, relief records, home-survey rows (the history records the surveys).
 
 Re-running refuses: when the province ``GP`` exists, :class:`AlreadyGenerated` (the command exits 2).
 Deterministic: the same profile writes the same province (but for the encryption's random row keys).
@@ -94,6 +98,9 @@ class Result:
     people: int = 0
     tenants: int = 0
     postings: int = 0
+    aid_batches: int = 0
+    aid_items: int = 0
+    desk_cases: int = 0
     by_status: Counter = field(default_factory=Counter)
     by_category: Counter = field(default_factory=Counter)
 
@@ -255,11 +262,32 @@ def _ledger(province: Tenant, counties: list[tuple[Tenant, list[Tenant]]], today
                     "fiscal_year": year, "source": "central_finance", "amount": "150000.00",
                     "document_no": f"{city.code}工发〔{year}〕6号", "date": on(year, 3, 12), "from": city.code,
                     "to": county.code, "purpose": "warmth"}), idempotency_key=key())
-                spent = "140000.00" if year < today.year else "50000.00"
+                spent = "140000.00" if year < today.year else "30000.00"
                 fund_ops.disburse(county, load_data(DisbursementIn, {
                     "amount": spent, "sources": ["central_finance"], "document_no": f"{county.code}帮〔{year}〕1号",
                     "date": on(year, 12, 20) if year < today.year else on(year, 9, 28), "purpose": "warmth",
                     "reference": "generate"}), idempotency_key=key())
+
+
+def _aid(counties: list[tuple[Tenant, list[Tenant]]], today: date, result: Result) -> None:
+    """This year's warmth campaign of each county, through the aid operations: its first enterprise proposes
+    its archived households at the standard's minimum; approved and paid from the county's lots."""
+    from hardship.aid import operations as aid_ops
+
+    for county, enterprises in counties:
+        program = aid_ops.create_program(county, {
+            "type": "warmth", "year": today.year, "name": f"{today.year}年两节送温暖", "starts_on": None,
+            "ends_on": None, "sources": ["central_finance"]})
+        batch = aid_ops.create_batch(program, enterprises[0], {"note": "", "items": []})
+        added, _skipped = aid_ops.propose_eligible(batch, {"kind": "archived", "amount": None})
+        if not added:
+            continue
+        aid_ops.submit_batch(batch)
+        aid_ops.approve_batch(batch)
+        aid_ops.pay_batch(batch, {"document_no": f"{county.code}帮〔{today.year}〕30号", "date": today, "lot": None,
+                                  "note": ""})
+        result.aid_batches += 1
+        result.aid_items += added
 
 
 def generate(households: int, *, today: date | None = None, progress=lambda done: None) -> Result:
@@ -278,5 +306,9 @@ def generate(households: int, *, today: date | None = None, progress=lambda done
         for n, (county, enterprises) in enumerate(counties):
             _households(county, enterprises, 0, share + (n < extra), today, result, progress)
         _ledger(province, counties, today, result)
+        _aid(counties, today, result)
+        from hardship.desk.demo import load_cases  # the desk's cases through its operations, 8 to a county
+
+        result.desk_cases = load_cases([county.code for county, _e in counties], today=today)
         db.session.flush()
     return result

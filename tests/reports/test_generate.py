@@ -61,9 +61,15 @@ def test_small_profile_reconciles_and_matches_the_oracle(app):
                     p["households"]["by_status"][status] for p in parts)
             for money in ("received", "disbursed", "balance"):
                 assert whole["funds"][money] == sum(p["funds"][money] for p in parts), money
+            for section, figure in (("aid", "amount"), ("aid", "person_times"), ("desk", "received")):
+                whole_figure = whole[section]["total"][figure] if section == "aid" else whole[section][figure]
+                assert whole_figure == sum((p[section]["total"][figure] if section == "aid" else p[section][figure])
+                                           for p in parts), (section, figure)
         whole = summary(root, TODAY.year, today=TODAY)
         assert whole["households"]["by_status"] == by_status  # the history leaves each household in its status
         assert whole["funds"]["disbursed"] > 0 and whole["households"]["stock"] == by_status["archived"]
+        assert "4 aid batches paid" in result.output and whole["aid"]["total"]["amount"] > 0
+        assert whole["desk"]["received"] + summary(root, TODAY.year - 1, today=TODAY)["desk"]["received"] > 0
         county = db.session.scalar(sa.select(Tenant).where(Tenant.code == "GK0101"))
         at_county = summary(county, TODAY.year, TODAY.month, today=TODAY)
         assert sum(at_county["households"]["by_status"].values()) == 75  # 300 over four counties
