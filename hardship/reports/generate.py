@@ -48,7 +48,8 @@ PROFILES = {"small": 300, "medium": 100_000, "large": 500_000}
 BATCH = 2_000
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
 GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超"]
-CITY_NAMES = ["石家庄", "唐山", "秦皇岛", "邯郸", "邢台", "保定", "张家口", "承德", "沧州", "廊坊", "衡水", "辛集"]
+#: division codes 14xxxx (山西), apart from the demo province's 13xxxx: no ID number of the demo collides
+CITY_NAMES = ["太原", "大同", "阳泉", "长治", "晋城", "朔州", "晋中", "运城", "忻州", "临汾", "吕梁", "古交"]
 ENTERPRISES = ["钢铁集团", "纺织有限公司", "机械制造厂", "食品有限公司", "建筑工程公司", "化工有限公司", "煤矿",
                "物流有限公司", "电力公司", "制药厂"]
 CATEGORIES = ["deep", "relative", "relative", "accident", "deep"]
@@ -143,14 +144,14 @@ def _body(county: Tenant, holder: Tenant, i: int) -> dict:
 
 
 def _tenants(shape: Shape) -> tuple[Tenant, list[tuple[Tenant, list[Tenant]]]]:
-    province = create_tenant(None, ROOT, "生成演示省总工会", "province", "130000")
+    province = create_tenant(None, ROOT, "生成演示省总工会", "province", "140000")
     counties = []
     for c in range(1, shape.cities + 1):
         city_name = CITY_NAMES[(c - 1) % len(CITY_NAMES)] + ("" if c <= len(CITY_NAMES) else str(c))
-        city = create_tenant(province, f"GC{c:02d}", f"{city_name}市总工会", "city", f"13{c:02d}00")
+        city = create_tenant(province, f"GC{c:02d}", f"{city_name}市总工会", "city", f"14{c:02d}00")
         for k in range(1, shape.counties + 1):
             county = create_tenant(city, f"GK{c:02d}{k:02d}", f"{city_name}第{k}区总工会", "county",
-                                   f"13{c:02d}{k:02d}")
+                                   f"14{c:02d}{k:02d}")
             enterprises = [create_tenant(county, f"GE{c:02d}{k:02d}{e:03d}",
                                          f"{city_name}{k}区{ENTERPRISES[(e - 1) % len(ENTERPRISES)]}{e}工会",
                                          "enterprise") for e in range(1, shape.enterprises + 1)]
