@@ -13,7 +13,7 @@ PostgreSQL: ``DATABASE_URL`` when it names a PostgreSQL server, else the local s
 of its own and drops it). Without PostgreSQL the ledger benchmark is reported as skipped, not faked.
 
 What is measured so far (the other figures of SPEC 10 belong to modules not built yet: the summary
-rollups, the HTTP list/summary latencies and ``hardship generate``):
+rollups and the HTTP list/summary latencies):
 
 * ledger postings per second with 8 concurrent clients, through the posting operation and through the
   HTTP API, beside a raw-SQL baseline of the same conditional update in the same run
@@ -21,7 +21,10 @@ rollups, the HTTP list/summary latencies and ``hardship generate``):
 * household import of xlsx rows: seconds and peak memory, on SQLite and on PostgreSQL
   (``tools/bench_import.py``);
 * paying one aid batch of 5,000 items (one transaction, lots debited), on SQLite and on PostgreSQL, in both
-  profiles: the target is per batch (``tools/bench_aid.py``).
+  profiles: the target is per batch (``tools/bench_aid.py``);
+* ``hardship generate`` on PostgreSQL (the medium profile, 100,000 households, in the full profile; 5,000 in
+  the small one): its time, reconcile's differences after it, and the summary oracle at the root and at a
+  county, median and p95 of 5 runs (``tools/bench_generate.py``).
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ REPO = Path(__file__).resolve().parent.parent
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 #: per profile: seconds each ledger mode runs, and xlsx rows imported
-PROFILES = {"small": {"ledger_seconds": 6, "ledger_rounds": 3, "import_rows": 2_500},
-            "full": {"ledger_seconds": 30, "ledger_rounds": 3, "import_rows": 50_000}}
+PROFILES = {"small": {"ledger_seconds": 6, "ledger_rounds": 3, "import_rows": 2_500, "generate_households": 5_000},
+            "full": {"ledger_seconds": 30, "ledger_rounds": 3, "import_rows": 50_000,
+                     "generate_households": 100_000}}
 
 #: SPEC 10's targets, by figure name prefix: (comparison, value); scaled figures are compared pro rata.
 #: The ledger's target is the posting engine's ratio to the raw-SQL conditional-update loop of the same run
@@ -52,6 +56,7 @@ TARGETS = {
     "ledger_reconcile_differences": ("==", 0),
     "import_peak_memory": ("<", 400),
     "aid_pay_": ("<", 10),
+    "generate_100000_reconcile_differences": ("==", 0),
 }
 
 
@@ -138,6 +143,17 @@ def main() -> None:
         figures += found
         if error:
             problems.append(f"aid payment on {backend}: {error}")
+
+    if pg is None:
+        problems.append("generate on PostgreSQL: skipped, no PostgreSQL server answers")
+    else:
+        print(f"generating {profile['generate_households']:,} households on postgresql, then the summary ...",
+              flush=True)
+        found, error = _run(["tools/bench_generate.py", "--households", str(profile["generate_households"]),
+                             "--runs", "5", "--database-url", pg], env)
+        figures += found
+        if error:
+            problems.append(f"generate on postgresql: {error}")
 
     for figure in figures:
         figure["profile"] = args.profile

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
-from hardship.core.db import db
+from hardship.core.db import commit, db
 
 # the command line's shared ways with ``--user`` and options, as the ledger's commands have them
 from hardship.funds.cli import _acting, _load
@@ -56,4 +56,45 @@ def summary_command(tenant_code, year, month, username, as_json):
                    f"{desk['closure_rate'] * 100:.1f}% closed")
 
 
-commands = [reports_cli]
+
+@click.command("generate")
+@click.option("--profile", type=click.Choice(["small", "medium", "large"]),
+              help="small (300 households), medium (100,000) or large (500,000).")
+@click.option("--households", help="Exactly this many households instead of a profile.")
+@with_appcontext
+def generate_command(profile, households):
+    """Write a generated province (GP): unions, households in every status, three years of ledger postings.
+    Refuses when the province GP exists already."""
+    import time
+
+    from hardship.reports.generate import PROFILES, AlreadyGenerated, generate
+
+    if (profile is None) == (households is None):
+        raise click.UsageError("error: --profile or --households: give exactly one")
+    if households is not None:
+        try:
+            count = int(households)
+        except ValueError:
+            count = 0
+        if not 1 <= count <= 2_000_000:
+            raise click.UsageError(f"error: --households: a whole number from 1 to 2000000, not {households!r}")
+    else:
+        count = PROFILES[profile]
+    started = time.perf_counter()
+    try:
+        result = generate(count, progress=lambda done: done % 10_000 == 0 and click.echo(f"{done} households"))
+    except AlreadyGenerated:
+        db.session.rollback()
+        click.echo("error: the generated province GP exists already; generate into an empty database", err=True)
+        raise SystemExit(2) from None
+    commit()
+    click.echo(f"generated {result.tenants} unions, {result.households} households ({result.people} people), "
+               f"{result.postings} postings, {result.aid_batches} aid batches paid ({result.aid_items} items), "
+               f"{result.desk_cases} desk cases in {time.perf_counter() - started:.1f} s")
+    for status, n in sorted(result.by_status.items()):
+        click.echo(f"status\t{status}\t{n}")
+    for category, n in sorted(result.by_category.items()):
+        click.echo(f"category\t{category}\t{n}")
+
+
+commands = [reports_cli, generate_command]
