@@ -4,13 +4,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from hardship import audit
-from hardship.core.downloads import xlsx_download
-from hardship.core.errors import NotFound, ValidationFailed
-
 from hardship.accounts.operations import require
 from hardship.api import load_query, route
-from hardship.reports import queries
-from hardship.reports import formsheets
+from hardship.core.downloads import xlsx_download
+from hardship.core.errors import NotFound, ValidationFailed
+from hardship.reports import formsheets, queries
 from hardship.reports.schemas import FormQuery, SummaryOut, SummaryQuery
 from tenants.scoping import get_tenant
 

@@ -163,3 +163,20 @@ def test_the_command_line_writes_the_same_form(app, city, api_as, tmp_path):
     unknown = runner.invoke(args=["hardship", "reports", "form", "nonsense", "--tenant", "C01", "--year", "2026",
                                   "--out", str(tmp_path / "y.xlsx")])
     assert unknown.exit_code == 2
+
+
+def test_the_summary_page_links_the_forms(city, client, login):
+    login("c01_all")
+    page = client.get("/t/C01/reports/summary?year=2026", headers={"Accept-Language": "zh"})
+    text = page.get_data(as_text=True)
+    for title in ("送温暖活动统计表", "困难职工帮扶中心统计表", "解困脱困工作进度表"):
+        assert title in text
+    assert 'id="form-monthly_funds"' not in text  # the monthly form needs a month
+    resp = client.get("/t/C01/reports/forms/center_annual.xlsx?year=2026")
+    assert resp.status_code == 200
+    ws = openpyxl.load_workbook(io.BytesIO(resp.data)).active
+    assert ws["A1"].value == "困难职工帮扶中心统计表"
+    monthly = client.get("/t/C01/reports/summary?year=2026&month=12").get_data(as_text=True)
+    assert 'id="form-monthly_funds"' in monthly
+    assert client.get("/t/C01/reports/forms/monthly_funds.xlsx?year=2026&month=12").status_code == 200
+    assert client.get("/t/C01/reports/forms/nonsense.xlsx?year=2026").status_code == 404
