@@ -5,9 +5,10 @@ from flask_login import current_user
 
 from hardship import audit
 from hardship.accounts.operations import require
-from hardship.api import load_query, route
+from hardship.api import load_body, load_query, route
 from hardship.core.downloads import xlsx_download
-from hardship.core.errors import NotFound, ValidationFailed
+from hardship.core.errors import Conflict, NotFound, ValidationFailed
+from hardship.jobs.api import StartedJob
 from hardship.reports import formsheets, queries
 from hardship.reports.schemas import FormQuery, SummaryOut, SummaryQuery
 from tenants.scoping import get_tenant
@@ -46,6 +47,24 @@ def export_form(form: str, tenant, year: int, month, user) -> tuple[bytes, str]:
     return content, filename
 
 
+def province_wide(tenant) -> bool:
+    """A form too large to build during a request: the root union, or one with more descendants than the
+    setting ``REPORT_FORM_INLINE_LIMIT`` (default 200)."""
+    import sqlalchemy as sa
+    from flask import current_app
+
+    from hardship.core.db import db
+    from tenants.models import Tenant
+    from tenants.scoping import path_range
+
+    if tenant.parent_id is None:
+        return True
+    limit = int(current_app.config.get("REPORT_FORM_INLINE_LIMIT", 200))
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(Tenant)
+                              .where(path_range(Tenant.path, tenant.path)))
+    return count - 1 > limit
+
+
 @route("/reports/forms/<form>.xlsx", tags=_TAGS, query=FormQuery)
 def report_form(form):
     """One of the four report forms of SPEC 6.3 (``warmth``, ``center_annual``, ``monthly_funds`` with a
@@ -54,4 +73,22 @@ def report_form(form):
     args = form_args(form, load_query(FormQuery))
     tenant = get_tenant(args["tenant"])
     require(current_user, "stats.read")
+    if province_wide(tenant):
+        raise Conflict(_l("This form covers a whole province: start it as a job (POST /api/v1/reports/forms/"
+                          "%(form)s/jobs) and download it from the job.", form=form))
     return xlsx_download(*export_form(form, tenant, args["year"], args["month"], current_user))
+
+
+@route("/reports/forms/<form>/jobs", ["POST"], tags=_TAGS, body=FormQuery, response=StartedJob, status=202)
+def start_form_job(form):
+    """Build a report form as a background job with progress (any union; the way for a province-wide form):
+    202 and the job; poll ``/jobs/{id}`` and download ``/jobs/{id}/output`` (audited). Unknown form: 404."""
+    from hardship.reports.jobs import build_form
+
+    args = form_args(form, load_body(FormQuery))
+    tenant = get_tenant(args["tenant"])
+    require(current_user, "stats.read")
+    audit.record("reports.export_form", tenant, tenant, user=current_user,
+                 detail={"form": formsheets.FORMS[form].title, "year": args["year"], "month": args["month"]})
+    run = build_form.enqueue(tenant, form, args["year"], args["month"], user=current_user)
+    return {"job": run.id, "status": run.status}, 202

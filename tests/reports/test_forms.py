@@ -5,6 +5,7 @@ landscape; bad input; the command line."""
 from __future__ import annotations
 
 import io
+import os
 
 import openpyxl
 import pytest
@@ -180,3 +181,62 @@ def test_the_summary_page_links_the_forms(city, client, login):
     assert 'id="form-monthly_funds"' in monthly
     assert client.get("/t/C01/reports/forms/monthly_funds.xlsx?year=2026&month=12").status_code == 200
     assert client.get("/t/C01/reports/forms/nonsense.xlsx?year=2026").status_code == 404
+
+
+# ---------------------------------------------------------------- province-wide: a job with progress
+
+def test_a_province_wide_form_is_a_job(city, api_as):
+    api = api_as("p01_all", lang="zh")
+    refused = api.get("/api/v1/reports/forms/warmth.xlsx?tenant=P01&year=2026")
+    assert refused.status_code == 409 and "/jobs" in refused.json["error"]["message"]
+    resp = api.post("/api/v1/reports/forms/warmth/jobs", json={"tenant": "P01", "year": 2026})
+    assert resp.status_code == 202, resp.json
+    job = api.get(f"/api/v1/jobs/{resp.json['job']}").json  # inline without REDIS_URL: already done
+    assert job["status"] == "finished" and job["progress"] == 1.0 and job["has_output"], job
+    out = api.get(f"/api/v1/jobs/{resp.json['job']}/output")
+    assert out.status_code == 200
+    t = table(openpyxl.load_workbook(io.BytesIO(out.data)).active)
+    assert t["单位代码"] == ["C01", "C02", "P01", None]
+    assert t["慰问困难职工户数"] == [2, 0, 0, 2]
+    assert api.post("/api/v1/reports/forms/nonsense/jobs", json={"tenant": "P01", "year": 2026}).status_code == 404
+    bad = api.post("/api/v1/reports/forms/monthly_funds/jobs", json={"tenant": "P01", "year": 2026})
+    assert bad.status_code == 422 and list(bad.json["error"]["fields"]) == ["month"]
+
+
+def test_a_large_union_is_a_job_too(city, api_as, app):
+    app.config["REPORT_FORM_INLINE_LIMIT"] = 1
+    try:  # C01 has three descendants
+        assert api_as("c01_all").get("/api/v1/reports/forms/warmth.xlsx?tenant=C01&year=2026").status_code == 409
+    finally:
+        app.config.pop("REPORT_FORM_INLINE_LIMIT")
+
+
+REDIS_URL = os.environ.get("REDIS_URL")
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL and a real RQ worker")
+def test_the_job_on_a_real_worker(rq_worker, city, api_as, app):
+    from redis import Redis
+    from rq import Queue
+
+    from tests.conftest import TEST_CONFIG
+
+    app.config["REDIS_URL"] = REDIS_URL
+    queue = Queue(TEST_CONFIG["RQ_QUEUE_PREFIX"] + "reports", connection=Redis.from_url(REDIS_URL))
+    queue.delete(delete_jobs=True)
+    try:
+        api = api_as("p01_all")
+        resp = api.post("/api/v1/reports/forms/monthly_funds/jobs", json={"tenant": "P01", "year": 2026, "month": 12})
+        assert resp.status_code == 202 and resp.json["status"] == "queued", resp.json
+        assert queue.count == 1
+        proc = rq_worker()
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        job = api.get(f"/api/v1/jobs/{resp.json['job']}").json
+        assert job["status"] == "finished", job
+        out = api.get(f"/api/v1/jobs/{resp.json['job']}/output")
+        t = table(openpyxl.load_workbook(io.BytesIO(out.data)).active)
+        assert t["本月支出：送温暖"] == pytest.approx([900, 0, 0, 900])
+    finally:
+        queue.delete(delete_jobs=True)
+        app.config["REDIS_URL"] = None
