@@ -42,9 +42,14 @@ def form_args(form: str, args: dict) -> dict:
 def export_form(form: str, tenant, year: int, month, user) -> tuple[bytes, str]:
     """The form's workbook, its download written to the audit log in the caller's transaction."""
     content, filename = formsheets.build(form, tenant, year, month)
-    audit.record("reports.export_form", tenant, tenant, detail={"form": formsheets.FORMS[form].title, "year": year, "month": month},
-                 user=user)
+    _audit_form(form, tenant, year, month, user)
     return content, filename
+
+
+def _audit_form(form: str, tenant, year: int, month, user) -> None:
+    """A form's download (or a job started to build it) written to the audit log, in one place."""
+    audit.record("reports.export_form", tenant, tenant, detail={"form": formsheets.FORMS[form].title, "year": year,
+                                                                "month": month}, user=user)
 
 
 def province_wide(tenant) -> bool:
@@ -88,7 +93,6 @@ def start_form_job(form):
     args = form_args(form, load_body(FormQuery))
     tenant = get_tenant(args["tenant"])
     require(current_user, "stats.read")
-    audit.record("reports.export_form", tenant, tenant, user=current_user,
-                 detail={"form": formsheets.FORMS[form].title, "year": args["year"], "month": args["month"]})
+    _audit_form(form, tenant, args["year"], args["month"], current_user)
     run = build_form.enqueue(tenant, form, args["year"], args["month"], user=current_user)
     return {"job": run.id, "status": run.status}, 202
