@@ -25,6 +25,8 @@ FORMATS = {
     "text": None,
     "code": "@",  # identifiers: ID, card and document numbers, union codes; text that Excel keeps as typed
     "money": '#,##0.00"元"',
+    "wan": "#,##0.0000",  # money in 万元 with four decimals (the report forms' unit, named in the header)
+    "yuan": "#,##0.00",  # money in 元 with two decimals, the unit named in the header
     "count": "#,##0",
     "integer": "0",  # a number that is a name, not a quantity: archive no., year, row number
     "percent": "0.00%",
@@ -117,6 +119,22 @@ class Sheet:
             if freeze:
                 sheet.freeze_panes(1, 0)
 
+    def print_a4_landscape(self, *, repeat_rows: tuple[int, int] | None = None) -> None:
+        """Print on A4 landscape, one page wide (``repeat_rows``: header rows printed on every page)."""
+        self._sheet.set_landscape()
+        self._sheet.set_paper(9)
+        self._sheet.fit_to_pages(1, 0)
+        if repeat_rows:
+            self._sheet.repeat_rows(*repeat_rows)
+
+    def merge_text(self, row: int, first_col: int, last_col: int, value: str, **extra) -> None:
+        """A text cell spanning ``first_col``..``last_col`` of ``row`` (a title or a header line)."""
+        fmt = self.book.format("text", **extra)
+        if last_col > first_col:
+            self._sheet.merge_range(row, first_col, row, last_col, str(value)[:MAX_TEXT], fmt)
+        else:
+            self._sheet.write_string(row, first_col, str(value)[:MAX_TEXT], fmt)
+
     def append(self, values: Iterable, *, kinds: Sequence[str] | None = None, heading: bool = False) -> None:
         """Write ``values`` as the next row, each by its column's kind (or by ``kinds``); ``None`` and ``""``
         leave a cell empty. ``heading``: a header row (bold; red where the column is required)."""
@@ -143,8 +161,10 @@ class Sheet:
             return
         if kind in ("text", "code"):
             sheet.write_string(row, col, str(value)[:MAX_TEXT], fmt)
-        elif kind == "money":
+        elif kind in ("money", "yuan"):
             sheet.write_number(row, col, _whole(value) / 100, fmt)
+        elif kind == "wan":
+            sheet.write_number(row, col, _whole(value) / 1_000_000, fmt)
         elif kind in ("count", "integer"):
             sheet.write_number(row, col, _whole(value), fmt)
         elif kind == "percent":

@@ -18,7 +18,7 @@ from flask.cli import AppGroup, with_appcontext
 from hardship.core.db import commit, db
 
 # the command line's shared ways with ``--user`` and options, as the ledger's commands have them
-from hardship.funds.cli import _acting, _load
+from hardship.funds.cli import _acting, _command_line_account, _load
 
 reports_cli = AppGroup("reports", help="Consolidated statistics of a union's subtree.")
 
@@ -56,6 +56,34 @@ def summary_command(tenant_code, year, month, username, as_json):
                    f"{desk['closure_rate'] * 100:.1f}% closed")
 
 
+@reports_cli.command("form")
+@click.argument("form")
+@click.option("--tenant", "tenant_code", required=True, help="Code of the union, e.g. C01.")
+@click.option("--year", required=True, help="The year, e.g. 2026.")
+@click.option("--month", help="The month (1 to 12), for the monthly form monthly_funds.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The xlsx file to write.")
+@click.option("--user", "username", help="Read as this user (their scope and roles).")
+def form_command(form, tenant_code, year, month, out, username):
+    """Write a report form (warmth, center_annual, monthly_funds, relief_progress) of a union as xlsx."""
+    from hardship.accounts.operations import require
+    from hardship.reports.api import export_form, form_args
+    from hardship.reports.formsheets import FORMS
+    from hardship.reports.schemas import FormQuery
+    from tenants.scoping import get_tenant
+
+    if form not in FORMS:
+        raise click.UsageError(f"unknown form {form!r}: one of {', '.join(FORMS)}")
+    with _acting(username) as user:
+        args = _load(FormQuery, tenant=tenant_code, year=year, month=month)
+        args = form_args(form, args)
+        tenant = get_tenant(args["tenant"])
+        require(user, "stats.read")
+        content, _name = export_form(form, tenant, args["year"], args["month"], user or _command_line_account())
+        db.session.commit()
+    with open(out, "wb") as handle:
+        handle.write(content)
+    click.echo(f"{out}: {FORMS[form].title} {tenant_code} {args['year']}" + (f"-{args['month']}" if args["month"]
+                                                                              else ""))
 
 @click.command("generate")
 @click.option("--profile", type=click.Choice(["small", "medium", "large"]),

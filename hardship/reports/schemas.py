@@ -92,3 +92,11 @@ class SummaryOut(SummaryPartOut):
     exact = fields.Boolean(metadata={"description": "Computed directly from the base records"})
     own = fields.Nested(SummaryPartOut, metadata={"description": "The union's own records, without its children"})
     children = fields.List(fields.Nested(SummaryPartOut))
+
+
+class FormQuery(InputSchema):
+    """A report form's union and period (SPEC 6.3): the month is required by the monthly form only."""
+
+    tenant = Text(required=True, max_length=CODE_LENGTH)
+    year = Year(required=True)
+    month = Whole(load_default=None, validate=between(1, 12))

@@ -15,12 +15,14 @@ from hardship.aid.models import PROGRAM_TYPES
 from hardship.api import load_data
 from hardship.archives.models import CATEGORIES, REASONS, STATUSES
 from hardship.core.db import db
+from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed
 from hardship.core.i18n import current_lang
 from hardship.core.money import format_fen
 from hardship.funds.models import SOURCES
-from hardship.reports import queries
-from hardship.reports.schemas import SummaryQuery
+from hardship.reports import formsheets, queries
+from hardship.reports.api import export_form, form_args
+from hardship.reports.schemas import FormQuery, SummaryQuery
 from hardship.web import tenant_blueprint
 from tenants.levels import registry
 from tenants.models import Tenant
@@ -75,4 +77,14 @@ def summary():
         "reports/summary.html", tenant=g.tenant, result=result, year=args["year"], month=args["month"],
         errors=errors, crumbs=_crumbs(g.tenant), yuan=yuan, percent=percent, statuses=STATUSES,
         categories=CATEGORIES, reasons=REASONS, program_types=PROGRAM_TYPES, sources=SOURCES, flows=FLOW_LABELS,
-        fund_labels=FUND_LABELS, level_names={p.key: p.name(current_lang()) for p in registry})
+        fund_labels=FUND_LABELS, level_names={p.key: p.name(current_lang()) for p in registry},
+        forms=formsheets.FORMS)
+
+
+@bp.route("/reports/forms/<form>.xlsx")
+def download_form(form):
+    """A report form of this union for the page's period (SPEC 6.3); the request commits its audit entry."""
+    require(current_user, "stats.read")
+    args = form_args(form, load_data(FormQuery, {"tenant": g.tenant.code, "year": request.args.get("year", ""),
+                                                 "month": request.args.get("month", "")}))
+    return xlsx_download(*export_form(form, g.tenant, args["year"], args["month"], current_user))

@@ -175,6 +175,9 @@ REQUESTS: dict[str, Call] = {
                                                      json={"name": "来信.pdf"}),
     "GET /api/v1/desk/figures": Call(path="/api/v1/desk/figures?tenant=C01&year=2026"),
     "GET /api/v1/reports/summary": Call(path="/api/v1/reports/summary?tenant=C01&year=2026&month=11&exact=1"),
+    "GET /api/v1/reports/forms/{form}.xlsx": Call(path="/api/v1/reports/forms/warmth.xlsx?tenant=C01&year=2026"),
+    "POST /api/v1/reports/forms/{form}/jobs": Call(path="/api/v1/reports/forms/relief_progress/jobs",
+                                                 json={"tenant": "P01", "year": 2026}),
 }
 #: postings send an idempotency key
 for _route in ("POST /api/v1/funds/receipts", "POST /api/v1/funds/allocations", "POST /api/v1/funds/returns",

@@ -209,6 +209,7 @@ UNSCOPED: dict[str, tuple[object, str]] = {
     "filename": ("css/app.css", "static files are public"),
     "lang": ("en", "the language switch"),
     "action": ("close", "the name of a case page's action (the case is the scoped argument)"),
+    "form": ("warmth", "the name of a report form (the tenant is the scoped argument)"),
 }
 
 #: required fields of API query schemas other than ``tenant`` (for the query-tenant test)
@@ -225,6 +226,7 @@ BODY_SAMPLES: dict[str, dict] = {
     "api.create_program": {"type": "warmth", "year": 2026, "name": "隔离测试项目", "sources": ["central_finance"]},
     "api.create_batch": {"items": []},
     "api.create_case": CASE_BODY,
+    "api.start_form_job": {"year": 2026},
 }
 
 _ARG_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -492,9 +494,10 @@ def test_body_tenant_isolation(rule, endpoint, method, field, samples, caller):
         pytest.fail(f"{method} {rule} ({endpoint}): its body names a tenant in {field!r}; register a valid body "
                     f"for it in BODY_SAMPLES in tests/tenants/test_isolation.py")
     args = set(_ARG_RE.findall(rule))
-    if args - set(SAMPLES):
-        pytest.fail(_missing_sample_message(f"{method} {rule} ({endpoint})", args - set(SAMPLES)))
-    inside = {a: SAMPLES[a].make(samples) for a in args}  # URL arguments inside subtree C01
+    if args - set(SAMPLES) - set(UNSCOPED):
+        pytest.fail(_missing_sample_message(f"{method} {rule} ({endpoint})", args - set(SAMPLES) - set(UNSCOPED)))
+    inside = {a: (UNSCOPED[a][0] if a in UNSCOPED else SAMPLES[a].make(samples))
+              for a in args}  # URL arguments inside subtree C01
     body = BODY_SAMPLES[endpoint]
     problems = []
     for user in OUTSIDERS:

@@ -1,0 +1,215 @@
+"""The four report forms of SPEC 6.3 as xlsx, every figure taken from :func:`hardship.reports.queries.summary`
+(the exact figures over the base records; no second implementation of any figure).
+
+Each form: a Chinese title, the union and the period in the header, the unit of money, one row per direct child
+(its whole subtree), the union's own row (本级) and a total row (合计: the sum of the rows above; rates recomputed
+from the summed counts). Money in 万元 with four decimals, except ``monthly_funds`` (元, two decimals). Text cells
+are text, numbers numbers; no formulas. Printed on A4 landscape, one page wide.
+
+The form's headers are the official Chinese forms' own wording (the forms are Chinese documents in every locale).
+
+Columns with no data source yet are left blank (:data:`NOT_COUNTED`, an empty cell, never a 0 that a reader
+would take for a count; their total is blank too), to be wired when their sources exist:
+
+* ``warmth``: 其中建档困难职工 户数/金额, 慰问困难劳模, 慰问一线职工, 慰问农民工 人数/金额 (the summary has no aid
+  figures by beneficiary kind yet); 资金来源 columns are the period's disbursements by source over all programs,
+  not the warmth programs alone.
+* ``center_annual``: 法律援助 件数, 职业介绍 人次/成功人次, 技能培训 人次 (the desk figures are not split by
+  case kind); 信访接待 件数 and 办结率 count every desk case.
+* ``monthly_funds``: 上月结余, 本月收入 by source, 本月下拨, 本月退回, 本月结余 (the ledger's figures are kept
+  per fiscal year, with no per-month query yet) and 物资 收入/发放/库存 (no goods figures in the summary yet);
+  本月支出 by program type is the month's paid aid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hardship.core.xlsx import Column, Workbook
+from hardship.funds.models import SOURCES
+from hardship.reports import queries
+
+#: the sources of SPEC 4.2, in their Chinese names, in the ledger's order
+SOURCE_NAMES = {"central_finance": "中央财政", "provincial_finance": "省级财政", "upper_union": "上级工会下拨",
+                "local_matching": "地方财政配套", "own_funds": "本级工会经费", "donation": "社会捐赠"}
+#: the program types of the monthly form's spending columns
+SPENDING_TYPES = {"living": "生活救助", "medical": "医疗救助", "education": "金秋助学", "warmth": "送温暖",
+                  "emergency": "临时救助", "model_worker": "困难劳模", "frontline": "一线职工",
+                  "migrant": "农民工"}
+#: the aid columns of the annual centre form: program type and name
+CENTER_AID = (("living", "生活救助"), ("medical", "医疗救助"), ("education", "金秋助学"), ("warmth", "送温暖"),
+              ("emergency", "临时救助"))
+
+
+@dataclass(frozen=True)
+class Form:
+    code: str
+    title: str
+    monthly: bool
+    unit: str
+
+
+FORMS = {
+    "warmth": Form("warmth", "送温暖活动统计表", False, "万元"),
+    "center_annual": Form("center_annual", "困难职工帮扶中心统计表", False, "万元"),
+    "monthly_funds": Form("monthly_funds", "帮扶资金物资收支明细表", True, "元"),
+    "relief_progress": Form("relief_progress", "解困脱困工作进度表", False, "万元"),
+}
+
+
+#: a figure the summary does not count yet: an empty cell
+NOT_COUNTED = None
+
+
+def _rate(part: int, whole: int) -> float:
+    """A percentage (45.5 for 45.5%), rounded to two decimals; 0 when there is nothing to divide by."""
+    return round(part * 100 / whole, 2) if whole else 0.0
+
+
+# ---------------------------------------------------------------- each form: its columns and a row per part
+
+def _warmth_columns(money: str) -> list[Column]:
+    return [Column("慰问困难职工户数", "count", 10), Column("慰问困难职工金额", money, 12),
+            Column("其中建档困难职工户数", "count", 10), Column("其中建档困难职工金额", money, 12),
+            Column("慰问困难劳模人数", "count", 10), Column("慰问困难劳模金额", money, 12),
+            Column("慰问一线职工人数", "count", 10), Column("慰问一线职工金额", money, 12),
+            Column("慰问农民工人数", "count", 10), Column("慰问农民工金额", money, 12),
+            Column("物资折款", money, 12),
+            *[Column(f"资金来源：{name}", money, 12) for name in SOURCE_NAMES.values()],
+            Column("合计", money, 12)]
+
+
+def _warmth_row(part: dict) -> list:
+    warmth = part["aid"]["by_type"]["warmth"]
+    by_source = part["aid"]["by_source"]
+    return [warmth["households"], warmth["amount"], *[NOT_COUNTED] * 8, warmth["goods_value"],
+            *[by_source.get(s, {"amount": 0})["amount"] for s in SOURCE_NAMES],
+            warmth["amount"] + warmth["goods_value"]]
+
+
+def _center_columns(money: str) -> list[Column]:
+    aid = []
+    for _type, name in CENTER_AID:
+        aid += [Column(f"{name}户次", "count", 9), Column(f"{name}金额", money, 12)]
+    return [Column("在档困难职工户数：深度", "count", 9), Column("在档困难职工户数：相对", "count", 9),
+            Column("在档困难职工户数：意外", "count", 9), Column("本年新建档", "count", 9),
+            Column("本年解困", "count", 9), Column("本年脱困", "count", 9), Column("返困", "count", 9),
+            *aid,
+            Column("信访接待件数", "count", 9), Column("办结率（%）", "percent", 9), Column("法律援助件数", "count", 9),
+            Column("职业介绍人次", "count", 9), Column("职业介绍成功人次", "count", 9),
+            Column("技能培训人次", "count", 9),
+            Column("帮扶资金收入", money, 12), Column("帮扶资金支出", money, 12), Column("帮扶资金结余", money, 12)]
+
+
+def _center_row(part: dict) -> list:
+    h, by_type, desk, funds = part["households"], part["aid"]["by_type"], part["desk"], part["funds"]
+    cats = h["by_category"]
+    aid = []
+    for program_type, _name in CENTER_AID:
+        aid += [by_type[program_type]["person_times"], by_type[program_type]["amount"]]
+    return [cats.get("deep", 0), cats.get("relative", 0), cats.get("accident", 0), h["newly_archived"],
+            h["relieved"], h["exited"], h["returned"], *aid,
+            desk["received"], _rate(desk["closed"], desk["received"]), *[NOT_COUNTED] * 4,
+            funds["received"], funds["disbursed"], funds["balance"]]
+
+
+def _monthly_columns(money: str) -> list[Column]:
+    return [Column("上月结余", money, 12),
+            *[Column(f"本月收入：{name}", money, 12) for name in SOURCE_NAMES.values()],
+            Column("本月下拨", money, 12),
+            *[Column(f"本月支出：{name}", money, 12) for name in SPENDING_TYPES.values()],
+            Column("本月退回", money, 12), Column("本月结余", money, 12),
+            Column("物资收入（折款）", money, 12), Column("物资发放（折款）", money, 12),
+            Column("物资库存（折款）", money, 12)]
+
+
+def _monthly_row(part: dict) -> list:
+    by_type = part["aid"]["by_type"]
+    return [NOT_COUNTED, *[NOT_COUNTED for _s in SOURCE_NAMES], NOT_COUNTED,
+            *[by_type[t]["amount"] for t in SPENDING_TYPES], *[NOT_COUNTED] * 5]
+
+
+def _relief_columns(money: str) -> list[Column]:
+    return [Column("年初在档户数", "count", 10), Column("本年新建档", "count", 10), Column("本年解困", "count", 10),
+            Column("本年脱困", "count", 10), Column("本年返困", "count", 10), Column("年末在档户数", "count", 10),
+            Column("解困率（%）", "percent", 10), Column("脱困率（%）", "percent", 10)]
+
+
+def _relief_row(part: dict, before: dict | None) -> list:
+    h = part["households"]
+    start = before["households"]["stock"] if before else 0
+    return [start, h["newly_archived"], h["relieved"], h["exited"], h["returned"], h["stock"], None, None]
+
+
+def _relief_rates(row: list) -> list:
+    """解困率 and 脱困率: relieved and exited over the households served in the year (年初在档 + 本年新建档)."""
+    served = row[0] + row[1]
+    return [*row[:6], _rate(row[2], served), _rate(row[3], served)]
+
+
+# ---------------------------------------------------------------- the workbook
+
+def _parts(result: dict) -> list[dict]:
+    return [*result["children"], result["own"]]
+
+
+def form_rows(form: str, tenant, year: int, month: int | None = None, *, today=None) -> tuple[list, list]:
+    """The form's columns and its rows: ``[label_code, label_name, *figures]`` per child, then the union's
+    own row, then the total (money in fen; percentages as 45.5)."""
+    money = "yuan" if FORMS[form].unit == "元" else "wan"
+    result = queries.summary(tenant, year, month if form == "monthly_funds" else None, today=today)
+    parts = _parts(result)
+    if form == "warmth":
+        columns, figures = _warmth_columns(money), [_warmth_row(p) for p in parts]
+    elif form == "center_annual":
+        columns, figures = _center_columns(money), [_center_row(p) for p in parts]
+    elif form == "monthly_funds":
+        columns, figures = _monthly_columns(money), [_monthly_row(p) for p in parts]
+    else:
+        before = queries.summary(tenant, year - 1, today=today)
+        prior = {p["tenant"]: p for p in _parts(before)}
+        prior_own = before["own"]
+        figures = [_relief_row(p, prior_own if p is result["own"] else prior.get(p["tenant"])) for p in parts]
+        columns = _relief_columns(money)
+    total = [None if all(row[i] is NOT_COUNTED for row in figures) else sum(row[i] or 0 for row in figures)
+             for i in range(len(columns))]
+    for i, column in enumerate(columns):  # a rate is not added up: recomputed below from the summed counts
+        if column.kind == "percent":
+            total[i] = None
+    if form == "center_annual":
+        received = next(i for i, c in enumerate(columns) if c.header == "信访接待件数")
+        total[received + 1] = _rate(sum(p["desk"]["closed"] for p in parts), total[received])
+    if form == "relief_progress":
+        figures = [_relief_rates(r) for r in figures]
+        total = _relief_rates(total)
+    rows = [[p["tenant"], p["name"] if p is not result["own"] else f"{p['name']}（本级）", *row]
+            for p, row in zip(parts, figures, strict=True)]
+    rows.append(["", "合计", *total])
+    return columns, rows
+
+
+def period_text(year: int, month: int | None) -> str:
+    return f"{year}年{month}月" if month else f"{year}年度"
+
+
+def build(form: str, tenant, year: int, month: int | None = None, *, today=None) -> tuple[bytes, str]:
+    """The form's workbook and its file name."""
+    spec = FORMS[form]
+    month = month if spec.monthly else None
+    columns, rows = form_rows(form, tenant, year, month, today=today)
+    book = Workbook()
+    all_columns = [Column("单位代码", "code", 12), Column("单位", "text", 24), *columns]
+    sheet = book.sheet(spec.title, all_columns, header=False, freeze=False)
+    last = len(all_columns) - 1
+    sheet.merge_text(0, 0, last, spec.title, bold=True, font_size=16, align="center")
+    sheet.merge_text(1, 0, last, f"填报单位：{tenant.name}（{tenant.code}）    统计期间：{period_text(year, month)}"
+                                 f"    金额单位：{spec.unit}")
+    sheet.row = 2
+    sheet.append([c.header for c in all_columns], kinds=["text"] * len(all_columns), heading=True)
+    for row in rows:
+        sheet.append(row)
+    sheet.print_a4_landscape(repeat_rows=(0, 2))
+    return book.close(), f"{tenant.code}-{spec.title}-{period_text(year, month)}.xlsx"
+
+
+__all__ = ["FORMS", "SOURCES", "build", "form_rows", "period_text"]
