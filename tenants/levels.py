@@ -209,6 +209,8 @@ registry = LevelRegistry()
 STANDARD_MENU: tuple[MenuEntry, ...] = (
     MenuEntry("tenants_ui.home", _l("Overview")),
     MenuEntry("reports_ui.summary", _l("Statistics summary"), "stats.read"),
+    MenuEntry("reports_ui.filings", _l("Report filing"), "reports.file"),
+    MenuEntry("reports_ui.filing_board", _l("Children's report filing"), "reports.decide"),
     MenuEntry("archives_ui.index", _l("Hardship household archive"), "households.read"),
     MenuEntry("archives_ui.new", _l("New registration"), "households.register"),
     MenuEntry("imports_ui.households", _l("Import households"), "households.register"),

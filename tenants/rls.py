@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 #: tables the runtime role may only read and append to
 APPEND_ONLY_TABLES: set[str] = {"audit_events", "household_events", "fund_transactions", "fund_entries",
-                                 "goods_movements", "aid_batch_events", "desk_case_events"}
+                                 "goods_movements", "aid_batch_events", "desk_case_events",
+                                 "report_filing_events"}
 #: tables the runtime role may read only (the tree's version is set by a trigger that runs as the owner)
 READ_ONLY_TABLES: set[str] = {"tenant_tree_version"}
 #: tables the runtime role may read and append to, but change only through a function that runs as the owner:

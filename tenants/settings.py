@@ -84,6 +84,8 @@ def describe(key: str, value) -> str:
             gettext("%(label)s: %(value)s", label=parts.get(kind, kind),
                     value=gettext("%(n)s days", n=format_decimal(days)) if days else gettext("general deadline"))
             for kind, days in value.items())
+    if key == "annual_filing_deadline" and isinstance(value, dict):
+        return gettext("%(month)s/%(day)s of the next year", month=value.get("month"), day=value.get("day"))
     if key == "matching_ratio" and isinstance(value, dict):
         parts = [gettext("default %(ratio)s", ratio=format_decimal(value.get("default", 0)))]
         parts += [gettext("%(year)s: %(ratio)s", year=year, ratio=format_decimal(ratio))
@@ -121,6 +123,17 @@ define("desk_deadline_days_by_kind", _l("Service-desk deadline by kind of case (
                               "job_referral": _l("Job referral"), "training": _l("Skills training")})
 define("monthly_filing_day", _l("Monthly report due day"), fields.Integer(validate=between(1, 28)), 5,
        unit=_l("th of the month"))
+
+class AnnualDeadline(Schema):
+    """The day of the next year by which a year's annual reports are due (day 1 to 28, valid in every month)."""
+
+    month = fields.Integer(required=True, validate=between(1, 12))
+    day = fields.Integer(required=True, validate=between(1, 28))
+
+
+define("annual_filing_deadline", _l("Annual reports due (the next year's month and day)"),
+       fields.Nested(AnnualDeadline), {"month": 3, "day": 28}, widget="parts",
+       parts={"month": _l("Month"), "day": _l("Day")})
 
 #: The defaults of SPEC 2.5, which the shipped level plugins declare.
 SPEC_DEFAULTS = {key: d.default for key, d in DEFINITIONS.items()}

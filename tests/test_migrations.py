@@ -152,7 +152,7 @@ def test_models_match_migrations(fresh_app):
 
 #: what the runtime role may only read and append to (the audit log, the archive's history, the ledger)
 APPEND_ONLY = {"audit_events", "household_events", "fund_transactions", "fund_entries", "goods_movements",
-               "aid_batch_events", "desk_case_events"}
+               "aid_batch_events", "desk_case_events", "report_filing_events"}
 #: what the runtime role changes only through a function that runs as the owner (a lot's balance: the ledger's)
 FUNCTION_WRITTEN = {"fund_lots"}
 ROW_SECURITY_FUNCTIONS = {"hardship_scope", "hardship_scope_ids", "hardship_tree_changed_now", "hardship_tree_changed",

@@ -20,6 +20,7 @@ LAYOUT = {
     "hardship/goods": EDITED | {"queries", "cli"},
     "hardship/aid": EDITED | {"queries", "jobs", "cli"},
     "hardship/desk": EDITED | {"queries", "cli"},
+    "hardship/reports": EDITED | {"queries", "jobs", "cli"},
     "tenants": EDITED | {"jobs"},
     "hardship/audit": READ_ONLY | {"schemas", "queries"},
     "hardship/jobs": READ_ONLY | {"cli"},

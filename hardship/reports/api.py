@@ -1,17 +1,31 @@
-"""Reports API (SPEC 6.1, appendix A): the consolidated summary of a union's subtree."""
+"""Reports API (SPEC 6.1, 6.4, appendix A): the consolidated summary of a union's subtree; filing reports upward
+(file, accept or return, versions, the parent's board, figures built from the children's accepted reports)."""
 
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from hardship import audit
 from hardship.accounts.operations import require
-from hardship.api import load_body, load_query, route
+from hardship.api import json_object, load_body, load_query, route
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import Conflict, NotFound, ValidationFailed
 from hardship.jobs.api import StartedJob
+from hardship.reports import filing as filing_ops
 from hardship.reports import formsheets, queries
-from hardship.reports.schemas import FormQuery, SummaryOut, SummaryQuery
-from tenants.scoping import get_tenant
+from hardship.reports import operations as ops
+from hardship.reports.models import ReportFiling
+from hardship.reports.schemas import (
+    BoardOut,
+    ComparisonOut,
+    DecisionIn,
+    FilingListOut,
+    FilingOut,
+    FilingPeriodIn,
+    FormQuery,
+    SummaryOut,
+    SummaryQuery,
+)
+from tenants.scoping import get_owned, get_tenant
 
 _TAGS = ["reports"]
 
@@ -96,3 +110,70 @@ def start_form_job(form):
     _audit_form(form, tenant, args["year"], args["month"], current_user)
     run = build_form.enqueue(tenant, form, args["year"], args["month"], user=current_user)
     return {"job": run.id, "status": run.status}, 202
+# ---------------------------------------------------------------- filing upward (SPEC 6.4)
+
+def _filing(filing_id) -> ReportFiling:
+    return get_owned(ReportFiling, filing_id)
+
+
+@route("/reports/filings", ["POST"], body=FilingPeriodIn, response=FilingOut, status=201, tags=_TAGS)
+def file_report():
+    """File your own union's report of a form for a period upward: a new version holding the period's summary
+    frozen as it is now (refiling a returned or undecided report makes the next version; an accepted one: 409).
+    Filed after the due date (``monthly_filing_day`` of the next month, or the annual deadline), it is late."""
+    value = json_object().get("tenant")
+    tenant = get_tenant(value if isinstance(value, str) else "")
+    require(current_user, "reports.file")
+    data = load_body(FilingPeriodIn)
+    filing = ops.file_report(tenant, data["form"], data["year"], data["month"], actor=current_user)
+    return filing_ops.filing_dict(filing), 201
+
+
+@route("/reports/filings", tags=_TAGS, query=FilingPeriodIn, response=FilingListOut)
+def list_filings():
+    """The versions of a union's report of a form for a period, newest first (without their snapshots)."""
+    args = load_query(FilingPeriodIn)
+    tenant = get_tenant(args["tenant"])
+    filing_ops.require_any(current_user, "stats.read", "reports.file", "reports.decide")
+    month = filing_ops.check_period(args["form"], args["year"], args["month"])
+    return {"items": [filing_ops.filing_dict(f, with_snapshot=False)
+                      for f in filing_ops.versions(tenant, args["form"], args["year"], month)]}
+
+
+@route("/reports/filings/<int:filing_id>", tags=_TAGS, response=FilingOut)
+def get_filing(filing_id):
+    """One filed version with its frozen summary. A report outside your subtree: 404."""
+    filing = _filing(filing_id)
+    filing_ops.require_any(current_user, "stats.read", "reports.file", "reports.decide")
+    return filing_ops.filing_dict(filing)
+
+
+@route("/reports/filings/<int:filing_id>/decision", ["POST"], body=DecisionIn, response=FilingOut, tags=_TAGS)
+def decide_filing(filing_id):
+    """Accept the newest version of a child's report, or return it with a reason (only the union it is filed
+    to, with ``reports.decide``: the filing union itself gets 403)."""
+    filing = _filing(filing_id)
+    require(current_user, "reports.decide")
+    data = load_body(DecisionIn)
+    ops.decide(filing, data["action"], data["reason"], actor=current_user)
+    return filing_ops.filing_dict(filing)
+
+
+@route("/reports/board", tags=_TAGS, query=FilingPeriodIn, response=BoardOut)
+def filing_board():
+    """For each direct child of a union: its report of the form for the period filed on time, late, missing (or
+    not yet due), returned or accepted."""
+    args = load_query(FilingPeriodIn)
+    tenant = get_tenant(args["tenant"])
+    filing_ops.require_any(current_user, "stats.read", "reports.decide")
+    return {"items": filing_ops.board(tenant, args["form"], args["year"], args["month"])}
+
+
+@route("/reports/built", tags=_TAGS, query=FilingPeriodIn, response=ComparisonOut)
+def built_from_children():
+    """A union's figures built from its own live records and its children's accepted reports, beside the live
+    summary, each figure flagged where they differ."""
+    args = load_query(FilingPeriodIn)
+    tenant = get_tenant(args["tenant"])
+    filing_ops.require_any(current_user, "stats.read", "reports.decide")
+    return filing_ops.build_from_children(tenant, args["form"], args["year"], args["month"])

@@ -4,7 +4,12 @@
   computed directly from the base records), a line per part (the whole, the union's own records, each child),
   or the API's JSON.
 
-``--user`` reads as that user (their union's scope and roles); without it, the server operator reads every
+* ``file`` files a union's report of a form for a period upward (as ``POST /api/v1/reports/filings``);
+  ``decide`` accepts or returns a filed report (as ``POST /api/v1/reports/filings/<id>/decision``);
+  ``board`` prints, for each direct child of a union, its report's status (on time, late, missing, returned,
+  accepted).
+
+``--user`` reads (and acts) as that user (their union's scope and roles); without it, the server operator reads every
 union. Exit status 2 with ``error: ...`` naming each refused option and its problem.
 """
 
@@ -123,6 +128,76 @@ def generate_command(profile, households):
         click.echo(f"status\t{status}\t{n}")
     for category, n in sorted(result.by_category.items()):
         click.echo(f"category\t{category}\t{n}")
+
+
+def _period_options(fn):
+    for option in reversed((
+        click.option("--tenant", "tenant_code", required=True, help="Code of the union, e.g. K0101."),
+        click.option("--form", "form", required=True,
+                     help="warmth, center_annual, monthly_funds or relief_progress."),
+        click.option("--year", required=True, help="The year, e.g. 2026."),
+        click.option("--month", help="The month (1 to 12) of the monthly form."),
+        click.option("--user", "username", help="Act as this user (their scope and roles)."),
+    )):
+        fn = option(fn)
+    return fn
+
+
+@reports_cli.command("file")
+@_period_options
+def file_command(tenant_code, form, year, month, username):
+    """File a union's report of a form for a period upward (a new version holding the frozen summary)."""
+    from hardship.core.db import commit
+    from hardship.reports import operations as ops
+    from hardship.reports.schemas import FilingPeriodIn
+    from tenants.scoping import get_tenant
+
+    with _acting(username) as user:
+        args = _load(FilingPeriodIn, tenant=tenant_code, form=form, year=year, month=month)
+        filing = ops.file_report(get_tenant(args["tenant"]), args["form"], args["year"], args["month"], actor=user)
+        found = (filing.id, filing.version, filing.late, filing.due_on)
+        commit()
+    click.echo(f"filed report {found[0]}: version {found[1]}, due {found[3]}, {'late' if found[2] else 'on time'}")
+
+
+@reports_cli.command("decide")
+@click.argument("filing_id", type=int)
+@click.option("--action", type=click.Choice(["accept", "return"]), required=True)
+@click.option("--reason", default="", help="Why it is returned (required to return).")
+@click.option("--user", "username", help="Act as this user (their scope and roles).")
+def decide_command(filing_id, action, reason, username):
+    """Accept a child's filed report, or return it with a reason."""
+    from hardship.core.db import commit
+    from hardship.reports import operations as ops
+    from hardship.reports.models import ReportFiling
+    from hardship.reports.schemas import DecisionIn
+    from tenants.scoping import get_owned
+
+    with _acting(username) as user:
+        data = _load(DecisionIn, action=action, reason=reason)
+        filing = ops.decide(get_owned(ReportFiling, filing_id), data["action"], data["reason"], actor=user)
+        status = filing.status
+        commit()
+    click.echo(f"report {filing_id}: {status}")
+
+
+@reports_cli.command("board")
+@_period_options
+def board_command(tenant_code, form, year, month, username):
+    """For each direct child of a union: its report of the form for the period (on time, late, missing, ...)."""
+    from hardship.reports import filing
+    from hardship.reports.schemas import FilingPeriodIn
+    from tenants.scoping import get_tenant
+
+    with _acting(username) as user:
+        filing.require_any(user, "stats.read", "reports.decide")
+        args = _load(FilingPeriodIn, tenant=tenant_code, form=form, year=year, month=month)
+        rows = filing.board(get_tenant(args["tenant"]), args["form"], args["year"], args["month"])
+        db.session.rollback()
+    for row in rows:
+        version = f"version {row['version']}" if row["version"] else "-"
+        click.echo(f"{row['tenant']}\t{row['name']}\t{row['status']}\tdue {row['due_on']}\t{version}\t"
+                   f"{row['return_reason']}")
 
 
 commands = [reports_cli, generate_command]

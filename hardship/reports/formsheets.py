@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from hardship.core.xlsx import Column, Workbook
 from hardship.funds.models import SOURCES
 from hardship.reports import queries
+from hardship.reports.models import FORMS as FORM_CODES
+from hardship.reports.models import MONTHLY_FORMS
 
 #: the sources of SPEC 4.2, in their Chinese names, in the ledger's order
 SOURCE_NAMES = {"central_finance": "中央财政", "provincial_finance": "省级财政", "upper_union": "上级工会下拨",
@@ -49,12 +51,10 @@ class Form:
     unit: str
 
 
-FORMS = {
-    "warmth": Form("warmth", "送温暖活动统计表", False, "万元"),
-    "center_annual": Form("center_annual", "困难职工帮扶中心统计表", False, "万元"),
-    "monthly_funds": Form("monthly_funds", "帮扶资金物资收支明细表", True, "元"),
-    "relief_progress": Form("relief_progress", "解困脱困工作进度表", False, "万元"),
-}
+#: each form's official Chinese title and unit of money (the forms and which are monthly: ``reports.models``)
+_TITLES = {"warmth": ("送温暖活动统计表", "万元"), "center_annual": ("困难职工帮扶中心统计表", "万元"),
+           "monthly_funds": ("帮扶资金物资收支明细表", "元"), "relief_progress": ("解困脱困工作进度表", "万元")}
+FORMS = {code: Form(code, _TITLES[code][0], code in MONTHLY_FORMS, _TITLES[code][1]) for code in FORM_CODES}
 
 
 #: a figure the summary does not count yet: an empty cell

@@ -3,11 +3,13 @@ the summary page alike, and the summary's response (SPEC 6.1, appendix A)."""
 
 from __future__ import annotations
 
-from marshmallow import fields
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError, fields, validates_schema
 
 from hardship.api import BaseSchema, between
 from hardship.archives.schemas import CODE_LENGTH, InputSchema
-from hardship.core.fields import Flag, Text, Whole, Year
+from hardship.core.fields import Choice, Flag, Text, Whole, Year
+from hardship.reports.models import FORMS, MONTHLY_FORMS
 
 
 class SummaryQuery(InputSchema):
@@ -100,3 +102,95 @@ class FormQuery(InputSchema):
     tenant = Text(required=True, max_length=CODE_LENGTH)
     year = Year(required=True)
     month = Whole(load_default=None, validate=between(1, 12))
+# ---------------------------------------------------------------- filing upward (SPEC 6.4)
+
+class FilingPeriodIn(InputSchema):
+    """A form and its period: a month for the monthly form, none for the annual forms."""
+
+    tenant = Text(required=True, max_length=CODE_LENGTH)
+    form = Choice(FORMS, required=True)
+    year = Year(required=True)
+    month = Whole(load_default=None, validate=between(1, 12))
+
+    @validates_schema
+    def month_fits_form(self, data, **kwargs):
+        form, month = data.get("form"), data.get("month")
+        if form in MONTHLY_FORMS and month is None:
+            raise ValidationError({"month": [_l("A monthly report needs its month.")]})
+        if form is not None and form not in MONTHLY_FORMS and month is not None:
+            raise ValidationError({"month": [_l("An annual report has no month.")]})
+
+
+class DecisionIn(InputSchema):
+    action = Choice({"accept": _l("Accept"), "return": _l("Return")}, required=True)
+    reason = Text(max_length=500, multiline=True)
+
+    @validates_schema
+    def reason_for_return(self, data, **kwargs):
+        if data.get("action") == "return" and not data.get("reason"):
+            raise ValidationError({"reason": [_l("Say why the report is returned.")]})
+
+
+class FilingBriefOut(BaseSchema):
+    id = fields.Integer()
+    form = fields.String()
+    form_label = fields.String()
+    year = fields.Integer()
+    month = fields.Integer(allow_none=True)
+    version = fields.Integer()
+    status = fields.String(metadata={"description": "filed | accepted | returned"})
+    status_label = fields.String()
+    due_on = fields.String(allow_none=True)
+    late = fields.Boolean(metadata={"description": "Filed after the due date"})
+    filed_at = fields.String()
+    decided_at = fields.String(allow_none=True)
+    return_reason = fields.String()
+
+
+class FilingOut(FilingBriefOut):
+    snapshot = fields.Nested(SummaryOut, metadata={"description": "The frozen summary of the period as filed"})
+
+
+class FilingListOut(BaseSchema):
+    items = fields.List(fields.Nested(FilingBriefOut))
+
+
+class BoardRowOut(BaseSchema):
+    tenant = fields.String()
+    name = fields.String()
+    status = fields.String(metadata={"description": "missing | not_due | on_time | late | returned | accepted"})
+    status_label = fields.String()
+    due_on = fields.String()
+    filing_id = fields.Integer(allow_none=True)
+    version = fields.Integer(allow_none=True)
+    late = fields.Boolean()
+    return_reason = fields.String()
+
+
+class BoardOut(BaseSchema):
+    items = fields.List(fields.Nested(BoardRowOut))
+
+
+class ComparisonRowOut(BaseSchema):
+    figure = fields.String()
+    label = fields.String()
+    money = fields.Boolean(metadata={"description": "An amount in fen (else a count)"})
+    built = fields.Integer(metadata={"description": "Own live records plus the children's accepted reports"})
+    live = fields.Integer(metadata={"description": "The live summary"})
+    differs = fields.Boolean()
+
+
+class ComparisonChildOut(BaseSchema):
+    tenant = fields.String()
+    name = fields.String()
+    accepted = fields.Boolean()
+    version = fields.Integer(allow_none=True)
+
+
+class ComparisonOut(BaseSchema):
+    tenant = fields.String()
+    form = fields.String()
+    year = fields.Integer()
+    month = fields.Integer(allow_none=True)
+    children = fields.List(fields.Nested(ComparisonChildOut))
+    rows = fields.List(fields.Nested(ComparisonRowOut))

@@ -88,3 +88,6 @@ def download_form(form):
     args = form_args(form, load_data(FormQuery, {"tenant": g.tenant.code, "year": request.args.get("year", ""),
                                                  "month": request.args.get("month", "")}))
     return xlsx_download(*export_form(form, g.tenant, args["year"], args["month"], current_user))
+
+
+from hardship.reports import filing_views  # noqa: E402,F401 (the filing pages, on this blueprint)

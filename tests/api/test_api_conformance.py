@@ -178,6 +178,15 @@ REQUESTS: dict[str, Call] = {
     "GET /api/v1/reports/forms/{form}.xlsx": Call(path="/api/v1/reports/forms/warmth.xlsx?tenant=C01&year=2026"),
     "POST /api/v1/reports/forms/{form}/jobs": Call(path="/api/v1/reports/forms/relief_progress/jobs",
                                                  json={"tenant": "P01", "year": 2026}),
+    "POST /api/v1/reports/filings": Call(user="k0101_all", json={"tenant": "K0101", "form": "monthly_funds",
+                                                                 "year": 2026, "month": 11}),
+    "GET /api/v1/reports/filings": Call(path="/api/v1/reports/filings?tenant=K0101&form=monthly_funds&year=2026"
+                                             "&month=11"),
+    "GET /api/v1/reports/filings/{filing_id}": Call(path="/api/v1/reports/filings/{filing}"),
+    "POST /api/v1/reports/filings/{filing_id}/decision": Call(user="c01_all", path="/api/v1/reports/filings/{filing}/decision",
+                                                              json={"action": "return", "reason": "数字有误"}),
+    "GET /api/v1/reports/board": Call(path="/api/v1/reports/board?tenant=C01&form=monthly_funds&year=2026&month=11"),
+    "GET /api/v1/reports/built": Call(path="/api/v1/reports/built?tenant=C01&form=monthly_funds&year=2026&month=11"),
 }
 #: postings send an idempotency key
 for _route in ("POST /api/v1/funds/receipts", "POST /api/v1/funds/allocations", "POST /api/v1/funds/returns",
@@ -218,12 +227,15 @@ def seeded(app, tree, api_as):
         cases[name] = resp.json["id"]
     assert county.post(f"/api/v1/cases/{cases['referred_case']}/refer", json={"to": "E0101001"}).status_code == 200
     assert county.post(f"/api/v1/cases/{cases['closed_case']}/close", json={"result": "resolved"}).status_code == 200
+    filing = county.post("/api/v1/reports/filings", json={"tenant": "K0101", "form": "monthly_funds", "year": 2026,
+                                                          "month": 11})
+    assert filing.status_code == 201, filing.json
     with system(app):
         from hardship.accounts.models import User
 
         user = db.session.scalar(sa.select(User.id).where(User.username == "k0101_all"))
     return {**cases, "goods": goods.json["id"], "goods_bought": bought.json["id"], "job": job.json["job"], "user": user, "applied": households[0], "publicizing": households[1],
-            "objection": objection.json["id"],
+            "objection": objection.json["id"], "filing": filing.json["id"],
             "allocation": posted.json["id"], "households.csv": IMPORT_CSV}
 
 

@@ -182,6 +182,20 @@ def _k0101_case(ctx: SampleContext) -> int:
     return ctx.once("case", make)
 
 
+#: a report filing without its tenant
+FILING_BODY = {"form": "monthly_funds", "year": 2026, "month": 11}
+
+
+def _k0101_filing(ctx: SampleContext) -> int:
+    """K0101's monthly report filed upward to C01."""
+    def make():
+        resp = ctx.api_as("k0101_all").post("/api/v1/reports/filings", json={"tenant": "K0101", **FILING_BODY})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        return resp.json["id"]
+
+    return ctx.once("filing", make)
+
+
 #: a ledger posting without its tenant (receipts; returns add ``to``)
 FUNDS_BODY = {"source": "central_finance", "fiscal_year": 2026, "amount": "100.00", "document_no": "隔离测试1号",
               "date": "2026-03-01"}
@@ -202,6 +216,7 @@ SAMPLES: dict[str, Sample] = {
     "batch_id": Sample(lambda ctx: _k0101_batch(ctx)["batch"], absent=999999),
     "item_id": Sample(lambda ctx: _k0101_batch(ctx)["item"], absent=999999),
     "case_id": Sample(_k0101_case, absent=999999),
+    "filing_id": Sample(_k0101_filing, absent=999999),
 }
 
 #: URL arguments that do not address tenant data (the value used when building the URL, and why)
@@ -213,7 +228,7 @@ UNSCOPED: dict[str, tuple[object, str]] = {
 }
 
 #: required fields of API query schemas other than ``tenant`` (for the query-tenant test)
-QUERY_SAMPLES: dict[str, object] = {"year": 2026}
+QUERY_SAMPLES: dict[str, object] = {"year": 2026, "form": "monthly_funds", "month": 11}
 
 #: body fields that name a tenant, and a valid body per endpoint that has one
 BODY_TENANT_FIELDS = ("parent", "tenant")
@@ -227,6 +242,7 @@ BODY_SAMPLES: dict[str, dict] = {
     "api.create_batch": {"items": []},
     "api.create_case": CASE_BODY,
     "api.start_form_job": {"year": 2026},
+    "api.file_report": FILING_BODY,
 }
 
 _ARG_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
