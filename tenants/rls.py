@@ -16,7 +16,7 @@ APPEND_ONLY_TABLES: set[str] = {"audit_events", "household_events", "fund_transa
                                  "goods_movements", "aid_batch_events", "desk_case_events",
                                  "report_filing_events"}
 #: tables the runtime role may read only (the tree's version is set by a trigger that runs as the owner)
-READ_ONLY_TABLES: set[str] = {"tenant_tree_version"}
+READ_ONLY_TABLES: set[str] = {"tenant_tree_version", "report_versions"}
 #: tables the runtime role may read and append to, but change only through a function that runs as the owner:
 #: a lot's balance through the ledger's ``hardship_change_lots`` (``hardship.funds.ledger``). It keeps an UPDATE
 #: privilege on ``created_at`` alone, without which PostgreSQL refuses the row locks (``FOR NO KEY UPDATE``) that

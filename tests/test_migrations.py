@@ -155,6 +155,8 @@ APPEND_ONLY = {"audit_events", "household_events", "fund_transactions", "fund_en
                "aid_batch_events", "desk_case_events", "report_filing_events"}
 #: what the runtime role changes only through a function that runs as the owner (a lot's balance: the ledger's)
 FUNCTION_WRITTEN = {"fund_lots"}
+#: tenant-owned tables the runtime role may only read (written by triggers that run as the owner)
+READ_ONLY = {"report_versions"}
 ROW_SECURITY_FUNCTIONS = {"hardship_scope", "hardship_scope_ids", "hardship_tree_changed_now", "hardship_tree_changed",
                           "hardship_change_lots", "hardship_reseal_event"}
 
@@ -201,12 +203,14 @@ def test_head_has_the_row_level_security_objects(fresh_app):
     assert ROW_SECURITY_FUNCTIONS <= {name for name, _definer, _public in functions}
     owners = {name for name, definer, _public in functions if definer}
     assert {"hardship_tree_changed_now", "hardship_tree_changed", "hardship_change_lots",
-            "hardship_reseal_event"} <= owners
+            "hardship_reseal_event", "hardship_report_changed_households",
+            "hardship_report_changed_household_events", "hardship_report_changed_aid_items"} <= owners
     assert not {name for name, definer, public in functions if definer and public}, functions
     assert triggers == {("tenants_tree_changed", "hardship_tree_changed")}
     assert version is not None and sequence is not None
     for table in owned:
-        expected = {"SELECT", "INSERT"} | (set() if table in APPEND_ONLY | FUNCTION_WRITTEN else {"UPDATE", "DELETE"})
+        expected = {"SELECT"} if table in READ_ONLY else {"SELECT", "INSERT"} | (
+            set() if table in APPEND_ONLY | FUNCTION_WRITTEN else {"UPDATE", "DELETE"})
         assert {p for t, p in may if t == table} == expected, table
     assert {p for t, p in may if t == "tenant_tree_version"} == {"SELECT"}
 

@@ -10,8 +10,8 @@ from hardship.api import json_object, load_body, load_query, route
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import Conflict, NotFound, ValidationFailed
 from hardship.jobs.api import StartedJob
+from hardship.reports import figures, formsheets, queries
 from hardship.reports import filing as filing_ops
-from hardship.reports import formsheets, queries
 from hardship.reports import operations as ops
 from hardship.reports.models import ReportFiling
 from hardship.reports.schemas import (
@@ -34,13 +34,14 @@ _TAGS = ["reports"]
 def report_summary():
     """The consolidated figures of a union's whole subtree for a year or a month (households by status, category
     and reason, the period's flows, aid by program type and source, funds, matching, desk), with the union's own
-    records and each direct child's subtree beside them. Computed directly from the base records (``exact=1``,
-    for now the only path: the precomputed fast path comes later and will equal it). A union outside your
-    subtree: 404."""
+    records and each direct child's subtree beside them. From each union's figures kept per period (always
+    equal to the base records: a change to a union's records makes its kept figures be counted again), or with
+    ``exact=1`` computed directly from the base records (slower; for auditors). A union outside your subtree:
+    404."""
     args = load_query(SummaryQuery)
     tenant = get_tenant(args["tenant"])
     require(current_user, "stats.read")
-    return queries.format_summary(queries.summary(tenant, args["year"], args["month"]))
+    return queries.format_summary(figures.summary(tenant, args["year"], args["month"], exact=args["exact"]))
 
 
 def form_args(form: str, args: dict) -> dict:

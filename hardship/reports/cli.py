@@ -16,6 +16,7 @@ union. Exit status 2 with ``error: ...`` naming each refused option and its prob
 from __future__ import annotations
 
 import json
+import time
 
 import click
 from flask.cli import AppGroup, with_appcontext
@@ -34,19 +35,22 @@ reports_cli = AppGroup("reports", help="Consolidated statistics of a union's sub
 @click.option("--month", help="Only this month of the year (1 to 12).")
 @click.option("--user", "username", help="Read as this user (their scope and roles).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as the API's JSON.")
-def summary_command(tenant_code, year, month, username, as_json):
+@click.option("--exact", is_flag=True, help="Count directly from the base records (the oracle), not the kept figures.")
+def summary_command(tenant_code, year, month, username, as_json, exact):
     """Households, aid, funds, matching and desk figures of the subtree, its own records and each child's."""
     from hardship.accounts.operations import require
-    from hardship.reports import queries
+    from hardship.core.db import commit
+    from hardship.reports import figures, queries
     from hardship.reports.schemas import SummaryOut, SummaryQuery
     from tenants.scoping import get_tenant
 
     with _acting(username) as user:
-        args = _load(SummaryQuery, tenant=tenant_code, year=year, month=month)
+        args = _load(SummaryQuery, tenant=tenant_code, year=year, month=month, exact=exact)
         tenant = get_tenant(args["tenant"])
         require(user, "stats.read")
-        result = SummaryOut().dump(queries.format_summary(queries.summary(tenant, args["year"], args["month"])))
-        db.session.rollback()
+        result = SummaryOut().dump(queries.format_summary(
+            figures.summary(tenant, args["year"], args["month"], exact=args["exact"])))
+        commit()  # the figures counted for this read are kept
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -60,6 +64,28 @@ def summary_command(tenant_code, year, month, username, as_json):
                    f"balance {funds['balance']}\tdesk {desk['received']} received, "
                    f"{desk['closure_rate'] * 100:.1f}% closed")
 
+
+@reports_cli.command("warm")
+@click.option("--tenant", "tenant_code", required=True, help="Code of the union, e.g. P01.")
+@click.option("--year", required=True, help="The year, e.g. 2026.")
+@click.option("--user", "username", help="Act as this user (their scope and roles).")
+def warm_command(tenant_code, year, username):
+    """Count and keep the figures of a union's subtree for a year and its months ahead of the first read (after
+    a bulk load); figures already kept and unchanged are not counted again."""
+    from hardship.accounts.operations import require
+    from hardship.core.db import commit
+    from hardship.reports import figures
+    from hardship.reports.schemas import SummaryQuery
+    from tenants.scoping import get_tenant
+
+    started = time.perf_counter()
+    with _acting(username) as user:
+        args = _load(SummaryQuery, tenant=tenant_code, year=year)
+        tenant = get_tenant(args["tenant"])
+        require(user, "stats.read")
+        kept = figures.warm(tenant, args["year"])
+        commit()
+    click.echo(f"{tenant_code} {args['year']}: {kept} union-periods kept in {time.perf_counter() - started:.1f} s")
 
 @reports_cli.command("form")
 @click.argument("form")

@@ -22,7 +22,7 @@ from hardship.archives.models import CATEGORIES, REASONS, STATUSES
 from hardship.core.db import db, utcnow
 from hardship.core.errors import Forbidden, ValidationFailed
 from hardship.funds.models import SOURCES
-from hardship.reports import queries
+from hardship.reports import figures, queries
 from hardship.reports.models import (
     FILING_ACTIONS,
     FILING_STATUSES,
@@ -104,7 +104,7 @@ def board(parent: Tenant, form: str, year: int, month: int | None, *, today: dat
     stored_month = check_period(form, year, month)
     today = today or queries.shanghai_date(utcnow())
     rows = []
-    for child in queries._children(parent):
+    for child in queries.children_of(parent):
         due = due_date(child, form, year, stored_month)
         found = versions(child, form, year, stored_month)
         newest = found[0] if found else None
@@ -179,7 +179,7 @@ def build_from_children(parent: Tenant, form: str, year: int, month: int | None,
     live summary; ``differs`` marks each figure where they disagree (ratios and distinct counts are not sums and
     are left out)."""
     stored_month = check_period(form, year, month)
-    live = queries.summary(parent, year, month, today=today)
+    live = figures.summary(parent, year, month, today=today)
     built: dict[str, float] = {}
     for section in _SECTIONS:
         for key, value in _flatten(live["own"][section], section + ".").items():

@@ -1,5 +1,5 @@
-"""The four report forms of SPEC 6.3 as xlsx, every figure taken from :func:`hardship.reports.queries.summary`
-(the exact figures over the base records; no second implementation of any figure).
+"""The four report forms of SPEC 6.3 as xlsx, every figure taken from the summary
+(:func:`hardship.reports.figures.summary`, equal to the base records; no second implementation of any figure).
 
 Each form: a Chinese title, the union and the period in the header, the unit of money, one row per direct child
 (its whole subtree), the union's own row (本级) and a total row (合计: the sum of the rows above; rates recomputed
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from hardship.core.xlsx import Column, Workbook
 from hardship.funds.models import SOURCES
-from hardship.reports import queries
+from hardship.reports import figures as report_figures
 from hardship.reports.models import FORMS as FORM_CODES
 from hardship.reports.models import MONTHLY_FORMS
 
@@ -157,7 +157,7 @@ def form_rows(form: str, tenant, year: int, month: int | None = None, *, today=N
     """The form's columns and its rows: ``[label_code, label_name, *figures]`` per child, then the union's
     own row, then the total (money in fen; percentages as 45.5)."""
     money = "yuan" if FORMS[form].unit == "元" else "wan"
-    result = queries.summary(tenant, year, month if form == "monthly_funds" else None, today=today)
+    result = report_figures.summary(tenant, year, month if form == "monthly_funds" else None, today=today)
     parts = _parts(result)
     if form == "warmth":
         columns, figures = _warmth_columns(money), [_warmth_row(p) for p in parts]
@@ -166,7 +166,7 @@ def form_rows(form: str, tenant, year: int, month: int | None = None, *, today=N
     elif form == "monthly_funds":
         columns, figures = _monthly_columns(money), [_monthly_row(p) for p in parts]
     else:
-        before = queries.summary(tenant, year - 1, today=today)
+        before = report_figures.summary(tenant, year - 1, today=today)
         prior = {p["tenant"]: p for p in _parts(before)}
         prior_own = before["own"]
         figures = [_relief_row(p, prior_own if p is result["own"] else prior.get(p["tenant"])) for p in parts]

@@ -79,3 +79,37 @@ class ReportFilingEvent(TenantOwned, db.Model):
     reason: Mapped[str] = mapped_column(sa.Text, default="")
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportVersion(TenantOwned, db.Model):
+    """How many times the records a union's own figures count have changed (SPEC 6.2).
+
+    Written only by database triggers (migration ``report_figures``), in the transaction of the change itself:
+    a change to a household or its history counts for the household's union, to an aid batch, its items or its
+    program for the batch's union. The runtime role may only read it (``tenants/rls.py``).
+    """
+
+    __tablename__ = "report_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    __table_args__ = (sa.UniqueConstraint("tenant_id"),)
+
+
+class ReportFigures(TenantOwned, db.Model):
+    """One union's own figures (households and aid, amounts in fen) for one period, as counted when its
+    :class:`ReportVersion` was ``version``: valid while the version is unchanged (``hardship.reports.figures``)."""
+
+    __tablename__ = "report_figures"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "year", "month"),
+        sa.CheckConstraint("month >= 0 AND month <= 12", name="month_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(sa.Integer)
+    #: 1 to 12, or 0 for the whole year
+    month: Mapped[int] = mapped_column(sa.Integer)
+    version: Mapped[int] = mapped_column(sa.BigInteger)
+    figures: Mapped[dict] = mapped_column(sa.JSON)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,7 +13,7 @@ from hardship import audit
 from hardship.accounts.operations import require
 from hardship.core.db import db, utcnow
 from hardship.core.errors import Conflict, Forbidden, ValidationFailed
-from hardship.reports import queries
+from hardship.reports import figures, queries
 from hardship.reports.filing import check_period, due_date, versions
 from hardship.reports.models import ReportFiling, ReportFilingEvent
 from tenants.models import Tenant
@@ -38,7 +38,7 @@ def file_report(tenant: Tenant, form: str, year: int, month: int | None, *, acto
     due = due_date(tenant, form, year, stored_month)
     filing = ReportFiling(tenant_id=tenant.id, form=form, year=year, month=stored_month,
                           version=(previous[0].version + 1) if previous else 1, status="filed",
-                          snapshot=queries.summary(tenant, year, month, today=today), due_on=due, late=today > due,
+                          snapshot=figures.summary(tenant, year, month, today=today), due_on=due, late=today > due,
                           filed_by_id=actor.id if actor else None, filed_at=utcnow(), return_reason="")
     db.session.add(filing)
     db.session.flush()

@@ -1,7 +1,8 @@
 """The consolidated summary of a union's subtree (SPEC 6.1), computed directly from the base records.
 
-This is the exact path and the oracle: the fast path of SPEC 6.2 (aggregates per union and period, a later
-step) must return exactly what :func:`summary` returns. Nothing here is cached or precomputed.
+This is the exact path and the oracle: the fast path of SPEC 6.2 (:mod:`hardship.reports.figures`, figures
+kept per union and period) returns exactly what :func:`summary` returns, counting each union's own records with
+:func:`count` and building the result with :func:`assemble`. Nothing here is cached or precomputed.
 """
 
 from __future__ import annotations
@@ -63,11 +64,9 @@ def _empty_aid() -> dict:
 
 
 class _Node:
-    """The figures of one part of the tree: the whole subtree of the union, its own records, or a child's
-    subtree."""
+    """The figures of one part of the tree (a union's own records, a child's subtree, ...) while counting."""
 
-    def __init__(self, tenant: Tenant):
-        self.tenant = tenant
+    def __init__(self):
         self.households = _empty_households()
         self.aid = _empty_aid()
         #: households aided, as sets, per program type, source and in all (a household counts once in each)
@@ -75,6 +74,23 @@ class _Node:
                       "total": set()}
         #: what the batch being counted drew per source
         self.batch_sources: dict[str, int] = {}
+
+    def figures(self) -> dict:
+        return {"households": self.households, "aid": self.aid}
+
+
+def empty_figures() -> dict:
+    return _Node().figures()
+
+
+def add_figures(total: dict, part: dict) -> dict:
+    """Add ``part``'s counts and amounts into ``total`` (nested dicts of numbers, keys of either), in place."""
+    for key, value in part.items():
+        if isinstance(value, dict):
+            add_figures(total.setdefault(key, {}), value)
+        else:
+            total[key] = total.get(key, 0) + value
+    return total
 
 
 def _recorded(changes: dict | None, category, reason):
@@ -92,23 +108,23 @@ def _recorded(changes: dict | None, category, reason):
     return category, reason
 
 
-def _household_figures(tenant: Tenant, start: date, end: date, bucket) -> list[dict]:
-    """Per household of the subtree, its bucket (see :func:`summary`) and its figures for the period."""
+def _household_figures(where, start: date, end: date, bucket) -> list[dict]:
+    """Per household that ``where`` selects, its bucket (``bucket(tenant_id, path)`` of its union) and its
+    figures for the period."""
     rows = db.session.execute(
-        select(Household.id, Tenant.path, Household.category, Household.primary_reason,
+        select(Household.id, Tenant.id, Tenant.path, Household.category, Household.primary_reason,
                HouseholdEvent.at, HouseholdEvent.action, HouseholdEvent.from_status, HouseholdEvent.to_status,
                HouseholdEvent.changes)
         .join(Tenant, Tenant.id == Household.tenant_id)
         .join(HouseholdEvent, HouseholdEvent.household_id == Household.id)
-        .where(path_range(Tenant.path, tenant.path), subtree_filter(Household),
-               HouseholdEvent.at < instant(end), HouseholdEvent.to_status.is_not(None))
+        .where(where, HouseholdEvent.at < instant(end), HouseholdEvent.to_status.is_not(None))
         .order_by(Household.id, HouseholdEvent.at, HouseholdEvent.id)).all()
     start_at = instant(start)
     out: dict[int, dict] = {}
-    for hid, path, category_now, reason_now, at, action, before, after, changes in rows:
+    for hid, tenant_id, path, category_now, reason_now, at, action, before, after, changes in rows:
         figures = out.get(hid)
         if figures is None:
-            figures = out[hid] = {"bucket": bucket(path), "category": None, "reason": None, "now": (
+            figures = out[hid] = {"bucket": bucket(tenant_id, path), "category": None, "reason": None, "now": (
                 category_now, reason_now), "status": None, **dict.fromkeys(FLOWS, 0)}
         figures["status"] = after
         figures["category"], figures["reason"] = _recorded(changes, figures["category"], figures["reason"])
@@ -142,15 +158,16 @@ def _add_household(node: _Node, h: dict) -> None:
         figures[flow] += h[flow]
 
 
-def _aid_rows(tenant: Tenant, start: date, end: date):
-    """The paid items of the subtree's batches paid in the period, and what each batch drew per source."""
+def _aid_rows(where, start: date, end: date):
+    """The paid items of the batches that ``where`` selects paid in the period, and what each batch drew per
+    source."""
     items = db.session.execute(
-        select(AidBatch.id, Tenant.path, AidProgram.type, AidItem.household_id, AidItem.id_index, AidItem.amount,
+        select(AidBatch.id, Tenant.id, Tenant.path, AidProgram.type, AidItem.household_id, AidItem.id_index, AidItem.amount,
                sa.func.coalesce(AidItem.goods_value, 0))
         .join(Tenant, Tenant.id == AidBatch.tenant_id)
         .join(AidProgram, AidProgram.id == AidBatch.program_id)
         .join(AidItem, AidItem.batch_id == AidBatch.id)
-        .where(path_range(Tenant.path, tenant.path), subtree_filter(AidBatch), AidBatch.status == "paid",
+        .where(where, AidBatch.status == "paid",
                AidBatch.paid_on >= start, AidBatch.paid_on < end, AidItem.status.in_(("paid", "received")))
         .order_by(AidBatch.id, AidItem.id)).all()
     batch_ids = sorted({row[0] for row in items})
@@ -209,7 +226,7 @@ def _desk(figures: dict) -> dict:
             "closure_rate": figures["closure_rate"], "overdue": figures["overdue_open"]}
 
 
-def _children(tenant: Tenant) -> list[Tenant]:
+def children_of(tenant: Tenant) -> list[Tenant]:
     return db.session.scalars(select(Tenant).where(Tenant.parent_id == tenant.id, subtree_filter(Tenant))
                               .order_by(Tenant.code)).all()
 
@@ -243,7 +260,9 @@ def summary(tenant: Tenant, year: int, month: int | None = None, *, today: date 
     count the items of every batch that drew on that source (a batch drawn on two sources counts in both). The
     source amounts come from the lots of the union running the program: a reader below that union (a program run
     by its parent) does not see those lots, and its ``by_source`` amounts stay 0.
-    Distinct households are per part: they do not add up over children when one recipient is aided in two.
+    Recipients are distinct per union that paid: one aided by two unions of the subtree counts once for each
+    (as the unions' own report forms count them), so every figure of ``households`` and ``aid`` adds up: ``own``
+    plus the children equals the whole.
 
     ``funds`` (from :mod:`hardship.funds.queries`, the ledger's own figures): the running totals of the lots of
     fiscal year ``year`` held in the subtree (received, allocated in and out, disbursed, returned, balance)
@@ -256,30 +275,59 @@ def summary(tenant: Tenant, year: int, month: int | None = None, *, today: date 
     subtree, of those closed, the closure rate (办结率, closed / received), open, and open past their deadline
     on ``today`` (``overdue``).
     """
-    today = today or date.today()
     start, end = period_bounds(year, month)
-    children = _children(tenant)
-    whole, own = _Node(tenant), _Node(tenant)
-    parts = {c.id: _Node(c) for c in children}
+    children = children_of(tenant)
 
-    def bucket(path: str):
+    def bucket(_tenant_id: int, path: str):
         for child in children:
             if path.startswith(child.path):
                 return child.id
         return None
 
-    for h in _household_figures(tenant, start, end, bucket):
-        _add_household(whole, h)
-        _add_household(parts.get(h["bucket"], own), h)
+    parts = count(start, end, bucket, households=sa.and_(path_range(Tenant.path, tenant.path),
+                                                         subtree_filter(Household)),
+                  batches=sa.and_(path_range(Tenant.path, tenant.path), subtree_filter(AidBatch)))
+    return assemble(tenant, children, year, month, parts, today=today, exact=True)
 
-    items, drawn = _aid_rows(tenant, start, end)
+
+def count(start: date, end: date, bucket, *, households, batches) -> dict:
+    """The household and aid figures of the period of the households and batches that the clauses select
+    (over ``Household``, ``AidBatch`` and the ``Tenant`` of each), per bucket: ``bucket(tenant_id, path)`` of
+    the record's union. Each bucket's figures add up with the others' (aid recipients are distinct per union)."""
+    nodes: dict = {}
+
+    def node(key) -> _Node:
+        found = nodes.get(key)
+        if found is None:
+            found = nodes[key] = _Node()
+        return found
+
+    for h in _household_figures(households, start, end, bucket):
+        _add_household(node(h["bucket"]), h)
+
+    items, drawn = _aid_rows(batches, start, end)
     previous = None
-    for batch_id, path, program_type, household_id, id_index, amount, goods_value in items:
-        recipient = f"h{household_id}" if household_id is not None else f"p{id_index}"
+    for batch_id, tenant_id, path, program_type, household_id, id_index, amount, goods_value in items:
+        recipient = (tenant_id, household_id) if household_id is not None else (tenant_id, id_index)
         first = batch_id != previous
         previous = batch_id
-        for node in (whole, parts.get(bucket(path), own)):
-            _add_aid(node, program_type, recipient, amount, int(goods_value), drawn.get(batch_id, {}) if first else None)
+        _add_aid(node(bucket(tenant_id, path)), program_type, recipient, amount, int(goods_value),
+                 drawn.get(batch_id, {}) if first else None)
+    return {key: found.figures() for key, found in nodes.items()}
+
+
+def assemble(tenant: Tenant, children: list[Tenant], year: int, month: int | None, parts: dict, *,
+             today: date | None = None, exact: bool) -> dict:
+    """The summary of :func:`summary` from the counted household and aid figures of the union's own records
+    (``parts[None]``) and of each child's subtree (``parts[child.id]``), with the funds, matching and desk
+    figures read from their modules."""
+    today = today or date.today()
+    start, end = period_bounds(year, month)
+    own = parts.get(None) or empty_figures()
+    by_child = {c.id: parts.get(c.id) or empty_figures() for c in children}
+    whole = add_figures(empty_figures(), own)
+    for figures in by_child.values():
+        add_figures(whole, figures)
 
     desk = desk_queries.figures(tenant, year, month, today=today)
     desk_children = {row["tenant"]: row for row in desk["children"]}
@@ -287,19 +335,19 @@ def summary(tenant: Tenant, year: int, month: int | None = None, *, today: date 
                 for name in ("received", "closed", "open", "overdue_open")}
     desk_own["closure_rate"] = round(desk_own["closed"] / desk_own["received"], 4) if desk_own["received"] else 0.0
 
-    def sections(node: _Node, *, subtree: bool, desk_figures: dict) -> dict:
-        return {"tenant": node.tenant.code, "name": node.tenant.name, "level": node.tenant.level,
-                "households": node.households, "aid": node.aid,
-                "funds": _funds(node.tenant, year, subtree=subtree, today=today),
-                "matching": _matching(node.tenant, year, subtree=subtree),
+    def sections(union: Tenant, figures: dict, *, subtree: bool, desk_figures: dict) -> dict:
+        return {"tenant": union.code, "name": union.name, "level": union.level,
+                "households": figures["households"], "aid": figures["aid"],
+                "funds": _funds(union, year, subtree=subtree, today=today),
+                "matching": _matching(union, year, subtree=subtree),
                 "desk": _desk(desk_figures)}
 
-    result = sections(whole, subtree=True, desk_figures=desk)
+    result = sections(tenant, whole, subtree=True, desk_figures=desk)
     result.update({"year": year, "month": month, "start": start.isoformat(),
                    "end": date.fromordinal(end.toordinal() - 1).isoformat(),
-                   "exact": True,
-                   "own": sections(own, subtree=False, desk_figures=desk_own),
-                   "children": [sections(parts[c.id], subtree=True, desk_figures=desk_children[c.code])
+                   "exact": exact,
+                   "own": sections(tenant, own, subtree=False, desk_figures=desk_own),
+                   "children": [sections(c, by_child[c.id], subtree=True, desk_figures=desk_children[c.code])
                                 for c in children]})
     return result
 

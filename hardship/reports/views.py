@@ -20,7 +20,7 @@ from hardship.core.errors import ValidationFailed
 from hardship.core.i18n import current_lang
 from hardship.core.money import format_fen
 from hardship.funds.models import SOURCES
-from hardship.reports import formsheets, queries
+from hardship.reports import figures, formsheets
 from hardship.reports.api import export_form, form_args
 from hardship.reports.schemas import FormQuery, SummaryQuery
 from hardship.web import tenant_blueprint
@@ -72,7 +72,7 @@ def _crumbs(tenant: Tenant) -> list[Tenant]:
 def summary():
     require(current_user, "stats.read")
     args, errors = _period()
-    result = queries.summary(g.tenant, args["year"], args["month"])
+    result = figures.summary(g.tenant, args["year"], args["month"])
     return render_template(
         "reports/summary.html", tenant=g.tenant, result=result, year=args["year"], month=args["month"],
         errors=errors, crumbs=_crumbs(g.tenant), yuan=yuan, percent=percent, statuses=STATUSES,
