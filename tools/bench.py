@@ -57,6 +57,11 @@ TARGETS = {
     "import_peak_memory": ("<", 400),
     "aid_pay_": ("<", 10),
     "generate_100000_reconcile_differences": ("==", 0),
+    "summary_fast_root_median_100000": ("<", 100),
+    "summary_fast_county_median_100000": ("<", 20),
+    "summary_fast_root_speedup_100000": (">=", 20),
+    "summary_fast_root_equals_oracle": ("==", 1),
+    "summary_fast_county_equals_oracle": ("==", 1),
 }
 
 

@@ -64,16 +64,9 @@ def aging_status(fiscal_year: int, inflow: int, consumed: int, balance: int, rul
     return "ok"
 
 
-class _Settings:
-    """Effective settings per tenant, read once per call."""
-
-    def __init__(self, key: str):
-        self.key, self.cache = key, {}
-
-    def __call__(self, tenant: Tenant):
-        if tenant.id not in self.cache:
-            self.cache[tenant.id] = tenant_settings.get(tenant, self.key)
-        return self.cache[tenant.id]
+def _settings_of(owners, key: str) -> dict[int, object]:
+    """The effective ``key`` of each owner, by tenant id: two queries however many unions hold lots."""
+    return tenant_settings.values_of({owner.id: owner for owner in owners}.values(), key)
 
 
 # ---------------------------------------------------------------- balances (SPEC 4.8)
@@ -96,11 +89,12 @@ def balances(tenant: Tenant, *, subtree: bool = False, year: int | None = None, 
     ``totals`` adds ``warning`` and ``overdue``: the balances of the lots in that state.
     """
     today = today or date.today()
-    rule = _Settings("aging")
     order = list(SOURCES)
     rows, totals = [], _empty_totals()
-    for lot, owner in db.session.execute(_lots_query(tenant, subtree, year)).all():
-        status = aging_status(lot.fiscal_year, lot.inflow, lot.consumed, lot.balance, rule(owner), today)
+    lots = db.session.execute(_lots_query(tenant, subtree, year)).all()
+    rules = _settings_of((owner for _lot, owner in lots), "aging")
+    for lot, owner in lots:
+        status = aging_status(lot.fiscal_year, lot.inflow, lot.consumed, lot.balance, rules[owner.id], today)
         row = {"lot": lot.id, "tenant": owner.code, "tenant_name": owner.name, "source": lot.source,
                "fiscal_year": lot.fiscal_year, **{ROW_NAMES.get(name, name): getattr(lot, name) for name in RUNNING_TOTALS},
                "balance": lot.balance, "consumed_pct": consumed_pct(lot.inflow, lot.consumed), "aging": status}
@@ -145,16 +139,17 @@ def matching(tenant: Tenant, year: int, *, subtree: bool = False) -> list[dict]:
     stmt = (select(Tenant, from_above, achieved).join(FundLot, FundLot.tenant_id == Tenant.id)
             .where(FundLot.fiscal_year == year).group_by(Tenant.id).order_by(Tenant.path))
     stmt = stmt.where(path_range(Tenant.path, tenant.path)) if subtree else stmt.where(Tenant.id == tenant.id)
-    ratios = _Settings("matching_ratio")
+    found = db.session.execute(stmt).all()
+    ratios = _settings_of([tenant, *(owner for owner, _above, _got in found)], "matching_ratio")
     rows = []
-    for owner, above, got in db.session.execute(stmt).all():
-        ratio = ratio_for(ratios(owner), year)
+    for owner, above, got in found:
+        ratio = ratio_for(ratios[owner.id], year)
         required = int((Decimal(int(above)) * Decimal(str(ratio))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         rows.append({"tenant": owner.code, "tenant_name": owner.name, "year": year, "ratio": ratio,
                      "from_above": int(above), "required": required, "achieved": int(got),
                      "shortfall": max(0, required - int(got))})
     if not subtree and not rows:
-        ratio = ratio_for(ratios(tenant), year)
+        ratio = ratio_for(ratios[tenant.id], year)
         rows.append({"tenant": tenant.code, "tenant_name": tenant.name, "year": year, "ratio": ratio,
                      "from_above": 0, "required": 0, "achieved": 0, "shortfall": 0})
     return rows

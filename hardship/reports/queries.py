@@ -209,14 +209,42 @@ def _add_aid(node: _Node, program_type: str, recipient: str, amount: int, goods_
         row["households"] = len(aided)
 
 
-def _funds(tenant: Tenant, year: int, *, subtree: bool, today: date) -> dict:
-    totals = funds_queries.balances(tenant, subtree=subtree, year=year, today=today)["totals"]
-    return {name: totals[name] for name in FUND_FIELDS}
+def _funds_and_matching(tenant: Tenant, children: list[Tenant], year: int, today: date) -> tuple[dict, dict]:
+    """The funds and matching sections of the union's own lots (key None) and of each child's subtree (the
+    child's id): the ledger's rows of the whole subtree (``funds.queries.balances`` and ``matching``, read once)
+    added up per part, as those functions total them."""
+    paths = dict(db.session.execute(select(Tenant.code, Tenant.path).where(path_range(Tenant.path, tenant.path))
+                                    .execution_options(include_all_tenants=True)).all())
+
+    def part(code: str):
+        path = paths.get(code, "")
+        return next((c.id for c in children if path.startswith(c.path)), None)
+
+    keys = [None, *(c.id for c in children)]
+    funds = {key: dict.fromkeys(FUND_FIELDS, 0) for key in keys}
+    for row in funds_queries.balances(tenant, subtree=True, year=year, today=today)["rows"]:
+        figures = funds[part(row["tenant"])]
+        for name in funds_queries.MONEY_FIELDS:
+            figures[name] += row[name]
+        if row["aging"] in ("warning", "overdue"):
+            figures[row["aging"]] += row["balance"]
+    matching = {key: {"required": 0, "achieved": 0} for key in keys}
+    for row in funds_queries.matching(tenant, year, subtree=True):
+        figures = matching[part(row["tenant"])]
+        figures["required"] += row["required"]
+        figures["achieved"] += row["achieved"]
+    return funds, matching
 
 
-def _matching(tenant: Tenant, year: int, *, subtree: bool) -> dict:
-    rows = funds_queries.matching(tenant, year, subtree=subtree)
-    required, achieved = sum(r["required"] for r in rows), sum(r["achieved"] for r in rows)
+def _whole(parts: dict) -> dict:
+    total: dict = {}
+    for figures in parts.values():
+        add_figures(total, figures)
+    return total
+
+
+def _with_ratio(matching: dict) -> dict:
+    required, achieved = matching["required"], matching["achieved"]
     return {"required": required, "achieved": achieved,
             "ratio": round(achieved / required, 4) if required else 0.0}
 
@@ -335,19 +363,19 @@ def assemble(tenant: Tenant, children: list[Tenant], year: int, month: int | Non
                 for name in ("received", "closed", "open", "overdue_open")}
     desk_own["closure_rate"] = round(desk_own["closed"] / desk_own["received"], 4) if desk_own["received"] else 0.0
 
-    def sections(union: Tenant, figures: dict, *, subtree: bool, desk_figures: dict) -> dict:
-        return {"tenant": union.code, "name": union.name, "level": union.level,
-                "households": figures["households"], "aid": figures["aid"],
-                "funds": _funds(union, year, subtree=subtree, today=today),
-                "matching": _matching(union, year, subtree=subtree),
-                "desk": _desk(desk_figures)}
+    funds, matching = _funds_and_matching(tenant, children, year, today)
 
-    result = sections(tenant, whole, subtree=True, desk_figures=desk)
+    def sections(union: Tenant, figures: dict, funds: dict, matching: dict, desk_figures: dict) -> dict:
+        return {"tenant": union.code, "name": union.name, "level": union.level,
+                "households": figures["households"], "aid": figures["aid"], "funds": funds,
+                "matching": _with_ratio(matching), "desk": _desk(desk_figures)}
+
+    result = sections(tenant, whole, _whole(funds), _whole(matching), desk)
     result.update({"year": year, "month": month, "start": start.isoformat(),
                    "end": date.fromordinal(end.toordinal() - 1).isoformat(),
                    "exact": exact,
-                   "own": sections(tenant, own, subtree=False, desk_figures=desk_own),
-                   "children": [sections(c, by_child[c.id], subtree=True, desk_figures=desk_children[c.code])
+                   "own": sections(tenant, own, funds[None], matching[None], desk_own),
+                   "children": [sections(c, by_child[c.id], funds[c.id], matching[c.id], desk_children[c.code])
                                 for c in children]})
     return result
 
