@@ -52,16 +52,42 @@ def summary(tenant: Tenant, year: int, month: int | None = None, *, today: date 
     if exact:
         return queries.summary(tenant, year, month, today=today)
     children = queries.children_of(tenant)
-    parts: dict = {}
+    flat: dict = {}
     for path, figures in own_figures(tenant, year, month):
-        key = next((c.id for c in children if path.startswith(c.path)), None)
-        queries.add_figures(parts.setdefault(key, queries.empty_figures()), figures)
+        part = flat.setdefault(next((c.id for c in children if path.startswith(c.path)), None), {})
+        for name, value in figures.items():
+            part[name] = part.get(name, 0) + value
+    parts = {key: _nested(figures) for key, figures in flat.items()}
     return queries.assemble(tenant, children, year, month, parts, today=today, exact=False)
 
 
+def _flat(figures: dict, prefix: str = "") -> dict[str, int]:
+    """The figures' non-zero numbers by their dotted path (``households.by_status.archived``): how a union's
+    own figures are kept (most of a union's figures are 0; the sum over a province reads only the others)."""
+    out = {}
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        elif value:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _nested(flat: dict[str, int]) -> dict:
+    """The figures of :func:`_flat`'s numbers, with the zeros the oracle shows."""
+    figures = queries.empty_figures()
+    for name, value in flat.items():
+        *path, leaf = name.split(".")
+        place = figures
+        for depth, key in enumerate(path):
+            place = place.setdefault(key, queries.empty_aid_row() if depth == 2 else {})
+        place[leaf] = value
+    return figures
+
+
 def own_figures(tenant: Tenant, year: int, month: int | None) -> list[tuple[str, dict]]:
-    """Each union of ``tenant``'s subtree: its path and its own figures for the period, counting (and keeping,
-    in the session's transaction) those missing or stale."""
+    """Each union of ``tenant``'s subtree: its path and its own figures for the period (as :func:`_flat` keeps
+    them), counting (and keeping, in the session's transaction) those missing or stale."""
     stored_month = month or 0
     rows = db.session.execute(
         select(Tenant.id, Tenant.path, sa.func.coalesce(ReportVersion.version, 0), ReportFigures.version,
@@ -91,7 +117,7 @@ def _count(tenant_ids: list[int], year: int, month: int | None) -> dict[int, dic
         chunk = tenant_ids[i:i + CHUNK]
         counted = queries.count(start, end, lambda tenant_id, _path: tenant_id,
                                 households=Household.tenant_id.in_(chunk), batches=AidBatch.tenant_id.in_(chunk))
-        out.update({tenant_id: counted.get(tenant_id) or queries.empty_figures() for tenant_id in chunk})
+        out.update({tenant_id: _flat(counted[tenant_id]) if tenant_id in counted else {} for tenant_id in chunk})
     return out
 
 

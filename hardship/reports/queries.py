@@ -54,13 +54,13 @@ def _empty_households() -> dict:
             "by_reason": dict.fromkeys(REASONS, 0), **dict.fromkeys(FLOWS, 0), "stock": 0}
 
 
-def _empty_aid_row() -> dict:
+def empty_aid_row() -> dict:
     return {"amount": 0, "households": 0, "person_times": 0, "goods_value": 0}
 
 
 def _empty_aid() -> dict:
-    return {"by_type": {t: _empty_aid_row() for t in PROGRAM_TYPES},
-            "by_source": {s: _empty_aid_row() for s in SOURCES}, "total": _empty_aid_row()}
+    return {"by_type": {t: empty_aid_row() for t in PROGRAM_TYPES},
+            "by_source": {s: empty_aid_row() for s in SOURCES}, "total": empty_aid_row()}
 
 
 class _Node:
@@ -189,7 +189,7 @@ def _add_aid(node: _Node, program_type: str, recipient: str, amount: int, goods_
     rows = node.aid
     sources = node.batch_sources
     for row, aided in ((rows["total"], node.aided["total"]),
-                       (rows["by_type"].setdefault(program_type, _empty_aid_row()),
+                       (rows["by_type"].setdefault(program_type, empty_aid_row()),
                         node.aided["by_type"].setdefault(program_type, set()))):
         row["amount"] += amount
         row["goods_value"] += goods_value
@@ -200,9 +200,9 @@ def _add_aid(node: _Node, program_type: str, recipient: str, amount: int, goods_
         sources.clear()
         sources.update(drawn)
         for source, fen in drawn.items():
-            rows["by_source"].setdefault(source, _empty_aid_row())["amount"] += fen
+            rows["by_source"].setdefault(source, empty_aid_row())["amount"] += fen
     for source in sources:
-        row = rows["by_source"].setdefault(source, _empty_aid_row())
+        row = rows["by_source"].setdefault(source, empty_aid_row())
         aided = node.aided["by_source"].setdefault(source, set())
         row["person_times"] += 1
         aided.add(recipient)
