@@ -456,7 +456,9 @@ def campaign_figures(tenant: Tenant, start, end, *, subtree: bool = False) -> di
     its subtree), as the summary counts aid: per group of :data:`RECIPIENT_GROUPS` ``recipients`` (distinct
     households, or persons by their blind index), ``person_times`` (items), ``amount`` (cash) and
     ``goods_value`` (物资折款); ``total`` the same over every item; ``by_source`` the cash the batches' payments
-    drew per fund source (the ledger's entries to ``aid:<source>``), every source present. Amounts in fen."""
+    drew per fund source (the ledger's entries to ``aid:<source>``, kept by the paying union: a reader below the
+    union that runs the program does not see them, and its sources stay 0, as in the summary), every source
+    present. Amounts in fen."""
     from hardship.funds.models import SOURCES, FundEntry
 
     batches = select(AidBatch.id).where(

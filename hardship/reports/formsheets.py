@@ -31,9 +31,12 @@ Where each form's figures come from:
   收入 - 下拨 - 退回 - what the lots disbursed). 本月支出 by program type is the month's paid aid of the summary,
   counted for the union that prepared the batch, whereas the ledger disburses from the paying union's lots (and
   pays goods purchases too): a row of a union whose batches another union pays does not foot on its own; the
-  total foots when the lots' only disbursements are those batches' payments. 物资 收入/发放/库存 (折款) from :func:`hardship.goods.queries.flows`:
-  donations and purchases, hand-outs, and the stock's value at the month's end (stock corrections are in the
-  stock, in neither flow). Allocations between two unions of one part count in both its 收入 and its 下拨.
+  total foots when the lots' only disbursements are those batches' payments. Allocations between two unions
+  of one part count in both its 收入 and its 下拨. 物资 收入/发放/库存 (折款) from
+  :func:`hardship.goods.queries.flows`: donations and purchases, hand-outs, and the stock's value at the month's
+  end (stock corrections are in the stock, in neither flow).
+
+No column is left blank for want of a source at present; :data:`NOT_COUNTED` is how one would be.
 """
 
 from __future__ import annotations
