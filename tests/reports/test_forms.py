@@ -13,6 +13,7 @@ import pytest
 from tests.aid.conftest import archived_household, warmth
 from tests.conftest import system
 from tests.fixtures.funds import post, refund
+from tests.fixtures.goods import item_body, key, purchase
 
 #: the first data row (title, header line and column headers above it)
 FIRST = 4
@@ -237,6 +238,31 @@ def test_monthly_funds_flows(city, api_as):
     assert july["本月收入：中央财政"] == pytest.approx([0, 0, 300, 300])  # returned up: C01's income
     assert july["本月结余"] == pytest.approx([35300, 0, 70500, 105800])
     assert monthly(api_as, 1, year=2025)["上月结余"] == [0, 0, 0, 0]
+
+
+def test_monthly_goods_and_a_purchase(city, api_as):
+    """August (this test): K0101 buys 10 barrels of oil at 68.00 from its central finance lot (a disbursement of
+    the ledger, not aid) and writes one bag of rice off (a correction: in the stock, in neither flow)."""
+    oil = api_as("k_clerk").post("/api/v1/goods", json=item_body(name="食用油", unit="桶", unit_value="68.00",
+                                                                   source="purchase"))
+    assert oil.status_code == 201, oil.json
+    bought = api_as("k_fin").post(f"/api/v1/goods/{oil.json['id']}/receipts", headers=key(),
+                                  json=purchase(10, document_no="县工采〔2026〕8号", date="2026-08-10"))
+    assert bought.status_code == 201, bought.json
+    rice = next(i for i in api_as("k_clerk").get("/api/v1/goods?tenant=K0101").json["items"] if i["name"] == "大米")
+    fixed = api_as("k_clerk").post(f"/api/v1/goods/{rice['id']}/corrections", json={
+        "quantity": -1, "reason": "受潮霉变1袋", "date": "2026-08-20"})
+    assert fixed.status_code == 201, fixed.json
+    august = monthly(api_as, 8)
+    assert august["物资收入（折款）"] == pytest.approx([680, 0, 0, 680])
+    assert august["物资发放（折款）"] == [0, 0, 0, 0]
+    assert august["物资库存（折款）"] == pytest.approx([1630, 0, 0, 1630])  # 1,000.00 + 680.00 - 50.00
+    assert august["上月结余"] == pytest.approx([35600, 0, 70200, 105800])
+    assert august["本月结余"] == pytest.approx([34920, 0, 70200, 105120])  # the purchase left the lot
+    assert all(august[h] == [0, 0, 0, 0] for h in (*MONTHLY_SOURCES, "本月下拨", "本月退回", "本月支出：送温暖"))
+    december = monthly(api_as, 12)
+    assert december["物资库存（折款）"] == pytest.approx([1530, 0, 0, 1530])  # 2 bags handed out
+    assert december["本月结余"] == pytest.approx([34020, 0, 70200, 104220])
 
 
 def test_monthly_statement_chains(city, api_as, app):
