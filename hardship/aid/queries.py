@@ -429,3 +429,65 @@ def batch_visits(batch: AidBatch) -> list[dict]:
                               .order_by(AidVisit.visited_on.desc(), AidVisit.id.desc())).all()
     return [{"id": v.id, "item": v.item_id, "name": name, "visited_on": v.visited_on.isoformat(),
              "visitors": list(v.visitors or ()), "notes": v.notes, "relieved": v.relieved} for v, name in rows]
+
+
+# ---------------------------------------------------------------- the warmth campaign's figures (SPEC 6.3 warmth)
+
+#: the program types of the warmth campaign (送温暖: the 两节 visits to hardship workers, model workers in hardship,
+#: frontline workers and migrant workers)
+CAMPAIGN_TYPES = ("warmth", "model_worker", "frontline", "migrant")
+#: who a campaign's item reached, each item in exactly one: ``migrant`` every item of a migrant workers'
+#: program; else by the item's beneficiary kind: ``model_worker``, ``frontline``, and ``hardship`` (archived
+#: households and named non-archived persons: 困难职工), of which ``archived`` the archived households
+RECIPIENT_GROUPS = ("hardship", "archived", "model_worker", "frontline", "migrant")
+
+
+def recipient_group(program_type: str, kind: str) -> str:
+    """The group of :data:`RECIPIENT_GROUPS` an item of ``kind`` under a program of ``program_type`` counts in
+    (``archived`` also counts in ``hardship``)."""
+    if program_type == "migrant":
+        return "migrant"
+    return kind if kind in ("model_worker", "frontline", "archived") else "hardship"
+
+
+def campaign_figures(tenant: Tenant, start, end, *, subtree: bool = False) -> dict:
+    """The warmth campaign's items (programs of :data:`CAMPAIGN_TYPES`) paid (or received) in the batches paid
+    from ``start`` to before ``end`` (``paid_on``) that ``tenant`` prepared (or, with ``subtree``, any union of
+    its subtree), as the summary counts aid: per group of :data:`RECIPIENT_GROUPS` ``recipients`` (distinct
+    households, or persons by their blind index), ``person_times`` (items), ``amount`` (cash) and
+    ``goods_value`` (物资折款); ``total`` the same over every item; ``by_source`` the cash the batches' payments
+    drew per fund source (the ledger's entries to ``aid:<source>``, kept by the paying union: a reader below the
+    union that runs the program does not see them, and its sources stay 0, as in the summary), every source
+    present. Amounts in fen."""
+    from hardship.funds.models import SOURCES, FundEntry
+
+    batches = select(AidBatch.id).where(
+        subtree_filter(AidBatch, tenant.path) if subtree else AidBatch.tenant_id == tenant.id,
+        AidBatch.status == "paid", AidBatch.paid_on >= start, AidBatch.paid_on < end,
+        AidBatch.program_id.in_(select(AidProgram.id).where(AidProgram.type.in_(CAMPAIGN_TYPES))))
+    rows = db.session.execute(
+        select(AidProgram.type, AidItem.kind, AidItem.household_id, AidItem.id_index, AidItem.amount,
+               sa.func.coalesce(AidItem.goods_value, 0))
+        .join(AidProgram, AidProgram.id == AidItem.program_id)
+        .where(AidItem.batch_id.in_(batches), AidItem.status.in_(("paid", "received")))).all()
+    out = {group: {"recipients": 0, "person_times": 0, "amount": 0, "goods_value": 0}
+           for group in (*RECIPIENT_GROUPS, "total")}
+    seen: dict[str, set] = {group: set() for group in out}
+    for program_type, kind, household_id, id_index, amount, goods_value in rows:
+        group = recipient_group(program_type, kind)
+        recipient = f"h{household_id}" if household_id is not None else f"p{id_index}"
+        for name in {group, "total", "hardship" if group == "archived" else group}:
+            figures = out[name]
+            figures["person_times"] += 1
+            figures["amount"] += amount
+            figures["goods_value"] += int(goods_value)
+            seen[name].add(recipient)
+            figures["recipients"] = len(seen[name])
+    out["by_source"] = dict.fromkeys(SOURCES, 0)
+    for account, amount in db.session.execute(
+            select(FundEntry.account, sa.func.sum(FundEntry.amount))
+            .where(FundEntry.transaction_id.in_(select(AidBatch.transaction_id).where(AidBatch.id.in_(batches))),
+                   FundEntry.account.like("aid:%")).group_by(FundEntry.account)):
+        source = account.split(":", 1)[1]
+        out["by_source"][source] = out["by_source"].get(source, 0) + int(amount)
+    return out

@@ -196,17 +196,22 @@ def _rate(figures: dict) -> dict:
     return figures
 
 
+def _received_in(year: int | None, month: int | None) -> list:
+    """The WHERE clauses of the cases received in a year, or a month of it (none: every case)."""
+    if not year:
+        return []
+    start = date(year, month or 1, 1)
+    end = date(year + (month == 12 if month else 1), (month % 12 + 1) if month else 1, 1)
+    return [Case.received_on >= start, Case.received_on < end]
+
+
 def figures(tenant: Tenant, year: int | None = None, month: int | None = None, today: date | None = None) -> dict:
     """The desk's figures of ``tenant``'s subtree for the cases received in the period (a year, or a month of
     it; no year: every case): received, of those closed (so the closure rate 办结率 = closed / received), open,
     open past their deadline today, by kind, channel and category; and the same for each direct child union,
     rolled up over its subtree. A case counts for the union that registered it."""
     today = today or date.today()
-    period = []
-    if year:
-        start = date(year, month or 1, 1)
-        end = date(year + (month == 12 if month else 1), (month % 12 + 1) if month else 1, 1)
-        period = [Case.received_on >= start, Case.received_on < end]
+    period = _received_in(year, month)
     owners = select(Tenant.id).where(path_range(Tenant.path, tenant.path))
     overdue = sa.and_(Case.status != "closed", Case.deadline < today)
     rows = db.session.execute(
@@ -229,3 +234,24 @@ def figures(tenant: Tenant, year: int | None = None, month: int | None = None, t
                 break
     return {"tenant": tenant.code, "year": year, "month": month, **_rate(total),
             "children": [{"tenant": c.code, "name": c.name, **_rate(per_child[c.id])} for c in children]}
+
+
+def kind_figures(tenant: Tenant, year: int | None = None, month: int | None = None, *, subtree: bool = False) -> dict:
+    """The cases registered by ``tenant`` (or, with ``subtree``, by any union of its subtree) and received in the
+    period (as :func:`figures` counts them), per kind: ``{kind: {"received", "closed"}}`` for every kind, and of
+    the job referrals those whose person was placed (``job_placed``), of the trainings those completed
+    (``training_completed``). Each case is one person once (人次)."""
+    owners = select(Tenant.id).where(path_range(Tenant.path, tenant.path) if subtree else Tenant.id == tenant.id)
+    closed = sa.func.coalesce(sa.func.sum(sa.case((Case.status == "closed", 1), else_=0)), 0)
+    placed = sa.func.coalesce(sa.func.sum(sa.case((Case.job_placed.is_(True), 1), else_=0)), 0)
+    completed = sa.func.coalesce(sa.func.sum(sa.case((Case.training_completed.is_(True), 1), else_=0)), 0)
+    out = {kind: {"received": 0, "closed": 0} for kind in KINDS}
+    out.update(job_placed=0, training_completed=0)
+    for kind, received, closed_count, placed_count, completed_count in db.session.execute(
+            select(Case.kind, sa.func.count(), closed, placed, completed)
+            .where(subtree_filter(Case), Case.owner_tenant_id.in_(owners), *_received_in(year, month))
+            .group_by(Case.kind)).all():
+        out[kind] = {"received": int(received), "closed": int(closed_count)}
+        out["job_placed"] += int(placed_count) if kind == "job_referral" else 0
+        out["training_completed"] += int(completed_count) if kind == "training" else 0
+    return out

@@ -23,6 +23,7 @@ from hardship.funds.models import (
     FundEntry,
     FundLot,
     FundTransaction,
+    running_total_change,
 )
 from tenants import settings as tenant_settings
 from tenants.models import Tenant
@@ -258,3 +259,46 @@ def visible_entries(tx: FundTransaction) -> list[dict]:
         .where(FundEntry.transaction_id == tx.id, subtree_filter(FundEntry)).order_by(FundEntry.id)).all()
     return [{"tenant": code, "lot": e.lot_id, "source": source, "fiscal_year": year, "account": e.account,
              "category": e.category, "amount": format_fen(e.amount)} for e, code, source, year in rows]
+
+
+# ---------------------------------------------------------------- a month's statement (SPEC 6.3 monthly_funds)
+
+#: a monthly statement's figures per source, in order
+STATEMENT_FIELDS = ("opening", *RUNNING_TOTALS, "closing")
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    """The first day of the month and the first day after it."""
+    return date(year, month, 1), date(year + (month == 12), month % 12 + 1, 1)
+
+
+def monthly_statement(tenant: Tenant, year: int, month: int, *, subtree: bool = False) -> dict:
+    """The ledger's statement of one month per source, from the entries of the lots of ``tenant`` (or, with
+    ``subtree``, of every union of its subtree), every fiscal year together, by the date of their transaction
+    (``posted_on``): ``{source: {field: fen}}`` with the :data:`STATEMENT_FIELDS`, every source present.
+
+    ``opening`` is the sum of the entries dated before the month (the balance the month starts with), each
+    running total what the month's entries of its category add to it (:func:`running_total_change`: the
+    lots' running totals limited to the month; a reversal counts negative in its own month), ``closing`` the
+    opening plus every entry of the month, which is ``opening + received + allocated_in + returned_in -
+    allocated_out - disbursed - returned_out``. Allocations between two unions of the subtree appear both in
+    and out, as in :func:`balances`."""
+    start, end = month_bounds(year, month)
+    owners = subtree_filter(FundEntry, tenant.path) if subtree else FundEntry.tenant_id == tenant.id
+    before = FundTransaction.posted_on < start
+    rows = db.session.execute(
+        select(FundLot.source, FundEntry.category, before.label("earlier"), func.sum(FundEntry.amount))
+        .join(FundTransaction, FundTransaction.id == FundEntry.transaction_id)
+        .join(FundLot, FundLot.id == FundEntry.lot_id)
+        .where(owners, FundEntry.lot_id.is_not(None), FundTransaction.posted_on < end)
+        .group_by(FundLot.source, FundEntry.category, "earlier")).all()
+    statement = {source: dict.fromkeys(STATEMENT_FIELDS, 0) for source in SOURCES}
+    for source, category, earlier, amount in rows:
+        row = statement.setdefault(source, dict.fromkeys(STATEMENT_FIELDS, 0))
+        amount = int(amount)
+        row["closing"] += amount
+        if earlier:
+            row["opening"] += amount
+        else:
+            row[category] += running_total_change(category, amount)
+    return statement

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+import sqlalchemy as sa
 from sqlalchemy import select
 
 from hardship.core.db import db, page_of
@@ -46,3 +49,24 @@ def movements(item: GoodsItem, page: int = 1) -> tuple[list[GoodsMovement], int]
     stmt = select(GoodsMovement).where(GoodsMovement.item_id == item.id).order_by(GoodsMovement.id.desc())
     return page_of(stmt, page, PER_PAGE)
 
+
+
+def flows(tenant: Tenant, start: date, end: date, *, subtree: bool = False) -> dict:
+    """The goods of ``tenant`` (or, with ``subtree``, of every union of its subtree) in the days from ``start``
+    to before ``end``, valued in fen from the movements (quantity x the unit value): ``received`` (donations and
+    purchases), ``handed_out`` (positive), ``corrected`` (the corrections' net, signed) and ``stock``, the value in
+    stock at the end (every movement dated before ``end``), so that the stock at the start plus received, minus
+    handed out, plus corrected is the stock at the end."""
+    owners = subtree_filter(GoodsMovement, tenant.path) if subtree else GoodsMovement.tenant_id == tenant.id
+    inside = sa.and_(GoodsMovement.occurred_on >= start, GoodsMovement.occurred_on < end)
+
+    def value(*where):
+        return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*where), GoodsMovement.value), else_=0)), 0)
+
+    received, handed_out, corrected, stock = db.session.execute(
+        select(value(inside, GoodsMovement.kind.in_(("donation", "purchase"))),
+               value(inside, GoodsMovement.kind == "hand_out"), value(inside, GoodsMovement.kind == "correction"),
+               sa.func.coalesce(sa.func.sum(GoodsMovement.value), 0))
+        .where(owners, GoodsMovement.occurred_on < end)).one()
+    return {"received": int(received), "handed_out": -int(handed_out), "corrected": int(corrected),
+            "stock": int(stock)}

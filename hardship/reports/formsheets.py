@@ -1,5 +1,7 @@
-"""The four report forms of SPEC 6.3 as xlsx, every figure taken from the summary
-(:func:`hardship.reports.figures.summary`, equal to the base records; no second implementation of any figure).
+"""The four report forms of SPEC 6.3 as xlsx. The household, aid-by-type and fund-year figures are taken from
+the summary (:func:`hardship.reports.figures.summary`, equal to the base records); the figures the summary does
+not hold are read per part from the module that owns them (no second implementation of any figure). Each part
+is one row: each direct child with its whole subtree, then the union's own records (``subtree=False``).
 
 Each form: a Chinese title, the union and the period in the header, the unit of money, one row per direct child
 (its whole subtree), the union's own row (本级) and a total row (合计: the sum of the rows above; rates recomputed
@@ -8,28 +10,53 @@ are text, numbers numbers; no formulas. Printed on A4 landscape, one page wide.
 
 The form's headers are the official Chinese forms' own wording (the forms are Chinese documents in every locale).
 
-Columns with no data source yet are left blank (:data:`NOT_COUNTED`, an empty cell, never a 0 that a reader
-would take for a count; their total is blank too), to be wired when their sources exist:
+Where each form's figures come from:
 
-* ``warmth``: 其中建档困难职工 户数/金额, 慰问困难劳模, 慰问一线职工, 慰问农民工 人数/金额 (the summary has no aid
-  figures by beneficiary kind yet); 资金来源 columns are the period's disbursements by source over all programs,
-  not the warmth programs alone.
-* ``center_annual``: 法律援助 件数, 职业介绍 人次/成功人次, 技能培训 人次 (the desk figures are not split by
-  case kind); 信访接待 件数 and 办结率 count every desk case.
-* ``monthly_funds``: 上月结余, 本月收入 by source, 本月下拨, 本月退回, 本月结余 (the ledger's figures are kept
-  per fiscal year, with no per-month query yet) and 物资 收入/发放/库存 (no goods figures in the summary yet);
-  本月支出 by program type is the month's paid aid.
+* ``warmth`` (:func:`hardship.aid.queries.campaign_figures`): the items paid in the year's batches of the warmth
+  campaign's programs (types ``warmth``, ``model_worker``, ``frontline``, ``migrant``), each item in one group:
+  慰问农民工 every item of a ``migrant`` (农民工帮扶) program (an item records no migrant kind; the program type is
+  what says so); otherwise by the item's beneficiary kind: 慰问困难劳模 ``model_worker``, 慰问一线职工
+  ``frontline``, 慰问困难职工 the archived households and named non-archived persons, of which 建档困难职工 the
+  archived households (``archived``). 户数/人数 are distinct recipients per row (the total adds the rows), 金额
+  is cash; 物资折款 the items' goods; 资金来源 what those batches' payments drew per source (the ledger's
+  ``aid:<source>`` entries); 合计 cash plus goods.
+* ``center_annual``: the desk columns from :func:`hardship.desk.queries.kind_figures` (cases received in the
+  year): 信访接待 件数 the ``petition`` cases and 办结率 their closed share; 法律援助 件数 the ``legal_aid`` cases;
+  职业介绍 人次 the ``job_referral`` cases and 成功人次 those whose person was placed; 技能培训 人次 the
+  ``training`` cases (a case is one person once).
+* ``monthly_funds``: :func:`hardship.funds.queries.monthly_statement` over every fiscal year's lots of the part,
+  by transaction date: 上月结余 the balance before the month; 本月收入 per source what entered the lots of that
+  source (received, allocated in from the parent, returned in by a child); 本月下拨 allocated down; 本月退回
+  returned out (to finance or to the parent); 本月结余 the balance at the month's end (so 本月结余 = 上月结余 +
+  收入 - 下拨 - 退回 - what the lots disbursed). 本月支出 by program type is the month's paid aid of the summary,
+  counted for the union that prepared the batch, whereas the ledger disburses from the paying union's lots (and
+  pays goods purchases too): a row of a union whose batches another union pays does not foot on its own; the
+  total foots when the lots' only disbursements are those batches' payments. Allocations between two unions
+  of one part count in both its 收入 and its 下拨. 物资 收入/发放/库存 (折款) from
+  :func:`hardship.goods.queries.flows`: donations and purchases, hand-outs, and the stock's value at the month's
+  end (stock corrections are in the stock, in neither flow).
+
+No column is left blank for want of a source at present; :data:`NOT_COUNTED` is how one would be.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
+from hardship.aid import queries as aid_queries
+from hardship.core.db import db
 from hardship.core.xlsx import Column, Workbook
-from hardship.funds.models import SOURCES
+from hardship.desk import queries as desk_queries
+from hardship.funds import queries as funds_queries
+from hardship.funds.models import INFLOWS, SOURCES
+from hardship.goods import queries as goods_queries
 from hardship.reports import figures as report_figures
+from hardship.reports import queries
 from hardship.reports.models import FORMS as FORM_CODES
 from hardship.reports.models import MONTHLY_FORMS
+from tenants.models import Tenant
 
 #: the sources of SPEC 4.2, in their Chinese names, in the ledger's order
 SOURCE_NAMES = {"central_finance": "中央财政", "provincial_finance": "省级财政", "upper_union": "上级工会下拨",
@@ -57,7 +84,7 @@ _TITLES = {"warmth": ("送温暖活动统计表", "万元"), "center_annual": ("
 FORMS = {code: Form(code, _TITLES[code][0], code in MONTHLY_FORMS, _TITLES[code][1]) for code in FORM_CODES}
 
 
-#: a figure the summary does not count yet: an empty cell
+#: a figure with no source: an empty cell, never a 0 a reader would take for a count (its total blank too)
 NOT_COUNTED = None
 
 
@@ -79,12 +106,13 @@ def _warmth_columns(money: str) -> list[Column]:
             Column("合计", money, 12)]
 
 
-def _warmth_row(part: dict) -> list:
-    warmth = part["aid"]["by_type"]["warmth"]
-    by_source = part["aid"]["by_source"]
-    return [warmth["households"], warmth["amount"], *[NOT_COUNTED] * 8, warmth["goods_value"],
-            *[by_source.get(s, {"amount": 0})["amount"] for s in SOURCE_NAMES],
-            warmth["amount"] + warmth["goods_value"]]
+def _warmth_row(campaign: dict) -> list:
+    groups = []
+    for group in ("hardship", "archived", "model_worker", "frontline", "migrant"):
+        groups += [campaign[group]["recipients"], campaign[group]["amount"]]
+    total = campaign["total"]
+    return [*groups, total["goods_value"], *[campaign["by_source"][s] for s in SOURCE_NAMES],
+            total["amount"] + total["goods_value"]]
 
 
 def _center_columns(money: str) -> list[Column]:
@@ -101,15 +129,17 @@ def _center_columns(money: str) -> list[Column]:
             Column("帮扶资金收入", money, 12), Column("帮扶资金支出", money, 12), Column("帮扶资金结余", money, 12)]
 
 
-def _center_row(part: dict) -> list:
-    h, by_type, desk, funds = part["households"], part["aid"]["by_type"], part["desk"], part["funds"]
+def _center_row(part: dict, desk: dict) -> list:
+    h, by_type, funds = part["households"], part["aid"]["by_type"], part["funds"]
     cats = h["by_category"]
     aid = []
     for program_type, _name in CENTER_AID:
         aid += [by_type[program_type]["person_times"], by_type[program_type]["amount"]]
     return [cats.get("deep", 0), cats.get("relative", 0), cats.get("accident", 0), h["newly_archived"],
             h["relieved"], h["exited"], h["returned"], *aid,
-            desk["received"], _rate(desk["closed"], desk["received"]), *[NOT_COUNTED] * 4,
+            desk["petition"]["received"], _rate(desk["petition"]["closed"], desk["petition"]["received"]),
+            desk["legal_aid"]["received"], desk["job_referral"]["received"], desk["job_placed"],
+            desk["training"]["received"],
             funds["received"], funds["disbursed"], funds["balance"]]
 
 
@@ -123,10 +153,15 @@ def _monthly_columns(money: str) -> list[Column]:
             Column("物资库存（折款）", money, 12)]
 
 
-def _monthly_row(part: dict) -> list:
+def _monthly_row(part: dict, statement: dict, goods: dict) -> list:
     by_type = part["aid"]["by_type"]
-    return [NOT_COUNTED, *[NOT_COUNTED for _s in SOURCE_NAMES], NOT_COUNTED,
-            *[by_type[t]["amount"] for t in SPENDING_TYPES], *[NOT_COUNTED] * 5]
+
+    def total(*fields, source=None):
+        return sum(row[f] for s, row in statement.items() if source in (None, s) for f in fields)
+
+    return [total("opening"), *[total(*INFLOWS, source=s) for s in SOURCE_NAMES], total("allocated_out"),
+            *[by_type[t]["amount"] for t in SPENDING_TYPES], total("returned_out"), total("closing"),
+            goods["received"], goods["handed_out"], goods["stock"]]
 
 
 def _relief_columns(money: str) -> list[Column]:
@@ -153,18 +188,34 @@ def _parts(result: dict) -> list[dict]:
     return [*result["children"], result["own"]]
 
 
+def _owners(tenant: Tenant, parts: list[dict]) -> list[tuple[Tenant, bool]]:
+    """Per part of the summary, the union whose records it counts and whether with its subtree: each direct
+    child with its subtree, then the union's own records."""
+    codes = [p["tenant"] for p in parts[:-1]]
+    children = {t.code: t for t in db.session.scalars(
+        select(Tenant).where(Tenant.parent_id == tenant.id, Tenant.code.in_(codes)))} if codes else {}
+    return [*((children[code], True) for code in codes), (tenant, False)]
+
+
 def form_rows(form: str, tenant, year: int, month: int | None = None, *, today=None) -> tuple[list, list]:
     """The form's columns and its rows: ``[label_code, label_name, *figures]`` per child, then the union's
     own row, then the total (money in fen; percentages as 45.5)."""
     money = "yuan" if FORMS[form].unit == "元" else "wan"
     result = report_figures.summary(tenant, year, month if form == "monthly_funds" else None, today=today)
     parts = _parts(result)
+    owners = _owners(tenant, parts)
+    start, end = queries.period_bounds(year, month if form == "monthly_funds" else None)
     if form == "warmth":
-        columns, figures = _warmth_columns(money), [_warmth_row(p) for p in parts]
+        columns = _warmth_columns(money)
+        figures = [_warmth_row(aid_queries.campaign_figures(t, start, end, subtree=sub)) for t, sub in owners]
     elif form == "center_annual":
-        columns, figures = _center_columns(money), [_center_row(p) for p in parts]
+        desk = [desk_queries.kind_figures(t, year, subtree=sub) for t, sub in owners]
+        columns, figures = _center_columns(money), [_center_row(p, d) for p, d in zip(parts, desk, strict=True)]
     elif form == "monthly_funds":
-        columns, figures = _monthly_columns(money), [_monthly_row(p) for p in parts]
+        columns = _monthly_columns(money)
+        figures = [_monthly_row(p, funds_queries.monthly_statement(t, year, month, subtree=sub),
+                                goods_queries.flows(t, start, end, subtree=sub))
+                   for p, (t, sub) in zip(parts, owners, strict=True)]
     else:
         before = report_figures.summary(tenant, year - 1, today=today)
         prior = {p["tenant"]: p for p in _parts(before)}
@@ -178,7 +229,7 @@ def form_rows(form: str, tenant, year: int, month: int | None = None, *, today=N
             total[i] = None
     if form == "center_annual":
         received = next(i for i, c in enumerate(columns) if c.header == "信访接待件数")
-        total[received + 1] = _rate(sum(p["desk"]["closed"] for p in parts), total[received])
+        total[received + 1] = _rate(sum(d["petition"]["closed"] for d in desk), total[received])
     if form == "relief_progress":
         figures = [_relief_rates(r) for r in figures]
         total = _relief_rates(total)
