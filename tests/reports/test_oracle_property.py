@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
 from hardship.aid.models import PROGRAM_TYPES
@@ -442,7 +442,10 @@ def test_the_fast_path_equals_the_oracle_on_generated_histories(app, monkeypatch
         try:
             applied = History(monkeypatch)
             applied.build()
-            for moment, op in sorted(history, key=lambda pair: at(pair[0])):
+            ordered = sorted(history, key=lambda pair: at(pair[0]))
+            note(f"today {today}; the history, in time order (UTC):\n" + "\n".join(
+                f"  {at(moment):%Y-%m-%d %H:%M} {op}" for moment, op in ordered))
+            for moment, op in ordered:
                 applied.apply(moment, op)
             for name, count in sorted(applied.applied.items()):
                 event(f"{name} applied {'several times' if count > 1 else 'once'}")
