@@ -52,7 +52,7 @@ from tests.reports.conftest import clock
 YEAR = 2025
 #: examples per run (``HARDSHIP_ORACLE_EXAMPLES`` for a longer hunt); not shrunk: shrinking a history of
 #: dozens of operations takes minutes, and the failing history is printed whole, in time order
-EXAMPLES = int(os.environ.get("HARDSHIP_ORACLE_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("HARDSHIP_ORACLE_EXAMPLES", "12"))
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: the unions of the tree, parent first: (code, parent, level)
 TREE = (("P91", None, "province"), ("C91", "P91", "city"), ("K9101", "C91", "county"),
