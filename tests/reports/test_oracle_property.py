@@ -1,8 +1,9 @@
 """The fast path of the summary equals the oracle (SPEC 6.2), on histories that hypothesis writes.
 
-Each example builds, from nothing, a small tree (province P91 > city C91 > counties K9101, K9102, each with an
-enterprise; K9101 archives at once, K9102 keeps the default publicity) and fiscal-2024/2025 money at the city
-and counties, then applies a generated sequence of operations through the domain's own operations (never raw
+Each example builds, from nothing, a small tree (province P91 > city C91 > counties K9101 with the enterprise
+E9101001, and K9102 with none yet; K9101 archives at once, K9102 keeps the default publicity of 5 days),
+fiscal-2024/2025 money at the province, city and counties, households of the year before and a desk case,
+then applies a generated sequence of operations through the domain's own operations (never raw
 SQL), each at its own moment of 2025 (some in December 2024, some around Shanghai midnight), in time order:
 
 * the archive: registering households (at an enterprise or at a county), and moving each through its
@@ -14,17 +15,22 @@ SQL), each at its own moment of 2025 (some in December 2024, some around Shangha
 * aid: a program of a county, a batch of the county or its enterprise (archived households and, for warmth,
   a frontline worker), approved and paid from the county's lots, possibly back-dated;
 * the desk: cases registered (back-dated too) at any union, referred down, closed and reopened;
-* a union added mid-year: the enterprise E9101002 is created under K9101 at a generated moment and households
-  are then registered there.
+* a union added mid-year: the enterprise E9102001 is created under K9102 at a generated moment, two households
+  are registered there at once (one taken on through its lifecycle) and later ones may be.
+
+Every history holds the union added, a warmth batch paid, a desk case, a case closed, a reversal and a burst;
+the rest (8 to 24 operations) is drawn. Refused operations are skipped before the ledger sees them where the
+ledger would roll back the whole transaction (a lot short of money): see ``History.holds``.
 
 An operation the domain refuses (409/422: a transition not open from the household's status, a lot short of
 money, a reversal of a reversed posting) is undone in its savepoint and skipped. Moving a union to another
 parent is not covered: ``tenants.operations`` has no such operation.
 
-Then for every union of the tree, for the year and each of its twelve months, ``figures.summary`` equals
+Then for every union of the tree (six), for the year and each of its twelve months, ``figures.summary`` equals
 ``queries.summary`` (but for ``exact``), read on a generated ``today``; and in the fast path's answer the
 union's own row plus its children equal the whole for every additive figure. Each example runs in the test's
-transaction and is rolled back at its end, so every example starts from an empty database.
+transaction and is rolled back at its end, so every example starts from an empty database. A failing example
+prints its whole history in time order (it is not shrunk).
 """
 
 from __future__ import annotations
