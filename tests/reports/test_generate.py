@@ -1,6 +1,6 @@
 """The generated province (``hardship generate``): its small profile passes ``hardship reconcile`` and the summary
-oracle; ID numbers valid and unique; every status and category present; counts per status as reported;
-re-running refuses (exit 2, nothing written)."""
+oracle, and the summary's fast path equals the oracle on it; ID numbers valid and unique; every status and
+category present; counts per status as reported; re-running refuses (exit 2, nothing written)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hardship.archives.models import CATEGORIES, STATUSES, Household, Person
 from hardship.core.db import db
 from hardship.core.idcard import parse_id_number
 from tests.conftest import system
+from tests.fixtures.summary import assert_same
 
 TODAY = date.today()
 
@@ -73,6 +74,12 @@ def test_small_profile_reconciles_and_matches_the_oracle(app):
         county = db.session.scalar(sa.select(Tenant).where(Tenant.code == "GK0101"))
         at_county = summary(county, TODAY.year, TODAY.month, today=TODAY)
         assert sum(at_county["households"]["by_status"].values()) == 75  # 300 over four counties
+
+        # the fast path (SPEC 6.2) answers as the oracle: the province, a city and a county, the year and each month
+        for code in ("GP", "GC01", "GK0101"):
+            union = db.session.scalar(sa.select(Tenant).where(Tenant.code == code))
+            for month in (None, *range(1, 13)):
+                assert_same(union, TODAY.year, month, TODAY)
 
     # re-running refuses, and writes nothing
     again = _generate(app, "--households", "10")
