@@ -75,6 +75,14 @@ def insert_rows(table: sa.Table, rows: list[dict], *, skip_conflicts_on: list[st
                            {name: [row[name] for row in rows] for name in names})
 
 
+def among(column, values: list):
+    """``column IN values``; on PostgreSQL one array parameter (``= ANY``) rather than a parameter per value
+    (a subtree's thousand union ids: sending them one by one cost more than the query)."""
+    if db.engine.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=sa.ARRAY(column.type)))
+    return column.in_(values)
+
+
 def page_of(stmt, page: int, per_page: int, *, count: bool = True) -> tuple[list, int | None]:
     """One page (1-based) of ``stmt`` in its own order, and the number of all its rows (``None`` without
     ``count``): every paginated list's. A statement of one entity gives its objects, else its rows."""

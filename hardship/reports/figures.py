@@ -29,12 +29,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlalchemy as sa
 from sqlalchemy import select
 
 from hardship.aid.models import AidBatch
 from hardship.archives.models import Household
-from hardship.core.db import db, utcnow
+from hardship.core.db import among, db, utcnow
 from hardship.reports import queries
 from hardship.reports.models import ReportFigures, ReportVersion
 from tenants.models import Tenant
@@ -89,16 +88,23 @@ def own_figures(tenant: Tenant, year: int, month: int | None) -> list[tuple[str,
     """Each union of ``tenant``'s subtree: its path and its own figures for the period (as :func:`_flat` keeps
     them), counting (and keeping, in the session's transaction) those missing or stale."""
     stored_month = month or 0
-    rows = db.session.execute(
-        select(Tenant.id, Tenant.path, sa.func.coalesce(ReportVersion.version, 0), ReportFigures.version,
-               ReportFigures.figures)
-        .outerjoin(ReportVersion, ReportVersion.tenant_id == Tenant.id)
-        .outerjoin(ReportFigures, sa.and_(ReportFigures.tenant_id == Tenant.id, ReportFigures.year == year,
-                                          ReportFigures.month == stored_month))
-        .where(path_range(Tenant.path, tenant.path))).all()
+    # three plain reads joined here, not one SQL join: under row-level security the planner misjudges the
+    # subtree's size and joined the kept rows by a filter over all of them for each union (quadratic)
+    unions = dict(db.session.execute(select(Tenant.id, Tenant.path).where(path_range(Tenant.path, tenant.path))
+                                     .execution_options(include_all_tenants=True)).all())
+    ids = list(unions)
+    counters = dict(db.session.execute(select(ReportVersion.tenant_id, ReportVersion.version)
+                                       .where(among(ReportVersion.tenant_id, ids))
+                                       .execution_options(include_all_tenants=True)).all())
+    kept = {tenant_id: (version, figures) for tenant_id, version, figures in db.session.execute(
+        select(ReportFigures.tenant_id, ReportFigures.version, ReportFigures.figures)
+        .where(among(ReportFigures.tenant_id, ids), ReportFigures.year == year, ReportFigures.month == stored_month)
+        .execution_options(include_all_tenants=True))}
     out, stale = [], {}
-    for tenant_id, path, current, counted_at, figures in rows:
-        if counted_at is not None and counted_at == current:
+    for tenant_id, path in unions.items():
+        current = counters.get(tenant_id, 0)
+        counted_at, figures = kept.get(tenant_id, (None, None))
+        if counted_at == current:
             out.append((path, figures))
         else:
             stale[tenant_id] = (path, current)
