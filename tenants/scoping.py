@@ -83,6 +83,19 @@ def path_range(column, path: str):
     return sa.and_(column >= path, column < path + PATH_END)
 
 
+def within(column, path: str) -> tuple:
+    """WHERE clauses for a big subtree: the tenant id ``column`` lies in the subtree at ``path``, and the row's
+    ``tenant_id`` in the scope. The same rows as the safety net's sub-selects, but with both sets of unions read
+    first and sent as id lists (one array parameter on PostgreSQL): under row-level security the planner takes
+    a province's subtree for one union and joins sub-selects row by row (a province's summary spent most of its
+    time there). Run the statement with ``execution_options(include_all_tenants=True)``: these are the net."""
+    from hardship.core.db import among, db
+
+    ids = db.session.scalars(select(Tenant.id).where(path_range(Tenant.path, path))).all()
+    scope_ids = db.session.scalars(select(Tenant.id).where(path_range(Tenant.path, current_scope()))).all()
+    return among(column, ids), among(column.table.c.tenant_id, scope_ids)
+
+
 def subtree_filter(model=Tenant, path: str | None = None):
     """The WHERE clause restricting ``model`` to the subtree at ``path`` (default: the scope)."""
     path = path or current_scope()

@@ -19,7 +19,7 @@ from hardship.core.money import format_fen
 from hardship.desk.models import CATEGORIES, CHANNELS, KINDS, Case, CaseEvent
 from hardship.desk.schemas import RECORD_FIELDS
 from tenants.models import Tenant
-from tenants.scoping import get_owned, get_tenant, path_range, subtree_filter, system_scope
+from tenants.scoping import get_owned, get_tenant, path_range, subtree_filter, system_scope, within
 
 PER_PAGE = 50
 EXPORT_LIMIT = 10000
@@ -212,13 +212,13 @@ def figures(tenant: Tenant, year: int | None = None, month: int | None = None, t
     rolled up over its subtree. A case counts for the union that registered it."""
     today = today or date.today()
     period = _received_in(year, month)
-    owners = select(Tenant.id).where(path_range(Tenant.path, tenant.path))
     overdue = sa.and_(Case.status != "closed", Case.deadline < today)
     rows = db.session.execute(
         select(Case.owner_tenant_id, Case.kind, Case.channel, Case.category, Case.status,
                sa.case((overdue, 1), else_=0).label("overdue"), sa.func.count())
-        .where(subtree_filter(Case), Case.owner_tenant_id.in_(owners), *period)
-        .group_by(Case.owner_tenant_id, Case.kind, Case.channel, Case.category, Case.status, "overdue")).all()
+        .where(*within(Case.owner_tenant_id, tenant.path), *period)
+        .group_by(Case.owner_tenant_id, Case.kind, Case.channel, Case.category, Case.status, "overdue")
+        .execution_options(include_all_tenants=True)).all()
     children = db.session.scalars(select(Tenant).where(Tenant.parent_id == tenant.id, subtree_filter(Tenant))
                                   .order_by(Tenant.code)).all()
     owner_paths = {t.id: t.path for t in db.session.scalars(

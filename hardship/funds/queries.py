@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from hardship.core.db import db
+from hardship.core.db import among, db
 from hardship.core.money import format_fen
 from hardship.funds.models import (
     INFLOWS,
@@ -27,7 +27,7 @@ from hardship.funds.models import (
 )
 from tenants import settings as tenant_settings
 from tenants.models import Tenant
-from tenants.scoping import current_scope, path_range, scope, subtree_filter
+from tenants.scoping import current_scope, scope, subtree_filter, within
 
 #: a balance row's name of a running total, where it differs (``returned`` is money returned *out*)
 ROW_NAMES = {"returned_out": "returned"}
@@ -72,12 +72,24 @@ def _settings_of(owners, key: str) -> dict[int, object]:
 
 # ---------------------------------------------------------------- balances (SPEC 4.8)
 
-def _lots_query(tenant: Tenant, subtree: bool, year: int | None):
-    stmt = select(FundLot, Tenant).join(Tenant, Tenant.id == FundLot.tenant_id)
-    stmt = stmt.where(path_range(Tenant.path, tenant.path)) if subtree else stmt.where(FundLot.tenant_id == tenant.id)
+def _owners(tenant_ids) -> dict[int, Tenant]:
+    """The unions of these ids (read apart from their lots: see :func:`tenants.scoping.within`)."""
+    return {t.id: t for t in db.session.scalars(select(Tenant).where(among(Tenant.id, sorted(set(tenant_ids))))
+                                                  .execution_options(include_all_tenants=True))}
+
+
+def _lots(tenant: Tenant, subtree: bool, year: int | None) -> list[tuple[FundLot, Tenant]]:
+    """The lots of ``tenant`` (or its subtree) and each one's union."""
+    if not subtree:
+        stmt = select(FundLot).where(FundLot.tenant_id == tenant.id)
+    else:
+        stmt = select(FundLot).where(*within(FundLot.tenant_id, tenant.path)) \
+            .execution_options(include_all_tenants=True)
     if year is not None:
         stmt = stmt.where(FundLot.fiscal_year == year)
-    return stmt.order_by(Tenant.path, FundLot.fiscal_year, FundLot.source)
+    lots = db.session.scalars(stmt).all()
+    owners = _owners(lot.tenant_id for lot in lots) if subtree else {tenant.id: tenant}
+    return [(lot, owners[lot.tenant_id]) for lot in lots]
 
 
 def _empty_totals() -> dict:
@@ -92,7 +104,7 @@ def balances(tenant: Tenant, *, subtree: bool = False, year: int | None = None, 
     today = today or date.today()
     order = list(SOURCES)
     rows, totals = [], _empty_totals()
-    lots = db.session.execute(_lots_query(tenant, subtree, year)).all()
+    lots = _lots(tenant, subtree, year)
     rules = _settings_of((owner for _lot, owner in lots), "aging")
     for lot, owner in lots:
         status = aging_status(lot.fiscal_year, lot.inflow, lot.consumed, lot.balance, rules[owner.id], today)
@@ -137,10 +149,15 @@ def matching(tenant: Tenant, year: int, *, subtree: bool = False) -> list[dict]:
         (FundLot.source.in_(MATCHED_SOURCES), FundLot.received + FundLot.allocated_in), else_=0)), 0)
     achieved = sa.func.coalesce(sa.func.sum(sa.case(
         (FundLot.source == "local_matching", FundLot.received), else_=0)), 0)
-    stmt = (select(Tenant, from_above, achieved).join(FundLot, FundLot.tenant_id == Tenant.id)
-            .where(FundLot.fiscal_year == year).group_by(Tenant.id).order_by(Tenant.path))
-    stmt = stmt.where(path_range(Tenant.path, tenant.path)) if subtree else stmt.where(Tenant.id == tenant.id)
-    found = db.session.execute(stmt).all()
+    stmt = select(FundLot.tenant_id, from_above, achieved).where(FundLot.fiscal_year == year) \
+        .group_by(FundLot.tenant_id)
+    if subtree:
+        stmt = stmt.where(*within(FundLot.tenant_id, tenant.path)).execution_options(include_all_tenants=True)
+    else:
+        stmt = stmt.where(FundLot.tenant_id == tenant.id)
+    sums = db.session.execute(stmt).all()
+    owners = _owners(tenant_id for tenant_id, _above, _got in sums) if subtree else {tenant.id: tenant}
+    found = sorted(((owners[tenant_id], above, got) for tenant_id, above, got in sums), key=lambda r: r[0].path)
     ratios = _settings_of([tenant, *(owner for owner, _above, _got in found)], "matching_ratio")
     rows = []
     for owner, above, got in found:

@@ -287,6 +287,8 @@ class History:
         from hardship.funds.schemas import AllocationIn
 
         parent, child = pair
+        if self.tenant(child) is None:  # the union is not added yet
+            return False
         if not self.holds(parent, source, fiscal_offset, amount):
             return False
         clean = load_data(AllocationIn, self._posting(source, fiscal_offset, amount, back, **{"from": parent,
