@@ -246,6 +246,8 @@ STANDARD_PANELS: tuple[DashboardPanel, ...] = (
     DashboardPanel("funds", _l("Special funds"), "stats.read", "reports/panels/funds.html", _STATISTICS),
     DashboardPanel("filing", _l("Children's report filing"), ("stats.read", "reports.decide"),
                    "reports/panels/filing.html", _STATISTICS),
+    DashboardPanel("parts", _l("By union below"), ("stats.read", "households.read"), "reports/panels/parts.html",
+                   _STATISTICS),
     DashboardPanel("children", _l("Child unions")),
     DashboardPanel("users", _l("Users"), "users.manage"),
 )

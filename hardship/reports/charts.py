@@ -29,7 +29,7 @@ def _link(svg: str, href: str | None) -> str:
 def _frame(width: int, height: int, title: str, body: list[str], cls: str) -> Markup:
     return Markup(
         f'<svg class="chart {cls}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width}px" role="img" aria-label="{escape(title)}">'
+        f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}">'
         f"<title>{escape(title)}</title>{''.join(body)}</svg>")
 
 

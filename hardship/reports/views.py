@@ -153,12 +153,12 @@ def dashboard_context(tenant: Tenant) -> dict:
                 for c in result["children"]]
     money = yuan
     return {"dash": {
-        "year": year, "errors": errors, "result": result, "today": today,
+        "year": year, "errors": errors, "result": result, "today": today, "may_stats": may_stats,
         "stock": households_text(h["stock"]), "stock_href": archive(status="archived"),
         "months": months, "trend": charts.trend_chart(
-            [str(r["month"]) for r in months], [r["newly_archived"] for r in months], [r["stock"] for r in months],
+            [r["label"] for r in months], [r["newly_archived"] for r in months], [r["stock"] for r in months],
             title=str(_l("Hardship households month by month")), column_name=str(_l("Newly archived")),
-            line_name=str(_l("In the archive at the month's end")), fmt=lambda n: f"{n:,}",
+            line_name=str(_l("In the archive at the month's end")), fmt=households_text,
             links=[r["href"] for r in months]),
         "by_status": by_status, "by_category": by_category, "by_reason": by_reason,
         "status_chart": _chart(by_status, _l("Households by status"), households_text),

@@ -65,7 +65,7 @@ def test_the_figures_shown_are_the_summarys(city, client, login, reviewer, api_a
     # aid by program type: the warmth batch of 900.00
     aid = {r[0]: r for r in table(html, "dash-aid")}
     assert aid["送温暖"][1:] == [yuan(expected["aid"]["by_type"]["warmth"]["amount"]), "2 户", "2 人次"]
-    assert re.search(r'id="dash-aid-total"[^>]*>900.00 元<', html)
+    assert re.search(r'id="dash-aid-total"><a class="drill" href="/t/C01/reports/summary\?year=2026#aid">900.00 元<', html)
     # funds: the balance equals the summary's, split by source
     assert re.search(rf'id="dash-balance"><a [^>]*>{re.escape(yuan(expected["funds"]["balance"]))}</a>', html)
     funds = {r[0]: r[1:] for r in table(html, "dash-funds")}
@@ -153,7 +153,10 @@ def test_a_clerk_sees_the_archive_panel_only(city, client, login, factory):
     assert 'id="panel-archive"' in html
     for other in ("panel-aid", "panel-funds", "panel-filing"):
         assert f'id="{other}"' not in html
-    assert "/reports/summary" not in html
+    assert "/reports/summary" not in html and 'href="None"' not in html
+    # the households by status still lead to the list
+    assert "/t/K0101/archive?status=archived" in links(html, "dash-by-status")
+    assert "金额" not in re.search(r'<table class="grid" id="dash-children">.*?</table>', html, re.S).group(0)
 
 
 def test_another_citys_figures_and_lists_are_absent(city, client, login, reviewer):
