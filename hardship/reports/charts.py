@@ -28,7 +28,7 @@ def _link(svg: str, href: str | None) -> str:
 
 def _frame(width: int, height: int, title: str, body: list[str], cls: str) -> Markup:
     return Markup(
-        f'<svg class="chart {cls}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'<svg class="chart {cls}" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}">'
         f"<title>{escape(title)}</title>{''.join(body)}</svg>")
 
