@@ -91,9 +91,19 @@ class MenuEntry:
 
 @dataclass(frozen=True)
 class DashboardPanel:
+    """A part of the union's home page, shown to a user holding any of its capabilities (everyone when none):
+    ``template`` renders it with what ``context`` (``"module:function"``, called with the tenant; panels naming
+    the same function share one call) returns; a panel without a template is one the home page draws itself."""
+
     key: str
     title: object
-    capability: str | None = None
+    capability: str | tuple[str, ...] | None = None
+    template: str | None = None
+    context: str | None = None
+
+    def visible_to(self, user) -> bool:
+        needed = (self.capability,) if isinstance(self.capability, str) else (self.capability or ())
+        return not needed or any(user.can(c) for c in needed)
 
 
 class LevelPlugin:
@@ -228,7 +238,16 @@ STANDARD_MENU: tuple[MenuEntry, ...] = (
     MenuEntry("jobs_ui.jobs", _l("Background jobs"), "jobs.read"),
 )
 
+_STATISTICS = "hardship.reports.views:dashboard_context"
 STANDARD_PANELS: tuple[DashboardPanel, ...] = (
+    DashboardPanel("archive", _l("Hardship households"), ("stats.read", "households.read"),
+                   "reports/panels/archive.html", _STATISTICS),
+    DashboardPanel("aid", _l("Aid paid"), "stats.read", "reports/panels/aid.html", _STATISTICS),
+    DashboardPanel("funds", _l("Special funds"), "stats.read", "reports/panels/funds.html", _STATISTICS),
+    DashboardPanel("filing", _l("Children's report filing"), ("stats.read", "reports.decide"),
+                   "reports/panels/filing.html", _STATISTICS),
+    DashboardPanel("parts", _l("By union below"), ("stats.read", "households.read"), "reports/panels/parts.html",
+                   _STATISTICS),
     DashboardPanel("children", _l("Child unions")),
     DashboardPanel("users", _l("Users"), "users.manage"),
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -45,9 +47,21 @@ def home():
         crumbs = [visible[c] for c in tenant.ancestor_codes if c in visible]
     locale = str(get_locale())
     level_names = {p.key: p.name(locale) for p in registry}
+    panels, context = _panels(tenant)
     return render_template("tenants/home.html", tenant=tenant, children=children, crumbs=crumbs,
                            descendants=[(level_names.get(k, k), n) for k, n in descendants],
-                           level_names=level_names)
+                           level_names=level_names, panels=panels, **context)
+
+
+def _panels(tenant: Tenant) -> tuple[list, dict]:
+    """The level's dashboard panels the reader may see, and what their templates need (each context function
+    called once)."""
+    panels = [p for p in (tenant.plugin.dashboard_panels if tenant.plugin else ()) if p.visible_to(current_user)]
+    context: dict = {}
+    for name in dict.fromkeys(p.context for p in panels if p.context):
+        module, _sep, function = name.partition(":")
+        context.update(getattr(import_module(module), function)(tenant))
+    return panels, context
 
 
 @bp.route("/children/new", methods=["GET", "POST"])

@@ -26,6 +26,12 @@ def require(actor, capability: str) -> None:
         raise Forbidden()
 
 
+def require_any(actor, *capabilities: str) -> None:
+    """403 unless ``actor`` (``None``: the command line) holds one of ``capabilities``."""
+    if actor is not None and not any(actor.can(c) for c in capabilities):
+        raise Forbidden()
+
+
 def _check_roles(tenant, roles) -> None:
     """The roles must be roles of the tenant's level (their form is checked by the schema)."""
     plugin = tenant.plugin

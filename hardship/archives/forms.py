@@ -48,6 +48,7 @@ class FilterForm(SchemaLimits, FlaskForm):
     status = SelectField(_l("Status"), choices=_choices(STATUSES, _l("All")), validate_choice=False)
     category = SelectField(_l("Hardship category"), choices=_choices(CATEGORIES, _l("All")), validate_choice=False)
     reason = SelectField(_l("Reason"), choices=_choices(REASONS, _l("All")), validate_choice=False)
+    main_reason = SelectField(_l("Main reason"), choices=_choices(REASONS, _l("All")), validate_choice=False)
     child = SelectField(_l("Union below"), choices=[], validate_choice=False)
     q = StringField(_l("Name or ID number"))
     limits = (HouseholdFilters, {"q": "q"})
@@ -56,7 +57,7 @@ class FilterForm(SchemaLimits, FlaskForm):
     def values(self) -> dict:
         """The filters as typed, for ``schemas.HouseholdFilters``."""
         return {"status": self.status.data, "category": self.category.data, "reason": self.reason.data,
-                "child": self.child.data, "q": self.q.data, "overdue": bool(self.overdue.data)}
+                "main_reason": self.main_reason.data, "child": self.child.data, "q": self.q.data, "overdue": bool(self.overdue.data)}
 
     def query_args(self) -> dict:
         """The filters as URL arguments (for pagination and export links)."""

@@ -50,8 +50,8 @@ def get_objection(household: Household, objection_id) -> Objection:
     return objection
 
 
-def list_query(tenant: Tenant, *, status=None, category=None, reason=None, q=None, child=None, overdue=False,
-               today: date | None = None, intervals: dict | None = None):
+def list_query(tenant: Tenant, *, status=None, category=None, reason=None, main_reason=None, q=None, child=None,
+               overdue=False, today: date | None = None, intervals: dict | None = None):
     """The filtered archive of ``tenant``'s subtree, by ``schemas.HouseholdFilters``' clean values (``child``:
     one direct child's subtree; ``overdue``: only the archived households whose home survey is overdue,
     SPEC 3.4, by the keeping unions' ``intervals`` when the caller has read them already with
@@ -74,6 +74,8 @@ def list_query(tenant: Tenant, *, status=None, category=None, reason=None, q=Non
         # reasons come from a fixed set of plain words, so the JSON text match is exact and safe
         stmt = stmt.where(sa.or_(Household.primary_reason == reason,
                                  sa.cast(Household.secondary_reasons, sa.Text).like(f'%"{reason}"%')))
+    if main_reason:
+        stmt = stmt.where(Household.primary_reason == main_reason)
     if q:
         try:
             number = parse_id_number(q).number

@@ -405,6 +405,8 @@ class HouseholdFilters(InputSchema):
     status = Choice(STATUSES, load_default=None)
     category = Choice(CATEGORIES, load_default=None)
     reason = Choice(REASONS, load_default=None)
+    #: the primary reason only (as the summary counts households by reason, SPEC 6.1)
+    main_reason = Choice(REASONS, load_default=None)
     #: a direct child's code: only its subtree
     child = Text(max_length=CODE_LENGTH)
     #: a name (part of it, ``%`` and ``_`` as themselves) or a whole ID number
@@ -417,7 +419,7 @@ class HouseholdQuery(HouseholdFilters):
 
 
 #: the filters ``queries.list_query`` takes
-FILTERS = ("status", "category", "reason", "q", "child", "overdue")
+FILTERS = ("status", "category", "reason", "main_reason", "q", "child", "overdue")
 
 
 def filters_of(args: dict) -> dict:

@@ -17,10 +17,11 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from hardship.accounts.operations import require_any  # noqa: F401 (the filing pages' check)
 from hardship.aid.models import PROGRAM_TYPES
 from hardship.archives.models import CATEGORIES, REASONS, STATUSES
 from hardship.core.db import db, utcnow
-from hardship.core.errors import Forbidden, ValidationFailed
+from hardship.core.errors import ValidationFailed
 from hardship.funds.models import SOURCES
 from hardship.reports import figures, queries
 from hardship.reports.models import (
@@ -38,12 +39,6 @@ from tenants.scoping import subtree_filter
 #: what the board says of a child's report
 BOARD_STATUSES = {"missing": _l("Missing"), "on_time": _l("Filed on time"), "late": _l("Filed late"),
                   "returned": _l("Returned"), "accepted": _l("Accepted"), "not_due": _l("Not yet due")}
-
-
-def require_any(actor, *capabilities: str) -> None:
-    """403 unless ``actor`` (``None``: the command line) holds one of ``capabilities``."""
-    if actor is not None and not any(actor.can(c) for c in capabilities):
-        raise Forbidden()
 
 
 def check_period(form: str, year: int, month: int | None) -> int:

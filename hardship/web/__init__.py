@@ -156,17 +156,10 @@ def _menu():
     return entries
 
 
-#: a user whose roles are all here lands on the statistics summary of its union (SPEC 6.5: the reviewer's home)
-STATISTICS_ROLES = frozenset({"reviewer"})
-
-
 def home_url(user) -> str:
-    """Where ``user`` lands after logging in: its union's overview, or the statistics summary for a reviewer."""
-    code = user.tenant.code
-    if set(user.roles) and set(user.roles) <= STATISTICS_ROLES and user.can("stats.read") \
-            and "reports_ui.summary" in current_app.view_functions:
-        return url_for("reports_ui.summary", tenant_code=code)
-    return url_for("tenants_ui.home", tenant_code=code)
+    """Where ``user`` lands after logging in: its union's home, whose panels are those of its roles (the
+    dashboard of SPEC 6.5 for a reviewer, see ``tenants.levels.STANDARD_PANELS``)."""
+    return url_for("tenants_ui.home", tenant_code=user.tenant.code)
 
 
 @bp.route("/")

@@ -52,16 +52,3 @@ def test_another_citys_page_is_absent(city, client, login, factory):
     assert client.get("/t/C01/reports/summary?year=2026").status_code == 404
     assert client.get("/t/K0101/reports/summary?year=2026").status_code == 404
     assert client.get("/t/C02/reports/summary?year=2026").status_code == 200
-
-
-def test_a_reviewer_lands_on_the_summary(tree, client, login, factory):
-    factory.user("P01", roles=("reviewer",), username="p01_reviewer")
-    resp = login("p01_reviewer")
-    assert resp.headers["Location"] == "/t/P01/reports/summary"
-    assert client.get("/").headers["Location"] == "/t/P01/reports/summary"
-    # the overview stays reachable; other roles land on it as before
-    assert client.get("/t/P01/").status_code == 200
-
-
-def test_other_roles_land_on_the_overview(tree, client, login):
-    assert login("c01_all").headers["Location"] == "/t/C01/"

@@ -46,10 +46,10 @@ def test_login_navigate_switch_language_logout(page, page_log, live_server, tree
     page.click("#login")
     expect(page).to_have_url(f"{live_server}/t/C01/")
     expect(page.locator("h1")).to_have_text("C01工会")
-    facts = page.locator("dl.facts")
+    facts = page.locator("dl.facts").first
     expect(facts).to_contain_text("C01")
     expect(page.locator("dd.level")).to_have_text("市级工会")  # from the city plugin, not the catalog
-    expect(page.locator("h2").first).to_have_text("下级工会")  # _("Child unions")
+    expect(page.locator("#panel-children h2")).to_have_text("下级工会")  # _("Child unions")
     expect(page.locator("#logout")).to_have_text("退出登录")  # _("Log out")
     children = page.locator("#children tbody tr")
     expect(children).to_have_count(2)  # K0101 and K0102, but nothing of C02
@@ -69,7 +69,7 @@ def test_login_navigate_switch_language_logout(page, page_log, live_server, tree
     page.click("#lang-en")
     expect(page).to_have_url(re.compile(re.escape(f"{live_server}/t/K0101/") + r"\??$"))
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.locator("h2").first).to_have_text("Child unions")
+    expect(page.locator("#panel-children h2")).to_have_text("Child unions")
     expect(page.locator("dd.level")).to_have_text("County union")
     expect(page.locator("#children")).to_contain_text("Enterprise union")
     expect(page.locator("#logout")).to_have_text("Log out")
