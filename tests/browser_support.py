@@ -137,3 +137,4 @@ def page(browser, live_server, page_log):
         pg.close()
     finally:
         context.close()
+

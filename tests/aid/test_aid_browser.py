@@ -8,15 +8,10 @@ import re
 import pytest
 
 from tests.aid.conftest import archived_household, person, warmth
+from tests.fixtures.browser import expect
 
 pytest_plugins = ["tests.browser_support"]
 pytestmark = pytest.mark.browser
-
-
-def expect(obj):
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(obj)
 
 
 def _log_in(page, username):

@@ -7,15 +7,10 @@ import pytest
 
 from tests.aid.conftest import archived_household, warmth
 from tests.aid.test_aid_upload import head_id, to_xlsx
+from tests.fixtures.browser import expect
 
 pytest_plugins = ["tests.browser_support"]
 pytestmark = pytest.mark.browser
-
-
-def expect(obj):
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(obj)
 
 
 def test_upload_items_on_the_batch_page(app, page, page_log, live_server, county, api_as, tmp_path):

@@ -9,26 +9,13 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.fixtures.browser import expect, log_in
 from tests.fixtures.households import make_id
 
 pytest_plugins = ["tests.browser_support"]
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = "/tmp/browser-archive.png"
-
-
-def expect(obj):
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(obj)
-
-
-def log_in(page, username):
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#login")
 
 
 def log_out(page, live_server):

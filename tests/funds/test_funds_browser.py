@@ -7,16 +7,11 @@ import re
 import pytest
 
 from tests.conftest import system
+from tests.fixtures.browser import expect
 from tests.fixtures.funds import post, receipt
 
 pytest_plugins = ["tests.browser_support"]
 pytestmark = pytest.mark.browser
-
-
-def expect(obj):
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(obj)
 
 
 def _log_in(page, username):

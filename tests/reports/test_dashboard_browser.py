@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.fixtures.browser import expect, log_in
 
 pytest_plugins = ["tests.browser_support"]
 pytestmark = pytest.mark.browser
@@ -16,19 +16,6 @@ pytestmark = pytest.mark.browser
 REVIEWER_SHOT = "/tmp/dashboard-reviewer.png"
 CLERK_SHOT = "/tmp/dashboard-county-clerk.png"
 FUNDS_SHOT = "/tmp/dashboard-reviewer-funds.png"
-
-
-def expect(obj):
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(obj)
-
-
-def log_in(page, username):
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#login")
 
 
 def test_the_reviewer_drills_from_the_dashboard_to_the_households(page, page_log, live_server, city, factory):

@@ -5,23 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.fixtures.browser import expect, log_in
 
 pytest_plugins = ["tests.browser_support"]
 pytestmark = pytest.mark.browser
-
-
-def expect(obj):
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(obj)
-
-
-def log_in(page, username):
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#login")
 
 
 def test_a_county_files_and_the_city_returns(page, page_log, live_server, tree):

@@ -6,15 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.fixtures.browser import expect
 
 pytest_plugins = ["tests.browser_support"]
 pytestmark = pytest.mark.browser
-
-
-def expect(obj):
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(obj)
 
 
 def test_the_reviewer_drills_from_province_to_county(page, page_log, live_server, city, factory):

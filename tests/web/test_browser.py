@@ -11,25 +11,13 @@ import re
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.fixtures.browser import expect, log_in
 
 #: the live server, browser and page fixtures
 pytest_plugins = ["tests.browser_support"]
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = "/tmp/browser-home.png"
-
-
-def expect(obj):
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(obj)
-
-
-def log_in(page, username, password=PASSWORD):
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("#login")
 
 
 def test_login_navigate_switch_language_logout(page, page_log, live_server, tree):
