@@ -1,8 +1,8 @@
 """The figures of a union's dashboard (SPEC 6.5): its subtree's summary for a year, the archive month by month,
 the fund balances and their ageing by source, and the children's filing of the monthly funds report.
 
-The summary figures come from :func:`hardship.reports.figures.summary` (one call per period: the year, then each
-month of it up to the last one begun); the balances by source from the ledger's own figures
+The year's figures come from :func:`hardship.reports.figures.summary`, each month's archive figures (up to the
+last month begun) from :func:`hardship.reports.figures.counted`; the balances by source from the ledger's own figures
 (:func:`hardship.funds.queries.balances`, whose totals are the summary's ``funds``), since the summary does not
 split them by source.
 """
@@ -57,7 +57,7 @@ def dashboard(tenant: Tenant, year: int, *, today: date) -> dict:
     monthly funds report for ``filing_month``)."""
     month = filing_month(year, today)
     return {"summary": figures.summary(tenant, year, today=today),
-            "months": [(m, figures.summary(tenant, year, m, today=today)) for m in months_of(year, today)],
+            "months": [(m, figures.counted(tenant, year, m)) for m in months_of(year, today)],
             "funds_by_source": balances_by_source(tenant, year, today),
             "filing": {"form": FILING_FORM, "year": year, "month": month,
                        "rows": filing.board(tenant, FILING_FORM, year, month, today=today)}}

@@ -53,11 +53,23 @@ def summary(tenant: Tenant, year: int, month: int | None = None, *, today: date 
     children = queries.children_of(tenant)
     flat: dict = {}
     for path, figures in own_figures(tenant, year, month):
-        part = flat.setdefault(next((c.id for c in children if path.startswith(c.path)), None), {})
-        for name, value in figures.items():
-            part[name] = part.get(name, 0) + value
+        _add(flat.setdefault(next((c.id for c in children if path.startswith(c.path)), None), {}), figures)
     parts = {key: _nested(figures) for key, figures in flat.items()}
     return queries.assemble(tenant, children, year, month, parts, today=today, exact=False)
+
+
+def counted(tenant: Tenant, year: int, month: int | None = None) -> dict:
+    """The ``households`` and ``aid`` figures of ``tenant``'s whole subtree for a period, from the kept figures
+    alone (a month-by-month trend needs no funds, desk or children: reading those twelve times is waste)."""
+    total: dict = {}
+    for _path, figures in own_figures(tenant, year, month):
+        _add(total, figures)
+    return _nested(total)
+
+
+def _add(total: dict[str, int], figures: dict[str, int]) -> None:
+    for name, value in figures.items():
+        total[name] = total.get(name, 0) + value
 
 
 def _flat(figures: dict, prefix: str = "") -> dict[str, int]:
