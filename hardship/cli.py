@@ -49,6 +49,22 @@ def upgrade_database() -> None:
         engine.dispose()
 
 
+def analyze_database() -> None:
+    """Refresh PostgreSQL's planner statistics (``ANALYZE``, as the owner) after a bulk load. Autovacuum does
+    it within minutes on a production server; until then, or on a server where it is off, the planner knows
+    nothing of the rows just written and picks plans that read a whole table per row (a generated province's
+    summary after one change took 1.3 s instead of 4 ms). Nothing to do on SQLite."""
+    url = current_app.config["DATABASE_OWNER_URL"]
+    if not str(url).startswith("postgresql"):
+        return
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()
+
+
 @cli.command("init")
 @click.option("--root", "root_code", help="Code of the root tenant to create, e.g. P01.")
 @click.option("--root-name", help="Name of the root tenant, e.g. 河北省总工会.")

@@ -85,14 +85,22 @@ def path_range(column, path: str):
 
 def within(column, path: str) -> tuple:
     """WHERE clauses for a big subtree: the tenant id ``column`` lies in the subtree at ``path``, and the row's
-    ``tenant_id`` in the scope. The same rows as the safety net's sub-selects, but with both sets of unions read
-    first and sent as id lists (one array parameter on PostgreSQL): under row-level security the planner takes
-    a province's subtree for one union and joins sub-selects row by row (a province's summary spent most of its
-    time there). Run the statement with ``execution_options(include_all_tenants=True)``: these are the net."""
+    ``tenant_id`` in the scope. The same rows as the safety net's sub-selects, but with the unions read first
+    and sent as id lists (one array parameter on PostgreSQL): under row-level security the planner takes a
+    province's subtree for one union and joins sub-selects row by row (a province's summary spent most of its
+    time there). One list when ``column`` is the row's own ``tenant_id`` (the subtree's unions in the scope) or
+    when the scope holds every union; two otherwise. Run the statement with
+    ``execution_options(include_all_tenants=True)``: these are the net."""
     from hardship.core.db import among, db
 
-    ids = db.session.scalars(select(Tenant.id).where(path_range(Tenant.path, path))).all()
-    scope_ids = db.session.scalars(select(Tenant.id).where(path_range(Tenant.path, current_scope()))).all()
+    scoped = current_scope()
+    subtree = select(Tenant.id).where(path_range(Tenant.path, path))
+    if column.key == "tenant_id":
+        return (among(column, db.session.scalars(subtree.where(path_range(Tenant.path, scoped))).all()),)
+    ids = db.session.scalars(subtree).all()
+    if scoped == SYSTEM:
+        return (among(column, ids),)
+    scope_ids = db.session.scalars(select(Tenant.id).where(path_range(Tenant.path, scoped))).all()
     return among(column, ids), among(column.table.c.tenant_id, scope_ids)
 
 

@@ -42,7 +42,7 @@ def run(database_url: str, households: int, runs: int) -> dict:
 
     from hardship.app import create_app
     from hardship.archives.models import Household
-    from hardship.cli import upgrade_database
+    from hardship.cli import analyze_database, upgrade_database
     from hardship.core.db import db
     from hardship.funds.reconcile import reconcile
     from hardship.reports import figures as fast
@@ -60,6 +60,7 @@ def run(database_url: str, households: int, runs: int) -> dict:
         generate(households, today=today)
         db.session.commit()
         out["generate_seconds"] = round(time.perf_counter() - started, 1)
+        analyze_database()  # as `hardship generate` does (and autovacuum would, soon after, in production)
         with system_scope():
             out["reconcile_differences"] = len(reconcile())
             db.session.rollback()

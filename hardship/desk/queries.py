@@ -205,11 +205,13 @@ def _received_in(year: int | None, month: int | None) -> list:
     return [Case.received_on >= start, Case.received_on < end]
 
 
-def figures(tenant: Tenant, year: int | None = None, month: int | None = None, today: date | None = None) -> dict:
+def figures(tenant: Tenant, year: int | None = None, month: int | None = None, today: date | None = None, *,
+            children: list[Tenant] | None = None) -> dict:
     """The desk's figures of ``tenant``'s subtree for the cases received in the period (a year, or a month of
     it; no year: every case): received, of those closed (so the closure rate 办结率 = closed / received), open,
     open past their deadline today, by kind, channel and category; and the same for each direct child union,
-    rolled up over its subtree. A case counts for the union that registered it."""
+    rolled up over its subtree. A case counts for the union that registered it. ``children``: the direct child
+    unions in the scope, by code, when the caller has read them."""
     today = today or date.today()
     period = _received_in(year, month)
     overdue = sa.and_(Case.status != "closed", Case.deadline < today)
@@ -219,8 +221,9 @@ def figures(tenant: Tenant, year: int | None = None, month: int | None = None, t
         .where(*within(Case.owner_tenant_id, tenant.path), *period)
         .group_by(Case.owner_tenant_id, Case.kind, Case.channel, Case.category, Case.status, "overdue")
         .execution_options(include_all_tenants=True)).all()
-    children = db.session.scalars(select(Tenant).where(Tenant.parent_id == tenant.id, subtree_filter(Tenant))
-                                  .order_by(Tenant.code)).all()
+    if children is None:  # the caller may have read them (the summary)
+        children = db.session.scalars(select(Tenant).where(Tenant.parent_id == tenant.id, subtree_filter(Tenant))
+                                      .order_by(Tenant.code)).all()
     owner_paths = {t.id: t.path for t in db.session.scalars(
         select(Tenant).where(Tenant.id.in_({r[0] for r in rows})))} if rows else {}
     total = _empty()

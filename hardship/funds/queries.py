@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from hardship.core.db import among, db
@@ -65,9 +64,10 @@ def aging_status(fiscal_year: int, inflow: int, consumed: int, balance: int, rul
     return "ok"
 
 
-def _settings_of(owners, key: str) -> dict[int, object]:
-    """The effective ``key`` of each owner, by tenant id: two queries however many unions hold lots."""
-    return tenant_settings.values_of({owner.id: owner for owner in owners}.values(), key)
+def _settings_of(owners, *keys: str) -> dict[str, dict[int, object]]:
+    """The effective ``keys`` of each owner, ``{key: {tenant id: value}}``: two queries however many unions
+    hold lots."""
+    return tenant_settings.values_by_key({owner.id: owner for owner in owners}.values(), keys)
 
 
 # ---------------------------------------------------------------- balances (SPEC 4.8)
@@ -101,11 +101,14 @@ def balances(tenant: Tenant, *, subtree: bool = False, year: int | None = None, 
 
     ``totals`` adds ``warning`` and ``overdue``: the balances of the lots in that state.
     """
-    today = today or date.today()
+    lots = _lots(tenant, subtree, year)
+    return _balances(tenant, subtree, year, lots, _settings_of((owner for _lot, owner in lots), "aging")["aging"],
+                     today or date.today())
+
+
+def _balances(tenant: Tenant, subtree: bool, year: int | None, lots: list, rules: dict, today: date) -> dict:
     order = list(SOURCES)
     rows, totals = [], _empty_totals()
-    lots = _lots(tenant, subtree, year)
-    rules = _settings_of((owner for _lot, owner in lots), "aging")
     for lot, owner in lots:
         status = aging_status(lot.fiscal_year, lot.inflow, lot.consumed, lot.balance, rules[owner.id], today)
         row = {"lot": lot.id, "tenant": owner.code, "tenant_name": owner.name, "source": lot.source,
@@ -144,23 +147,25 @@ def matching(tenant: Tenant, year: int, *, subtree: bool = False) -> list[dict]:
     Required: the tenant's ratio for the year times the money that reached it from above in that fiscal
     year: receipts from central or provincial finance or the upper union, and allocations from its
     parent of those sources (net of reversals). Achieved: its ``local_matching`` receipts of the year.
+    Summed in Python over the lots' running totals (a union holds a few lots a year).
     """
-    from_above = sa.func.coalesce(sa.func.sum(sa.case(
-        (FundLot.source.in_(MATCHED_SOURCES), FundLot.received + FundLot.allocated_in), else_=0)), 0)
-    achieved = sa.func.coalesce(sa.func.sum(sa.case(
-        (FundLot.source == "local_matching", FundLot.received), else_=0)), 0)
-    stmt = select(FundLot.tenant_id, from_above, achieved).where(FundLot.fiscal_year == year) \
-        .group_by(FundLot.tenant_id)
-    if subtree:
-        stmt = stmt.where(*within(FundLot.tenant_id, tenant.path)).execution_options(include_all_tenants=True)
-    else:
-        stmt = stmt.where(FundLot.tenant_id == tenant.id)
-    sums = db.session.execute(stmt).all()
-    owners = _owners(tenant_id for tenant_id, _above, _got in sums) if subtree else {tenant.id: tenant}
-    found = sorted(((owners[tenant_id], above, got) for tenant_id, above, got in sums), key=lambda r: r[0].path)
-    ratios = _settings_of([tenant, *(owner for owner, _above, _got in found)], "matching_ratio")
+    lots = _lots(tenant, subtree, year)
+    ratios = _settings_of([tenant, *(owner for _lot, owner in lots)], "matching_ratio")["matching_ratio"]
+    return _matching(tenant, year, subtree, lots, ratios)
+
+
+def _matching(tenant: Tenant, year: int, subtree: bool, lots: list, ratios: dict) -> list[dict]:
+    sums: dict[int, list] = {}
+    for lot, owner in lots:
+        if lot.fiscal_year != year:
+            continue
+        part = sums.setdefault(owner.id, [owner, 0, 0])
+        if lot.source in MATCHED_SOURCES:
+            part[1] += lot.received + lot.allocated_in
+        if lot.source == "local_matching":
+            part[2] += lot.received
     rows = []
-    for owner, above, got in found:
+    for owner, above, got in sorted(sums.values(), key=lambda part: part[0].path):
         ratio = ratio_for(ratios[owner.id], year)
         required = int((Decimal(int(above)) * Decimal(str(ratio))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         rows.append({"tenant": owner.code, "tenant_name": owner.name, "year": year, "ratio": ratio,
@@ -171,6 +176,18 @@ def matching(tenant: Tenant, year: int, *, subtree: bool = False) -> list[dict]:
         rows.append({"tenant": tenant.code, "tenant_name": tenant.name, "year": year, "ratio": ratio,
                      "from_above": 0, "required": 0, "achieved": 0, "shortfall": 0})
     return rows
+
+
+def balances_and_matching(tenant: Tenant, year: int, *, subtree: bool = False,
+                          today: date | None = None) -> tuple[dict, list[dict], dict[str, Tenant]]:
+    """:func:`balances` of fiscal ``year`` and :func:`matching` of ``year`` from one read of the lots and of
+    their unions' settings (the summary reads both for a whole province), with the unions that hold those lots
+    by code."""
+    lots = _lots(tenant, subtree, year)
+    settings = _settings_of([tenant, *(owner for _lot, owner in lots)], "aging", "matching_ratio")
+    return (_balances(tenant, subtree, year, lots, settings["aging"], today or date.today()),
+            _matching(tenant, year, subtree, lots, settings["matching_ratio"]),
+            {owner.code: owner for _lot, owner in lots})
 
 
 def format_matching(rows: list[dict]) -> list[dict]:

@@ -126,6 +126,7 @@ def generate_command(profile, households):
     Refuses when the province GP exists already."""
     import time
 
+    from hardship.cli import analyze_database
     from hardship.reports.generate import PROFILES, AlreadyGenerated, generate
 
     if (profile is None) == (households is None):
@@ -147,6 +148,7 @@ def generate_command(profile, households):
         click.echo("error: the generated province GP exists already; generate into an empty database", err=True)
         raise SystemExit(2) from None
     commit()
+    analyze_database()
     click.echo(f"generated {result.tenants} unions, {result.households} households ({result.people} people), "
                f"{result.postings} postings, {result.aid_batches} aid batches paid ({result.aid_items} items), "
                f"{result.desk_cases} desk cases in {time.perf_counter() - started:.1f} s")

@@ -211,25 +211,24 @@ def _add_aid(node: _Node, program_type: str, recipient: str, amount: int, goods_
 
 def _funds_and_matching(tenant: Tenant, children: list[Tenant], year: int, today: date) -> tuple[dict, dict]:
     """The funds and matching sections of the union's own lots (key None) and of each child's subtree (the
-    child's id): the ledger's rows of the whole subtree (``funds.queries.balances`` and ``matching``, read once)
-    added up per part, as those functions total them."""
-    paths = dict(db.session.execute(select(Tenant.code, Tenant.path).where(path_range(Tenant.path, tenant.path))
-                                    .execution_options(include_all_tenants=True)).all())
+    child's id): the ledger's rows of the whole subtree (``funds.queries.balances`` and ``matching``, from one
+    read: ``balances_and_matching``) added up per part, as those functions total them."""
+    balances, matched, unions = funds_queries.balances_and_matching(tenant, year, subtree=True, today=today)
 
     def part(code: str):
-        path = paths.get(code, "")
+        path = unions[code].path
         return next((c.id for c in children if path.startswith(c.path)), None)
 
     keys = [None, *(c.id for c in children)]
     funds = {key: dict.fromkeys(FUND_FIELDS, 0) for key in keys}
-    for row in funds_queries.balances(tenant, subtree=True, year=year, today=today)["rows"]:
+    for row in balances["rows"]:
         figures = funds[part(row["tenant"])]
         for name in funds_queries.MONEY_FIELDS:
             figures[name] += row[name]
         if row["aging"] in ("warning", "overdue"):
             figures[row["aging"]] += row["balance"]
     matching = {key: {"required": 0, "achieved": 0} for key in keys}
-    for row in funds_queries.matching(tenant, year, subtree=True):
+    for row in matched:
         figures = matching[part(row["tenant"])]
         figures["required"] += row["required"]
         figures["achieved"] += row["achieved"]
@@ -357,7 +356,7 @@ def assemble(tenant: Tenant, children: list[Tenant], year: int, month: int | Non
     for figures in by_child.values():
         add_figures(whole, figures)
 
-    desk = desk_queries.figures(tenant, year, month, today=today)
+    desk = desk_queries.figures(tenant, year, month, today=today, children=children)
     desk_children = {row["tenant"]: row for row in desk["children"]}
     desk_own = {name: desk[name] - sum(row[name] for row in desk["children"])
                 for name in ("received", "closed", "open", "overdue_open")}
