@@ -113,11 +113,12 @@ def states_at(where, day: date) -> dict[int, tuple[str | None, str | None, str |
 
 
 def list_query(tenant: Tenant, *, status=None, category=None, reason=None, main_reason=None, q=None, child=None,
-               overdue=False, today: date | None = None, intervals: dict | None = None):
+               overdue=False, as_of: date | None = None, today: date | None = None, intervals: dict | None = None):
     """The filtered archive of ``tenant``'s subtree, by ``schemas.HouseholdFilters``' clean values (``child``:
     one direct child's subtree; ``overdue``: only the archived households whose home survey is overdue,
     SPEC 3.4, by the keeping unions' ``intervals`` when the caller has read them already with
-    :func:`survey_intervals`)."""
+    :func:`survey_intervals`). ``as_of``: ``status``, ``category`` and ``main_reason`` are the household's at
+    the end of that day (:func:`states_at`, as the statistics count them), the other filters today's record."""
     settle_publicity()
     root_path = tenant.path
     if child:
@@ -128,6 +129,12 @@ def list_query(tenant: Tenant, *, status=None, category=None, reason=None, main_
             raise ValidationFailed(fields={"child": [_l("Not a union below %(name)s.", name=tenant.name)]})
         root_path = child_tenant.path
     stmt = select(Household).where(subtree_filter(Household, root_path))
+    if as_of is not None:
+        wanted = [hid for hid, (was, kind, main) in states_at(subtree_filter(Household, root_path), as_of).items()
+                  if status in (None, was) and category in (None, kind) and main_reason in (None, main)]
+        # the ids inline (a past year's list may hold more than a statement's bound parameters allow)
+        stmt = stmt.where(Household.id.in_(sa.bindparam("as_of_ids", wanted, expanding=True, literal_execute=True)))
+        status = category = main_reason = None
     if status:
         stmt = stmt.where(Household.status == status)
     if category:

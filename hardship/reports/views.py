@@ -109,9 +109,11 @@ def dashboard_context(tenant: Tenant) -> dict:
     may_list = current_user.can("households.read") or current_user.can("stats.read")
     may_funds = current_user.can("funds.read")
     may_stats = current_user.can("stats.read")
+    # a past year's figures count the households as they were at its end: the list behind them too
+    as_of = {} if year >= today.year else {"as_of": result["end"]}
 
-    def archive(**filters):
-        return url_for("archives_ui.index", tenant_code=tenant.code, **filters) if may_list else None
+    def archive(code: str = tenant.code, **filters):
+        return url_for("archives_ui.index", tenant_code=code, **filters, **as_of) if may_list else None
 
     def summary_of(code: str, **period):
         return url_for("reports_ui.summary", tenant_code=code, year=year, **period) if may_stats else None
@@ -144,8 +146,7 @@ def dashboard_context(tenant: Tenant) -> dict:
     children = [{"name": c["name"], "code": c["tenant"],
                  "home": url_for("tenants_ui.home", tenant_code=c["tenant"], year=year),
                  "stock": households_text(c["households"]["stock"]),
-                 "stock_href": url_for("archives_ui.index", tenant_code=c["tenant"], status="archived")
-                 if may_list else None,
+                 "stock_href": archive(c["tenant"], status="archived"),
                  "aid": yuan(c["aid"]["total"]["amount"]), "aid_href": summary_of(c["tenant"], _anchor="aid"),
                  "balance": yuan(c["funds"]["balance"]),
                  "balance_href": url_for("funds_ui.index", tenant_code=c["tenant"], subtree=1, year=year)
