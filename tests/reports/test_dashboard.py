@@ -227,11 +227,25 @@ def test_a_past_years_list_is_the_households_as_they_were_then(city, client, log
             assert listed(f"/t/C01/archive?status=archived&{key}={value}&as_of=2025-12-31")[0] == count, value
     for value, count in h["by_status"].items():
         assert listed(f"/t/C01/archive?status={value}&as_of=2025-12-31")[0] == count, value
+    # the summary page of a past month links its figures as of the month's last day, this month's without
+    june = client.get("/t/C01/reports/summary?year=2026&month=6", headers=ZH).get_data(as_text=True)
+    june_h = api_as("c01_all").get("/api/v1/reports/summary?tenant=C01&year=2026&month=6").json["households"]
+    assert "/t/C01/archive?status=archived&as_of=2026-06-30" in links(june, "by-status")
+    for href in links(june, "by-status") + links(june, "by-category") + links(june, "by-reason"):
+        assert "as_of=2026-06-30" in href
+    assert listed("/t/C01/archive?status=archived&as_of=2026-06-30")[0] == june_h["stock"]
+    assert listed("/t/C01/archive?status=archived&category=accident&as_of=2026-06-30")[0] == \
+        june_h["by_category"]["accident"]
+    today = shanghai_date(utcnow())
+    current = client.get(f"/t/C01/reports/summary?year={today.year}&month={today.month}", headers=ZH).get_data(
+        as_text=True)
+    assert "/t/C01/archive?status=archived" in links(current, "by-status")
+    assert "as_of" not in "".join(links(current, "by-status"))
     # today: 甲一 has exited, and this year's links carry no date
     _total, page = listed("/t/C01/archive?status=archived")
     assert f'data-id="{city["h1"]}"' not in page and "截至" not in page
-    assert "as_of" not in "".join(links(client.get("/t/C01/?year=2026", headers=ZH).get_data(as_text=True),
-                                        "dash-by-status"))
+    assert "as_of" not in "".join(links(client.get(f"/t/C01/?year={today.year}", headers=ZH).get_data(
+        as_text=True), "dash-by-status"))
 
 
 def test_a_bad_as_of_is_named_in_chinese(city, client, login, reviewer):

@@ -179,32 +179,33 @@ def test_built_from_the_childrens_accepted_reports(tree, api_as, monkeypatch):
     assert not any(r["differs"] for name, r in rows.items() if name != "households.by_status.applied")
 
 
-def filed_sheet(api, filing_id: int) -> tuple[dict, dict]:
-    """A filed version's form by the API (its ``sheet``) and its workbook as ``{header: [values per row]}``."""
+def xlsx_table(data: bytes):
+    """A form's workbook: its header line and ``{header: [values per row]}``."""
     import io
 
     import openpyxl
 
+    ws = openpyxl.load_workbook(io.BytesIO(data)).active
+    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    return ws.cell(2, 1).value, {h: [r[i] for r in rows] for i, h in enumerate(c.value for c in ws[3])}
+
+
+def filed_sheet(api, filing_id: int) -> tuple[dict, dict]:
+    """A filed version's form by the API (its ``sheet``) and its workbook as ``{header: [values per row]}``."""
     sheet = api.get(f"/api/v1/reports/filings/{filing_id}").json["sheet"]
     resp = api.get(f"/api/v1/reports/filings/{filing_id}.xlsx")
     assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet"), resp.status_code
-    ws = openpyxl.load_workbook(io.BytesIO(resp.data)).active
-    assert "上报版本：第1版" in ws.cell(2, 1).value
-    headers = [c.value for c in ws[3]]
-    rows = list(ws.iter_rows(min_row=4, values_only=True))
-    return sheet, {h: [r[i] for r in rows] for i, h in enumerate(headers)}
+    header, table = xlsx_table(resp.data)
+    assert "上报版本：第1版" in header
+    return sheet, table
 
 
 def live_sheet(api, query: str) -> dict:
-    import io
-
-    import openpyxl
-
     resp = api.get(f"/api/v1/reports/forms/{query}")
     assert resp.status_code == 200, resp.status_code
-    ws = openpyxl.load_workbook(io.BytesIO(resp.data)).active
-    rows = list(ws.iter_rows(min_row=4, values_only=True))
-    return {h: [r[i] for r in rows] for i, h in enumerate(c.value for c in ws[3])}
+    header, table = xlsx_table(resp.data)
+    assert "上报版本" not in header
+    return table
 
 
 def test_the_form_is_frozen_with_the_filing(tree, api_as, monkeypatch, client, login):
