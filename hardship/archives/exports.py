@@ -96,7 +96,7 @@ def _row(h: Household, union: str, clear: bool, read: masking.Decrypted | None =
 
 def _loggable(filters: dict) -> dict:
     """The filters for the audit log, which auditors read: a searched ID number is kept masked."""
-    logged = {k: v for k, v in filters.items() if v}
+    logged = {k: v.isoformat() if isinstance(v, date) else v for k, v in filters.items() if v}
     if logged.get("q"):
         try:
             logged["q"] = masking.mask_id(parse_id_number(logged["q"]).number)

@@ -5,7 +5,7 @@ Every unmasked view of personal data is written to the audit log (SPEC 3.8).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -25,7 +25,7 @@ from hardship.archives.models import (
 )
 from hardship.archives.operations import household_tenant, settle_publicity
 from hardship.core import crypto
-from hardship.core.db import db, page_of
+from hardship.core.db import db, instant, page_of
 from hardship.core.errors import NotFound, ValidationFailed
 from hardship.core.fields import search_pattern
 from hardship.core.idcard import FieldError, parse_id_number
@@ -50,12 +50,75 @@ def get_objection(household: Household, objection_id) -> Objection:
     return objection
 
 
+def _recorded(changes: dict | None, category, reason):
+    """The category and primary reason a history entry leaves the household with: an application records them
+    (``category``, ``reasons``), a correction each changed field (``fields``: ``before`` and ``after``)."""
+    changes = changes or {}
+    category = changes.get("category", category)
+    if changes.get("reasons"):
+        reason = changes["reasons"][0]
+    for entry in changes.get("fields", ()) if isinstance(changes.get("fields"), list) else ():
+        if entry.get("field") == "category" and entry.get("after"):
+            category = entry["after"]
+        elif entry.get("field") == "reasons" and entry.get("after"):
+            reason = entry["after"][0]
+    return category, reason
+
+
+class HouseholdState:
+    """A household's status, category and primary reason as its history leaves them, entry by entry: the one
+    rule of "the household at a date", for the statistics (SPEC 6.1) and the archive list as of a date."""
+
+    __slots__ = ("status", "category", "reason", "_now")
+
+    def __init__(self, category_now: str | None, reason_now: str | None):
+        self.status = self.category = self.reason = None
+        self._now = (category_now, reason_now)
+
+    def apply(self, to_status: str, changes: dict | None) -> None:
+        """One entry of :func:`history_until`, oldest first."""
+        self.status = to_status
+        self.category, self.reason = _recorded(changes, self.category, self.reason)
+
+    def final(self) -> tuple[str | None, str | None, str | None]:
+        """The status, category and primary reason; a history that never recorded the category or reason
+        (none on this platform) leaves today's values."""
+        return self.status, self.category or self._now[0], self.reason or self._now[1]
+
+
+def history_until(end: datetime, *columns):
+    """The status entries of the households' histories before the instant ``end``, each household's oldest
+    first, as ``Household.id, Household.category, Household.primary_reason, *columns, at, action,
+    from_status, to_status, changes`` (add the selection with ``.where``; a household with no entry before
+    ``end`` did not exist yet)."""
+    return (select(Household.id, Household.category, Household.primary_reason, *columns, HouseholdEvent.at,
+                   HouseholdEvent.action, HouseholdEvent.from_status, HouseholdEvent.to_status, HouseholdEvent.changes)
+            .select_from(Household).join(HouseholdEvent, HouseholdEvent.household_id == Household.id)
+            .where(HouseholdEvent.at < end, HouseholdEvent.to_status.is_not(None))
+            .order_by(Household.id, HouseholdEvent.at, HouseholdEvent.id))
+
+
+def states_at(where, day: date) -> dict[int, tuple[str | None, str | None, str | None]]:
+    """Per household that ``where`` selects and that existed then, its status, category and primary reason at
+    the end of ``day`` (Asia/Shanghai), by :class:`HouseholdState`."""
+    states: dict[int, HouseholdState] = {}
+    end = instant(date.fromordinal(day.toordinal() + 1))
+    for hid, category_now, reason_now, _at, _action, _before, after, changes in db.session.execute(
+            history_until(end).where(where)):
+        state = states.get(hid)
+        if state is None:
+            state = states[hid] = HouseholdState(category_now, reason_now)
+        state.apply(after, changes)
+    return {hid: state.final() for hid, state in states.items()}
+
+
 def list_query(tenant: Tenant, *, status=None, category=None, reason=None, main_reason=None, q=None, child=None,
-               overdue=False, today: date | None = None, intervals: dict | None = None):
+               overdue=False, as_of: date | None = None, today: date | None = None, intervals: dict | None = None):
     """The filtered archive of ``tenant``'s subtree, by ``schemas.HouseholdFilters``' clean values (``child``:
     one direct child's subtree; ``overdue``: only the archived households whose home survey is overdue,
     SPEC 3.4, by the keeping unions' ``intervals`` when the caller has read them already with
-    :func:`survey_intervals`)."""
+    :func:`survey_intervals`). ``as_of``: ``status``, ``category`` and ``main_reason`` are the household's at
+    the end of that day (:func:`states_at`, as the statistics count them), the other filters today's record."""
     settle_publicity()
     root_path = tenant.path
     if child:
@@ -66,6 +129,12 @@ def list_query(tenant: Tenant, *, status=None, category=None, reason=None, main_
             raise ValidationFailed(fields={"child": [_l("Not a union below %(name)s.", name=tenant.name)]})
         root_path = child_tenant.path
     stmt = select(Household).where(subtree_filter(Household, root_path))
+    if as_of is not None:
+        wanted = [hid for hid, (was, kind, main) in states_at(subtree_filter(Household, root_path), as_of).items()
+                  if status in (None, was) and category in (None, kind) and main_reason in (None, main)]
+        # the ids inline (a past year's list may hold more than a statement's bound parameters allow)
+        stmt = stmt.where(Household.id.in_(sa.bindparam("as_of_ids", wanted, expanding=True, literal_execute=True)))
+        status = category = main_reason = None
     if status:
         stmt = stmt.where(Household.status == status)
     if category:

@@ -412,6 +412,9 @@ class HouseholdFilters(InputSchema):
     #: a name (part of it, ``%`` and ``_`` as themselves) or a whole ID number
     q = Text(max_length=50)
     overdue = Flag()
+    #: ``status``, ``category`` and ``main_reason`` as the household was at the end of this day (a past
+    #: period's figure, SPEC 6.1, lists the households it counted); without it, as it is today
+    as_of = Day(load_default=None)
 
 
 class HouseholdQuery(HouseholdFilters):
@@ -419,7 +422,7 @@ class HouseholdQuery(HouseholdFilters):
 
 
 #: the filters ``queries.list_query`` takes
-FILTERS = ("status", "category", "reason", "main_reason", "q", "child", "overdue")
+FILTERS = ("status", "category", "reason", "main_reason", "q", "child", "overdue", "as_of")
 
 
 def filters_of(args: dict) -> dict:

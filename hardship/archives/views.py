@@ -105,13 +105,15 @@ def _load_filters(tenant: Tenant, form: FilterForm) -> dict:
 @bp.route("/archive")
 def index():
     """The list; a statistics reader (a reviewer) reads it too, masked as always outside the keeping union,
-    as the households behind a figure of the dashboard or the summary."""
+    as the households behind a figure of the dashboard or the summary (of a past period: ``as_of`` its last
+    day, the households by their status, category and main reason on that day)."""
     require_any(current_user, "households.read", "stats.read")
     tenant = g.tenant
     form = _filter_form(tenant)
-    page, rows, total, status, intervals = _page(), [], 0, 200, None
+    page, rows, total, status, intervals, as_of = _page(), [], 0, 200, None, None
     try:
         filters = _load_filters(tenant, form)
+        as_of = filters["as_of"]
         intervals = queries.survey_intervals(tenant) if filters["overdue"] else None
         stmt = queries.list_query(tenant, **filters, intervals=intervals)
     except ValidationFailed as exc:
@@ -125,6 +127,7 @@ def index():
     html = render_template("archives/list.html", form=form, rows=rows, total=total, page=page, pages=pages,
                            args=form.query_args(), labels=LABELS,
                            intervals=None if intervals is None else ", ".join(str(m) for m in intervals),
+                           as_of=as_of, today_args={k: v for k, v in form.query_args().items() if k != "as_of"},
                            may_register=current_user.can("households.register"),
                            may_open=current_user.can("households.read"))
     return html, status

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -95,6 +96,19 @@ def page_of(stmt, page: int, per_page: int, *, count: bool = True) -> tuple[list
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+#: the time zone whose calendar dates bound a period of the statistics (the offices' dates)
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def instant(day: date) -> datetime:
+    """Midnight at the start of ``day`` in Asia/Shanghai, as a UTC instant (how history times are stored)."""
+    return datetime.combine(day, time(0), tzinfo=TZ).astimezone(UTC)
+
+
+def shanghai_date(moment: datetime) -> date:
+    return moment.astimezone(TZ).date()
 
 
 class UTCDateTime(sa.types.TypeDecorator):

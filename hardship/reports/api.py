@@ -61,10 +61,20 @@ def export_form(form: str, tenant, year: int, month, user) -> tuple[bytes, str]:
     return content, filename
 
 
-def _audit_form(form: str, tenant, year: int, month, user) -> None:
-    """A form's download (or a job started to build it) written to the audit log, in one place."""
-    audit.record("reports.export_form", tenant, tenant, detail={"form": formsheets.FORMS[form].title, "year": year,
-                                                                "month": month}, user=user)
+def _audit_form(form: str, tenant, year: int, month, user, *, version: int | None = None) -> None:
+    """A form's download (or a job started to build it; ``version``: a filed version's) written to the audit
+    log, in one place."""
+    detail = {"form": formsheets.FORMS[form].title, "year": year, "month": month}
+    audit.record("reports.export_form", tenant, tenant, detail={**detail, "version": version} if version else detail,
+                 user=user)
+
+
+def export_filed_form(filing: ReportFiling, user) -> tuple[bytes, str]:
+    """A filed version's form as filed (its frozen rows), its download written to the audit log."""
+    content, filename = filing_ops.filed_workbook(filing)
+    tenant = filing_ops.filing_union(filing)
+    _audit_form(filing.form, tenant, filing.year, filing.month or None, user, version=filing.version)
+    return content, filename
 
 
 def province_wide(tenant) -> bool:
@@ -147,6 +157,16 @@ def get_filing(filing_id):
     filing = _filing(filing_id)
     filing_ops.require_any(current_user, "stats.read", "reports.file", "reports.decide")
     return filing_ops.filing_dict(filing)
+
+
+@route("/reports/filings/<int:filing_id>.xlsx", tags=_TAGS)
+def get_filed_form(filing_id):
+    """A filed version's report form as xlsx, built from the rows frozen when it was filed (it does not change
+    when the records do). A version filed before forms were kept with their filings, or a report outside your
+    subtree: 404. The download is written to the audit log."""
+    filing = _filing(filing_id)
+    filing_ops.require_any(current_user, "stats.read", "reports.file", "reports.decide")
+    return xlsx_download(*export_filed_form(filing, current_user))
 
 
 @route("/reports/filings/<int:filing_id>/decision", ["POST"], body=DecisionIn, response=FilingOut, tags=_TAGS)

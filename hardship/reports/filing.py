@@ -21,9 +21,10 @@ from hardship.accounts.operations import require_any  # noqa: F401 (the filing p
 from hardship.aid.models import PROGRAM_TYPES
 from hardship.archives.models import CATEGORIES, REASONS, STATUSES
 from hardship.core.db import db, utcnow
-from hardship.core.errors import ValidationFailed
+from hardship.core.errors import NotFound, ValidationFailed
+from hardship.core.money import format_fen
 from hardship.funds.models import SOURCES
-from hardship.reports import figures, queries
+from hardship.reports import figures, formsheets, queries
 from hardship.reports.models import (
     FILING_ACTIONS,
     FILING_STATUSES,
@@ -82,6 +83,44 @@ def history(filing: ReportFiling) -> list[dict]:
              "at": event.at, "by": (user.display_name or user.username) if user else ""} for event, user in rows]
 
 
+#: the kinds of a form's money columns (their cells are fen)
+MONEY_KINDS = frozenset({"wan", "yuan"})
+
+
+def filed_form(filing: ReportFiling) -> tuple[list, list] | None:
+    """The form of a filed version as it was filed: its columns and rows, frozen with it, never recomputed.
+
+    A version filed before forms were kept with their filings has no ``sheet``: it returns None, and such a
+    version shows only its frozen summary (its page says the form was not kept; its workbook is refused)
+    rather than a form of today's records presented as the filed one."""
+    return formsheets.thawed(filing.sheet) if filing.sheet else None
+
+
+def filing_union(filing: ReportFiling) -> Tenant:
+    return db.session.execute(select(Tenant).where(Tenant.id == filing.tenant_id)).scalar_one()
+
+
+def filed_workbook(filing: ReportFiling) -> tuple[bytes, str]:
+    """The workbook of a filed version, from its frozen form through the same code as the live form's."""
+    form = filed_form(filing)
+    if form is None:
+        raise NotFound(_l("This version was filed before report forms were kept with their filings: only its "
+                          "summary figures were frozen."))
+    return formsheets.workbook(filing.form, filing_union(filing), filing.year, filing.month or None, *form,
+                               version=filing.version)
+
+
+def _sheet_out(form: tuple[list, list] | None) -> dict | None:
+    """A frozen form in the API's shape: money cells as decimal strings of yuan."""
+    if form is None:
+        return None
+    columns, rows = form
+    kinds = ["code", "text", *(c.kind for c in columns)]
+    return {"columns": [{"header": c.header, "kind": "money" if c.kind in MONEY_KINDS else c.kind} for c in columns],
+            "rows": [[format_fen(v) if kind in MONEY_KINDS and v is not None else v
+                      for v, kind in zip(row, kinds, strict=True)] for row in rows]}
+
+
 def filing_dict(filing: ReportFiling, *, with_snapshot: bool = True) -> dict:
     out = {"id": filing.id, "form": filing.form, "form_label": str(FORMS[filing.form]), "year": filing.year,
            "month": filing.month or None, "version": filing.version, "status": filing.status,
@@ -91,6 +130,7 @@ def filing_dict(filing: ReportFiling, *, with_snapshot: bool = True) -> dict:
            if filing.decided_at else None, "return_reason": filing.return_reason}
     if with_snapshot:
         out["snapshot"] = queries.format_summary(filing.snapshot)
+        out["sheet"] = _sheet_out(filed_form(filing))
     return out
 
 

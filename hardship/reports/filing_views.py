@@ -12,9 +12,12 @@ from flask_login import current_user
 
 from hardship.accounts.operations import require
 from hardship.api import load_data
+from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed
-from hardship.reports import filing
+from hardship.core.money import format_fen
+from hardship.reports import filing, formsheets
 from hardship.reports import operations as ops
+from hardship.reports.api import export_filed_form
 from hardship.reports.forms import DecisionForm, FileForm
 from hardship.reports.models import FILING_STATUSES, FORMS, MONTHLY_FORMS, ReportFiling
 from hardship.reports.schemas import DecisionIn, FilingPeriodIn
@@ -82,12 +85,35 @@ def filing_board():
                  statuses=filing.BOARD_STATUSES)
 
 
+def cell_text(value, kind: str) -> str:
+    """A cell of a filed form for the page: money (fen) in the form's unit, a rate with %, counts grouped."""
+    if value is None or value == "":
+        return ""
+    if kind == "wan":
+        return f"{value / 1_000_000:,.4f}"
+    if kind == "yuan":
+        return format_fen(value, grouped=True)
+    if kind == "percent":
+        return f"{value:.2f}%"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
 @bp.route("/reports/filings/<int:filing_id>", methods=["GET"])
 def filing_page(filing_id):
+    """A filed version: its frozen summary, its form as filed (none on versions filed before forms were kept,
+    see :func:`hardship.reports.filing.filed_form`) and its history."""
     filing.require_any(current_user, "reports.file", "reports.decide", "stats.read")
     found = get_owned(ReportFiling, filing_id, g.tenant)
-    return _page("reports/filing.html", filing=found, snapshot=found.snapshot,
-                 history=filing.history(found))
+    return _page("reports/filing.html", filing=found, snapshot=found.snapshot, sheet=filing.filed_form(found),
+                 unit=formsheets.FORMS[found.form].unit, cell_text=cell_text, history=filing.history(found))
+
+
+@bp.route("/reports/filings/<int:filing_id>.xlsx", methods=["GET"])
+def filed_form(filing_id):
+    """A filed version's form as filed (its frozen rows); the request commits its audit entry."""
+    filing.require_any(current_user, "reports.file", "reports.decide", "stats.read")
+    found = get_owned(ReportFiling, filing_id, g.tenant)
+    return xlsx_download(*export_filed_form(found, current_user))
 
 
 @bp.route("/reports/filings/<int:filing_id>/decision", methods=["POST"])

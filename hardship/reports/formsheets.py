@@ -197,11 +197,14 @@ def _owners(tenant: Tenant, parts: list[dict]) -> list[tuple[Tenant, bool]]:
     return [*((children[code], True) for code in codes), (tenant, False)]
 
 
-def form_rows(form: str, tenant, year: int, month: int | None = None, *, today=None) -> tuple[list, list]:
+def form_rows(form: str, tenant, year: int, month: int | None = None, *, today=None,
+              result: dict | None = None) -> tuple[list, list]:
     """The form's columns and its rows: ``[label_code, label_name, *figures]`` per child, then the union's
-    own row, then the total (money in fen; percentages as 45.5)."""
+    own row, then the total (money in fen; percentages as 45.5). ``result``: the period's summary when the
+    caller has it already (filing)."""
     money = "yuan" if FORMS[form].unit == "元" else "wan"
-    result = report_figures.summary(tenant, year, month if form == "monthly_funds" else None, today=today)
+    if result is None:
+        result = report_figures.summary(tenant, year, month if form == "monthly_funds" else None, today=today)
     parts = _parts(result)
     owners = _owners(tenant, parts)
     start, end = queries.period_bounds(year, month if form == "monthly_funds" else None)
@@ -243,24 +246,43 @@ def period_text(year: int, month: int | None) -> str:
     return f"{year}年{month}月" if month else f"{year}年度"
 
 
+def frozen(columns: list[Column], rows: list) -> dict:
+    """A form's columns and rows as JSON, kept with a filed version (``ReportFiling.sheet``)."""
+    return {"columns": [{"header": c.header, "kind": c.kind, "width": c.width} for c in columns], "rows": rows}
+
+
+def thawed(sheet: dict) -> tuple[list[Column], list]:
+    """The columns and rows of a form kept by :func:`frozen`."""
+    return [Column(c["header"], c["kind"], c["width"]) for c in sheet["columns"]], sheet["rows"]
+
+
 def build(form: str, tenant, year: int, month: int | None = None, *, today=None) -> tuple[bytes, str]:
-    """The form's workbook and its file name."""
+    """The form's workbook of today's records and its file name."""
+    month = month if FORMS[form].monthly else None
+    return workbook(form, tenant, year, month, *form_rows(form, tenant, year, month, today=today))
+
+
+def workbook(form: str, tenant, year: int, month: int | None, columns: list[Column], rows: list,
+             *, version: int | None = None) -> tuple[bytes, str]:
+    """The workbook of a form's columns and rows (live, or as a filed ``version`` froze them) and its file
+    name."""
     spec = FORMS[form]
+    suffix = f"-第{version}版上报" if version else ""
     month = month if spec.monthly else None
-    columns, rows = form_rows(form, tenant, year, month, today=today)
     book = Workbook()
     all_columns = [Column("单位代码", "code", 12), Column("单位", "text", 24), *columns]
     sheet = book.sheet(spec.title, all_columns, header=False, freeze=False)
     last = len(all_columns) - 1
     sheet.merge_text(0, 0, last, spec.title, bold=True, font_size=16, align="center")
     sheet.merge_text(1, 0, last, f"填报单位：{tenant.name}（{tenant.code}）    统计期间：{period_text(year, month)}"
-                                 f"    金额单位：{spec.unit}")
+                                 f"    金额单位：{spec.unit}"
+                                 + (f"    上报版本：第{version}版" if version else ""))
     sheet.row = 2
     sheet.append([c.header for c in all_columns], kinds=["text"] * len(all_columns), heading=True)
     for row in rows:
         sheet.append(row)
     sheet.print_a4_landscape(repeat_rows=(0, 2))
-    return book.close(), f"{tenant.code}-{spec.title}-{period_text(year, month)}.xlsx"
+    return book.close(), f"{tenant.code}-{spec.title}-{period_text(year, month)}{suffix}.xlsx"
 
 
-__all__ = ["FORMS", "SOURCES", "build", "form_rows", "period_text"]
+__all__ = ["FORMS", "SOURCES", "build", "form_rows", "frozen", "period_text", "thawed", "workbook"]

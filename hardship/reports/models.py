@@ -4,7 +4,9 @@
   ``monthly_funds``, ``relief_progress``, SPEC 6.3) for one period (``year``; ``month`` 1 to 12 for the monthly
   form, 0 for the annual forms). Its ``snapshot`` is the frozen :func:`hardship.reports.queries.summary` of the
   filing union for that period (the form's figures derive from it): it is written once and never changes when
-  the records change later. Refiling writes a new version; all versions are kept. Only the status and the
+  the records change later. Its ``sheet`` is the form itself as filed (its columns and rows, among them the
+  figures other modules hold: the campaign's recipients, the desk's kinds, the ledger's monthly statement and
+  goods flows, the prior year), frozen in the same way. Refiling writes a new version; all versions are kept. Only the status and the
   decision columns of the newest version change, when the parent accepts or returns it.
 * A :class:`ReportFilingEvent` is one step of a filing's history (filed, accepted, returned with its reason):
   append-only, on PostgreSQL the runtime role may not update or delete it.
@@ -57,6 +59,9 @@ class ReportFiling(TenantOwned, db.Model):
     status: Mapped[str] = mapped_column(sa.String(16), default="filed")
     #: the frozen summary of the filing union for the period (amounts in fen)
     snapshot: Mapped[dict] = mapped_column(sa.JSON)
+    #: the form as filed, frozen with it: ``{"columns": [{"header", "kind", "width"}], "rows": [...]}``
+    #: (:func:`hardship.reports.formsheets.frozen`); empty (NULL) on versions filed before forms were kept
+    sheet: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)
     #: the due date in force when it was filed, and whether it was filed after it
     due_on: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
     late: Mapped[bool] = mapped_column(sa.Boolean, default=False)

@@ -1,5 +1,6 @@
 """Filing reports upward (SPEC 6.4), the changes: a union files a form for a period (a new version holding the
-frozen summary); the union it is filed to accepts or returns it. Never commits: the request, command or job does.
+frozen summary and form); the union it is filed to accepts or returns it. Never commits: the request, command or
+job does.
 """
 
 from __future__ import annotations
@@ -7,21 +8,21 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from hardship import audit
 from hardship.accounts.operations import require
 from hardship.core.db import db, utcnow
 from hardship.core.errors import Conflict, Forbidden, ValidationFailed
-from hardship.reports import figures, queries
-from hardship.reports.filing import check_period, due_date, versions
+from hardship.reports import figures, formsheets, queries
+from hardship.reports.filing import check_period, due_date, filing_union, versions
 from hardship.reports.models import ReportFiling, ReportFilingEvent
 from tenants.models import Tenant
 
 
 def file_report(tenant: Tenant, form: str, year: int, month: int | None, *, actor, today: date | None = None
                 ) -> ReportFiling:
-    """File ``tenant``'s report of ``form`` for the period: a new version holding the frozen summary."""
+    """File ``tenant``'s report of ``form`` for the period: a new version holding the frozen summary and the
+    form as it stands now (its columns and rows), neither of which changes when the records do."""
     require(actor, "reports.file")
     stored_month = check_period(form, year, month)
     if actor is not None and actor.tenant_id != tenant.id:
@@ -36,9 +37,11 @@ def file_report(tenant: Tenant, form: str, year: int, month: int | None, *, acto
     if previous and previous[0].status == "accepted":
         raise Conflict(_l("This report was already accepted; it cannot be filed again."))
     due = due_date(tenant, form, year, stored_month)
+    summary = figures.summary(tenant, year, month, today=today)
+    sheet = formsheets.frozen(*formsheets.form_rows(form, tenant, year, month, today=today, result=summary))
     filing = ReportFiling(tenant_id=tenant.id, form=form, year=year, month=stored_month,
                           version=(previous[0].version + 1) if previous else 1, status="filed",
-                          snapshot=figures.summary(tenant, year, month, today=today), due_on=due, late=today > due,
+                          snapshot=summary, sheet=sheet, due_on=due, late=today > due,
                           filed_by_id=actor.id if actor else None, filed_at=utcnow(), return_reason="")
     db.session.add(filing)
     db.session.flush()
@@ -52,7 +55,7 @@ def file_report(tenant: Tenant, form: str, year: int, month: int | None, *, acto
 def decide(filing: ReportFiling, action: str, reason: str, *, actor) -> ReportFiling:
     """The parent accepts or returns (with a reason) the newest version of a child's report."""
     require(actor, "reports.decide")
-    tenant = db.session.execute(select(Tenant).where(Tenant.id == filing.tenant_id)).scalar_one()
+    tenant = filing_union(filing)
     if actor is not None and tenant.parent_id != actor.tenant_id:
         raise Forbidden(_l("Only the union a report is filed to accepts or returns it."))
     if action == "return" and not reason.strip():

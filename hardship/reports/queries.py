@@ -7,15 +7,15 @@ kept per union and period) returns exactly what :func:`summary` returns, countin
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy import select
 
 from hardship.aid.models import PROGRAM_TYPES, AidBatch, AidItem, AidProgram
-from hardship.archives.models import CATEGORIES, REASONS, STATUSES, Household, HouseholdEvent
-from hardship.core.db import db
+from hardship.archives import queries as archive_queries
+from hardship.archives.models import CATEGORIES, REASONS, STATUSES, Household
+from hardship.core.db import db, instant, shanghai_date  # noqa: F401 (shanghai_date: the reports' callers)
 from hardship.core.money import format_fen
 from hardship.desk import queries as desk_queries
 from hardship.funds import queries as funds_queries
@@ -23,8 +23,6 @@ from hardship.funds.models import SOURCES, FundEntry, FundLot
 from tenants.models import Tenant
 from tenants.scoping import path_range, subtree_filter
 
-#: the time zone whose calendar dates bound a period (the offices' dates)
-TZ = ZoneInfo("Asia/Shanghai")
 #: the money fields of the funds section, in the ledger's order, then its aging balances
 FUND_FIELDS = (*funds_queries.MONEY_FIELDS, "warning", "overdue")
 #: the household flows of a period, each counted from the household history
@@ -36,15 +34,6 @@ def period_bounds(year: int, month: int | None = None) -> tuple[date, date]:
     if month is None:
         return date(year, 1, 1), date(year + 1, 1, 1)
     return date(year, month, 1), date(year + (month == 12), month % 12 + 1, 1)
-
-
-def instant(day: date) -> datetime:
-    """Midnight at the start of ``day`` in Asia/Shanghai, as a UTC instant (how history times are stored)."""
-    return datetime.combine(day, time(0), tzinfo=TZ).astimezone(UTC)
-
-
-def shanghai_date(moment: datetime) -> date:
-    return moment.astimezone(TZ).date()
 
 
 # ---------------------------------------------------------------- the sections
@@ -93,41 +82,21 @@ def add_figures(total: dict, part: dict) -> dict:
     return total
 
 
-def _recorded(changes: dict | None, category, reason):
-    """The category and primary reason a history entry leaves the household with: an application records them
-    (``category``, ``reasons``), a correction each changed field (``fields``: ``before`` and ``after``)."""
-    changes = changes or {}
-    category = changes.get("category", category)
-    if changes.get("reasons"):
-        reason = changes["reasons"][0]
-    for entry in changes.get("fields", ()) if isinstance(changes.get("fields"), list) else ():
-        if entry.get("field") == "category" and entry.get("after"):
-            category = entry["after"]
-        elif entry.get("field") == "reasons" and entry.get("after"):
-            reason = entry["after"][0]
-    return category, reason
-
-
 def _household_figures(where, start: date, end: date, bucket) -> list[dict]:
     """Per household that ``where`` selects, its bucket (``bucket(tenant_id, path)`` of its union) and its
-    figures for the period."""
+    figures for the period: its status, category and primary reason at the period's end
+    (:class:`hardship.archives.queries.HouseholdState`) and its flows in the period."""
     rows = db.session.execute(
-        select(Household.id, Tenant.id, Tenant.path, Household.category, Household.primary_reason,
-               HouseholdEvent.at, HouseholdEvent.action, HouseholdEvent.from_status, HouseholdEvent.to_status,
-               HouseholdEvent.changes)
-        .join(Tenant, Tenant.id == Household.tenant_id)
-        .join(HouseholdEvent, HouseholdEvent.household_id == Household.id)
-        .where(where, HouseholdEvent.at < instant(end), HouseholdEvent.to_status.is_not(None))
-        .order_by(Household.id, HouseholdEvent.at, HouseholdEvent.id)).all()
+        archive_queries.history_until(instant(end), Tenant.id, Tenant.path)
+        .join(Tenant, Tenant.id == Household.tenant_id).where(where)).all()
     start_at = instant(start)
     out: dict[int, dict] = {}
-    for hid, tenant_id, path, category_now, reason_now, at, action, before, after, changes in rows:
+    for hid, category_now, reason_now, tenant_id, path, at, action, before, after, changes in rows:
         figures = out.get(hid)
         if figures is None:
-            figures = out[hid] = {"bucket": bucket(tenant_id, path), "category": None, "reason": None, "now": (
-                category_now, reason_now), "status": None, **dict.fromkeys(FLOWS, 0)}
-        figures["status"] = after
-        figures["category"], figures["reason"] = _recorded(changes, figures["category"], figures["reason"])
+            figures = out[hid] = {"bucket": bucket(tenant_id, path), **dict.fromkeys(FLOWS, 0),
+                                  "state": archive_queries.HouseholdState(category_now, reason_now)}
+        figures["state"].apply(after, changes)
         if at < start_at:
             continue
         if after == "archived" and before != "archived":
@@ -140,10 +109,8 @@ def _household_figures(where, start: date, end: date, bucket) -> list[dict]:
             figures["cancelled"] += 1
         elif action == "reopen":
             figures["returned"] += 1
-    for figures in out.values():  # a history that never recorded them (none on this platform): today's values
-        now = figures.pop("now")
-        figures["category"] = figures["category"] or now[0]
-        figures["reason"] = figures["reason"] or now[1]
+    for figures in out.values():
+        figures["status"], figures["category"], figures["reason"] = figures.pop("state").final()
     return list(out.values())
 
 

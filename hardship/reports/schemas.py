@@ -147,8 +147,22 @@ class FilingBriefOut(BaseSchema):
     return_reason = fields.String()
 
 
+class SheetColumnOut(BaseSchema):
+    header = fields.String(metadata={"description": "The form's Chinese column header"})
+    kind = fields.String(metadata={"description": "count | money (a decimal string of yuan) | percent (45.5)"})
+
+
+class SheetOut(BaseSchema):
+    columns = fields.List(fields.Nested(SheetColumnOut), metadata={
+        "description": "The figure columns (each row starts with the union's code and name before them)"})
+    rows = fields.List(fields.List(fields.Raw()), metadata={
+        "description": "A row per direct child, the union's own row, then the total (合计)"})
+
+
 class FilingOut(FilingBriefOut):
     snapshot = fields.Nested(SummaryOut, metadata={"description": "The frozen summary of the period as filed"})
+    sheet = fields.Nested(SheetOut, allow_none=True, metadata={
+        "description": "The report form as filed, frozen with it (null on versions filed before forms were kept)"})
 
 
 class FilingListOut(BaseSchema):

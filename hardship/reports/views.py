@@ -70,14 +70,27 @@ def _crumbs(tenant: Tenant) -> list[Tenant]:
     return [visible[c] for c in tenant.ancestor_codes if c in visible]
 
 
+def household_list(code: str, result: dict, today: date, *, may_list: bool):
+    """``url(code=code, **filters)``: the archive list behind a household figure of ``result`` (a summary),
+    or None for a reader who may not list. For a period already over, the households as they were on its last
+    day (``as_of``: what the figure counted); for the current one, as they are today (no ``as_of``)."""
+    as_of = {} if date.fromisoformat(result["end"]) >= today else {"as_of": result["end"]}
+
+    def url(union: str = code, **filters) -> str | None:
+        return url_for("archives_ui.index", tenant_code=union, **filters, **as_of) if may_list else None
+
+    return url
+
+
 @bp.route("/reports/summary")
 def summary():
     require(current_user, "stats.read")
     args, errors = _period()
     result = figures.summary(g.tenant, args["year"], args["month"])
+    archive = household_list(g.tenant.code, result, queries.shanghai_date(utcnow()), may_list=True)
     return render_template(
         "reports/summary.html", tenant=g.tenant, result=result, year=args["year"], month=args["month"],
-        errors=errors, crumbs=_crumbs(g.tenant), yuan=yuan, percent=percent, statuses=STATUSES,
+        errors=errors, archive=archive, crumbs=_crumbs(g.tenant), yuan=yuan, percent=percent, statuses=STATUSES,
         categories=CATEGORIES, reasons=REASONS, program_types=PROGRAM_TYPES, sources=SOURCES, flows=FLOW_LABELS,
         fund_labels=FUND_LABELS, level_names={p.key: p.name(current_lang()) for p in registry},
         forms=formsheets.FORMS)
@@ -109,9 +122,7 @@ def dashboard_context(tenant: Tenant) -> dict:
     may_list = current_user.can("households.read") or current_user.can("stats.read")
     may_funds = current_user.can("funds.read")
     may_stats = current_user.can("stats.read")
-
-    def archive(**filters):
-        return url_for("archives_ui.index", tenant_code=tenant.code, **filters) if may_list else None
+    archive = household_list(tenant.code, result, today, may_list=may_list)
 
     def summary_of(code: str, **period):
         return url_for("reports_ui.summary", tenant_code=code, year=year, **period) if may_stats else None
@@ -144,8 +155,7 @@ def dashboard_context(tenant: Tenant) -> dict:
     children = [{"name": c["name"], "code": c["tenant"],
                  "home": url_for("tenants_ui.home", tenant_code=c["tenant"], year=year),
                  "stock": households_text(c["households"]["stock"]),
-                 "stock_href": url_for("archives_ui.index", tenant_code=c["tenant"], status="archived")
-                 if may_list else None,
+                 "stock_href": archive(c["tenant"], status="archived"),
                  "aid": yuan(c["aid"]["total"]["amount"]), "aid_href": summary_of(c["tenant"], _anchor="aid"),
                  "balance": yuan(c["funds"]["balance"]),
                  "balance_href": url_for("funds_ui.index", tenant_code=c["tenant"], subtree=1, year=year)

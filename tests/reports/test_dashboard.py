@@ -192,3 +192,92 @@ def test_the_reviewer_lands_on_the_dashboard(tree, client, login, reviewer):
     assert resp.headers["Location"] == "/t/P01/"
     html = client.get("/t/P01/", headers=ZH).get_data(as_text=True)
     assert 'id="panel-archive"' in html and 'id="panel-filing"' in html
+
+
+def test_a_past_years_list_is_the_households_as_they_were_then(city, client, login, reviewer, api_as, monkeypatch):
+    """甲一 was archived in 2025 and exits in 2026 (its category corrected in 2026 too): 2025's figures link to the
+    list as of 2025-12-31, which holds it and counts what the figure says; today's list does not hold it."""
+    from tests.reports.conftest import act, clock
+
+    with clock(monkeypatch, "2026-12-04T04:00:00"):
+        act(api_as("k0101_all"), city["h1"], "exit", "收入已稳定")
+    login(reviewer())
+    html = client.get("/t/C01/?year=2025", headers=ZH).get_data(as_text=True)
+    h = api_as("c01_all").get("/api/v1/reports/summary?tenant=C01&year=2025").json["households"]
+    status_links = links(html, "dash-by-status")
+    assert "/t/C01/archive?status=archived&as_of=2025-12-31" in status_links
+    assert all("as_of=2025-12-31" in href for href in status_links + links(html, "dash-by-category")
+               + links(html, "dash-by-reason"))
+    assert "/t/K0101/archive?status=archived&as_of=2025-12-31" in links(html, "dash-children")
+
+    def listed(url: str) -> tuple[int, str]:
+        resp = client.get(url, headers=ZH)
+        assert resp.status_code == 200, url
+        page = resp.get_data(as_text=True)
+        return int(re.search(r'id="total">\D*(\d+) 户', page).group(1)), page
+
+    total, page = listed("/t/C01/archive?status=archived&as_of=2025-12-31")
+    assert total == h["by_status"]["archived"] == h["stock"] and f'data-id="{city["h1"]}"' in page
+    assert "截至 2025年12月31日" in page
+    numbers = re.findall(r'<td class="id-number">([^<]*)</td>', page)  # masked for the reviewer, as always
+    assert numbers and all(re.fullmatch(r"\d{6}\*{8}\d{3}[\dX]", n) for n in numbers), numbers
+    for key in ("category", "main_reason"):
+        by = h["by_category"] if key == "category" else h["by_reason"]
+        for value, count in by.items():
+            assert listed(f"/t/C01/archive?status=archived&{key}={value}&as_of=2025-12-31")[0] == count, value
+    for value, count in h["by_status"].items():
+        assert listed(f"/t/C01/archive?status={value}&as_of=2025-12-31")[0] == count, value
+    # the summary page of a past month links its figures as of the month's last day, this month's without
+    june = client.get("/t/C01/reports/summary?year=2026&month=6", headers=ZH).get_data(as_text=True)
+    june_h = api_as("c01_all").get("/api/v1/reports/summary?tenant=C01&year=2026&month=6").json["households"]
+    assert "/t/C01/archive?status=archived&as_of=2026-06-30" in links(june, "by-status")
+    for href in links(june, "by-status") + links(june, "by-category") + links(june, "by-reason"):
+        assert "as_of=2026-06-30" in href
+    assert listed("/t/C01/archive?status=archived&as_of=2026-06-30")[0] == june_h["stock"]
+    assert listed("/t/C01/archive?status=archived&category=accident&as_of=2026-06-30")[0] == \
+        june_h["by_category"]["accident"]
+    today = shanghai_date(utcnow())
+    current = client.get(f"/t/C01/reports/summary?year={today.year}&month={today.month}", headers=ZH).get_data(
+        as_text=True)
+    assert "/t/C01/archive?status=archived" in links(current, "by-status")
+    assert "as_of" not in "".join(links(current, "by-status"))
+    # today: 甲一 has exited, and this year's links carry no date
+    _total, page = listed("/t/C01/archive?status=archived")
+    assert f'data-id="{city["h1"]}"' not in page and "截至" not in page
+    assert "as_of" not in "".join(links(client.get(f"/t/C01/?year={today.year}", headers=ZH).get_data(
+        as_text=True), "dash-by-status"))
+
+
+def test_a_bad_as_of_is_named_in_chinese(city, client, login, reviewer):
+    login(reviewer())
+    resp = client.get("/t/C01/archive?status=archived&as_of=2025-13-40", headers=ZH)
+    assert resp.status_code == 422
+    error = re.search(r'id="error-as_of">([^<]*)<', resp.get_data(as_text=True)).group(1)
+    assert re.search(r"[\u4e00-\u9fff]", error) and "as_of" not in error, error
+
+
+def test_the_api_list_and_the_export_take_as_of_too(city, api_as, monkeypatch, app):
+    import io
+
+    import openpyxl
+    import sqlalchemy as sa
+
+    from hardship.audit.models import AuditEvent
+    from hardship.core.db import db
+    from tests.conftest import system
+    from tests.reports.conftest import act, clock
+
+    with clock(monkeypatch, "2026-12-04T04:00:00"):
+        act(api_as("k0101_all"), city["h1"], "exit", "收入已稳定")
+    county = api_as("k0101_all")
+    then = county.get("/api/v1/households?tenant=K0101&status=archived&as_of=2025-12-31").json
+    now = county.get("/api/v1/households?tenant=K0101&status=archived").json
+    assert [h["id"] for h in then["households"]] == [city["h1"]]
+    assert city["h1"] not in [h["id"] for h in now["households"]]
+    resp = county.get("/api/v1/households/export.xlsx?tenant=K0101&status=archived&as_of=2025-12-31")
+    assert resp.status_code == 200
+    assert openpyxl.load_workbook(io.BytesIO(resp.data)).active.max_row == 2  # the header and 甲一
+    with system(app):
+        event = db.session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.action == "household.export_unmasked")).one()
+        assert event.detail["filters"]["as_of"] == "2025-12-31"

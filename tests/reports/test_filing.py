@@ -177,3 +177,86 @@ def test_built_from_the_childrens_accepted_reports(tree, api_as, monkeypatch):
     assert (rows["households.by_status.applied"]["built"], rows["households.by_status.applied"]["live"]) == (1, 2)
     assert rows["households.by_status.applied"]["differs"] is True
     assert not any(r["differs"] for name, r in rows.items() if name != "households.by_status.applied")
+
+
+def xlsx_table(data: bytes):
+    """A form's workbook: its header line and ``{header: [values per row]}``."""
+    import io
+
+    import openpyxl
+
+    ws = openpyxl.load_workbook(io.BytesIO(data)).active
+    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    return ws.cell(2, 1).value, {h: [r[i] for r in rows] for i, h in enumerate(c.value for c in ws[3])}
+
+
+def filed_sheet(api, filing_id: int) -> tuple[dict, dict]:
+    """A filed version's form by the API (its ``sheet``) and its workbook as ``{header: [values per row]}``."""
+    sheet = api.get(f"/api/v1/reports/filings/{filing_id}").json["sheet"]
+    resp = api.get(f"/api/v1/reports/filings/{filing_id}.xlsx")
+    assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet"), resp.status_code
+    header, table = xlsx_table(resp.data)
+    assert "上报版本：第1版" in header
+    return sheet, table
+
+
+def live_sheet(api, query: str) -> dict:
+    resp = api.get(f"/api/v1/reports/forms/{query}")
+    assert resp.status_code == 200, resp.status_code
+    header, table = xlsx_table(resp.data)
+    assert "上报版本" not in header
+    return table
+
+
+def test_the_form_is_frozen_with_the_filing(tree, api_as, monkeypatch, client, login):
+    """The form's columns from other modules (the desk's kinds, the ledger's statement) are frozen too: after a
+    desk case and a receipt, the live forms change and the filed versions' forms, pages and workbooks do not."""
+    from tests.fixtures.funds import post, receipt
+
+    county = api_as("k0101_all")
+    annual = file(api_as, monkeypatch, form="center_annual", month=None).json
+    monthly = file(api_as, monkeypatch).json
+    before = {f["id"]: filed_sheet(county, f["id"]) for f in (annual, monthly)}
+    assert before[annual["id"]][0]["rows"][-1][1] == "合计"
+    live_before = live_sheet(county, "center_annual.xlsx?tenant=K0101&year=2026")
+    assert before[annual["id"]][1]["信访接待件数"] == live_before["信访接待件数"]
+    with clock(monkeypatch, "2026-12-04T04:00:00"):
+        resp = county.post("/api/v1/cases", json={
+            "tenant": "K0101", "kind": "petition", "channel": "visit", "category": "labour_dispute",
+            "person": {"name": "钱七", "phone": "13812345678"}, "subject": "咨询", "received_on": "2026-11-21",
+            "deadline": "2027-06-30"})
+        assert resp.status_code == 201, resp.json
+        resp = post(county, "receipt", receipt(tenant="K0101", amount="500.00", source="own_funds",
+                                               date="2026-11-10"))
+        assert resp.status_code == 201, resp.json
+    live = live_sheet(county, "center_annual.xlsx?tenant=K0101&year=2026")
+    assert live["信访接待件数"][-1] == live_before["信访接待件数"][-1] + 1
+    live_monthly = live_sheet(county, "monthly_funds.xlsx?tenant=K0101&year=2026&month=11")
+    assert live_monthly["本月收入：本级工会经费"] != before[monthly["id"]][1]["本月收入：本级工会经费"]
+    for f in (annual, monthly):
+        assert filed_sheet(county, f["id"]) == before[f["id"]]
+    # the page shows the form as filed and links its workbook
+    login("k0101_all")
+    html = client.get(f"/t/K0101/reports/filings/{annual['id']}", headers={"Accept-Language": "zh"}).get_data(
+        as_text=True)
+    assert "信访接待件数" in html and f"/t/K0101/reports/filings/{annual['id']}.xlsx" in html
+    assert client.get(f"/t/K0101/reports/filings/{annual['id']}.xlsx").status_code == 200
+
+
+def test_a_version_filed_before_forms_were_kept_still_shows(tree, api_as, monkeypatch, app, client, login):
+    import sqlalchemy as sa
+
+    from hardship.core.db import db
+    from tenants.scoping import system_scope
+
+    filing = file(api_as, monkeypatch).json
+    with app.app_context(), system_scope():
+        db.session.execute(sa.text("update report_filings set sheet = NULL"))
+        db.session.commit()
+    county = api_as("k0101_all")
+    resp = county.get(f"/api/v1/reports/filings/{filing['id']}")
+    assert resp.status_code == 200 and resp.json["sheet"] is None and resp.json["snapshot"] == filing["snapshot"]
+    assert county.get(f"/api/v1/reports/filings/{filing['id']}.xlsx").status_code == 404
+    login("k0101_all")
+    page = client.get(f"/t/K0101/reports/filings/{filing['id']}", headers={"Accept-Language": "zh"})
+    assert page.status_code == 200 and 'id="sheet-missing"' in page.get_data(as_text=True)
