@@ -183,6 +183,7 @@ REQUESTS: dict[str, Call] = {
     "GET /api/v1/reports/filings": Call(path="/api/v1/reports/filings?tenant=K0101&form=monthly_funds&year=2026"
                                              "&month=11"),
     "GET /api/v1/reports/filings/{filing_id}": Call(path="/api/v1/reports/filings/{filing}"),
+    "GET /api/v1/reports/filings/{filing_id}.xlsx": Call(path="/api/v1/reports/filings/{filing}.xlsx"),
     "POST /api/v1/reports/filings/{filing_id}/decision": Call(user="c01_all", path="/api/v1/reports/filings/{filing}/decision",
                                                               json={"action": "return", "reason": "数字有误"}),
     "GET /api/v1/reports/board": Call(path="/api/v1/reports/board?tenant=C01&form=monthly_funds&year=2026&month=11"),
