@@ -23,7 +23,7 @@ from hardship.core.db import db, page_of
 from hardship.core.errors import NotFound
 from hardship.core.money import format_fen
 from tenants.models import Tenant
-from tenants.scoping import NOTHING, SYSTEM, current_scope, get_owned, subtree_filter
+from tenants.scoping import NOTHING, SYSTEM, current_scope, get_owned, subtree_filter, system_scope
 
 
 def visible_programs():
@@ -456,9 +456,15 @@ def campaign_figures(tenant: Tenant, start, end, *, subtree: bool = False) -> di
     its subtree), as the summary counts aid: per group of :data:`RECIPIENT_GROUPS` ``recipients`` (distinct
     households, or persons by their blind index), ``person_times`` (items), ``amount`` (cash) and
     ``goods_value`` (物资折款); ``total`` the same over every item; ``by_source`` the cash the batches' payments
-    drew per fund source (the ledger's entries to ``aid:<source>``, kept by the paying union: a reader below the
-    union that runs the program does not see them, and its sources stay 0, as in the summary), every source
-    present. Amounts in fen."""
+    drew per fund source (the ledger's entries to ``aid:<source>``, kept by the paying union), every source
+    present. Amounts in fen. The batches are those of ``tenant``; their programs (of a union above, often) and
+    payments are read under the system scope, as the summary reads them
+    (:func:`hardship.reports.queries._aid_rows`): the figures are the same whoever reads them."""
+    with system_scope():
+        return _campaign_figures(tenant, start, end, subtree=subtree)
+
+
+def _campaign_figures(tenant: Tenant, start, end, *, subtree: bool) -> dict:
     from hardship.funds.models import SOURCES, FundEntry
 
     batches = select(AidBatch.id).where(

@@ -21,7 +21,7 @@ from hardship.desk import queries as desk_queries
 from hardship.funds import queries as funds_queries
 from hardship.funds.models import SOURCES, FundEntry, FundLot
 from tenants.models import Tenant
-from tenants.scoping import path_range, subtree_filter
+from tenants.scoping import path_range, subtree_filter, system_scope
 
 #: the money fields of the funds section, in the ledger's order, then its aging balances
 FUND_FIELDS = (*funds_queries.MONEY_FIELDS, "warning", "overdue")
@@ -127,7 +127,18 @@ def _add_household(node: _Node, h: dict) -> None:
 
 def _aid_rows(where, start: date, end: date):
     """The paid items of the batches that ``where`` selects paid in the period, and what each batch drew per
-    source."""
+    source.
+
+    ``where`` selects the batches (of a subtree the caller resolved in the reader's scope); their programs (often
+    of a union above, e.g. a county's warmth program paid by an enterprise) and the ledger entries of their
+    payment (kept by the paying union) are facts of those batches, read under the system scope: a union's aid
+    figures are the same whoever reads them, and figures kept by the fast path do not depend on who counted
+    them first."""
+    with system_scope():
+        return _read_aid_rows(where, start, end)
+
+
+def _read_aid_rows(where, start: date, end: date):
     items = db.session.execute(
         select(AidBatch.id, Tenant.id, Tenant.path, AidProgram.type, AidItem.household_id, AidItem.id_index, AidItem.amount,
                sa.func.coalesce(AidItem.goods_value, 0))

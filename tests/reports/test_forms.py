@@ -85,6 +85,19 @@ def test_warmth(city, api_as):
     assert money_format(ws, "慰问困难职工户数") == "#,##0"
 
 
+def test_warmth_read_below_the_programs_union(city, api_as, factory):
+    """E0101001's batch under K0101's program, in the enterprise's own form read by its auditor: the program
+    above the reader and the payment kept by the county count as they do for the county's reader."""
+    factory.user("E0101001", roles=("auditor",), username="e_auditor")
+    ws = workbook(api_as, "warmth", "tenant=E0101001&year=2026", user="e_auditor")
+    rows = list(ws.iter_rows(min_row=FIRST, values_only=True))
+    headers = [c.value for c in ws[FIRST - 1]]
+    own = dict(zip(headers, rows[0], strict=True))
+    assert own["单位代码"] == "E0101001"
+    assert own["慰问一线职工人数"] == 1 and own["资金来源：中央财政"] == pytest.approx(0.09)
+    assert own["合计"] == pytest.approx(0.1)
+
+
 def pay_batch(api_as, program: dict, items: list, day: str) -> None:
     """A batch of E0101001 under ``program`` (K0101's), submitted, approved and paid on ``day``."""
     clerk = api_as("e_clerk")

@@ -205,3 +205,16 @@ def test_the_command_line_prints_the_same_summary(app, city, api_as, factory):
     outside = runner.invoke(args=["hardship", "reports", "summary", "--tenant", "C01", "--year", "2026",
                                   "--user", "c02_reviewer"])
     assert outside.exit_code != 0 and "K0101" not in outside.output
+
+
+def test_a_reader_below_the_programs_union_sees_its_aid(city, api_as, factory):
+    """The batch of E0101001 runs under K0101's program: the enterprise's own reviewer counts it too (the
+    program, above the reader's scope, is read as the aid pages read it)."""
+    factory.user("E0101001", roles=("auditor",), username="e_reviewer")
+    own = summary(api_as, "e_reviewer", "tenant=E0101001&year=2026")
+    assert own["aid"]["total"] == {"amount": "900.00", "households": 2, "person_times": 2, "goods_value": "100.00"}
+    assert own["aid"]["by_type"]["warmth"]["person_times"] == 2
+    # what the batch drew, kept by the paying county, counts too: the same figures whoever counted them first
+    assert own["aid"]["by_source"]["central_finance"]["amount"] == "900.00"
+    county = summary(api_as, "k0101_all", "tenant=K0101&year=2026")
+    assert {c["tenant"]: c for c in county["children"]}["E0101001"]["aid"] == own["aid"]
