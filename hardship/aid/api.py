@@ -20,6 +20,8 @@ from hardship.aid.schemas import (
     ItemReceiptIn,
     ItemsIn,
     ItemsUploadIn,
+    PaidItemsOut,
+    PaidItemsQuery,
     PayIn,
     ProgramIn,
     ProgramList,
@@ -240,6 +242,23 @@ def never_assisted():
     tenant = get_tenant(args["tenant"])
     require(current_user, "households.read")
     return {"tenant": tenant.code, "year": args["year"], "households": queries.never_assisted(tenant, args["year"])[0]}
+
+
+@route("/aid/paid-items", tags=TAGS, query=PaidItemsQuery, response=PaidItemsOut)
+def paid_items():
+    """The aid items behind the summary's aid figures (SPEC 6.1, drill-down): those paid in the period in a
+    union's subtree, of one program type or of the batches that drew on one source, newest payment first, 50
+    per page, with the totals the summary shows (``count``: person-times). Recipients by name only."""
+    from hardship.accounts.operations import require_any
+    from hardship.core.money import format_fen
+
+    args = load_query(PaidItemsQuery)
+    tenant = get_tenant(args["tenant"])
+    require_any(current_user, *queries.PAID_ITEMS_READERS)
+    result = queries.paid_items_page(tenant, args)
+    money = ("amount", "goods_value")
+    return {**result, "total": {k: format_fen(v) if k in money else v for k, v in result["total"].items()},
+            "items": [{k: format_fen(v) if k in money else v for k, v in row.items()} for row in result["items"]]}
 
 
 @route("/batches/<int:batch_id>/items/upload", ["POST"], form=ItemsUploadIn, response=StartedJob, status=202,

@@ -431,6 +431,94 @@ def batch_visits(batch: AidBatch) -> list[dict]:
              "visitors": list(v.visitors or ()), "notes": v.notes, "relieved": v.relieved} for v, name in rows]
 
 
+#: an item counted as aid paid: of a paid batch, itself paid or received (a refused or returned item is not)
+PAID_ITEM_STATUSES = ("paid", "received")
+
+
+def paid_in_period(start, end):
+    """The WHERE clause (over ``AidBatch`` and ``AidItem``) of the items counted as aid paid from ``start`` to
+    before ``end``: of a batch paid in the period (``paid_on``), the item paid or received. The summary, the
+    warmth form and the list behind their figures (:func:`paid_items`) count by it."""
+    return sa.and_(AidBatch.status == "paid", AidBatch.paid_on >= start, AidBatch.paid_on < end,
+                   AidItem.status.in_(PAID_ITEM_STATUSES))
+
+
+def drew_on(source: str):
+    """The WHERE clause of the batches whose payment drew on the fund ``source`` (the summary's aid by source
+    counts their items' households and person-times)."""
+    from hardship.funds.models import FundEntry, FundLot
+
+    return AidBatch.transaction_id.in_(
+        select(FundEntry.transaction_id).join(FundLot, FundLot.id == FundEntry.lot_id)
+        .where(FundLot.source == source, FundEntry.category == "disbursed"))
+
+
+def paid_items(tenant: Tenant, start, end, *, program_type: str | None = None, source: str | None = None,
+               page: int = 1, per_page: int = 50) -> tuple[list[dict], dict]:
+    """The items behind the summary's aid figures of ``tenant``'s subtree for the period (:func:`paid_in_period`),
+    of one program type or of the batches that drew on one source if given, newest payment first: one
+    ``page`` of rows, and the totals over all of them as the summary counts them (``count`` items =
+    person-times, ``households`` distinct recipients per paying union, ``amount`` and ``goods_value`` in fen).
+
+    Read under the system scope, as the summary reads them (:func:`hardship.reports.queries._aid_rows`): the
+    batches are those of ``tenant``'s subtree (which the caller resolved in the reader's scope); their programs
+    are often of a union above it and their payments are kept by the paying union. The rows carry the
+    recipient's name, never an ID number, phone or card: nothing here needs unmasking."""
+    from tenants.scoping import path_range
+
+    where = [paid_in_period(start, end), path_range(Tenant.path, tenant.path)]
+    if program_type:
+        where.append(AidProgram.type == program_type)
+    if source:
+        where.append(drew_on(source))
+
+    def joined(stmt):
+        return (stmt.select_from(AidItem).join(AidBatch, AidBatch.id == AidItem.batch_id)
+                .join(Tenant, Tenant.id == AidBatch.tenant_id).join(AidProgram, AidProgram.id == AidBatch.program_id)
+                .where(*where).execution_options(include_all_tenants=True))
+
+    with system_scope():
+        count, amount, goods = db.session.execute(joined(select(
+            sa.func.count(), sa.func.coalesce(sa.func.sum(AidItem.amount), 0),
+            sa.func.coalesce(sa.func.sum(AidItem.goods_value), 0)))).one()
+        person = sa.case((AidItem.household_id.is_(None), AidItem.id_index), else_=None)
+        recipients = joined(select(AidBatch.tenant_id, AidItem.household_id, person).distinct()).subquery()
+        households = db.session.scalar(select(sa.func.count()).select_from(recipients))
+        rows = db.session.execute(joined(select(
+            AidItem.id, AidItem.batch_id, AidBatch.paid_on, Tenant.code, Tenant.name, AidProgram.id, AidProgram.name,
+            AidProgram.type, AidItem.kind, AidItem.name, AidItem.household_id, AidItem.amount,
+            sa.func.coalesce(AidItem.goods_value, 0), AidItem.status))
+            .order_by(AidBatch.paid_on.desc(), AidItem.batch_id.desc(), AidItem.id)
+            .limit(per_page).offset((page - 1) * per_page)).all()
+    items = [{"id": r[0], "batch": r[1], "paid_on": r[2].isoformat(), "tenant": r[3], "tenant_name": r[4],
+              "program": r[5], "program_name": r[6], "program_type": r[7],
+              "program_type_label": str(PROGRAM_TYPES.get(r[7], r[7])), "kind": r[8],
+              "kind_label": str(KINDS.get(r[8], r[8])), "name": r[9], "household": r[10], "amount": int(r[11]),
+              "goods_value": int(r[12]), "status": r[13], "status_label": str(ITEM_STATUSES.get(r[13], r[13]))}
+             for r in rows]
+    return items, {"count": count, "households": households, "amount": int(amount), "goods_value": int(goods)}
+
+
+PAID_PER_PAGE = 50
+#: who reads the list of paid items: the statistics' readers and the aid's officers
+PAID_ITEMS_READERS = ("stats.read", "aid.prepare", "aid.approve", "aid.pay")
+
+
+def paid_items_page(tenant: Tenant, args: dict) -> dict:
+    """:func:`paid_items` for the arguments of ``schemas.PaidItemsQuery`` (the period: ``year`` and ``month``, in
+    Shanghai dates as the summary's): the page's rows and totals, the period's first and last day, the pages."""
+    from datetime import timedelta
+
+    from hardship.reports.queries import period_bounds
+
+    start, end = period_bounds(args["year"], args.get("month"))
+    items, total = paid_items(tenant, start, end, program_type=args.get("program_type"), source=args.get("source"),
+                              page=args.get("page") or 1, per_page=PAID_PER_PAGE)
+    return {"tenant": tenant.code, "start": start.isoformat(), "end": (end - timedelta(days=1)).isoformat(),
+            "page": args.get("page") or 1, "pages": max(1, -(-total["count"] // PAID_PER_PAGE)),
+            "total": total, "items": items}
+
+
 # ---------------------------------------------------------------- the warmth campaign's figures (SPEC 6.3 warmth)
 
 #: the program types of the warmth campaign (送温暖: the 两节 visits to hardship workers, model workers in hardship,
@@ -474,8 +562,8 @@ def _campaign_figures(tenant: Tenant, start, end, *, subtree: bool) -> dict:
     rows = db.session.execute(
         select(AidProgram.type, AidItem.kind, AidItem.household_id, AidItem.id_index, AidItem.amount,
                sa.func.coalesce(AidItem.goods_value, 0))
-        .join(AidProgram, AidProgram.id == AidItem.program_id)
-        .where(AidItem.batch_id.in_(batches), AidItem.status.in_(("paid", "received")))).all()
+        .join(AidProgram, AidProgram.id == AidItem.program_id).join(AidBatch, AidBatch.id == AidItem.batch_id)
+        .where(AidItem.batch_id.in_(batches), paid_in_period(start, end))).all()
     out = {group: {"recipients": 0, "person_times": 0, "amount": 0, "goods_value": 0}
            for group in (*RECIPIENT_GROUPS, "total")}
     seen: dict[str, set] = {group: set() for group in out}

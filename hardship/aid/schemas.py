@@ -393,6 +393,54 @@ class UnassistedQuery(BaseSchema):
     year = Year(required=True)
 
 
+class PaidItemsQuery(BaseSchema):
+    """The items behind the summary's aid figures: a union's subtree, a year (and month), one program type or
+    the batches that drew on one fund source."""
+    tenant = Text(**_CODE)
+    year = Year(required=True)
+    month = Whole(load_default=None, validate=between(1, 12))
+    program_type = Choice(PROGRAM_TYPES, load_default=None)
+    source = Choice(SOURCES, load_default=None)
+    page = Whole(load_default=1, validate=between(1, 100000))
+
+
+class PaidItemRow(BaseSchema):
+    id = _req(fields.Integer)
+    batch = _req(fields.Integer)
+    paid_on = _req()
+    tenant = _req()
+    tenant_name = _req()
+    program = _req(fields.Integer)
+    program_name = _req()
+    program_type = _req()
+    program_type_label = _req()
+    kind = _req()
+    kind_label = _req()
+    name = _req()
+    household = _null(fields.Integer)
+    amount = _req(metadata={"description": "Cash, yuan"})
+    goods_value = _req(metadata={"description": "Goods at their value (物资折款), yuan"})
+    status = _req()
+    status_label = _req()
+
+
+class PaidItemsTotal(BaseSchema):
+    count = _req(fields.Integer, metadata={"description": "Items: the summary's person-times"})
+    households = _req(fields.Integer, metadata={"description": "Distinct recipients per paying union"})
+    amount = _req()
+    goods_value = _req()
+
+
+class PaidItemsOut(BaseSchema):
+    tenant = _req()
+    start = _req()
+    end = _req(metadata={"description": "The period's last day"})
+    page = _req(fields.Integer)
+    pages = _req(fields.Integer)
+    total = fields.Nested(PaidItemsTotal, required=True)
+    items = _req(fields.List, cls_or_instance=fields.Nested(PaidItemRow))
+
+
 class UnassistedRow(BaseSchema):
     household = _req(fields.Integer)
     name = _req()

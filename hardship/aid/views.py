@@ -10,16 +10,17 @@ from flask import g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from hardship.accounts.operations import require
+from hardship.accounts.operations import require, require_any
 from hardship.aid import exports, queries
 from hardship.aid import operations as ops
 from hardship.aid.forms import ItemForm, ItemsUploadForm, ProgramForm, StepForm
 from hardship.aid.models import BATCH_STATUSES, EDITABLE, ITEM_STATUSES, KINDS, PROGRAM_TYPES
 from hardship.aid.schemas import ActionIn, ItemReceiptIn, ItemsIn, PayIn, ProgramIn, ProposeIn, RejectIn
 from hardship.api import load_data
+from hardship.core.db import db
 from hardship.core.downloads import xlsx_download
 from hardship.funds.models import SOURCES
-from hardship.funds.views import yuan
+from hardship.funds.views import yuan, yuan_text
 from hardship.web import submit, tenant_blueprint
 
 bp = tenant_blueprint("aid_ui", __name__)
@@ -229,6 +230,34 @@ def never_assisted():
 
 
 NEVER_ASSISTED_PER_PAGE = 50
+
+
+@bp.route("/aid/paid")
+def paid_items():
+    """The aid items behind a figure of the summary or the dashboard (SPEC 6.1 drill-down): paid in the period
+    in the union's subtree, of one program type or of the batches that drew on one source, with the figure's
+    totals above them. The arguments go through the API's schema (``PaidItemsQuery``); a refused one is named
+    beside its box and nothing is listed (422)."""
+    from hardship.aid.schemas import PaidItemsQuery
+    from hardship.core.errors import ValidationFailed
+
+    require_any(current_user, *queries.PAID_ITEMS_READERS)
+    given = {k: request.args.get(k, "") for k in ("year", "month", "program_type", "source", "page")}
+    given["year"] = given["year"] or str(date.today().year)
+    try:
+        args = load_data(PaidItemsQuery, {**{k: v for k, v in given.items() if v}, "tenant": g.tenant.code})
+    except ValidationFailed as exc:
+        db.session.rollback()
+        errors = {name: " ".join(str(m) for m in messages) for name, messages in exc.fields.items()}
+        result, status = None, 422
+    else:
+        errors, status = {}, 200
+        result = queries.paid_items_page(g.tenant, args)
+    query = {k: v for k, v in given.items() if v and k != "page"}
+    return render_template("aid/paid.html", tenant=g.tenant, result=result, errors=errors, given=given, args=query,
+                           may_open_batch=any(current_user.can(c) for c in ("aid.prepare", "aid.approve", "aid.pay")),
+                           may_open_household=current_user.can("households.read"), yuan_text=yuan_text,
+                           **_labels()), status
 
 
 @bp.route("/aid/batches/<int:batch_id>/bank-file.xlsx")

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from hardship.aid.models import PROGRAM_TYPES, AidBatch, AidItem, AidProgram
+from hardship.aid.queries import paid_in_period
 from hardship.archives import queries as archive_queries
 from hardship.archives.models import CATEGORIES, REASONS, STATUSES, Household
 from hardship.core.db import db, instant, shanghai_date  # noqa: F401 (shanghai_date: the reports' callers)
@@ -145,8 +146,7 @@ def _read_aid_rows(where, start: date, end: date):
         .join(Tenant, Tenant.id == AidBatch.tenant_id)
         .join(AidProgram, AidProgram.id == AidBatch.program_id)
         .join(AidItem, AidItem.batch_id == AidBatch.id)
-        .where(where, AidBatch.status == "paid",
-               AidBatch.paid_on >= start, AidBatch.paid_on < end, AidItem.status.in_(("paid", "received")))
+        .where(where, paid_in_period(start, end))
         .order_by(AidBatch.id, AidItem.id)).all()
     batch_ids = sorted({row[0] for row in items})
     drawn: dict[int, dict[str, int]] = {}

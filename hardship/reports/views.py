@@ -82,6 +82,17 @@ def household_list(code: str, result: dict, today: date, *, may_list: bool):
     return url
 
 
+def aid_list(code: str, year: int, month: int | None = None):
+    """``url(code=code, **filters)``: the list of the aid items behind an aid figure of the period (``program_type``
+    or ``source``); the summary's readers (``stats.read``) may all open it."""
+    period = {"year": year, **({"month": month} if month else {})}
+
+    def url(union: str = code, **filters) -> str:
+        return url_for("aid_ui.paid_items", tenant_code=union, **period, **filters)
+
+    return url
+
+
 @bp.route("/reports/summary")
 def summary():
     require(current_user, "stats.read")
@@ -90,7 +101,8 @@ def summary():
     archive = household_list(g.tenant.code, result, queries.shanghai_date(utcnow()), may_list=True)
     return render_template(
         "reports/summary.html", tenant=g.tenant, result=result, year=args["year"], month=args["month"],
-        errors=errors, archive=archive, crumbs=_crumbs(g.tenant), yuan=yuan, percent=percent, statuses=STATUSES,
+        errors=errors, archive=archive, paid=aid_list(g.tenant.code, args["year"], args["month"]),
+        crumbs=_crumbs(g.tenant), yuan=yuan, percent=percent, statuses=STATUSES,
         categories=CATEGORIES, reasons=REASONS, program_types=PROGRAM_TYPES, sources=SOURCES, flows=FLOW_LABELS,
         fund_labels=FUND_LABELS, level_names={p.key: p.name(current_lang()) for p in registry},
         forms=formsheets.FORMS)
@@ -137,8 +149,10 @@ def dashboard_context(tenant: Tenant) -> dict:
                            archive(status="archived", category=key)) for key, label in CATEGORIES.items()]
     by_reason = [_figure(label, h["by_reason"].get(key, 0), households_text(h["by_reason"].get(key, 0)),
                          archive(status="archived", main_reason=key)) for key, label in REASONS.items()]
-    aid_href = summary_of(tenant.code, _anchor="aid")
-    aid = [dict(_figure(label, r["amount"], yuan(r["amount"]), aid_href), households=households_text(r["households"]),
+    paid = aid_list(tenant.code, year) if may_stats else None
+    aid_href = paid and paid()
+    aid = [dict(_figure(label, r["amount"], yuan(r["amount"]), paid and paid(program_type=key)),
+                households=households_text(r["households"]),
                 person_times=str(_l("%(n)s person-times", n="{:,}".format(r["person_times"]))))
            for key, label in PROGRAM_TYPES.items() for r in (result["aid"]["by_type"][key],)]
     funds = [dict(_figure(label, part["balance"], yuan(part["balance"]), funds_url), warning=yuan(part["warning"]),
@@ -156,7 +170,7 @@ def dashboard_context(tenant: Tenant) -> dict:
                  "home": url_for("tenants_ui.home", tenant_code=c["tenant"], year=year),
                  "stock": households_text(c["households"]["stock"]),
                  "stock_href": archive(c["tenant"], status="archived"),
-                 "aid": yuan(c["aid"]["total"]["amount"]), "aid_href": summary_of(c["tenant"], _anchor="aid"),
+                 "aid": yuan(c["aid"]["total"]["amount"]), "aid_href": paid and paid(c["tenant"]),
                  "balance": yuan(c["funds"]["balance"]),
                  "balance_href": url_for("funds_ui.index", tenant_code=c["tenant"], subtree=1, year=year)
                  if may_funds else None}

@@ -126,6 +126,7 @@ REQUESTS: dict[str, Call] = {
     "GET /api/v1/programs/{program_id}/batches": Call(path="/api/v1/programs/{program}/batches"),
     "GET /api/v1/households/{household_id}/aid": Call(path="/api/v1/households/{applied}/aid"),
     "GET /api/v1/aid/never-assisted": Call(path="/api/v1/aid/never-assisted?tenant=K0101&year=2026"),
+    "GET /api/v1/aid/paid-items": Call(path="/api/v1/aid/paid-items?tenant=K0101&year=2026"),
     "GET /api/v1/aid/queue": Call(user="k0101_all", path="/api/v1/aid/queue?tenant=K0101"),
     "GET /api/v1/batches/{batch_id}": Call(path="/api/v1/batches/{draft}"),
     "POST /api/v1/batches/{batch_id}/items": Call(user="e0101001_all", path="/api/v1/batches/{draft}/items", json={

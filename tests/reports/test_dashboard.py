@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from hardship.aid.models import PROGRAM_TYPES
 from hardship.core.db import utcnow
 from hardship.core.money import fen_of
 from hardship.reports.dashboard import months_of
@@ -65,7 +66,7 @@ def test_the_figures_shown_are_the_summarys(city, client, login, reviewer, api_a
     # aid by program type: the warmth batch of 900.00
     aid = {r[0]: r for r in table(html, "dash-aid")}
     assert aid["送温暖"][1:] == [yuan(expected["aid"]["by_type"]["warmth"]["amount"]), "2 户", "2 人次"]
-    assert re.search(r'id="dash-aid-total"><a class="drill" href="/t/C01/reports/summary\?year=2026#aid">900.00 元<', html)
+    assert re.search(r'id="dash-aid-total"><a class="drill" href="/t/C01/aid/paid\?year=2026">900.00 元<', html)
     # funds: the balance equals the summary's, split by source
     assert re.search(rf'id="dash-balance"><a [^>]*>{re.escape(yuan(expected["funds"]["balance"]))}</a>', html)
     funds = {r[0]: r[1:] for r in table(html, "dash-funds")}
@@ -106,19 +107,20 @@ def test_every_figure_links_to_its_drill_down(city, client, login, reviewer):
     html = client.get("/t/C01/?year=2026", headers=ZH).get_data(as_text=True)
     assert "/t/C01/archive?status=exited" in links(html, "dash-by-status")
     assert "/t/C01/archive?status=archived&main_reason=illness" in links(html, "dash-by-reason")
-    assert set(links(html, "dash-aid")) == {"/t/C01/reports/summary?year=2026#aid"}
+    assert set(links(html, "dash-aid")) == {f"/t/C01/aid/paid?year=2026&program_type={key}"
+                                            for key in PROGRAM_TYPES}
     assert set(links(html, "dash-funds")) == {"/t/C01/funds/?subtree=1&year=2026"}
     assert links(html, "dash-children") == [
-        "/t/K0101/?year=2026", "/t/K0101/archive?status=archived", "/t/K0101/reports/summary?year=2026#aid",
+        "/t/K0101/?year=2026", "/t/K0101/archive?status=archived", "/t/K0101/aid/paid?year=2026",
         "/t/K0101/funds/?subtree=1&year=2026",
-        "/t/K0102/?year=2026", "/t/K0102/archive?status=archived", "/t/K0102/reports/summary?year=2026#aid",
+        "/t/K0102/?year=2026", "/t/K0102/archive?status=archived", "/t/K0102/aid/paid?year=2026",
         "/t/K0102/funds/?subtree=1&year=2026"]
     board = re.search(r'id="dash-filing-board" href="([^"]+)"', html).group(1).replace("&amp;", "&")
     assert board.startswith("/t/C01/reports/filings/board?form=monthly_funds&year=2026&month=")
     # each link answers, down to the enterprise
     for url in ("/t/K0101/?year=2026", "/t/E0101001/?year=2026", "/t/C01/archive?status=archived&main_reason=illness",
                 "/t/C01/reports/summary?year=2026", "/t/C01/funds/?subtree=1&year=2026",
-                board):
+                "/t/K0101/aid/paid?year=2026", "/t/C01/aid/paid?year=2026&program_type=warmth", board):
         assert client.get(url, headers=ZH).status_code == 200, url
     enterprise = client.get("/t/K0101/reports/summary?year=2026", headers=ZH).get_data(as_text=True)
     assert 'href="/t/E0101001/reports/summary?year=2026"' in enterprise

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.browser
 REVIEWER_SHOT = "/tmp/dashboard-reviewer.png"
 CLERK_SHOT = "/tmp/dashboard-county-clerk.png"
 FUNDS_SHOT = "/tmp/dashboard-reviewer-funds.png"
+AID_SHOT = "/tmp/dashboard-reviewer-aid-items.png"
 
 
 def test_the_reviewer_drills_from_the_dashboard_to_the_households(page, page_log, live_server, city, factory):
@@ -35,6 +36,15 @@ def test_the_reviewer_drills_from_the_dashboard_to_the_households(page, page_log
     page.click("#dash-children tr[data-tenant='C01'] a.child-home")
     expect(page).to_have_url(f"{live_server}/t/C01/?year=2026")
     expect(page.locator("#dash-aid-total")).to_have_text("900.00 元")
+    # the aid items behind the figure: by name, no ID number, no link to records the reviewer may not open
+    page.click("#dash-aid-total a")
+    expect(page).to_have_url(f"{live_server}/t/C01/aid/paid?year=2026")
+    expect(page.locator("#paid-items tbody tr")).to_have_count(2)
+    expect(page.locator("#paid-total")).to_contain_text("2 人次")
+    expect(page.locator("#paid-items")).to_contain_text("甲一")
+    expect(page.locator("#paid-items a")).to_have_count(0)
+    page.screenshot(path=AID_SHOT, full_page=True)
+    page.go_back()
     page.click("#dash-children tr[data-tenant='K0101'] a.child-home")
     expect(page).to_have_url(f"{live_server}/t/K0101/?year=2026")
     expect(page.locator("#dash-children tr[data-tenant='E0101001'] td.stock")).to_have_text("3 户")
