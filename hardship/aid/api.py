@@ -250,15 +250,11 @@ def paid_items():
     union's subtree, of one program type or of the batches that drew on one source, newest payment first, 50
     per page, with the totals the summary shows (``count``: person-times). Recipients by name only."""
     from hardship.accounts.operations import require_any
-    from hardship.core.money import format_fen
 
     args = load_query(PaidItemsQuery)
     tenant = get_tenant(args["tenant"])
     require_any(current_user, *queries.PAID_ITEMS_READERS)
-    result = queries.paid_items_page(tenant, args)
-    money = ("amount", "goods_value")
-    return {**result, "total": {k: format_fen(v) if k in money else v for k, v in result["total"].items()},
-            "items": [{k: format_fen(v) if k in money else v for k, v in row.items()} for row in result["items"]]}
+    return queries.paid_items_text(queries.paid_items_page(tenant, args))
 
 
 @route("/batches/<int:batch_id>/items/upload", ["POST"], form=ItemsUploadIn, response=StartedJob, status=202,

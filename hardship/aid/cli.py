@@ -4,6 +4,8 @@
   ``GET /api/v1/batches/{id}/bank-file.xlsx``; ID and card numbers in clear, so the export is written to the
   audit log, naming ``--user`` or the operating-system account that ran it);
 * ``signature-sheet BATCH --out FILE`` writes its signature sheet (签字表, masked ID numbers);
+* ``paid --tenant T --year Y [--month M] [--program-type P] [--source S]`` prints the aid items behind the
+  summary's aid figures (as ``GET /api/v1/aid/paid-items``);
 * ``upload-items BATCH FILE --user U [--verdicts OUT]`` adds the items of an xlsx or csv file to a draft batch of
   the user's union, in this process: the same job as ``POST /api/v1/batches/{id}/items/upload`` (exit 2 when the
   file or the batch is refused as a whole, 0 otherwise, the rejected rows listed).
@@ -87,6 +89,44 @@ def upload_items_command(batch_id, file, username, lang, verdicts_path):
             with open(verdicts_path, "wb") as fh:
                 fh.write(job.output)
             click.echo(f"verdicts written to {verdicts_path}")
+
+
+@aid_cli.command("paid")
+@click.option("--tenant", "tenant_code", required=True, help="Code of the union, e.g. C01.")
+@click.option("--year", required=True, help="The year, e.g. 2026.")
+@click.option("--month", help="Only this month of the year (1 to 12).")
+@click.option("--program-type", "program_type", help="Only this program type (e.g. warmth).")
+@click.option("--source", help="Only the batches whose payment drew on this fund source (e.g. central_finance).")
+@click.option("--page", default="1", show_default=True, help="The page of 50 items.")
+@click.option("--user", "username", help="Read as this user (their scope and roles).")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+def paid_command(tenant_code, year, month, program_type, source, page, username, as_json):
+    """The aid items behind the summary's aid figures of a union's subtree for a period (as
+    ``GET /api/v1/aid/paid-items``): the totals, then a line per item, newest payment first."""
+    import json
+
+    from hardship.accounts.operations import require_any
+    from hardship.aid import queries
+    from hardship.aid.schemas import PaidItemsOut, PaidItemsQuery
+    from hardship.funds.cli import _load
+    from tenants.scoping import get_tenant
+
+    with _acting(username) as user:
+        args = _load(PaidItemsQuery, tenant=tenant_code, year=year, month=month, program_type=program_type,
+                     source=source, page=page)
+        tenant = get_tenant(args["tenant"])
+        require_any(user, *queries.PAID_ITEMS_READERS)
+        result = PaidItemsOut().dump(queries.paid_items_text(queries.paid_items_page(tenant, args)))
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    total = result["total"]
+    click.echo(f"{result['tenant']} {result['start']} .. {result['end']}: {total['count']} person-times, "
+               f"{total['households']} households or persons, {total['amount']} yuan cash, {total['goods_value']} "
+               f"yuan goods (page {result['page']} of {result['pages']})")
+    for r in result["items"]:
+        click.echo(f"{r['paid_on']}\t{r['tenant']}\tbatch {r['batch']}\t{r['program_name']}\t{r['kind_label']}\t"
+                   f"{r['name']}\t{r['amount']}\t{r['goods_value']}\t{r['status_label']}")
 
 
 commands = [aid_cli]

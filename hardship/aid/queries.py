@@ -519,6 +519,14 @@ def paid_items_page(tenant: Tenant, args: dict) -> dict:
             "total": total, "items": items}
 
 
+def paid_items_text(result: dict) -> dict:
+    """:func:`paid_items_page`'s result with its amounts as the API writes them (yuan, "900.00")."""
+    def text(row: dict) -> dict:
+        return {k: format_fen(v) if k in ("amount", "goods_value") else v for k, v in row.items()}
+
+    return {**result, "total": text(result["total"]), "items": [text(row) for row in result["items"]]}
+
+
 # ---------------------------------------------------------------- the warmth campaign's figures (SPEC 6.3 warmth)
 
 #: the program types of the warmth campaign (送温暖: the 两节 visits to hardship workers, model workers in hardship,

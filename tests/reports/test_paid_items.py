@@ -137,3 +137,22 @@ def test_a_reviewer_reads_the_page_without_links_to_records_it_may_not_open(city
     html = resp.get_data(as_text=True)
     assert html.count("data-item=") == 2
     assert "/aid/batches/" not in html and "/archive/" not in html
+
+
+def test_the_command_line_prints_the_same_list(app, city, api_as, factory):
+    import json
+
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["hardship", "aid", "paid", "--tenant", "C01", "--year", "2026", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output) == paid(api_as("c01_all"), "tenant=C01&year=2026")
+    out = runner.invoke(args=["hardship", "aid", "paid", "--tenant", "C01", "--year", "2026",
+                              "--program-type", "warmth", "--user", "c01_all"])
+    assert out.exit_code == 0, out.output
+    assert "2 person-times" in out.output and "900.00 yuan cash" in out.output and "甲一" in out.output
+    factory.user("C02", roles=("reviewer",), username="c02_reviewer")
+    refused = runner.invoke(args=["hardship", "aid", "paid", "--tenant", "C01", "--year", "2026",
+                                  "--user", "c02_reviewer"])
+    assert refused.exit_code == 2 and "error" in refused.output
+    bad = runner.invoke(args=["hardship", "aid", "paid", "--tenant", "C01", "--year", "2026", "--month", "13"])
+    assert bad.exit_code == 2 and "month" in bad.output, bad.output
