@@ -484,12 +484,11 @@ def paid_items(tenant: Tenant, start, end, *, program_type: str | None = None, s
         person = sa.case((AidItem.household_id.is_(None), AidItem.id_index), else_=None)
         recipients = joined(select(AidBatch.tenant_id, AidItem.household_id, person).distinct()).subquery()
         households = db.session.scalar(select(sa.func.count()).select_from(recipients))
-        rows = db.session.execute(joined(select(
+        rows, _ = page_of(joined(select(
             AidItem.id, AidItem.batch_id, AidBatch.paid_on, Tenant.code, Tenant.name, AidProgram.id, AidProgram.name,
             AidProgram.type, AidItem.kind, AidItem.name, AidItem.household_id, AidItem.amount,
             sa.func.coalesce(AidItem.goods_value, 0), AidItem.status))
-            .order_by(AidBatch.paid_on.desc(), AidItem.batch_id.desc(), AidItem.id)
-            .limit(per_page).offset((page - 1) * per_page)).all()
+            .order_by(AidBatch.paid_on.desc(), AidItem.batch_id.desc(), AidItem.id), page, per_page, count=False)
     items = [{"id": r[0], "batch": r[1], "paid_on": r[2].isoformat(), "tenant": r[3], "tenant_name": r[4],
               "program": r[5], "program_name": r[6], "program_type": r[7],
               "program_type_label": str(PROGRAM_TYPES.get(r[7], r[7])), "kind": r[8],
