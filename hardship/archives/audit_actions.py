@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hardship.archives import masking
 from hardship.archives.masking import mask_name
-from hardship.archives.models import CATEGORIES, REASONS, STATUSES, Household
+from hardship.archives.models import CATEGORIES, FLOWS, REASONS, STATUSES, Household
 from hardship.archives.operations import ACTIONS as TRANSITIONS
 from hardship.archives.operations import FIELD_LABELS
 from hardship.audit.registry import Detail, action, choice, count, fields_of, ids, money, record, text
@@ -60,8 +60,12 @@ def _masked(detail: dict, reader, tenant_id: int) -> dict:
 _STATUS = choice(_l("Status"), STATUSES)
 _TRANSITION = {"from": choice(_l("From"), STATUSES), "to": choice(_l("To"), STATUSES), "reason": text(_l("Reason")),
                "year": text(_l("Year"))}
-_FILTERS = fields_of(_l("Filters"), {"status": _STATUS, "q": text(_l("Search")), "child": text(_l("Union below")),
-                                      "category": text(_l("Category")), "reason": text(_l("Reason"))})
+_FILTERS = fields_of(_l("Filters"), {
+    "status": _STATUS, "q": text(_l("Search")), "child": text(_l("Union below")),
+    "category": choice(_l("Category"), CATEGORIES), "reason": choice(_l("Reason"), REASONS),
+    "main_reason": choice(_l("Main reason"), REASONS), "overdue": text(_l("Only overdue home surveys")),
+    "as_of": text(_l("As of")), "flow": choice(_l("Change in the period"), FLOWS),
+    "since": text(_l("Start of the period"))})
 _SEEN = ids(_l("Households shown unmasked"), _l(" households"))
 
 action("household.apply", _l("Application registered"), mask=_masked, **_TRANSITION)

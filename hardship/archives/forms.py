@@ -55,12 +55,16 @@ class FilterForm(SchemaLimits, FlaskForm):
     overdue = BooleanField(_l("Only overdue home surveys"))
     #: a drill-down from a past period's figure: the state at that day (kept by the filters' form, not typed)
     as_of = HiddenField()
+    #: a drill-down from a flow figure (newly archived, relieved, ...): the flow and the period's first day
+    flow = HiddenField()
+    since = HiddenField()
 
     def values(self) -> dict:
         """The filters as typed, for ``schemas.HouseholdFilters``."""
         return {"status": self.status.data, "category": self.category.data, "reason": self.reason.data,
                 "main_reason": self.main_reason.data, "child": self.child.data, "q": self.q.data,
-                "overdue": bool(self.overdue.data), "as_of": self.as_of.data}
+                "overdue": bool(self.overdue.data), "as_of": self.as_of.data, "flow": self.flow.data,
+                "since": self.since.data}
 
     def query_args(self) -> dict:
         """The filters as URL arguments (for pagination and export links)."""

@@ -35,6 +35,10 @@ STATUSES = {
 CLOSED = frozenset({"exited", "cancelled", "rejected"})
 
 CATEGORIES = {"deep": _l("Deep hardship"), "relative": _l("Relative hardship"), "accident": _l("Hardship by accident")}
+#: what a household's history entry did, as the statistics count it in a period (SPEC 6.1; the rule is
+#: ``archives.queries.flow_of``)
+FLOWS = {"newly_archived": _l("Newly archived"), "relieved": _l("Relieved"), "exited": _l("Exited hardship"),
+         "cancelled": _l("Cancelled"), "returned": _l("Returned to hardship")}
 REASONS = {
     "illness": _l("Illness"), "disability": _l("Disability"), "education": _l("Education costs"),
     "disaster": _l("Disaster"), "accident": _l("Accident"), "unemployment": _l("Laid off / unemployed"),

@@ -98,6 +98,36 @@ def history_until(end: datetime, *columns):
             .order_by(Household.id, HouseholdEvent.at, HouseholdEvent.id))
 
 
+def flow_of(action: str, before: str | None, after: str | None) -> str | None:
+    """The flow of :data:`models.FLOWS` a history entry is, or None: the one rule the statistics count by and the
+    archive list filters by."""
+    if after == "archived" and before != "archived":
+        return "newly_archived"
+    if action == "relieve":
+        return "relieved"
+    if after == "exited" and before != "exited":
+        return "exited"
+    if after == "cancelled" and before != "cancelled":
+        return "cancelled"
+    if action == "reopen":
+        return "returned"
+    return None
+
+
+def households_with_flow(where, flow: str, since: date, until: date | None) -> list[int]:
+    """The households that ``where`` selects with an entry of ``flow`` (:func:`flow_of`) from the start of
+    ``since`` to the end of ``until`` (Asia/Shanghai days; no ``until``: up to now): the households behind a
+    flow figure of the statistics (a household that did it twice in the period is listed once)."""
+    stmt = (select(HouseholdEvent.household_id, HouseholdEvent.action, HouseholdEvent.from_status,
+                   HouseholdEvent.to_status)
+            .join(Household, Household.id == HouseholdEvent.household_id)
+            .where(where, HouseholdEvent.at >= instant(since), HouseholdEvent.to_status.is_not(None)))
+    if until is not None:
+        stmt = stmt.where(HouseholdEvent.at < instant(date.fromordinal(until.toordinal() + 1)))
+    return sorted({hid for hid, action, before, after in db.session.execute(stmt)
+                   if flow_of(action, before, after) == flow})
+
+
 def states_at(where, day: date) -> dict[int, tuple[str | None, str | None, str | None]]:
     """Per household that ``where`` selects and that existed then, its status, category and primary reason at
     the end of ``day`` (Asia/Shanghai), by :class:`HouseholdState`."""
@@ -113,12 +143,15 @@ def states_at(where, day: date) -> dict[int, tuple[str | None, str | None, str |
 
 
 def list_query(tenant: Tenant, *, status=None, category=None, reason=None, main_reason=None, q=None, child=None,
-               overdue=False, as_of: date | None = None, today: date | None = None, intervals: dict | None = None):
+               overdue=False, as_of: date | None = None, flow: str | None = None, since: date | None = None,
+               today: date | None = None, intervals: dict | None = None):
     """The filtered archive of ``tenant``'s subtree, by ``schemas.HouseholdFilters``' clean values (``child``:
     one direct child's subtree; ``overdue``: only the archived households whose home survey is overdue,
     SPEC 3.4, by the keeping unions' ``intervals`` when the caller has read them already with
     :func:`survey_intervals`). ``as_of``: ``status``, ``category`` and ``main_reason`` are the household's at
-    the end of that day (:func:`states_at`, as the statistics count them), the other filters today's record."""
+    the end of that day (:func:`states_at`, as the statistics count them), the other filters today's record.
+    ``flow`` (with ``since``): only the households with an entry of that flow from ``since`` to the end of
+    ``as_of`` (or up to now) (:func:`households_with_flow`)."""
     settle_publicity()
     root_path = tenant.path
     if child:
@@ -129,6 +162,9 @@ def list_query(tenant: Tenant, *, status=None, category=None, reason=None, main_
             raise ValidationFailed(fields={"child": [_l("Not a union below %(name)s.", name=tenant.name)]})
         root_path = child_tenant.path
     stmt = select(Household).where(subtree_filter(Household, root_path))
+    if flow:
+        wanted = households_with_flow(subtree_filter(Household, root_path), flow, since, as_of)
+        stmt = stmt.where(Household.id.in_(sa.bindparam("flow_ids", wanted, expanding=True, literal_execute=True)))
     if as_of is not None:
         wanted = [hid for hid, (was, kind, main) in states_at(subtree_filter(Household, root_path), as_of).items()
                   if status in (None, was) and category in (None, kind) and main_reason in (None, main)]

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from hardship.api import BaseSchema, between
-from hardship.archives.models import CATEGORIES, INSURANCE, REASONS, RELATIONS, STATUSES, SUBSISTENCE
+from hardship.archives.models import CATEGORIES, FLOWS, INSURANCE, REASONS, RELATIONS, STATUSES, SUBSISTENCE
 from hardship.archives.operations import ACTIONS, OUTCOMES
 from hardship.core.fields import (
     BankCard,
@@ -415,6 +415,17 @@ class HouseholdFilters(InputSchema):
     #: ``status``, ``category`` and ``main_reason`` as the household was at the end of this day (a past
     #: period's figure, SPEC 6.1, lists the households it counted); without it, as it is today
     as_of = Day(load_default=None)
+    #: only the households whose history has an entry of this flow (newly archived, relieved, ...) from ``since``
+    #: to the end of ``as_of`` (or up to now): the households behind a flow figure of the statistics
+    flow = Choice(FLOWS, load_default=None)
+    since = Day(load_default=None)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _flow_has_its_start(self, data, **_kwargs):
+        if data.get("flow") and not data.get("since"):
+            raise ValidationError({"since": [_l("Required.")]})
+        if data.get("since") and data.get("as_of") and data["since"] > data["as_of"]:
+            raise ValidationError({"since": [_l("The start must not be after the end.")]})
 
 
 class HouseholdQuery(HouseholdFilters):
@@ -422,7 +433,7 @@ class HouseholdQuery(HouseholdFilters):
 
 
 #: the filters ``queries.list_query`` takes
-FILTERS = ("status", "category", "reason", "main_reason", "q", "child", "overdue", "as_of")
+FILTERS = ("status", "category", "reason", "main_reason", "q", "child", "overdue", "as_of", "flow", "since")
 
 
 def filters_of(args: dict) -> dict:

@@ -31,6 +31,7 @@ from hardship.archives.forms import (
 from hardship.archives.models import (
     CANCEL_REASONS,
     CATEGORIES,
+    FLOWS,
     GENDERS,
     INSURANCE,
     REASONS,
@@ -49,7 +50,7 @@ from hardship.archives.schemas import (
     WithdrawIn,
     filters_of,
 )
-from hardship.core.db import db
+from hardship.core.db import db, shanghai_date, utcnow
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import AppError, Forbidden, ValidationFailed
 from hardship.core.idcard import FieldError, parse_card_number
@@ -110,10 +111,12 @@ def index():
     require_any(current_user, "households.read", "stats.read")
     tenant = g.tenant
     form = _filter_form(tenant)
-    page, rows, total, status, intervals, as_of = _page(), [], 0, 200, None, None
+    page, rows, total, status, intervals, as_of, flow = _page(), [], 0, 200, None, None, None
     try:
         filters = _load_filters(tenant, form)
         as_of = filters["as_of"]
+        flow = filters["flow"] and {"label": FLOWS[filters["flow"]], "since": filters["since"],
+                                    "until": as_of or shanghai_date(utcnow())}
         intervals = queries.survey_intervals(tenant) if filters["overdue"] else None
         stmt = queries.list_query(tenant, **filters, intervals=intervals)
     except ValidationFailed as exc:
@@ -128,6 +131,8 @@ def index():
                            args=form.query_args(), labels=LABELS,
                            intervals=None if intervals is None else ", ".join(str(m) for m in intervals),
                            as_of=as_of, today_args={k: v for k, v in form.query_args().items() if k != "as_of"},
+                           flow=flow, no_flow_args={k: v for k, v in form.query_args().items()
+                                                    if k not in ("flow", "since")},
                            may_register=current_user.can("households.register"),
                            may_open=current_user.can("households.read"))
     return html, status

@@ -16,6 +16,7 @@ from hardship.aid.models import PROGRAM_TYPES, AidBatch, AidItem, AidProgram
 from hardship.aid.queries import paid_in_period
 from hardship.archives import queries as archive_queries
 from hardship.archives.models import CATEGORIES, REASONS, STATUSES, Household
+from hardship.archives.models import FLOWS as FLOW_LABELS
 from hardship.core.db import db, instant, shanghai_date  # noqa: F401 (shanghai_date: the reports' callers)
 from hardship.core.money import format_fen
 from hardship.desk import queries as desk_queries
@@ -27,7 +28,7 @@ from tenants.scoping import path_range, subtree_filter, system_scope
 #: the money fields of the funds section, in the ledger's order, then its aging balances
 FUND_FIELDS = (*funds_queries.MONEY_FIELDS, "warning", "overdue")
 #: the household flows of a period, each counted from the household history
-FLOWS = ("newly_archived", "relieved", "exited", "cancelled", "returned")
+FLOWS = tuple(FLOW_LABELS)
 
 
 def period_bounds(year: int, month: int | None = None) -> tuple[date, date]:
@@ -100,16 +101,9 @@ def _household_figures(where, start: date, end: date, bucket) -> list[dict]:
         figures["state"].apply(after, changes)
         if at < start_at:
             continue
-        if after == "archived" and before != "archived":
-            figures["newly_archived"] += 1
-        elif action == "relieve":
-            figures["relieved"] += 1
-        elif after == "exited" and before != "exited":
-            figures["exited"] += 1
-        elif after == "cancelled" and before != "cancelled":
-            figures["cancelled"] += 1
-        elif action == "reopen":
-            figures["returned"] += 1
+        flow = archive_queries.flow_of(action, before, after)
+        if flow:
+            figures[flow] += 1
     for figures in out.values():
         figures["status"], figures["category"], figures["reason"] = figures.pop("state").final()
     return list(out.values())

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from hardship.accounts.operations import require
 from hardship.aid.models import PROGRAM_TYPES
 from hardship.api import load_data
-from hardship.archives.models import CATEGORIES, REASONS, STATUSES
+from hardship.archives.models import CATEGORIES, FLOWS, REASONS, STATUSES
 from hardship.core.db import db, utcnow
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed
@@ -32,9 +32,6 @@ from tenants.scoping import subtree_filter
 
 bp = tenant_blueprint("reports_ui", __name__)
 
-FLOW_LABELS = {"newly_archived": _l("Newly archived"), "relieved": _l("Relieved"),
-               "exited": _l("Exited hardship"), "cancelled": _l("Cancelled"),
-               "returned": _l("Returned to hardship")}
 FUND_LABELS = {"received": _l("Received"), "allocated_in": _l("Allocated in"), "returned_in": _l("Returned in"),
                "allocated_out": _l("Allocated out"), "disbursed": _l("Disbursed"), "returned": _l("Returned out"),
                "balance": _l("Balance"), "warning": _l("In warning"), "overdue": _l("Overdue")}
@@ -103,7 +100,7 @@ def summary():
         "reports/summary.html", tenant=g.tenant, result=result, year=args["year"], month=args["month"],
         errors=errors, archive=archive, paid=aid_list(g.tenant.code, args["year"], args["month"]),
         crumbs=_crumbs(g.tenant), yuan=yuan, percent=percent, statuses=STATUSES,
-        categories=CATEGORIES, reasons=REASONS, program_types=PROGRAM_TYPES, sources=SOURCES, flows=FLOW_LABELS,
+        categories=CATEGORIES, reasons=REASONS, program_types=PROGRAM_TYPES, sources=SOURCES, flows=FLOWS,
         fund_labels=FUND_LABELS, level_names={p.key: p.name(current_lang()) for p in registry},
         forms=formsheets.FORMS)
 
