@@ -26,7 +26,7 @@ Each thread makes one request of its target before the timed run (not counted). 
 sending it to the last byte of the answer (connecting included). Any answer but a 200 (or a broken
 connection) is an error. Prints one JSON object per figure: the median and p95 (the nearest rank) of each
 target in ms, requests per second of each, and the errors (target 0); the load average before and after
-each run goes with the figures.
+each run and the CPU the clients themselves spent per request (they share the machine) go with the figures.
 """
 
 from __future__ import annotations
@@ -214,6 +214,7 @@ def measure(port: int, clients: int, seconds: float, prepare, requests_of) -> di
             thread.join()
         raise RuntimeError(f"a client could not start: {failures[0] if failures else 'broken barrier'}") from None
     load_before = os.getloadavg()[0]
+    cpu = time.process_time()
     started = time.monotonic()
     end[0] = started + seconds
     go.set()
@@ -221,7 +222,7 @@ def measure(port: int, clients: int, seconds: float, prepare, requests_of) -> di
         thread.join()
     elapsed = time.monotonic() - started
     flat = [s for mine in samples for s in mine]
-    return {"samples": flat, "elapsed": elapsed,
+    return {"samples": flat, "elapsed": elapsed, "client_cpu": time.process_time() - cpu,
             "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
 
 
@@ -285,7 +286,8 @@ def main() -> int:
         run_ = found[target]
         samples = run_["samples"]
         stats = _stats(samples)
-        extra = {**common, "requests": stats["requests"], "load_average": run_["load"]}
+        extra = {**common, "requests": stats["requests"], "load_average": run_["load"],
+                 "client_cpu_ms_per_request": round(run_["client_cpu"] * 1000 / max(1, stats["requests"]), 2)}
         if target == "list":
             extra["pages"] = found["pages"]
         else:
