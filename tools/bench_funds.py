@@ -16,7 +16,7 @@ operations/baseline), then one ``http`` run:
   ``allocate_funds`` in an app context as the API handler does (both unions looked up in the scope, each
   posting with its own idempotency key, committed; no HTTP, no auth);
 * ``http`` (for information): through the whole app as it runs in production: gunicorn with ``--workers``
-  sync workers (default 2) serving ``wsgi:app``, and ``--clients`` client threads posting over HTTP
+  sync workers (default 2) serving ``wsgi:app`` (started by ``tools/bench_server.py``), and ``--clients`` client threads posting over HTTP
   (bearer token, JSON, scoping, RLS, audit), each posting with its own Idempotency-Key
   (``BENCH_GUNICORN_ARGS`` adds gunicorn options, e.g. ``-k gthread --threads 4``, which measured lower);
 * ``sql`` (the baseline): the same two conditional updates in lot-id order on a raw connection as the
