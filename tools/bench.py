@@ -1,4 +1,4 @@
-"""``make bench``: run the benchmarks of SPEC 10 that exist so far, print the figures, write them as JSON.
+"""``make bench``: run the benchmarks of SPEC 10, print the figures, write them as JSON.
 
     .venv/bin/python tools/bench.py [--profile small|full] [--out instance/bench.json]
 
@@ -10,10 +10,10 @@ the target each is measured against, prints a table and writes the list to ``$BE
 
 PostgreSQL: ``DATABASE_URL`` when it names a PostgreSQL server, else the local server at
 ``postgresql://postgres@127.0.0.1:5432/postgres`` when one answers (each benchmark works in a new database
-of its own and drops it). Without PostgreSQL the ledger benchmark is reported as skipped, not faked.
+of its own and drops it). Without PostgreSQL the benchmarks that need it (the ledger, the PostgreSQL import
+and aid payment, generate and the summary, the HTTP latencies) are reported as skipped, not faked.
 
-What is measured so far (the other figures of SPEC 10 belong to modules not built yet: the summary
-rollups and the HTTP list/summary latencies):
+What is measured:
 
 * ledger postings per second with 8 concurrent clients, through the posting operation and through the
   HTTP API, beside a raw-SQL baseline of the same conditional update in the same run
@@ -24,7 +24,12 @@ rollups and the HTTP list/summary latencies):
   profiles: the target is per batch (``tools/bench_aid.py``);
 * ``hardship generate`` on PostgreSQL (the medium profile, 100,000 households, in the full profile; 5,000 in
   the small one): its time, reconcile's differences after it, and the summary oracle at the root and at a
-  county, median and p95 of 5 runs (``tools/bench_generate.py``).
+  county, median and p95 of 5 runs, then the kept figures' fast path at the same unions
+  (``tools/bench_generate.py``);
+* HTTP on PostgreSQL, on a province generated the same way: the household list page (a county clerk, logged in)
+  and the summary API (a province reviewer, bearer token, at the root and a county), 20 client connections
+  against gunicorn with 2 sync workers, 10 s each (30 s in the full profile): median, p95, requests per
+  second and errors (``tools/bench_http.py``).
 """
 
 from __future__ import annotations
@@ -41,9 +46,10 @@ REPO = Path(__file__).resolve().parent.parent
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 #: per profile: seconds each ledger mode runs, and xlsx rows imported
-PROFILES = {"small": {"ledger_seconds": 6, "ledger_rounds": 3, "import_rows": 2_500, "generate_households": 5_000},
+PROFILES = {"small": {"ledger_seconds": 6, "ledger_rounds": 3, "import_rows": 2_500, "generate_households": 5_000,
+                      "http_seconds": 10},
             "full": {"ledger_seconds": 30, "ledger_rounds": 3, "import_rows": 50_000,
-                     "generate_households": 100_000}}
+                     "generate_households": 100_000, "http_seconds": 30}}
 
 #: SPEC 10's targets, by figure name prefix: (comparison, value); scaled figures are compared pro rata.
 #: The ledger's target is the posting engine's ratio to the raw-SQL conditional-update loop of the same run
@@ -62,6 +68,9 @@ TARGETS = {
     "summary_fast_root_speedup_100000": (">=", 20),
     "summary_fast_root_equals_oracle": ("==", 1),
     "summary_fast_county_equals_oracle": ("==", 1),
+    "http_household_list_p95": ("<", 150),
+    "http_summary_api_p95": ("<", 150),
+    "http_errors": ("==", 0),
 }
 
 
@@ -160,6 +169,18 @@ def main() -> None:
         if error:
             problems.append(f"generate on postgresql: {error}")
 
+    if pg is None:
+        problems.append("HTTP list and summary latencies: skipped, no PostgreSQL server answers")
+    else:
+        print(f"HTTP: the household list and the summary API, 20 connections, gunicorn with 2 workers, "
+              f"{profile['http_seconds']} s each, on {profile['generate_households']:,} households ...", flush=True)
+        found, error = _run(["tools/bench_http.py", "--households", str(profile["generate_households"]),
+                             "--clients", "20", "--workers", "2", "--seconds", str(profile["http_seconds"]),
+                             "--database-url", pg], env)
+        figures += found
+        if error:
+            problems.append(f"HTTP latencies on postgresql: {error}")
+
     for figure in figures:
         figure["profile"] = args.profile
         verdict = _verdict(figure, profile["import_rows"])
@@ -169,9 +190,10 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
-    print(f"\n{'figure':44} {'value':>12} {'unit':12} {'baseline':>10} {'ratio':>7}  target")
+    width = max([44, *(len(f["name"]) for f in figures)])
+    print(f"\n{'figure':{width}} {'value':>12} {'unit':12} {'baseline':>10} {'ratio':>7}  target")
     for f in figures:
-        print(f"{f['name']:44} {f.get('value')!s:>12} {f.get('unit', ''):12} {f.get('baseline', '')!s:>10} "
+        print(f"{f['name']:{width}} {f.get('value')!s:>12} {f.get('unit', ''):12} {f.get('baseline', '')!s:>10} "
               f"{f.get('ratio', '')!s:>7}  {f.get('target', '')}")
     for problem in problems:
         print(f"! {problem}")

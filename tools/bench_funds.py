@@ -16,7 +16,7 @@ operations/baseline), then one ``http`` run:
   ``allocate_funds`` in an app context as the API handler does (both unions looked up in the scope, each
   posting with its own idempotency key, committed; no HTTP, no auth);
 * ``http`` (for information): through the whole app as it runs in production: gunicorn with ``--workers``
-  sync workers (default 2) serving ``wsgi:app``, and ``--clients`` client threads posting over HTTP
+  sync workers (default 2) serving ``wsgi:app`` (started by ``tools/bench_server.py``), and ``--clients`` client threads posting over HTTP
   (bearer token, JSON, scoping, RLS, audit), each posting with its own Idempotency-Key
   (``BENCH_GUNICORN_ARGS`` adds gunicorn options, e.g. ``-k gthread --threads 4``, which measured lower);
 * ``sql`` (the baseline): the same two conditional updates in lot-id order on a raw connection as the
@@ -46,17 +46,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench_server import app as _app  # noqa: E402 (tools/, the script's folder)
+from bench_server import gunicorn  # noqa: E402
 
 COUNTIES = [f"K01{i:02d}" for i in range(1, 9)]
-CONFIG = {"SECRET_KEY": "bench", "PII_KEYS": "k1:" + "A" * 43 + "=", "ARGON2_PROFILE": "fast", "TESTING": False}
 _STATE: dict = {}
-GUNICORN_EXTRA = os.environ.get("BENCH_GUNICORN_ARGS", "").split()
-
-
-def _app(url: str):
-    from hardship.app import create_app
-
-    return create_app({**CONFIG, "SQLALCHEMY_DATABASE_URI": url, "DATABASE_OWNER_URL": url})
 
 
 def setup(url: str, clients: int, enterprises: int = 0) -> dict:
@@ -115,26 +109,9 @@ def setup(url: str, clients: int, enterprises: int = 0) -> dict:
 def run_http(url: str, clients: int, seconds: float, state: dict, workers: int) -> dict:
     """gunicorn serving the app on a free port; ``clients`` threads post allocations for ``seconds``."""
     import http.client
-    import socket
-    import subprocess
-    import tempfile
     import threading
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    instance = tempfile.mkdtemp(prefix="hardship-bench-")
-    env = {**os.environ, "DATABASE_URL": url, "DATABASE_OWNER_URL": url, "HARDSHIP_INSTANCE": instance,
-           "SECRET_KEY": CONFIG["SECRET_KEY"], "PII_KEYS": CONFIG["PII_KEYS"], "PII_INDEX_KEY": "bench-index"}
-    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), *GUNICORN_EXTRA, "-b",
-                               f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"], cwd=REPO, env=env)
-    try:
-        for _ in range(200):  # until it answers
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/api/v1/openapi.json")
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(url, workers) as port:
         counts = [[0, 0] for _ in range(clients)]
         barrier = threading.Barrier(clients + 1)
 
@@ -163,9 +140,6 @@ def run_http(url: str, clients: int, seconds: float, state: dict, workers: int) 
         barrier.wait()
         for thread in threads:
             thread.join()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     made = sum(m for m, _r in counts)
     return {"postings": made, "refused": sum(r for _m, r in counts), "per_second": made / seconds}
 
