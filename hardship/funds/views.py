@@ -16,7 +16,7 @@ from hardship.api import load_data
 from hardship.core.db import db, page_of
 from hardship.core.downloads import xlsx_download
 from hardship.core.errors import ValidationFailed
-from hardship.core.money import fen_of, format_fen
+from hardship.core.money import format_fen
 from hardship.funds import exports, queries
 from hardship.funds import operations as ops
 from hardship.funds.forms import AllocationForm, ReceiptForm, ReturnForm, ReversalForm
@@ -30,7 +30,7 @@ from hardship.funds.schemas import (
     ReversalIn,
     TransactionQuery,
 )
-from hardship.web import submit, tenant_blueprint
+from hardship.web import money, submit, tenant_blueprint
 from tenants import settings as tenant_settings
 from tenants.models import Tenant
 from tenants.scoping import get_owned, get_tenant, subtree_filter
@@ -52,11 +52,8 @@ def _may_post() -> bool:
     return current_user.can("funds.post") and current_user.tenant_id == g.tenant.id
 
 
-def yuan(value) -> str:
-    """An amount for people: fen (int) or a decimal string, with thousands separators (1,200,000.00)."""
-    if value is None or value == "":
-        return ""
-    return format_fen(value if isinstance(value, int) else fen_of(value), grouped=True)
+#: an amount for people (1,200,000.00): ``hardship.web.money``, the templates' ``money()``
+yuan = money
 
 
 def yuan_text(value) -> str:

@@ -13,6 +13,7 @@ from hardship.core.db import commit, db
 from hardship.core.errors import AppError, ValidationFailed
 from hardship.core.fields import max_length_of
 from hardship.core.i18n import COOKIE, LOCALES, current_lang
+from hardship.core.money import fen_of, format_fen
 
 bp = Blueprint("web", __name__)
 
@@ -184,6 +185,14 @@ def set_language(lang):
     return response
 
 
+def money(value) -> str:
+    """An amount for people: fen (int) or a decimal string, with thousands separators (1,200,000.00); the
+    templates' ``money()``."""
+    if value is None or value == "":
+        return ""
+    return format_fen(value if isinstance(value, int) else fen_of(value), grouped=True)
+
+
 def init_app(app) -> None:
     """Called once every blueprint is registered: the UI's views get their transaction (the API's
     ``route()`` owns its own)."""
@@ -191,6 +200,8 @@ def init_app(app) -> None:
     for endpoint, view in list(app.view_functions.items()):
         if endpoint != "static" and endpoint.split(".")[0] != "api":
             app.view_functions[endpoint] = transactional(view)
+
+    app.add_template_global(money, "money")
 
     @app.context_processor
     def _layout():

@@ -137,6 +137,16 @@ def test_list_filters_and_labels(app, client, login, archive):
     assert 'value="E0101002"' in html and 'value="K0101"' not in html.split('id="child"')[1].split("</select>")[0]
 
 
+def test_incomes_read_with_thousands_separators(app, client, login, archive):
+    """An income a person reads has its separators (1,234.50), in the list and on the household's page."""
+    hid = _register(app, name="钱五", income_per_capita="1234.50")
+    login("k_clerk")
+    listed = _page(client, "/t/K0101/archive")
+    assert re.search(r'<td class="num">1,234\.50</td>', listed)
+    page = _page(client, f"/t/K0101/archive/{hid}")
+    assert "1,234.50" in page and ">1234.50<" not in page
+
+
 def test_list_bad_filters_name_the_field(client, en, login, archive):
     login("k_clerk")
     html = _page(client, "/t/K0101/archive?status=bogus&category=poor", status=422)
