@@ -264,6 +264,26 @@ def test_downgrade_to_base_leaves_nothing_of_ours(fresh_app):
         engine.dispose()
 
 
+def test_the_aid_recount_drops_the_kept_figures(fresh_app):
+    """Figures kept before the aid counting was mended (5b1e7c9d3a20) are dropped, to be counted again."""
+    engine = _owner_engine(fresh_app)
+    try:
+        _upgrade(fresh_app, "9f3a6c2e1b7d")
+        with engine.begin() as conn:
+            conn.execute(sa.text("insert into tenants (code, name, level, path, depth, active, created_at) "
+                                 "values ('P98', '测试', 'province', '/P98/', 0, :yes, CURRENT_TIMESTAMP)"),
+                         {"yes": True})
+            tenant = conn.execute(sa.text("select id from tenants where code = 'P98'")).scalar()
+            conn.execute(sa.text("insert into report_figures (tenant_id, year, month, version, figures, counted_at) "
+                                 "values (:t, 2026, 0, 1, '{}', CURRENT_TIMESTAMP)"), {"t": tenant})
+        _upgrade(fresh_app)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select count(*) from report_figures")).scalar() == 0
+            assert conn.execute(sa.text("select count(*) from tenants where code = 'P98'")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
 def test_a_database_of_a_removed_revision_is_refused(fresh_app):
     """A database stamped with a development revision squashed into the baseline (an old
     ``instance/hardship.db``) is left alone, with a message that says what to do."""

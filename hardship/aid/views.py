@@ -253,6 +253,7 @@ def paid_items():
     else:
         errors, status = {}, 200
         result = queries.paid_items_page(g.tenant, args)
+        given.update(year=str(args["year"]), month=str(args["month"] or ""))  # "０１" is month 1
     query = {k: v for k, v in given.items() if v and k != "page"}
     return render_template("aid/paid.html", tenant=g.tenant, result=result, errors=errors, given=given, args=query,
                            may_open_batch=any(current_user.can(c) for c in ("aid.prepare", "aid.approve", "aid.pay")),

@@ -72,6 +72,12 @@ LABELS = {"statuses": STATUSES, "categories": CATEGORIES, "reasons": REASONS, "r
           "actions": ops.ACTIONS, "fields": FIELD_LABELS, "outcomes": ops.OUTCOMES}
 
 
+def _labels() -> dict:
+    """:data:`LABELS` in the request's language as plain strings: a list page looks each up for every row, and a
+    lazy string translates itself again at each use (a quarter of a 50-row page's rendering)."""
+    return {group: {key: str(label) for key, label in labels.items()} for group, labels in LABELS.items()}
+
+
 def _page() -> int:
     try:
         return max(1, min(100000, int(request.args.get("page", 1))))
@@ -128,7 +134,7 @@ def index():
         rows = queries.summary_rows(households, current_user)
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
     html = render_template("archives/list.html", form=form, rows=rows, total=total, page=page, pages=pages,
-                           args=form.query_args(), labels=LABELS,
+                           args=form.query_args(), labels=_labels(),
                            intervals=None if intervals is None else ", ".join(str(m) for m in intervals),
                            as_of=as_of, today_args={k: v for k, v in form.query_args().items() if k != "as_of"},
                            flow=flow, no_flow_args={k: v for k, v in form.query_args().items()

@@ -224,7 +224,8 @@ class FiscalYear(Year):
 
 
 class Day(_Parsed):
-    """A calendar day written ISO style (``2026-03-01``); ``past_only`` refuses a day after today."""
+    """A calendar day written ISO style (``2026-03-01``) from :data:`FIRST_YEAR` to :data:`LAST_YEAR`; ``past_only``
+    refuses a day after today."""
 
     def __init__(self, *, past_only: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -237,6 +238,8 @@ class Day(_Parsed):
             raise idcard.FieldError(_l("A date like 2026-03-01.")) from None
         if day.year < FIRST_YEAR:
             raise idcard.FieldError(_l("Not before %(year)d.", year=FIRST_YEAR))
+        if day.year > LAST_YEAR:  # a day's next day (a period's end) must still be a date
+            raise idcard.FieldError(_l("Not after %(year)d.", year=LAST_YEAR))
         if self.past_only and day > date.today():
             raise idcard.FieldError(_l("The date cannot be in the future."))
         return day

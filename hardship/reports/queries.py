@@ -257,8 +257,8 @@ def summary(tenant: Tenant, year: int, month: int | None = None, *, today: date 
     (items), ``goods_value`` (物资折款: the items' goods, quantity × unit value when proposed; ``amount`` is cash only). ``by_source``: ``amount`` is what the batches'
     disbursements drew from lots of that source (the ledger's entries); ``households`` and ``person_times``
     count the items of every batch that drew on that source (a batch drawn on two sources counts in both). The
-    source amounts come from the lots of the union running the program: a reader below that union (a program run
-    by its parent) does not see those lots, and its ``by_source`` amounts stay 0.
+    source amounts come from the lots of the union that paid (often the one running the program, above the
+    batch's union): they are read whoever reads (:func:`_aid_rows`), so a reader below that union sees them too.
     Recipients are distinct per union that paid: one aided by two unions of the subtree counts once for each
     (as the unions' own report forms count them), so every figure of ``households`` and ``aid`` adds up: ``own``
     plus the children equals the whole.

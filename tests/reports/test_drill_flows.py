@@ -55,7 +55,9 @@ def test_the_households_by_name(city, api_as):
     ("tenant=C01&flow=newly_archived", "since", "必填"),
     ("tenant=C01&flow=archived_twice&since=2026-01-01", "flow", "新建档"),
     ("tenant=C01&flow=exited&since=2026-13-01", "since", None),
-    ("tenant=C01&flow=exited&since=2026-12-01&as_of=2026-11-30", "since", "起始日期")])
+    ("tenant=C01&flow=exited&since=2026-12-01&as_of=2026-11-30", "since", "起始日期"),
+    ("tenant=C01&flow=exited&since=2026-01-01&as_of=9999-12-31", "as_of", "2100"),
+    ("tenant=C01&as_of=9999-12-31", "as_of", "2100")])
 def test_bad_flow_filters_are_named_in_chinese(city, api_as, query, field, words):
     resp = api_as("c01_all", lang="zh").get(f"/api/v1/households?{query}")
     assert resp.status_code == 422, resp.json

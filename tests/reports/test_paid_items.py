@@ -120,6 +120,12 @@ def test_the_page_in_chinese(city, client, login):
     assert client.get(household, headers=ZH).status_code == 200
 
 
+def test_the_page_shows_the_month_it_read(city, client, login):
+    login("c01_all")
+    html = client.get("/t/C01/aid/paid?year=2026&month=%EF%BC%91%EF%BC%92", headers=ZH).get_data(as_text=True)
+    assert re.search(r'<option value="12" selected>', html) and html.count("data-item=") == 2
+
+
 def test_the_page_names_a_bad_filter_and_lists_nothing(city, client, login):
     login("c01_all")
     resp = client.get("/t/C01/aid/paid?year=2026&month=13", headers=ZH)
