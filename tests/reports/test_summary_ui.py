@@ -52,3 +52,14 @@ def test_another_citys_page_is_absent(city, client, login, factory):
     assert client.get("/t/C01/reports/summary?year=2026").status_code == 404
     assert client.get("/t/K0101/reports/summary?year=2026").status_code == 404
     assert client.get("/t/C02/reports/summary?year=2026").status_code == 200
+
+
+def test_the_desk_figures_link_to_the_desk_page_of_the_period(city, client, login):
+    login("c01_all")
+    html = client.get("/t/C01/reports/summary?year=2026", headers={"Accept-Language": "zh"}).get_data(as_text=True)
+    href = re.search(r'id="desk-received"><a class="drill" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert href == "/t/C01/desk/?year=2026#figures"
+    desk = client.get(href.split("#")[0], headers={"Accept-Language": "zh"}).get_data(as_text=True)
+    figures = re.sub(r"<[^>]+>", " ", re.search(r'<section class="card" id="figures">(.*?)</section>', desk, re.S)
+                     .group(1))
+    assert "受理 3 件" in figures and "办结 1 件" in figures, figures[:400]
