@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import math
 import os
 import re
 import statistics
@@ -48,7 +47,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from bench_db import scratch_database  # noqa: E402 (tools/, the script's folder)
+from bench_db import generate_province, p95, scratch_database  # noqa: E402 (tools/, the script's folder)
 from bench_server import app as bench_app  # noqa: E402
 from bench_server import gunicorn  # noqa: E402
 
@@ -57,32 +56,21 @@ CLERK, REVIEWER, PASSWORD = "bench_clerk", "bench_reviewer", "Bench-2026!"
 PER_PAGE = 50
 
 
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-
 
 def setup(url: str, households: int, today: date) -> dict:
     """The generated province, analysed and its summary figures of the year kept; the two users."""
     import sqlalchemy as sa
 
     from hardship.accounts.operations import create_user
-    from hardship.cli import analyze_database, upgrade_database
     from hardship.core.db import db
     from hardship.reports import figures
-    from hardship.reports.generate import generate
     from tenants.models import Tenant
     from tenants.scoping import system_scope
 
     app = bench_app(url)
     out: dict = {}
     with app.app_context():
-        upgrade_database()
-        started = time.perf_counter()
-        generate(households, today=today)
-        db.session.commit()
-        out["generate_seconds"] = round(time.perf_counter() - started, 1)
-        analyze_database()
+        out["generate_seconds"] = generate_province(households, today)
         with system_scope():
             root = db.session.scalar(sa.select(Tenant).where(Tenant.code == ROOT))
             county = db.session.scalar(sa.select(Tenant).where(Tenant.code == COUNTY))
@@ -267,7 +255,7 @@ def _stats(samples: list[tuple[str, float, bool]]) -> dict:
     times = [ms for _label, ms, _ok in samples]
     if not times:
         return {"median": None, "p95": None, "requests": 0}
-    return {"median": round(statistics.median(times), 1), "p95": round(_p95(times), 1), "requests": len(times)}
+    return {"median": round(statistics.median(times), 1), "p95": round(p95(times), 1), "requests": len(times)}
 
 
 def main() -> int:

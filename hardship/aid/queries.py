@@ -19,7 +19,7 @@ from hardship.aid.models import (
 )
 from hardship.archives.masking import mask_id, mask_phone
 from hardship.core import crypto
-from hardship.core.db import db, page_of
+from hardship.core.db import db, page_of, period_bounds
 from hardship.core.errors import NotFound
 from hardship.core.money import format_fen
 from tenants.models import Tenant
@@ -507,8 +507,6 @@ def paid_items_page(tenant: Tenant, args: dict) -> dict:
     """:func:`paid_items` for the arguments of ``schemas.PaidItemsQuery`` (the period: ``year`` and ``month``, in
     Shanghai dates as the summary's): the page's rows and totals, the period's first and last day, the pages."""
     from datetime import timedelta
-
-    from hardship.reports.queries import period_bounds
 
     start, end = period_bounds(args["year"], args.get("month"))
     items, total = paid_items(tenant, start, end, program_type=args.get("program_type"), source=args.get("source"),

@@ -111,6 +111,14 @@ def shanghai_date(moment: datetime) -> date:
     return moment.astimezone(TZ).date()
 
 
+def period_bounds(year: int, month: int | None = None) -> tuple[date, date]:
+    """The first day of a statistics period (a year, or a month of it) and the first day after it (Asia/Shanghai
+    calendar dates)."""
+    if month is None:
+        return date(year, 1, 1), date(year + 1, 1, 1)
+    return date(year, month, 1), date(year + (month == 12), month % 12 + 1, 1)
+
+
 class UTCDateTime(sa.types.TypeDecorator):
     """Timezone-aware UTC timestamps on PostgreSQL and SQLite alike."""
 

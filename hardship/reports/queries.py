@@ -15,9 +15,8 @@ from sqlalchemy import select
 from hardship.aid.models import PROGRAM_TYPES, AidBatch, AidItem, AidProgram
 from hardship.aid.queries import paid_in_period
 from hardship.archives import queries as archive_queries
-from hardship.archives.models import CATEGORIES, REASONS, STATUSES, Household
-from hardship.archives.models import FLOWS as FLOW_LABELS
-from hardship.core.db import db, instant, shanghai_date  # noqa: F401 (shanghai_date: the reports' callers)
+from hardship.archives.models import CATEGORIES, FLOWS, REASONS, STATUSES, Household
+from hardship.core.db import db, instant, period_bounds, shanghai_date  # noqa: F401 (the reports' callers)
 from hardship.core.money import format_fen
 from hardship.desk import queries as desk_queries
 from hardship.funds import queries as funds_queries
@@ -27,15 +26,6 @@ from tenants.scoping import path_range, subtree_filter, system_scope
 
 #: the money fields of the funds section, in the ledger's order, then its aging balances
 FUND_FIELDS = (*funds_queries.MONEY_FIELDS, "warning", "overdue")
-#: the household flows of a period, each counted from the household history
-FLOWS = tuple(FLOW_LABELS)
-
-
-def period_bounds(year: int, month: int | None = None) -> tuple[date, date]:
-    """The first day of the period and the first day after it (Asia/Shanghai calendar dates)."""
-    if month is None:
-        return date(year, 1, 1), date(year + 1, 1, 1)
-    return date(year, month, 1), date(year + (month == 12), month % 12 + 1, 1)
 
 
 # ---------------------------------------------------------------- the sections
